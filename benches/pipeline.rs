@@ -1,0 +1,241 @@
+//! Benchmarks of issue 2, reported in the README: fetch wall time against the fake with 250 ms
+//! latency, transform throughput (JSON pages → Parquet bytes) against a Python peer, and the
+//! peak memory of `demo` and of a 9-region `run`. Run with `cargo bench`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use trendlake::clock::Clock;
+use trendlake::fake_api::{FakeApi, FakeConfig};
+use trendlake::fetch::{FetchOptions, fetch_all};
+use trendlake::lake::encode_snapshot;
+use trendlake::record::{Page, RegionBatchBuilder};
+use trendlake::youtube::Client;
+use trendlake::youtube::model::{Video, VideoListResponse};
+
+const NINE: [&str; 9] = ["JP", "KR", "TW", "SG", "VN", "TH", "HK", "US", "GB"];
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wants = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
+    if wants("fetch") {
+        rt.block_on(fetch_bench());
+    }
+    if wants("transform") {
+        transform_bench();
+    }
+    if wants("memory") {
+        rt.block_on(memory_bench());
+    }
+}
+
+async fn fake(latency_ms: u64) -> FakeApi {
+    FakeApi::start(
+        FakeConfig {
+            seed: 42,
+            date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+            latency: Duration::from_millis(latency_ms),
+            ..FakeConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap()
+}
+
+async fn fetch_bench() {
+    let api = fake(250).await;
+    let client = Client::new(&api.base_url(), None, Duration::from_secs(30)).unwrap();
+    let regions: Vec<String> = NINE.iter().map(|s| s.to_string()).collect();
+    for concurrency in [9, 1] {
+        let runs = if concurrency == 9 { 5 } else { 1 };
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            let got = fetch_all(
+                &client,
+                &regions,
+                FetchOptions {
+                    concurrency,
+                    per_region: 200,
+                },
+                Clock::System,
+            )
+            .await;
+            times.push(started.elapsed());
+            let rows: usize = got
+                .iter()
+                .map(|r| r.outcome.as_ref().unwrap().iter().map(|p| p.items.len()).sum::<usize>())
+                .sum();
+            assert_eq!(rows, 1800);
+        }
+        times.sort();
+        println!(
+            "fetch: 9 regions x 200 videos, 250 ms latency, --concurrency {concurrency}: median {:.3} s (min {:.3} s, max {:.3} s, {runs} runs)",
+            times[times.len() / 2].as_secs_f64(),
+            times[0].as_secs_f64(),
+            times[times.len() - 1].as_secs_f64()
+        );
+    }
+}
+
+/// Nine regions of four 50-item pages each, cut from the Chile sample's 25 realistic items
+/// (ids made unique per position so nothing collapses in a dictionary by accident).
+fn chile_pages() -> BTreeMap<String, Vec<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/youtube_samples/cl_mostPopular_snippet_contentDetails_statistics_25items.json");
+    let sample: VideoListResponse = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = BTreeMap::new();
+    for region in NINE {
+        let pages = (0..4)
+            .map(|p| {
+                let items: Vec<Video> = (0..50)
+                    .map(|i| {
+                        let mut v = sample.items[(p * 50 + i) % 25].clone();
+                        v.id = format!("{region}{p}{i:03}xxxxx");
+                        v
+                    })
+                    .collect();
+                serde_json::to_string(&VideoListResponse {
+                    kind: Some("youtube#videoListResponse".into()),
+                    items,
+                    ..VideoListResponse::default()
+                })
+                .unwrap()
+            })
+            .collect();
+        out.insert(region.to_string(), pages);
+    }
+    out
+}
+
+fn transform(pages: &BTreeMap<String, Vec<String>>) -> (usize, usize) {
+    let mut batches = Vec::new();
+    for (region, texts) in pages {
+        let mut builder = RegionBatchBuilder::new(region);
+        let mut offset = 0;
+        for text in texts {
+            let response: VideoListResponse = serde_json::from_str(text).unwrap();
+            let page = Page {
+                offset,
+                fetched_at: Utc::now(),
+                items: response.items,
+            };
+            offset += page.items.len();
+            builder.push_page(&page).unwrap();
+        }
+        batches.push(builder.finish());
+    }
+    let bytes = encode_snapshot(&batches).unwrap();
+    (batches.iter().map(|b| b.num_rows()).sum(), bytes.len())
+}
+
+fn transform_bench() {
+    let pages = chile_pages();
+    let json_bytes: usize = pages.values().flatten().map(String::len).sum();
+    transform(&pages); // warm up
+    let rounds = 30;
+    let started = Instant::now();
+    let mut videos = 0;
+    let mut parquet_bytes = 0;
+    for _ in 0..rounds {
+        let (n, b) = transform(&pages);
+        videos += n;
+        parquet_bytes = b;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rate = videos as f64 / secs;
+    println!(
+        "transform: trendlake {rate:.0} videos/s ({:.0} MB/s of JSON; {videos} videos, {json_bytes} JSON bytes -> {parquet_bytes} Parquet bytes per round)",
+        json_bytes as f64 * rounds as f64 / secs / 1e6
+    );
+    let python = python();
+    let file = std::env::temp_dir().join("trendlake-bench-pages.json");
+    std::fs::write(&file, serde_json::to_vec(&pages).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer_transform.py");
+    match Command::new(&python).arg(&script).arg(&file).arg("5").output() {
+        Ok(out) if out.status.success() => {
+            let peer: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+            println!(
+                "transform: python peer (json + unicodedata + pyarrow, {}) {peer:.0} videos/s; trendlake is {:.1}x",
+                python.display(),
+                rate / peer
+            );
+        }
+        Ok(out) => println!(
+            "transform: python peer failed ({}): install pyarrow in {} (.ci/run does)",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""),
+            python.display()
+        ),
+        Err(e) => println!("transform: python peer not run: {e}"),
+    }
+}
+
+/// The project's Python tools live in one virtualenv that `.ci/run` creates.
+fn python() -> PathBuf {
+    let venv = std::env::var_os("TRENDLAKE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/trendlake-venv"));
+    let p = venv.join("bin/python");
+    if p.exists() { p } else { PathBuf::from("python3") }
+}
+
+/// Peak resident memory of one run of the real binary (wait4's ru_maxrss, in KiB on Linux).
+fn peak_rss_kib(args: &[String]) -> (i64, Duration) {
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_trendlake"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting on our own child with valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{args:?} failed");
+    (usage.ru_maxrss, started.elapsed())
+}
+
+async fn memory_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let args: Vec<String> = ["demo", "--days", "30", "--date", "2026-11-25", "--dir"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([demo_dir.display().to_string()])
+        .collect();
+    let (kib, took) = tokio::task::spawn_blocking(move || peak_rss_kib(&args)).await.unwrap();
+    println!(
+        "memory: demo (30 days x 9 regions, 54,000 rows) peak RSS {:.1} MiB, {:.1} s",
+        kib as f64 / 1024.0,
+        took.as_secs_f64()
+    );
+
+    let api = fake(0).await;
+    let args: Vec<String> = vec![
+        "run".into(),
+        "--api-base-url".into(),
+        api.base_url(),
+        "--date".into(),
+        "2026-11-25".into(),
+        "--concurrency".into(),
+        "9".into(),
+        "--lake".into(),
+        dir.path().join("lake").display().to_string(),
+        "--warehouse".into(),
+        dir.path().join("wh.duckdb").display().to_string(),
+    ];
+    let (kib, took) = tokio::task::spawn_blocking(move || peak_rss_kib(&args)).await.unwrap();
+    println!(
+        "memory: run (9 regions x 200, snapshot + merge) peak RSS {:.1} MiB, {:.2} s",
+        kib as f64 / 1024.0,
+        took.as_secs_f64()
+    );
+}

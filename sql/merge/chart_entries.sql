@@ -1,0 +1,14 @@
+-- Upsert one snapshot's entries. $1: the snapshot date.
+MERGE INTO chart_entries AS t
+USING (
+    SELECT $1::DATE AS snapshot_date, region, video_id, rank, view_count, like_count, comment_count, fetched_at
+    FROM trendlake_staging
+) AS s
+ON t.snapshot_date = s.snapshot_date AND t.region = s.region AND t.video_id = s.video_id
+WHEN MATCHED AND (t.rank, t.view_count, t.like_count, t.comment_count, t.fetched_at)
+        IS DISTINCT FROM (s.rank, s.view_count, s.like_count, s.comment_count, s.fetched_at) THEN
+    UPDATE SET rank = s.rank, view_count = s.view_count, like_count = s.like_count,
+               comment_count = s.comment_count, fetched_at = s.fetched_at
+WHEN NOT MATCHED THEN
+    INSERT (snapshot_date, region, video_id, rank, view_count, like_count, comment_count, fetched_at)
+    VALUES (s.snapshot_date, s.region, s.video_id, s.rank, s.view_count, s.like_count, s.comment_count, s.fetched_at);

@@ -1,0 +1,26 @@
+-- The Arrow batches of one snapshot are appended here, column for column in the lake's schema,
+-- then merged into the tables, in one transaction; dropped before it commits.
+CREATE OR REPLACE TABLE trendlake_staging (
+    region VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,
+    video_id VARCHAR NOT NULL,
+    title VARCHAR NOT NULL,
+    description VARCHAR NOT NULL,
+    channel_id VARCHAR NOT NULL,
+    channel_title VARCHAR NOT NULL,
+    category_id INTEGER,
+    published_at TIMESTAMPTZ NOT NULL,
+    duration_s BIGINT,
+    live_broadcast_content VARCHAR NOT NULL,
+    view_count BIGINT,
+    like_count BIGINT,
+    comment_count BIGINT,
+    tags VARCHAR[],
+    default_language VARCHAR,
+    default_audio_language VARCHAR,
+    thumbnail_url VARCHAR,
+    definition VARCHAR,
+    caption BOOLEAN,
+    licensed_content BOOLEAN,
+    fetched_at TIMESTAMPTZ NOT NULL
+);

@@ -1,0 +1,35 @@
+//! The library's one public error type; each variant names what failed, and `main` maps it to
+//! an exit code (2 for usage and configuration, 1 for everything else).
+
+use crate::lake::LakeError;
+use crate::record::RecordError;
+use crate::warehouse::WarehouseError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad flags, variables or arguments: nothing was touched.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Usage(_))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

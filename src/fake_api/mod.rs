@@ -1,0 +1,969 @@
+//! The fake YouTube Data API: `GET /youtube/v3/videos?chart=mostPopular`, faithful to the real
+//! envelope, page tokens and error catalogue, serving the synthetic charts of [`data`].
+//!
+//! Request handling is split in two steps so that fault injection can slot in between: [`parse`]
+//! checks the key, charges quota and validates the parameters into a [`VideosRequest`] (which
+//! knows its region and page number), then [`respond`] builds the normal answer.
+
+pub mod data;
+pub mod page_token;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::youtube::model::{
+    ApiErrorBody, ErrorItem, ErrorResponse, PageInfo, Video, VideoListResponse,
+};
+pub use data::chart;
+use data::{CHART_LEN, etag_of};
+use page_token::{Direction, PageToken};
+
+/// How the fake behaves; every field maps to a `trendlake fake-api` option.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// Seed of the synthetic data.
+    pub seed: u64,
+    /// Which day's chart is served (changeable later with [`FakeApi::set_date`]).
+    pub date: NaiveDate,
+    /// Delay before every response, errors included.
+    pub latency: Duration,
+    /// The only key accepted; `None` accepts any key, or none.
+    pub api_key: Option<String>,
+    /// Units (one per `videos.list` call) before every call answers `quotaExceeded`.
+    pub quota: Option<u64>,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            seed: 42,
+            date: chrono::Utc::now().date_naive(),
+            latency: Duration::ZERO,
+            api_key: None,
+            quota: None,
+        }
+    }
+}
+
+/// Charts kept in memory; a day of the demo needs one per region.
+const CACHE_CHARTS: usize = 64;
+
+/// Shared state of a fake server; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    seed: u64,
+    latency: Duration,
+    api_key: Option<String>,
+    quota: Option<u64>,
+    /// Days from the common era, so the date can change without a lock.
+    date: AtomicI32,
+    requests: AtomicU64,
+    units: AtomicU64,
+    cache: Mutex<HashMap<(String, NaiveDate), Arc<Vec<Video>>>>,
+}
+
+impl ServerState {
+    pub fn new(config: FakeConfig) -> Self {
+        ServerState {
+            inner: Arc::new(Inner {
+                seed: config.seed,
+                latency: config.latency,
+                api_key: config.api_key,
+                quota: config.quota,
+                date: AtomicI32::new(config.date.num_days_from_ce()),
+                requests: AtomicU64::new(0),
+                units: AtomicU64::new(0),
+                cache: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn date(&self) -> NaiveDate {
+        NaiveDate::from_num_days_from_ce_opt(self.inner.date.load(Ordering::Relaxed))
+            .expect("stored from a valid date")
+    }
+
+    pub fn set_date(&self, date: NaiveDate) {
+        self.inner
+            .date
+            .store(date.num_days_from_ce(), Ordering::Relaxed);
+    }
+
+    /// `videos.list` requests received, whatever their outcome.
+    pub fn requests(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// The chart, generated once per (region, date) while it stays in the small cache.
+    fn chart(&self, region: &str, date: NaiveDate) -> Arc<Vec<Video>> {
+        let key = (region.to_owned(), date);
+        if let Some(hit) = self.lock_cache().get(&key) {
+            return Arc::clone(hit);
+        }
+        // Generated outside the lock: two racing requests may both build it, which is harmless.
+        let fresh = Arc::new(data::chart(self.inner.seed, region, date));
+        let mut cache = self.lock_cache();
+        if cache.len() >= CACHE_CHARTS {
+            // The demo only moves forwards in time, so the oldest date is the one to drop.
+            if let Some(oldest) = cache.keys().map(|k| k.1).min() {
+                cache.retain(|k, _| k.1 != oldest);
+            }
+        }
+        Arc::clone(cache.entry(key).or_insert(fresh))
+    }
+
+    fn lock_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, NaiveDate), Arc<Vec<Video>>>> {
+        // A panic while holding the lock cannot leave the map inconsistent; keep serving.
+        self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running in-process fake server; dropping it shuts the server down.
+#[derive(Debug)]
+pub struct FakeApi {
+    addr: SocketAddr,
+    state: ServerState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl FakeApi {
+    /// Binds `addr` (port 0 picks a free port) and serves in a task owned by the returned value.
+    pub async fn start(config: FakeConfig, addr: SocketAddr) -> std::io::Result<FakeApi> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = ServerState::new(config);
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender is a shutdown too.
+                    let _ = signal.await;
+                })
+                .await
+        });
+        Ok(FakeApi {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/youtube/v3`, ready to be used as the client's base URL.
+    pub fn base_url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}/youtube/v3")
+    }
+
+    pub fn set_date(&self, date: NaiveDate) {
+        self.state.set_date(date);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.state.requests()
+    }
+
+    pub fn state(&self) -> &ServerState {
+        &self.state
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        // The signal lets open connections finish gracefully in their own tasks; aborting the
+        // accept loop frees the port now instead of waiting for slow clients.
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.abort();
+    }
+}
+
+/// Serves until the process ends (the `trendlake fake-api` command).
+pub async fn serve_forever(config: FakeConfig, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    axum::serve(listener, router(ServerState::new(config))).await
+}
+
+/// The fake's routes: `/youtube/v3/videos`, and a JSON 404 for everything else.
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route(
+            "/youtube/v3/videos",
+            get(videos).fallback(method_not_allowed),
+        )
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn videos(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    state.inner.requests.fetch_add(1, Ordering::Relaxed);
+    tokio::time::sleep(state.inner.latency).await;
+    let params = match query {
+        Ok(Query(params)) => params,
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                &e.body_text(),
+                "global",
+                "badRequest",
+            )
+            .into_response();
+        }
+    };
+    match parse(&state, &headers, &params) {
+        // Fault injection goes here: match `request.region` / `request.page` before answering.
+        Ok(request) => respond(&state, &request),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn not_found(State(state): State<ServerState>) -> Response {
+    tokio::time::sleep(state.inner.latency).await;
+    ApiError::new(StatusCode::NOT_FOUND, "Not Found", "global", "notFound").into_response()
+}
+
+async fn method_not_allowed(State(state): State<ServerState>) -> Response {
+    tokio::time::sleep(state.inner.latency).await;
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+        "global",
+        "httpMethodNotAllowed",
+    )
+    .into_response()
+}
+
+/// The parts the fake fills in (others that the API knows are accepted and left out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Parts {
+    pub snippet: bool,
+    pub content_details: bool,
+    pub statistics: bool,
+    pub live_streaming_details: bool,
+}
+
+/// Parts that exist in the real API but that the fake has no data for.
+const OTHER_REAL_PARTS: &[&str] = &[
+    "id",
+    "fileDetails",
+    "localizations",
+    "paidProductPlacementDetails",
+    "player",
+    "processingDetails",
+    "recordingDetails",
+    "status",
+    "suggestions",
+    "topicDetails",
+];
+
+/// A validated `videos.list` chart request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideosRequest {
+    pub region: String,
+    pub parts: Parts,
+    pub max_results: u32,
+    /// Offset of the first item of the page.
+    pub start: u32,
+    /// 1-based page number at this page size (for per-page fault plans).
+    pub page: u32,
+    /// The chart's day: the server's date when the request arrived.
+    pub date: NaiveDate,
+}
+
+/// Checks the key, charges a quota unit, then validates parameters, in the real API's order:
+/// a bad key is rejected before it costs quota, and an invalid request still costs a unit.
+pub fn parse(
+    state: &ServerState,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<VideosRequest, ApiError> {
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+
+    if let Some(expected) = &state.inner.api_key {
+        let given = headers
+            .get("x-goog-api-key")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| param("key"));
+        match given {
+            None | Some("") => return Err(ApiError::missing_key()),
+            Some(key) if key != expected => return Err(ApiError::bad_key()),
+            Some(_) => {}
+        }
+    }
+
+    let used = state.inner.units.fetch_add(1, Ordering::Relaxed);
+    if state.inner.quota.is_some_and(|quota| used >= quota) {
+        return Err(ApiError::quota_exceeded());
+    }
+
+    let part = param("part").ok_or_else(|| ApiError::required("part"))?;
+    let mut parts = Parts::default();
+    for name in part.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match name {
+            "snippet" => parts.snippet = true,
+            "contentDetails" => parts.content_details = true,
+            "statistics" => parts.statistics = true,
+            "liveStreamingDetails" => parts.live_streaming_details = true,
+            other if OTHER_REAL_PARTS.contains(&other) => {}
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    &format!("'{other}'"),
+                    "youtube.part",
+                    "unknownPart",
+                )
+                .at("part"));
+            }
+        }
+    }
+
+    let filters: Vec<&str> = ["chart", "id", "myRating"]
+        .into_iter()
+        .filter(|f| param(f).is_some())
+        .collect();
+    match filters.as_slice() {
+        [] => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "No filter selected. Expected one of: myRating, id, chart",
+                "youtube.parameter",
+                "missingRequiredParameter",
+            )
+            .at("parameters."));
+        }
+        ["chart"] => {}
+        [_] => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "The fake API serves only chart=mostPopular.",
+                "global",
+                "invalidParameter",
+            ));
+        }
+        many => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "Incompatible parameters specified in the request: {}",
+                    many.join(", ")
+                ),
+                "youtube.parameter",
+                "incompatibleParameters",
+            )
+            .at("parameters."));
+        }
+    }
+    let chart = param("chart").unwrap_or_default();
+    if chart != "mostPopular" {
+        return Err(ApiError::invalid_value(
+            "chart",
+            &format!(
+                "Invalid value '{chart}'. Values must match the following regular expression: '(?:chartUnspecified|mostPopular)'"
+            ),
+        ));
+    }
+
+    let region = param("regionCode").ok_or_else(|| ApiError::required("regionCode"))?;
+    if crate::regions::region(region).is_none() {
+        return Err(ApiError::invalid_region());
+    }
+    if param("videoCategoryId").is_some_and(|c| c != "0") {
+        return Err(ApiError::chart_not_found());
+    }
+
+    let max_results = match param("maxResults") {
+        None => 5,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n @ 1..=50) => n,
+            Ok(_) => {
+                return Err(ApiError::invalid_value(
+                    "maxResults",
+                    &format!("Invalid value '{raw}'. Values must be within the range: [1, 50]"),
+                ));
+            }
+            Err(_) => {
+                return Err(ApiError::invalid_value(
+                    "maxResults",
+                    &format!("Invalid value '{raw}'. Values must be of type integer."),
+                ));
+            }
+        },
+    };
+
+    let total = CHART_LEN as u32;
+    let start = match param("pageToken").filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => match PageToken::decode(token) {
+            Some(PageToken {
+                offset,
+                direction: Direction::Next,
+            }) if offset < total => offset,
+            Some(PageToken {
+                offset,
+                direction: Direction::Prev,
+            }) if (1..=total).contains(&offset) => offset.saturating_sub(max_results),
+            _ => return Err(ApiError::invalid_page_token()),
+        },
+    };
+
+    Ok(VideosRequest {
+        region: region.to_owned(),
+        parts,
+        max_results,
+        start,
+        page: start / max_results + 1,
+        date: state.date(),
+    })
+}
+
+/// The normal answer to a valid request: one page of the chart.
+pub fn respond(state: &ServerState, request: &VideosRequest) -> Response {
+    let chart = state.chart(&request.region, request.date);
+    let start = request.start as usize;
+    let end = (start + request.max_results as usize).min(chart.len());
+    let items: Vec<Video> = chart[start..end]
+        .iter()
+        .map(|v| select_parts(v, request.parts))
+        .collect();
+    let mut page = VideoListResponse {
+        kind: Some("youtube#videoListResponse".to_owned()),
+        etag: None,
+        items,
+        next_page_token: (end < chart.len()).then(|| PageToken::next(end as u32).encode()),
+        prev_page_token: (start > 0).then(|| PageToken::prev(start as u32).encode()),
+        page_info: Some(PageInfo {
+            total_results: chart.len() as u32,
+            // The requested size, even on a short last page, as the real API reports it.
+            results_per_page: request.max_results,
+        }),
+    };
+    page.etag = Some(etag_of(&to_json(&page)));
+    json_response(StatusCode::OK, to_json(&page))
+}
+
+/// Only the requested parts, with an etag of what is actually sent (as the API's etags vary
+/// with the parts).
+fn select_parts(video: &Video, parts: Parts) -> Video {
+    let mut out = Video {
+        kind: video.kind.clone(),
+        etag: None,
+        id: video.id.clone(),
+        snippet: video.snippet.clone().filter(|_| parts.snippet),
+        content_details: video
+            .content_details
+            .clone()
+            .filter(|_| parts.content_details),
+        statistics: video.statistics.clone().filter(|_| parts.statistics),
+        live_streaming_details: video
+            .live_streaming_details
+            .clone()
+            .filter(|_| parts.live_streaming_details),
+    };
+    out.etag = Some(etag_of(&to_json(&out)));
+    out
+}
+
+/// Pretty-printed, as the API answers by default (`prettyPrint=true`).
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).expect("model types always serialise")
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    response
+}
+
+/// An error answer in the API's shape: `{"error": {"code", "message", "errors": [..]}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorResponse,
+}
+
+const QUOTA_MESSAGE: &str = "The request cannot be completed because you have exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: &str, domain: &str, reason: &str) -> Self {
+        ApiError {
+            status,
+            body: ErrorResponse {
+                error: ApiErrorBody {
+                    code: status.as_u16(),
+                    message: Some(message.to_owned()),
+                    errors: vec![ErrorItem {
+                        message: Some(message.to_owned()),
+                        domain: Some(domain.to_owned()),
+                        reason: Some(reason.to_owned()),
+                        location: None,
+                        location_type: None,
+                    }],
+                    status: None,
+                },
+            },
+        }
+    }
+
+    /// Names the offending query parameter, as the API does for parameter errors.
+    pub fn at(mut self, parameter: &str) -> Self {
+        for item in &mut self.body.error.errors {
+            item.location = Some(parameter.to_owned());
+            item.location_type = Some("parameter".to_owned());
+        }
+        self
+    }
+
+    /// Adds the newer `status` field (`"INVALID_ARGUMENT"`, …).
+    pub fn with_status(mut self, status: &str) -> Self {
+        self.body.error.status = Some(status.to_owned());
+        self
+    }
+
+    pub fn bad_key() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "API key not valid. Please pass a valid API key.",
+            "global",
+            "badRequest",
+        )
+        .with_status("INVALID_ARGUMENT")
+    }
+
+    pub fn missing_key() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "The request is missing a valid API key.",
+            "global",
+            "forbidden",
+        )
+        .with_status("PERMISSION_DENIED")
+    }
+
+    pub fn quota_exceeded() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            QUOTA_MESSAGE,
+            "youtube.quota",
+            "quotaExceeded",
+        )
+    }
+
+    pub fn invalid_region() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "The <code>regionCode</code> parameter specifies an invalid region code.",
+            "youtube.parameter",
+            "invalidRegionCode",
+        )
+        .at("regionCode")
+    }
+
+    pub fn invalid_page_token() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "The request specifies an invalid page token.",
+            "youtube.parameter",
+            "invalidPageToken",
+        )
+        .at("pageToken")
+    }
+
+    /// The documented form of "no such chart"; [`ApiError::not_found`] is the form seen live.
+    pub fn chart_not_found() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "The requested video chart is not supported or is not available.",
+            "youtube.video",
+            "videoChartNotFound",
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Requested entity was not found.",
+            "global",
+            "notFound",
+        )
+        .with_status("NOT_FOUND")
+    }
+
+    fn required(parameter: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            &format!("Required parameter: {parameter}"),
+            "global",
+            "required",
+        )
+        .at(parameter)
+    }
+
+    fn invalid_value(parameter: &str, message: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            message,
+            "global",
+            "invalidParameter",
+        )
+        .at(parameter)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // Google's JSON escapes HTML-significant characters inside strings (`\u003c`); outside
+        // strings they cannot occur, so a byte replacement is exact.
+        let json = String::from_utf8(to_json(&self.body)).expect("serde_json writes UTF-8");
+        let json = json.replace('<', "\\u003c").replace('>', "\\u003e");
+        json_response(self.status, json.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::time::Instant;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn config() -> FakeConfig {
+        FakeConfig {
+            date: day("2026-11-25"),
+            ..FakeConfig::default()
+        }
+    }
+
+    async fn start(config: FakeConfig) -> FakeApi {
+        FakeApi::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn get(api: &FakeApi, query: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .get(format!("{}/videos", api.base_url()))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    fn reason(body: &serde_json::Value) -> &str {
+        body["error"]["errors"][0]["reason"].as_str().unwrap_or("")
+    }
+
+    const FULL: (&str, &str) = ("part", "snippet,contentDetails,statistics");
+    const CHART: (&str, &str) = ("chart", "mostPopular");
+
+    #[tokio::test]
+    async fn four_pages_of_fifty_are_the_whole_chart() {
+        let api = start(config()).await;
+        assert!(api.base_url().starts_with("http://127.0.0.1:"));
+        let mut ids = Vec::new();
+        let mut token: Option<String> = None;
+        for page in 1..=4 {
+            let mut query = vec![FULL, CHART, ("regionCode", "JP"), ("maxResults", "50")];
+            if let Some(t) = &token {
+                query.push(("pageToken", t));
+            }
+            let (status, body) = get(&api, &query).await;
+            assert_eq!(status, 200);
+            let list: VideoListResponse = serde_json::from_value(body).unwrap();
+            assert_eq!(list.kind.as_deref(), Some("youtube#videoListResponse"));
+            assert_eq!(list.etag.as_ref().unwrap().len(), 27);
+            assert_eq!(
+                list.page_info,
+                Some(PageInfo {
+                    total_results: 200,
+                    results_per_page: 50
+                })
+            );
+            assert_eq!(list.items.len(), 50);
+            assert_eq!(
+                list.prev_page_token.as_deref(),
+                [None, Some("CDIQAQ"), Some("CGQQAQ"), Some("CJYBEAE")][page - 1]
+            );
+            assert_eq!(
+                list.next_page_token.as_deref(),
+                [Some("CDIQAA"), Some("CGQQAA"), Some("CJYBEAA"), None][page - 1]
+            );
+            ids.extend(list.items.iter().map(|v| v.id.clone()));
+            token = list.next_page_token;
+        }
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 200);
+        let expected: Vec<String> = chart(42, "JP", day("2026-11-25"))
+            .into_iter()
+            .map(|v| v.id)
+            .collect();
+        assert_eq!(ids, expected);
+        assert_eq!(api.requests(), 4);
+    }
+
+    #[tokio::test]
+    async fn defaults_to_five_items_and_only_the_requested_parts() {
+        let api = start(config()).await;
+        let (status, body) = get(
+            &api,
+            &[("part", "snippet, statistics"), CHART, ("regionCode", "US")],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["nextPageToken"], "CAUQAA");
+        assert!(body.get("prevPageToken").is_none());
+        assert_eq!(body["pageInfo"]["totalResults"], 200);
+        assert_eq!(body["pageInfo"]["resultsPerPage"], 5);
+        let items = body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 5);
+        let expected = chart(42, "US", day("2026-11-25"));
+        for (item, full) in items.iter().zip(&expected) {
+            assert_eq!(item["kind"], "youtube#video");
+            assert!(item.get("snippet").is_some() && item.get("statistics").is_some());
+            assert!(item.get("contentDetails").is_none());
+            let stats: crate::youtube::model::Statistics =
+                serde_json::from_value(item["statistics"].clone()).unwrap();
+            assert_eq!(Some(&stats), full.statistics.as_ref());
+            assert_eq!(item["etag"].as_str().unwrap().len(), 27);
+            assert_ne!(item["etag"].as_str(), full.etag.as_deref());
+        }
+    }
+
+    #[tokio::test]
+    async fn previous_page_tokens_go_back() {
+        let api = start(config()).await;
+        let base = [FULL, CHART, ("regionCode", "KR"), ("maxResults", "50")];
+        let (_, first) = get(&api, &base).await;
+        let mut query = base.to_vec();
+        query.push(("pageToken", "CDIQAQ"));
+        let (status, back) = get(&api, &query).await;
+        assert_eq!(status, 200);
+        assert_eq!(first["items"], back["items"]);
+        assert!(back.get("prevPageToken").is_none());
+    }
+
+    #[tokio::test]
+    async fn parameter_errors_have_the_real_shape() {
+        let api = start(config()).await;
+        let (status, body) = get(&api, &[FULL, CHART, ("regionCode", "XX")]).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"]["code"], 400);
+        assert_eq!(reason(&body), "invalidRegionCode");
+        assert_eq!(body["error"]["errors"][0]["domain"], "youtube.parameter");
+        assert_eq!(body["error"]["errors"][0]["location"], "regionCode");
+
+        for (name, value, expected) in [
+            ("pageToken", "CMgBEAA", "invalidPageToken"), // offset 200
+            ("pageToken", "not-a-token", "invalidPageToken"),
+            ("maxResults", "51", "invalidParameter"),
+            ("maxResults", "0", "invalidParameter"),
+            ("maxResults", "many", "invalidParameter"),
+        ] {
+            let (status, body) =
+                get(&api, &[FULL, CHART, ("regionCode", "JP"), (name, value)]).await;
+            assert_eq!((status, reason(&body)), (400, expected), "{name}={value}");
+        }
+        let (status, body) = get(
+            &api,
+            &[("part", "snippet,bogus"), CHART, ("regionCode", "JP")],
+        )
+        .await;
+        assert_eq!((status, reason(&body)), (400, "unknownPart"));
+        assert_eq!(body["error"]["message"], "'bogus'");
+        let (status, body) = get(
+            &api,
+            &[FULL, ("chart", "leastPopular"), ("regionCode", "JP")],
+        )
+        .await;
+        assert_eq!((status, reason(&body)), (400, "invalidParameter"));
+        let (status, body) = get(&api, &[FULL, ("regionCode", "JP")]).await;
+        assert_eq!((status, reason(&body)), (400, "missingRequiredParameter"));
+        assert_eq!(api.requests(), 9);
+
+        let response = reqwest::get(format!("http://{}/youtube/v3/search", api.addr()))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(reason(&body), "notFound");
+        assert_eq!(api.requests(), 9, "only videos.list calls count");
+    }
+
+    #[tokio::test]
+    async fn api_key_is_checked_in_query_or_header() {
+        let api = start(FakeConfig {
+            api_key: Some("right".to_owned()),
+            ..config()
+        })
+        .await;
+        let base = [FULL, CHART, ("regionCode", "GB")];
+        let with = |key: &'static str| {
+            let mut q = base.to_vec();
+            q.push(("key", key));
+            q
+        };
+        let (status, body) = get(&api, &with("wrong")).await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            body["error"]["message"],
+            "API key not valid. Please pass a valid API key."
+        );
+        assert_eq!(reason(&body), "badRequest");
+        let (status, body) = get(&api, &base).await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            body["error"]["message"],
+            "The request is missing a valid API key."
+        );
+        assert_eq!(get(&api, &with("right")).await.0, 200);
+
+        let response = reqwest::Client::new()
+            .get(format!("{}/videos", api.base_url()))
+            .query(&base)
+            .header("X-Goog-Api-Key", "right")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    }
+
+    #[tokio::test]
+    async fn quota_runs_out() {
+        let api = start(FakeConfig {
+            quota: Some(3),
+            ..config()
+        })
+        .await;
+        let query = [FULL, CHART, ("regionCode", "TH")];
+        for _ in 0..3 {
+            assert_eq!(get(&api, &query).await.0, 200);
+        }
+        let response = reqwest::Client::new()
+            .get(format!("{}/videos", api.base_url()))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        let raw = response.text().await.unwrap();
+        assert!(
+            raw.contains(
+                r#"\u003ca href=\"/youtube/v3/getting-started#quota\"\u003equota\u003c/a\u003e"#
+            ),
+            "{raw}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        assert_eq!(reason(&body), "quotaExceeded");
+        assert_eq!(body["error"]["errors"][0]["domain"], "youtube.quota");
+        assert_eq!(body["error"]["message"], QUOTA_MESSAGE);
+        assert_eq!(api.requests(), 4);
+    }
+
+    #[tokio::test]
+    async fn latency_delays_every_response() {
+        let api = start(FakeConfig {
+            latency: Duration::from_millis(150),
+            ..config()
+        })
+        .await;
+        let started = Instant::now();
+        assert_eq!(get(&api, &[FULL, CHART, ("regionCode", "ZZ")]).await.0, 400);
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        let started = Instant::now();
+        let response = reqwest::get(format!("http://{}/nope", api.addr()))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+        assert!(started.elapsed() >= Duration::from_millis(150));
+    }
+
+    #[tokio::test]
+    async fn the_date_can_move_and_views_grow() {
+        let api = start(config()).await;
+        let query = [
+            ("part", "statistics"),
+            CHART,
+            ("regionCode", "VN"),
+            ("maxResults", "50"),
+        ];
+        let views = |body: &serde_json::Value| -> HashMap<String, u64> {
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    let n = v["statistics"]["viewCount"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    (v["id"].as_str().unwrap().to_owned(), n)
+                })
+                .collect()
+        };
+        let before = views(&get(&api, &query).await.1);
+        api.set_date(day("2026-11-26"));
+        let after = views(&get(&api, &query).await.1);
+        let shared: Vec<_> = before.keys().filter(|id| after.contains_key(*id)).collect();
+        assert!(!shared.is_empty());
+        for id in shared {
+            assert!(before[id] < after[id], "{id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_server_closes_the_port() {
+        let api = start(config()).await;
+        let addr = api.addr();
+        drop(api);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+}

@@ -1,0 +1,322 @@
+//! The Parquet lake on `object_store` (local directory or S3): layout, encoding, atomic commit.
+//!
+//! Layout (SPEC): `videos/snapshot_date=D/videos.parquet` — one file per date, all regions,
+//! sorted by region then rank, one row group per region; `_runs/snapshot_date=D/<run-id>.json`.
+//! A commit is one `put` of the whole file: `LocalFileSystem` stages and renames, S3 publishes a
+//! PUT atomically, so readers see the old file or the new one, never half of one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::compute::kernels::cmp::eq;
+use arrow::array::StringArray;
+use bytes::Bytes;
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::metadata::KeyValue;
+
+use crate::record::{SCHEMA_VERSION, schema};
+
+/// Errors of the lake, each naming the path or URL concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("lake {url:?}: {problem}")]
+    Config { url: String, problem: String },
+    #[error("lake object {path}: {source}")]
+    Store {
+        path: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("lake file {path} is not a readable trendlake snapshot: {problem}")]
+    Corrupt { path: String, problem: String },
+    #[error("encoding Parquet: {0}")]
+    Encode(#[from] parquet::errors::ParquetError),
+}
+
+/// A lake rooted at a directory or an S3 prefix.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    url: String,
+}
+
+/// One snapshot file as listed in the lake.
+#[derive(Debug, Clone)]
+pub struct SnapshotFile {
+    pub date: NaiveDate,
+    pub meta: ObjectMeta,
+}
+
+/// A snapshot read back: one batch per region, in region order.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub meta: ObjectMeta,
+    pub regions: BTreeMap<String, RecordBatch>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    pub path: String,
+    pub rows: usize,
+    /// Regions carried over unchanged from the previous file of that date.
+    pub regions_kept: Vec<String>,
+    /// The new file was byte-identical to the one in place, so nothing was written.
+    pub unchanged: bool,
+    pub bytes: usize,
+}
+
+impl Lake {
+    /// Open `spec`: a path, `file:///abs/path`, or `s3://bucket/prefix` (credentials and endpoint
+    /// from the standard AWS variables). A local lake's directory is created if missing.
+    pub fn open(spec: &str) -> Result<Self, LakeError> {
+        let config = |problem: String| LakeError::Config {
+            url: spec.to_string(),
+            problem,
+        };
+        if let Some(rest) = spec.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(config("no bucket; write s3://bucket/prefix".into()));
+            }
+            let store = object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| config(format!("{e}; set AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL, AWS_ALLOW_HTTP for a local S3)")))?;
+            return Ok(Self {
+                store: Arc::new(store),
+                root: Path::from(prefix.trim_matches('/')),
+                url: spec.to_string(),
+            });
+        }
+        let dir = match spec.strip_prefix("file://") {
+            Some(path) => std::path::PathBuf::from(path),
+            None if spec.contains("://") => {
+                return Err(config("unsupported scheme; use a path, file://… or s3://…".into()));
+            }
+            None => std::path::PathBuf::from(spec),
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| config(format!("cannot create the directory ({e})")))?;
+        let store = LocalFileSystem::new_with_prefix(&dir)
+            .map_err(|e| config(e.to_string()))?
+            // A failed put leaves no staging file behind.
+            .with_automatic_cleanup(true);
+        Ok(Self {
+            store: Arc::new(store),
+            root: Path::default(),
+            url: spec.to_string(),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn path(&self, rel: &str) -> Path {
+        if self.root.as_ref().is_empty() {
+            Path::from(rel)
+        } else {
+            Path::from(format!("{}/{rel}", self.root))
+        }
+    }
+
+    /// `videos/snapshot_date=D/videos.parquet` under the lake's root.
+    pub fn snapshot_path(&self, date: NaiveDate) -> Path {
+        self.path(&format!("videos/snapshot_date={date}/videos.parquet"))
+    }
+
+    fn store_err(&self, path: &Path) -> impl FnOnce(object_store::Error) -> LakeError {
+        let path = format!("{}/{}", self.url.trim_end_matches('/'), path);
+        move |source| LakeError::Store { path, source }
+    }
+
+    /// Every snapshot file in the lake, oldest date first.
+    pub async fn list_snapshots(&self) -> Result<Vec<SnapshotFile>, LakeError> {
+        let prefix = self.path("videos");
+        let metas: Vec<ObjectMeta> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(self.store_err(&prefix))?;
+        let mut files: Vec<SnapshotFile> = metas
+            .into_iter()
+            .filter_map(|meta| {
+                let parts: Vec<_> = meta.location.parts().collect();
+                let n = parts.len();
+                if n < 2 || parts[n - 1].as_ref() != "videos.parquet" {
+                    return None;
+                }
+                let date = parts[n - 2].as_ref().strip_prefix("snapshot_date=")?;
+                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+                Some(SnapshotFile { date, meta })
+            })
+            .collect();
+        files.sort_by_key(|f| f.date);
+        Ok(files)
+    }
+
+    /// Read the snapshot of `date`, if there is one.
+    pub async fn read_snapshot(&self, date: NaiveDate) -> Result<Option<Snapshot>, LakeError> {
+        let path = self.snapshot_path(date);
+        let got = match self.store.get(&path).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.store_err(&path)(e)),
+        };
+        let meta = got.meta.clone();
+        let bytes = got.bytes().await.map_err(self.store_err(&path))?;
+        let regions = decode_snapshot(bytes).map_err(|problem| LakeError::Corrupt {
+            path: format!("{}/{}", self.url, path),
+            problem,
+        })?;
+        Ok(Some(Snapshot { meta, regions }))
+    }
+
+    /// Replace the regions in `fetched` in `date`'s snapshot, keep every other region already
+    /// there, and publish the whole file atomically. An identical file is not rewritten.
+    pub async fn commit_snapshot(
+        &self,
+        date: NaiveDate,
+        fetched: BTreeMap<String, RecordBatch>,
+    ) -> Result<Commit, LakeError> {
+        let path = self.snapshot_path(date);
+        let previous = self.read_snapshot(date).await?;
+        let mut regions = fetched;
+        let mut regions_kept = Vec::new();
+        let mut previous_bytes = None;
+        if let Some(previous) = previous {
+            for (region, batch) in previous.regions {
+                if !regions.contains_key(&region) {
+                    regions_kept.push(region.clone());
+                    regions.insert(region, batch);
+                }
+            }
+            previous_bytes = Some(previous.meta.size);
+        }
+        let rows = regions.values().map(RecordBatch::num_rows).sum();
+        let encoded = encode_snapshot(regions.values())?;
+        let unchanged = match previous_bytes {
+            Some(size) if size == encoded.len() as u64 => {
+                let current = self.store.get(&path).await.map_err(self.store_err(&path))?;
+                current.bytes().await.map_err(self.store_err(&path))? == encoded
+            }
+            _ => false,
+        };
+        let bytes = encoded.len();
+        if !unchanged {
+            self.store
+                .put(&path, PutPayload::from(encoded))
+                .await
+                .map_err(self.store_err(&path))?;
+        }
+        Ok(Commit {
+            path: format!("{}/{}", self.url.trim_end_matches('/'), path),
+            rows,
+            regions_kept,
+            unchanged,
+            bytes,
+        })
+    }
+
+    /// Write a run report to `_runs/snapshot_date=D/<run_id>.json`.
+    pub async fn write_run_report(
+        &self,
+        date: NaiveDate,
+        run_id: &str,
+        json: Vec<u8>,
+    ) -> Result<String, LakeError> {
+        let path = self.path(&format!("_runs/snapshot_date={date}/{run_id}.json"));
+        self.store
+            .put(&path, PutPayload::from(json))
+            .await
+            .map_err(self.store_err(&path))?;
+        Ok(format!("{}/{}", self.url.trim_end_matches('/'), path))
+    }
+}
+
+/// Encode region batches (already in region order, each in rank order) as one Parquet file:
+/// zstd, page statistics, one row group per region, schema version in the metadata.
+pub fn encode_snapshot<'a>(
+    regions: impl IntoIterator<Item = &'a RecordBatch>,
+) -> Result<Bytes, parquet::errors::ParquetError> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        // Row groups end only where we flush: at region boundaries.
+        .set_max_row_group_row_count(None)
+        .set_max_row_group_bytes(None)
+        .set_created_by(concat!("trendlake ", env!("CARGO_PKG_VERSION")).to_string())
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new("trendlake.schema_version".into(), SCHEMA_VERSION.to_string()),
+            KeyValue::new(
+                "trendlake.writer".into(),
+                concat!("trendlake ", env!("CARGO_PKG_VERSION")).to_string(),
+            ),
+        ]))
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema(), Some(props))?;
+    for batch in regions {
+        if batch.num_rows() > 0 {
+            writer.write(batch)?;
+            writer.flush()?;
+        }
+    }
+    writer.close()?;
+    Ok(Bytes::from(out))
+}
+
+/// Decode a snapshot file into one batch per region; checks the schema is the current one.
+pub fn decode_snapshot(bytes: Bytes) -> Result<BTreeMap<String, RecordBatch>, String> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+    let version = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == "trendlake.schema_version"))
+        .and_then(|k| k.value.clone());
+    if version.as_deref() != Some(SCHEMA_VERSION) {
+        return Err(format!(
+            "schema version {version:?}, this trendlake writes {SCHEMA_VERSION:?}; rebuild it or use a matching trendlake"
+        ));
+    }
+    let reader = builder
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    if batches.first().is_some_and(|b| b.schema().fields() != schema().fields()) {
+        return Err("its columns differ from the videos schema".into());
+    }
+    let all = concat_batches(&schema(), &batches).map_err(|e| e.to_string())?;
+    split_by_region(&all).map_err(|e| e.to_string())
+}
+
+/// Split a batch into one batch per distinct `region` value.
+pub fn split_by_region(
+    batch: &RecordBatch,
+) -> Result<BTreeMap<String, RecordBatch>, arrow::error::ArrowError> {
+    let region = batch.column(0).as_string::<i32>();
+    let mut names: Vec<&str> = region.iter().flatten().collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = BTreeMap::new();
+    for name in names {
+        let mask = eq(region, &StringArray::new_scalar(name))?;
+        out.insert(name.to_string(), filter_record_batch(batch, &mask)?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,19 @@
+//! trendlake: nightly snapshots of YouTube's trending chart into a Parquet lake and a DuckDB warehouse.
+//!
+//! The modules follow the data: `youtube` (API model and client) → `fetch` (all regions, bounded)
+//! → `record` (normalised rows as Arrow) → `lake` (Parquet on object_store) → `warehouse`
+//! (DuckDB) → `cli`. `fake_api` stands beside `youtube` and shares its model.
+
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod fake_api;
+pub mod fetch;
+pub mod lake;
+pub mod pipeline;
+pub mod record;
+pub mod regions;
+pub mod warehouse;
+pub mod youtube;
+
+pub use error::{Error, Result};

@@ -1,0 +1,35 @@
+//! The `trendlake` binary: parse, run, and turn the outcome into an exit code
+//! (0 complete, 3 partial, 1 failed, 2 usage or configuration).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use trendlake::cli::{Cli, Finished, execute};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("TRENDLAKE_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            e.print().ok();
+            return ExitCode::from(code);
+        }
+    };
+    match execute(cli).await {
+        Ok(Finished::Ok) => ExitCode::SUCCESS,
+        Ok(Finished::Partial) => ExitCode::from(3),
+        Ok(Finished::Failed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("trendlake: error: {e}");
+            ExitCode::from(if e.is_usage() { 2 } else { 1 })
+        }
+    }
+}

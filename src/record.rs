@@ -1,0 +1,354 @@
+//! Typed API items → normalised rows → Arrow `RecordBatch`es in the lake's schema (SPEC "Parquet schema").
+//!
+//! Normalisation is the contract analysts rely on: NFC (never NFKC, which would fold full-width
+//! CJK and ligatures), Unicode control characters removed, absent counts as null, never 0.
+
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{DateTime, Utc};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+use crate::youtube::model::Video;
+
+/// Bumped whenever a column changes; written into every file's key-value metadata.
+pub const SCHEMA_VERSION: &str = "1";
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let ts = || DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("region", DataType::Utf8, false),
+        Field::new("rank", DataType::Int32, false),
+        Field::new("video_id", DataType::Utf8, false),
+        Field::new("title", DataType::Utf8, false),
+        Field::new("description", DataType::Utf8, false),
+        Field::new("channel_id", DataType::Utf8, false),
+        Field::new("channel_title", DataType::Utf8, false),
+        Field::new("category_id", DataType::Int32, true),
+        Field::new("published_at", ts(), false),
+        Field::new("duration_s", DataType::Int64, true),
+        Field::new("live_broadcast_content", DataType::Utf8, false),
+        Field::new("view_count", DataType::Int64, true),
+        Field::new("like_count", DataType::Int64, true),
+        Field::new("comment_count", DataType::Int64, true),
+        Field::new(
+            "tags",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            true,
+        ),
+        Field::new("default_language", DataType::Utf8, true),
+        Field::new("default_audio_language", DataType::Utf8, true),
+        Field::new("thumbnail_url", DataType::Utf8, true),
+        Field::new("definition", DataType::Utf8, true),
+        Field::new("caption", DataType::Boolean, true),
+        Field::new("licensed_content", DataType::Boolean, true),
+        Field::new("fetched_at", ts(), false),
+    ]))
+});
+
+/// The Arrow schema of the lake's `videos` files, built once.
+pub fn schema() -> SchemaRef {
+    SCHEMA.clone()
+}
+
+/// One received page of a region's chart.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// 0-based offset of the page's first item in the chart.
+    pub offset: usize,
+    pub fetched_at: DateTime<Utc>,
+    pub items: Vec<Video>,
+}
+
+/// An item that cannot become a row, named by region, rank and id.
+#[derive(Debug, thiserror::Error)]
+#[error("region {region}, rank {rank}, video {video_id:?}: {problem}")]
+pub struct RecordError {
+    pub region: String,
+    pub rank: usize,
+    pub video_id: String,
+    pub problem: String,
+}
+
+/// NFC, with a fast path: most strings are already NFC and need no copy.
+pub fn nfc(s: &str) -> Cow<'_, str> {
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.nfc().collect())
+    }
+}
+
+/// `title` / `channel_title`: NFC, every Unicode Cc removed, outer whitespace trimmed.
+pub fn normalize_title(s: &str) -> String {
+    let stripped: Cow<'_, str> = if s.chars().any(char::is_control) {
+        Cow::Owned(s.chars().filter(|c| !c.is_control()).collect())
+    } else {
+        Cow::Borrowed(s)
+    };
+    nfc(&stripped).trim().to_string()
+}
+
+/// `description`: NFC; `\r\n` → `\n`; every Cc other than `\n` and `\t` removed.
+pub fn normalize_description(s: &str) -> String {
+    let keep = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    let stripped: Cow<'_, str> = if s.chars().all(keep) {
+        Cow::Borrowed(s)
+    } else {
+        // A lone `\r` is dropped like any other control character, so `\r\n` becomes `\n`.
+        Cow::Owned(s.chars().filter(|&c| keep(c)).collect())
+    };
+    nfc(&stripped).into_owned()
+}
+
+/// ISO 8601 duration → whole seconds (`P0D` → 0). `None` for text that is not a duration.
+pub fn duration_seconds(iso: &str) -> Option<i64> {
+    let d: std::time::Duration = iso8601::duration(iso).ok()?.into();
+    i64::try_from(d.as_secs()).ok()
+}
+
+/// A count sent as a decimal string; absent stays absent.
+fn count(s: Option<&str>) -> Result<Option<i64>, String> {
+    s.map(|v| v.trim().parse::<i64>().map_err(|_| format!("count {v:?} is not an integer")))
+        .transpose()
+}
+
+fn timestamp_micros(s: &str) -> Result<i64, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_micros())
+        .map_err(|e| format!("publishedAt {s:?} is not RFC 3339 ({e})"))
+}
+
+/// Builds one region's rows, in chart order, as a batch in [`schema`].
+pub struct RegionBatchBuilder {
+    region: String,
+    rows: usize,
+    region_col: StringBuilder,
+    rank: Int32Builder,
+    video_id: StringBuilder,
+    title: StringBuilder,
+    description: StringBuilder,
+    channel_id: StringBuilder,
+    channel_title: StringBuilder,
+    category_id: Int32Builder,
+    published_at: TimestampMicrosecondBuilder,
+    duration_s: Int64Builder,
+    live: StringBuilder,
+    view_count: Int64Builder,
+    like_count: Int64Builder,
+    comment_count: Int64Builder,
+    tags: ListBuilder<StringBuilder>,
+    default_language: StringBuilder,
+    default_audio_language: StringBuilder,
+    thumbnail_url: StringBuilder,
+    definition: StringBuilder,
+    caption: BooleanBuilder,
+    licensed_content: BooleanBuilder,
+    fetched_at: TimestampMicrosecondBuilder,
+}
+
+impl RegionBatchBuilder {
+    pub fn new(region: &str) -> Self {
+        Self {
+            region: region.to_string(),
+            rows: 0,
+            region_col: StringBuilder::new(),
+            rank: Int32Builder::new(),
+            video_id: StringBuilder::new(),
+            title: StringBuilder::new(),
+            description: StringBuilder::new(),
+            channel_id: StringBuilder::new(),
+            channel_title: StringBuilder::new(),
+            category_id: Int32Builder::new(),
+            published_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            duration_s: Int64Builder::new(),
+            live: StringBuilder::new(),
+            view_count: Int64Builder::new(),
+            like_count: Int64Builder::new(),
+            comment_count: Int64Builder::new(),
+            tags: ListBuilder::new(StringBuilder::new()),
+            default_language: StringBuilder::new(),
+            default_audio_language: StringBuilder::new(),
+            thumbnail_url: StringBuilder::new(),
+            definition: StringBuilder::new(),
+            caption: BooleanBuilder::new(),
+            licensed_content: BooleanBuilder::new(),
+            fetched_at: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+        }
+    }
+
+    /// Rows appended so far.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Append a page's items; rank = page offset + index + 1.
+    pub fn push_page(&mut self, page: &Page) -> Result<(), RecordError> {
+        for (i, video) in page.items.iter().enumerate() {
+            let rank = page.offset + i + 1;
+            self.push(rank, video, page.fetched_at).map_err(|problem| RecordError {
+                region: self.region.clone(),
+                rank,
+                video_id: video.id.clone(),
+                problem,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, rank: usize, v: &Video, fetched_at: DateTime<Utc>) -> Result<(), String> {
+        let snippet = v
+            .snippet
+            .as_ref()
+            .ok_or("the item has no snippet (request part=snippet)")?;
+        // Validate everything fallible first, so a bad item never leaves columns of unequal length.
+        let published_at = timestamp_micros(&snippet.published_at)?;
+        let category_id = snippet
+            .category_id
+            .as_deref()
+            .map(|c| c.parse::<i32>().map_err(|_| format!("categoryId {c:?} is not a number")))
+            .transpose()?;
+        let stats = v.statistics.as_ref();
+        let views = count(stats.and_then(|s| s.view_count.as_deref()))?;
+        let likes = count(stats.and_then(|s| s.like_count.as_deref()))?;
+        let comments = count(stats.and_then(|s| s.comment_count.as_deref()))?;
+        let details = v.content_details.as_ref();
+        let duration = match details.and_then(|d| d.duration.as_deref()) {
+            Some(d) => Some(duration_seconds(d).ok_or(format!("duration {d:?} is not ISO 8601"))?),
+            None => None,
+        };
+        let caption = match details.and_then(|d| d.caption.as_deref()) {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => return Err(format!("caption {other:?} is neither \"true\" nor \"false\"")),
+            None => None,
+        };
+        let rank = i32::try_from(rank).map_err(|_| "rank out of range".to_string())?;
+
+        self.region_col.append_value(&self.region);
+        self.rank.append_value(rank);
+        self.video_id.append_value(&v.id);
+        self.title.append_value(normalize_title(&snippet.title));
+        self.description.append_value(normalize_description(&snippet.description));
+        self.channel_id.append_value(&snippet.channel_id);
+        self.channel_title.append_value(normalize_title(&snippet.channel_title));
+        self.category_id.append_option(category_id);
+        self.published_at.append_value(published_at);
+        self.duration_s.append_option(duration);
+        self.live
+            .append_value(snippet.live_broadcast_content.as_deref().unwrap_or("none"));
+        self.view_count.append_option(views);
+        self.like_count.append_option(likes);
+        self.comment_count.append_option(comments);
+        match &snippet.tags {
+            Some(tags) => {
+                for t in tags {
+                    self.tags.values().append_value(nfc(t));
+                }
+                self.tags.append(true);
+            }
+            None => self.tags.append(false),
+        }
+        self.default_language.append_option(snippet.default_language.as_deref());
+        self.default_audio_language
+            .append_option(snippet.default_audio_language.as_deref());
+        self.thumbnail_url
+            .append_option(snippet.thumbnails.best().map(|t| t.url.as_str()));
+        self.definition
+            .append_option(details.and_then(|d| d.definition.as_deref()));
+        self.caption.append_option(caption);
+        self.licensed_content
+            .append_option(details.and_then(|d| d.licensed_content));
+        self.fetched_at.append_value(fetched_at.timestamp_micros());
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows as one batch in [`schema`].
+    pub fn finish(mut self) -> RecordBatch {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.region_col.finish()),
+            Arc::new(self.rank.finish()),
+            Arc::new(self.video_id.finish()),
+            Arc::new(self.title.finish()),
+            Arc::new(self.description.finish()),
+            Arc::new(self.channel_id.finish()),
+            Arc::new(self.channel_title.finish()),
+            Arc::new(self.category_id.finish()),
+            Arc::new(self.published_at.finish()),
+            Arc::new(self.duration_s.finish()),
+            Arc::new(self.live.finish()),
+            Arc::new(self.view_count.finish()),
+            Arc::new(self.like_count.finish()),
+            Arc::new(self.comment_count.finish()),
+            Arc::new(self.tags.finish()),
+            Arc::new(self.default_language.finish()),
+            Arc::new(self.default_audio_language.finish()),
+            Arc::new(self.thumbnail_url.finish()),
+            Arc::new(self.definition.finish()),
+            Arc::new(self.caption.finish()),
+            Arc::new(self.licensed_content.finish()),
+            Arc::new(self.fetched_at.finish()),
+        ];
+        RecordBatch::try_new(schema(), columns).expect("builders match the schema")
+    }
+}
+
+/// Convenience: one region's pages → one batch.
+pub fn region_batch(region: &str, pages: &[Page]) -> Result<RecordBatch, RecordError> {
+    let mut builder = RegionBatchBuilder::new(region);
+    for page in pages {
+        builder.push_page(page)?;
+    }
+    Ok(builder.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_rules() {
+        // "Việt" with the accents decomposed (NFD) comes back composed.
+        let nfd: String = "Việt Nam".nfd().collect();
+        assert_ne!(nfd, "Việt Nam");
+        assert_eq!(normalize_title(&nfd), "Việt Nam");
+        assert_eq!(normalize_title("  a\u{7}b\tc\r\n "), "abc");
+        // NFC, not NFKC: full-width letters and ligatures survive.
+        assert_eq!(normalize_title("ＡＢＣ ﬁ"), "ＡＢＣ ﬁ");
+        // ZWJ (a format character, not a control) keeps the family emoji whole.
+        assert_eq!(normalize_title("👨\u{200d}👩\u{200d}👧 مرحبا"), "👨\u{200d}👩\u{200d}👧 مرحبا");
+    }
+
+    #[test]
+    fn description_rules() {
+        assert_eq!(normalize_description("a\r\nb\tc\u{0}\u{1b}d\re"), "a\nb\tcde");
+        assert_eq!(normalize_description(""), "");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_seconds("PT23S"), Some(23));
+        assert_eq!(duration_seconds("PT3M14S"), Some(194));
+        assert_eq!(duration_seconds("PT1H2M3S"), Some(3723));
+        assert_eq!(duration_seconds("P1DT2H3M4S"), Some(93_784));
+        assert_eq!(duration_seconds("P0D"), Some(0));
+        assert_eq!(duration_seconds("soon"), None);
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(count(Some("12")), Ok(Some(12)));
+        assert_eq!(count(None), Ok(None));
+        assert!(count(Some("1e3")).is_err());
+    }
+}

@@ -1,0 +1,340 @@
+//! HTTP client for one chart page at a time; the caller (`fetch`) decides order and concurrency.
+//!
+//! The key travels in the `X-Goog-Api-Key` header, never in the URL, so it cannot leak through
+//! reqwest's URL-quoting error messages, proxies' logs or our own tracing.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+use super::model::{ErrorResponse, VideoListResponse};
+
+/// Items per page: the API's maximum, so a full chart costs 4 quota units.
+pub const MAX_RESULTS: u32 = 50;
+
+/// An API key whose `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+    /// The secret itself; call sites are few and reviewed (the header and redaction).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// Replace every occurrence of the key in `text` (belt and braces for foreign error texts).
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(&self.0, "[REDACTED]")
+        }
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([REDACTED])")
+    }
+}
+
+/// What kind of failure a request met; decides retry and the user-facing advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    QuotaExceeded,
+    RateLimited,
+    BadKey,
+    MissingKey,
+    AccessNotConfigured,
+    InvalidRegion,
+    ChartNotFound,
+    InvalidPageToken,
+    Backend,
+    /// Any other HTTP error status.
+    Http,
+    Timeout,
+    /// Connection refused or reset, or the body stopped early.
+    Transport,
+    /// A 200 whose body is not the expected JSON (truncated, HTML from a proxy).
+    Decode,
+}
+
+impl ErrorKind {
+    /// Whether trying the same request again can succeed.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited | Self::Backend | Self::Timeout | Self::Transport | Self::Decode
+        )
+    }
+
+    /// What the user should do about it.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Self::QuotaExceeded => {
+                "the daily quota is exhausted; it resets at midnight Pacific time, run again after that"
+            }
+            Self::RateLimited => "the API is rate-limiting this key; lower --concurrency",
+            Self::BadKey => "the API key is not valid; set YOUTUBE_API_KEY (or --api-key) to a valid key",
+            Self::MissingKey => "no API key was sent; set YOUTUBE_API_KEY (or --api-key)",
+            Self::AccessNotConfigured => {
+                "the YouTube Data API v3 is not enabled for this key's project; enable it in the Google Cloud console"
+            }
+            Self::InvalidRegion => "the API does not support this region code; remove it from --regions",
+            Self::ChartNotFound => "the API has no trending chart for this region; remove it from --regions",
+            Self::InvalidPageToken => "the API rejected a page token; run the region again",
+            Self::Backend => "the API had an internal error; run again later",
+            Self::Http => "the API refused the request; check --api-base-url",
+            Self::Timeout => "the API did not answer in time; run again later",
+            Self::Transport => "the connection to the API failed; check the network and --api-base-url",
+            Self::Decode => {
+                "the API answered with something that is not its JSON (a proxy or captive portal?); check the network"
+            }
+        }
+    }
+}
+
+/// A failed `videos.list` request, with the API's own reason where it gave one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind:?}{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    pub status: Option<u16>,
+    /// The API's `reason` (`quotaExceeded`, …) when the body had one.
+    pub reason: Option<String>,
+    /// Human-readable, key-free description.
+    pub message: String,
+    /// `Retry-After`, when the server sent one (seconds or an HTTP date, already converted).
+    pub retry_after: Option<Duration>,
+}
+
+/// Client for `GET {base}/videos?chart=mostPopular`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    videos_url: reqwest::Url,
+    key: Option<ApiKey>,
+}
+
+impl Client {
+    /// `base_url` is the API root (`https://www.googleapis.com/youtube/v3`); `timeout` bounds each request.
+    pub fn new(base_url: &str, key: Option<ApiKey>, timeout: Duration) -> Result<Self, String> {
+        let mut base = reqwest::Url::parse(base_url.trim_end_matches('/'))
+            .map_err(|e| format!("--api-base-url {base_url:?} is not a URL ({e})"))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(format!("--api-base-url {base_url:?} must be http:// or https://"));
+        }
+        base.path_segments_mut()
+            .map_err(|_| format!("--api-base-url {base_url:?} cannot be a base URL"))?
+            .push("videos");
+        let mut headers = HeaderMap::new();
+        if let Some(key) = &key {
+            let mut value = HeaderValue::from_str(key.expose())
+                .map_err(|_| "the API key contains characters that cannot be sent in a header".to_string())?;
+            value.set_sensitive(true);
+            headers.insert("x-goog-api-key", value);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .default_headers(headers)
+            .user_agent(concat!("trendlake/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            videos_url: base,
+            key,
+        })
+    }
+
+    /// One page of a region's chart.
+    pub async fn chart_page(
+        &self,
+        region: &str,
+        max_results: u32,
+        page_token: Option<&str>,
+    ) -> Result<VideoListResponse, ApiError> {
+        let mut url = self.videos_url.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("part", "snippet,contentDetails,statistics")
+                .append_pair("chart", "mostPopular")
+                .append_pair("regionCode", region)
+                .append_pair("maxResults", &max_results.to_string());
+            if let Some(token) = page_token {
+                q.append_pair("pageToken", token);
+            }
+        }
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        if status.is_success() {
+            serde_json::from_slice::<VideoListResponse>(&body).map_err(|e| ApiError {
+                kind: ErrorKind::Decode,
+                status: Some(status.as_u16()),
+                reason: None,
+                message: format!(
+                    "the response is not a videoListResponse ({e}); it starts with {:?}",
+                    self.snippet(&body)
+                ),
+                retry_after,
+            })
+        } else {
+            Err(self.status_error(status, &body, retry_after))
+        }
+    }
+
+    fn snippet(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(&body[..body.len().min(80)]);
+        self.redact(&text)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        match &self.key {
+            Some(key) => key.redact(text),
+            None => text.to_string(),
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> ApiError {
+        let kind = if e.is_timeout() {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Transport
+        };
+        // reqwest quotes the URL; the key is never in it, but strip the URL anyway so a future
+        // change to how the key is sent cannot leak it here.
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        ApiError {
+            kind,
+            status: None,
+            reason: None,
+            message: self.redact(&message),
+            retry_after: None,
+        }
+    }
+
+    fn status_error(&self, status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> ApiError {
+        let parsed = serde_json::from_slice::<ErrorResponse>(body).ok();
+        let reason = parsed.as_ref().and_then(|e| e.error.reason().map(str::to_string));
+        let api_message = parsed.as_ref().and_then(|e| e.error.message.clone());
+        let kind = classify(status, reason.as_deref(), api_message.as_deref());
+        let message = match api_message {
+            Some(m) => strip_html(&m),
+            None if parsed.is_some() => format!("HTTP {status} with no message"),
+            None => format!("HTTP {status}; body starts with {:?}", self.snippet(body)),
+        };
+        ApiError {
+            kind,
+            status: Some(status.as_u16()),
+            reason,
+            message: self.redact(&message),
+            retry_after,
+        }
+    }
+}
+
+/// Map status + reason to a kind, following the error catalogue of `youtube_api.md`.
+pub fn classify(status: StatusCode, reason: Option<&str>, message: Option<&str>) -> ErrorKind {
+    match (status.as_u16(), reason) {
+        (_, Some("quotaExceeded" | "dailyLimitExceeded")) => ErrorKind::QuotaExceeded,
+        (_, Some("rateLimitExceeded" | "userRateLimitExceeded")) | (429, _) => ErrorKind::RateLimited,
+        (_, Some("keyInvalid")) => ErrorKind::BadKey,
+        (_, Some("accessNotConfigured")) => ErrorKind::AccessNotConfigured,
+        (_, Some("invalidRegionCode")) => ErrorKind::InvalidRegion,
+        (_, Some("videoChartNotFound")) | (404, _) => ErrorKind::ChartNotFound,
+        (_, Some("invalidPageToken")) => ErrorKind::InvalidPageToken,
+        (400, _) if message.is_some_and(|m| m.contains("API key not valid")) => ErrorKind::BadKey,
+        (403, _) if message.is_some_and(|m| m.contains("missing a valid API key")) => ErrorKind::MissingKey,
+        (500..=599, _) => ErrorKind::Backend,
+        _ => ErrorKind::Http,
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// The quota message embeds an HTML link; keep its text only.
+fn strip_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_never_formats() {
+        let key = ApiKey::new("AIzaSecret123");
+        assert!(!format!("{key:?}").contains("Secret"));
+        assert_eq!(key.redact("x AIzaSecret123 y"), "x [REDACTED] y");
+    }
+
+    #[test]
+    fn classifies_the_catalogue() {
+        let s = |c| StatusCode::from_u16(c).unwrap();
+        assert_eq!(classify(s(403), Some("quotaExceeded"), None), ErrorKind::QuotaExceeded);
+        assert_eq!(classify(s(403), Some("rateLimitExceeded"), None), ErrorKind::RateLimited);
+        assert_eq!(classify(s(429), None, None), ErrorKind::RateLimited);
+        assert_eq!(
+            classify(s(400), Some("badRequest"), Some("API key not valid. Please pass a valid API key.")),
+            ErrorKind::BadKey
+        );
+        assert_eq!(classify(s(400), Some("invalidRegionCode"), None), ErrorKind::InvalidRegion);
+        assert_eq!(classify(s(400), Some("videoChartNotFound"), None), ErrorKind::ChartNotFound);
+        assert_eq!(classify(s(404), Some("notFound"), None), ErrorKind::ChartNotFound);
+        assert_eq!(classify(s(500), None, None), ErrorKind::Backend);
+        assert_eq!(classify(s(503), Some("backendError"), None), ErrorKind::Backend);
+    }
+
+    #[test]
+    fn retry_after_seconds_and_date() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn quota_message_loses_its_link() {
+        let m = "exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
+        assert_eq!(strip_html(m), "exceeded your quota.");
+    }
+}

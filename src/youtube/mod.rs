@@ -1,0 +1,6 @@
+//! The YouTube Data API: its wire model (`model`) and an HTTP client for `videos.list?chart=mostPopular`.
+
+pub mod client;
+pub mod model;
+
+pub use client::{ApiError, ApiKey, Client, ErrorKind};

@@ -1,0 +1,7 @@
+//! Integration tests, one binary (link once): real samples, and the real `trendlake` binary
+//! against the in-process fake API on loopback.
+
+mod cli;
+mod pipeline;
+mod samples;
+mod support;
