@@ -70,7 +70,14 @@ async fn fetch_bench() {
             times.push(started.elapsed());
             let rows: usize = got
                 .iter()
-                .map(|r| r.outcome.as_ref().unwrap().iter().map(|p| p.items.len()).sum::<usize>())
+                .map(|r| {
+                    r.outcome
+                        .as_ref()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p.items.len())
+                        .sum::<usize>()
+                })
                 .sum();
             assert_eq!(rows, 1800);
         }
@@ -87,9 +94,11 @@ async fn fetch_bench() {
 /// Nine regions of four 50-item pages each, cut from the Chile sample's 25 realistic items
 /// (ids made unique per position so nothing collapses in a dictionary by accident).
 fn chile_pages() -> BTreeMap<String, Vec<String>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/youtube_samples/cl_mostPopular_snippet_contentDetails_statistics_25items.json");
-    let sample: VideoListResponse = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../shared/youtube_samples/cl_mostPopular_snippet_contentDetails_statistics_25items.json",
+    );
+    let sample: VideoListResponse =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut out = BTreeMap::new();
     for region in NINE {
         let pages = (0..4)
@@ -158,7 +167,12 @@ fn transform_bench() {
     let file = std::env::temp_dir().join("trendlake-bench-pages.json");
     std::fs::write(&file, serde_json::to_vec(&pages).unwrap()).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer_transform.py");
-    match Command::new(&python).arg(&script).arg(&file).arg("5").output() {
+    match Command::new(&python)
+        .arg(&script)
+        .arg(&file)
+        .arg("5")
+        .output()
+    {
         Ok(out) if out.status.success() => {
             let peer: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
             println!(
@@ -169,7 +183,10 @@ fn transform_bench() {
         }
         Ok(out) => println!(
             "transform: python peer failed ({}): install pyarrow in {} (.ci/run does)",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or(""),
             python.display()
         ),
         Err(e) => println!("transform: python peer not run: {e}"),
@@ -180,9 +197,15 @@ fn transform_bench() {
 fn python() -> PathBuf {
     let venv = std::env::var_os("TRENDLAKE_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/trendlake-venv"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/trendlake-venv")
+        });
     let p = venv.join("bin/python");
-    if p.exists() { p } else { PathBuf::from("python3") }
+    if p.exists() {
+        p
+    } else {
+        PathBuf::from("python3")
+    }
 }
 
 /// Peak resident memory of one run of the real binary (wait4's ru_maxrss, in KiB on Linux).
@@ -199,7 +222,10 @@ fn peak_rss_kib(args: &[String]) -> (i64, Duration) {
     // SAFETY: waiting on our own child with valid out-pointers.
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as libc::pid_t);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{args:?} failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{args:?} failed"
+    );
     (usage.ru_maxrss, started.elapsed())
 }
 
@@ -211,7 +237,9 @@ async fn memory_bench() {
         .map(|s| s.to_string())
         .chain([demo_dir.display().to_string()])
         .collect();
-    let (kib, took) = tokio::task::spawn_blocking(move || peak_rss_kib(&args)).await.unwrap();
+    let (kib, took) = tokio::task::spawn_blocking(move || peak_rss_kib(&args))
+        .await
+        .unwrap();
     println!(
         "memory: demo (30 days x 9 regions, 54,000 rows) peak RSS {:.1} MiB, {:.1} s",
         kib as f64 / 1024.0,
@@ -232,7 +260,9 @@ async fn memory_bench() {
         "--warehouse".into(),
         dir.path().join("wh.duckdb").display().to_string(),
     ];
-    let (kib, took) = tokio::task::spawn_blocking(move || peak_rss_kib(&args)).await.unwrap();
+    let (kib, took) = tokio::task::spawn_blocking(move || peak_rss_kib(&args))
+        .await
+        .unwrap();
     println!(
         "memory: run (9 regions x 200, snapshot + merge) peak RSS {:.1} MiB, {:.2} s",
         kib as f64 / 1024.0,

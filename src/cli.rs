@@ -23,7 +23,11 @@ use crate::youtube::{ApiKey, Client};
 pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/youtube/v3";
 
 #[derive(Debug, Parser)]
-#[command(name = "trendlake", version, about = "Snapshot YouTube's trending chart into a Parquet lake and a DuckDB warehouse")]
+#[command(
+    name = "trendlake",
+    version,
+    about = "Snapshot YouTube's trending chart into a Parquet lake and a DuckDB warehouse"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -71,7 +75,11 @@ pub struct StoreArgs {
     /// A path, file://… or s3://bucket/prefix.
     #[arg(long, env = "TRENDLAKE_LAKE", default_value = "./data/lake")]
     pub lake: String,
-    #[arg(long, env = "TRENDLAKE_WAREHOUSE", default_value = "./data/warehouse.duckdb")]
+    #[arg(
+        long,
+        env = "TRENDLAKE_WAREHOUSE",
+        default_value = "./data/warehouse.duckdb"
+    )]
     pub warehouse: PathBuf,
 }
 
@@ -124,7 +132,11 @@ pub struct QueryArgs {
     pub format: Option<Format>,
     #[arg(long)]
     pub output: Option<PathBuf>,
-    #[arg(long, env = "TRENDLAKE_WAREHOUSE", default_value = "./data/warehouse.duckdb")]
+    #[arg(
+        long,
+        env = "TRENDLAKE_WAREHOUSE",
+        default_value = "./data/warehouse.duckdb"
+    )]
     pub warehouse: PathBuf,
 }
 
@@ -212,7 +224,9 @@ pub fn parse_regions(codes: &[String]) -> Result<Vec<String>> {
         }
     }
     if out.is_empty() {
-        return Err(Error::Usage("--regions is empty; name at least one region".into()));
+        return Err(Error::Usage(
+            "--regions is empty; name at least one region".into(),
+        ));
     }
     Ok(out)
 }
@@ -242,16 +256,27 @@ fn fetch_options(args: &FetchArgs) -> Result<FetchOptions> {
 }
 
 fn client(args: &FetchArgs) -> Result<Client> {
-    let key = args.api_key.as_deref().filter(|k| !k.is_empty()).map(ApiKey::new);
+    let key = args
+        .api_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(ApiKey::new);
     if key.is_none() && !is_loopback(&args.api_base_url) {
         return Err(Error::Usage(
             "no API key: set YOUTUBE_API_KEY (or --api-key); only a loopback --api-base-url works without one".into(),
         ));
     }
     if !(args.timeout_secs > 0.0 && args.timeout_secs.is_finite()) {
-        return Err(Error::Usage("--timeout-secs must be a positive number".into()));
+        return Err(Error::Usage(
+            "--timeout-secs must be a positive number".into(),
+        ));
     }
-    Client::new(&args.api_base_url, key, Duration::from_secs_f64(args.timeout_secs)).map_err(Error::Usage)
+    Client::new(
+        &args.api_base_url,
+        key,
+        Duration::from_secs_f64(args.timeout_secs),
+    )
+    .map_err(Error::Usage)
 }
 
 /// Validated settings of `run` / `snapshot`.
@@ -324,10 +349,12 @@ pub async fn execute(cli: Cli) -> Result<Finished> {
                 api_key: args.api_key,
                 quota: args.quota,
             };
-            let api = FakeApi::start(config, args.addr).await.map_err(|e| Error::Io {
-                context: format!("cannot listen on {}", args.addr),
-                source: e,
-            })?;
+            let api = FakeApi::start(config, args.addr)
+                .await
+                .map_err(|e| Error::Io {
+                    context: format!("cannot listen on {}", args.addr),
+                    source: e,
+                })?;
             println!("fake YouTube API listening on {}", api.base_url());
             std::io::stdout().flush().ok();
             tokio::signal::ctrl_c().await.map_err(|e| Error::Io {
@@ -415,11 +442,14 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
     let render = |e: &dyn std::fmt::Display| Error::Other(format!("writing the result: {e}"));
     match format {
         Format::Table => {
-            let table = arrow::util::pretty::pretty_format_batches(batches).map_err(|e| render(&e))?;
+            let table =
+                arrow::util::pretty::pretty_format_batches(batches).map_err(|e| render(&e))?;
             writeln!(sink, "{table}").map_err(|e| render(&e))?;
         }
         Format::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut sink);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut sink);
             for b in batches {
                 w.write(b).map_err(|e| render(&e))?;
             }
@@ -440,7 +470,9 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
                 ));
             }
             let Some(first) = batches.first() else {
-                return Err(Error::Other("the query returned no batches to write as Parquet".into()));
+                return Err(Error::Other(
+                    "the query returned no batches to write as Parquet".into(),
+                ));
             };
             let mut w = parquet::arrow::ArrowWriter::try_new(&mut sink, first.schema(), None)
                 .map_err(|e| render(&e))?;
@@ -480,7 +512,8 @@ async fn demo(args: DemoArgs) -> Result<Finished> {
     let lake_dir = args.dir.join("lake");
     let lake = Lake::open(&lake_dir.display().to_string())?;
     let warehouse = args.dir.join("warehouse.duckdb");
-    let client = Client::new(&fake.base_url(), None, Duration::from_secs(30)).map_err(Error::Other)?;
+    let client =
+        Client::new(&fake.base_url(), None, Duration::from_secs(30)).map_err(Error::Other)?;
     eprintln!(
         "demo: {} days ({first} … {last}) × {} regions from the fake API at {}",
         args.days,
@@ -522,9 +555,11 @@ async fn demo(args: DemoArgs) -> Result<Finished> {
     );
     let top = named_query("top_movers").expect("top_movers ships");
     let params = vec![("date".to_string(), last.to_string())];
-    let batches = tokio::task::spawn_blocking(move || Warehouse::open_read_only(&warehouse)?.query(top.sql, &params))
-        .await
-        .expect("query does not panic")?;
+    let batches = tokio::task::spawn_blocking(move || {
+        Warehouse::open_read_only(&warehouse)?.query(top.sql, &params)
+    })
+    .await
+    .expect("query does not panic")?;
     println!("top_movers for {last}:");
     write_batches(&batches, Format::Table, None)?;
     eprintln!(

@@ -75,7 +75,10 @@ pub async fn fetch_all(
             Err(e) => unreachable!("region task cancelled: {e}"),
         }
     }
-    results.into_iter().map(|r| r.expect("every region reports")).collect()
+    results
+        .into_iter()
+        .map(|r| r.expect("every region reports"))
+        .collect()
 }
 
 async fn fetch_region(

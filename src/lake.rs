@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::compute::{concat_batches, filter_record_batch};
-use arrow::compute::kernels::cmp::eq;
 use arrow::array::StringArray;
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::kernels::cmp::eq;
+use arrow::compute::{concat_batches, filter_record_batch};
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::TryStreamExt;
@@ -21,8 +21,8 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::record::{SCHEMA_VERSION, schema};
 
@@ -103,7 +103,9 @@ impl Lake {
         let dir = match spec.strip_prefix("file://") {
             Some(path) => std::path::PathBuf::from(path),
             None if spec.contains("://") => {
-                return Err(config("unsupported scheme; use a path, file://… or s3://…".into()));
+                return Err(config(
+                    "unsupported scheme; use a path, file://… or s3://…".into(),
+                ));
             }
             None => std::path::PathBuf::from(spec),
         };
@@ -199,9 +201,9 @@ impl Lake {
         let mut previous_bytes = None;
         if let Some(previous) = previous {
             for (region, batch) in previous.regions {
-                if !regions.contains_key(&region) {
-                    regions_kept.push(region.clone());
-                    regions.insert(region, batch);
+                if let std::collections::btree_map::Entry::Vacant(slot) = regions.entry(region) {
+                    regions_kept.push(slot.key().clone());
+                    slot.insert(batch);
                 }
             }
             previous_bytes = Some(previous.meta.size);
@@ -260,7 +262,10 @@ pub fn encode_snapshot<'a>(
         .set_max_row_group_bytes(None)
         .set_created_by(concat!("trendlake ", env!("CARGO_PKG_VERSION")).to_string())
         .set_key_value_metadata(Some(vec![
-            KeyValue::new("trendlake.schema_version".into(), SCHEMA_VERSION.to_string()),
+            KeyValue::new(
+                "trendlake.schema_version".into(),
+                SCHEMA_VERSION.to_string(),
+            ),
             KeyValue::new(
                 "trendlake.writer".into(),
                 concat!("trendlake ", env!("CARGO_PKG_VERSION")).to_string(),
@@ -297,8 +302,13 @@ pub fn decode_snapshot(bytes: Bytes) -> Result<BTreeMap<String, RecordBatch>, St
         .with_batch_size(64 * 1024)
         .build()
         .map_err(|e| e.to_string())?;
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
-    if batches.first().is_some_and(|b| b.schema().fields() != schema().fields()) {
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if batches
+        .first()
+        .is_some_and(|b| b.schema().fields() != schema().fields())
+    {
         return Err("its columns differ from the videos schema".into());
     }
     let all = concat_batches(&schema(), &batches).map_err(|e| e.to_string())?;

@@ -220,7 +220,10 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
         report_path: None,
     };
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    report.report_path = Some(lake.write_run_report(job.date, &report.run_id, json).await?);
+    report.report_path = Some(
+        lake.write_run_report(job.date, &report.run_id, json)
+            .await?,
+    );
     Ok(report)
 }
 
@@ -257,9 +260,9 @@ pub async fn merge(
     let merged = wh.merged_snapshots()?;
     let mut report = MergeReport::default();
     for file in files {
-        let done = merged.iter().any(|m| {
-            m.date == file.date && m.etag == file.meta.e_tag && m.size == file.meta.size
-        });
+        let done = merged
+            .iter()
+            .any(|m| m.date == file.date && m.etag == file.meta.e_tag && m.size == file.meta.size);
         if only.is_some_and(|d| d != file.date) {
             continue;
         }

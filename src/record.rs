@@ -114,8 +114,12 @@ pub fn duration_seconds(iso: &str) -> Option<i64> {
 
 /// A count sent as a decimal string; absent stays absent.
 fn count(s: Option<&str>) -> Result<Option<i64>, String> {
-    s.map(|v| v.trim().parse::<i64>().map_err(|_| format!("count {v:?} is not an integer")))
-        .transpose()
+    s.map(|v| {
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| format!("count {v:?} is not an integer"))
+    })
+    .transpose()
 }
 
 fn timestamp_micros(s: &str) -> Result<i64, String> {
@@ -195,12 +199,13 @@ impl RegionBatchBuilder {
     pub fn push_page(&mut self, page: &Page) -> Result<(), RecordError> {
         for (i, video) in page.items.iter().enumerate() {
             let rank = page.offset + i + 1;
-            self.push(rank, video, page.fetched_at).map_err(|problem| RecordError {
-                region: self.region.clone(),
-                rank,
-                video_id: video.id.clone(),
-                problem,
-            })?;
+            self.push(rank, video, page.fetched_at)
+                .map_err(|problem| RecordError {
+                    region: self.region.clone(),
+                    rank,
+                    video_id: video.id.clone(),
+                    problem,
+                })?;
         }
         Ok(())
     }
@@ -215,7 +220,10 @@ impl RegionBatchBuilder {
         let category_id = snippet
             .category_id
             .as_deref()
-            .map(|c| c.parse::<i32>().map_err(|_| format!("categoryId {c:?} is not a number")))
+            .map(|c| {
+                c.parse::<i32>()
+                    .map_err(|_| format!("categoryId {c:?} is not a number"))
+            })
             .transpose()?;
         let stats = v.statistics.as_ref();
         let views = count(stats.and_then(|s| s.view_count.as_deref()))?;
@@ -229,7 +237,11 @@ impl RegionBatchBuilder {
         let caption = match details.and_then(|d| d.caption.as_deref()) {
             Some("true") => Some(true),
             Some("false") => Some(false),
-            Some(other) => return Err(format!("caption {other:?} is neither \"true\" nor \"false\"")),
+            Some(other) => {
+                return Err(format!(
+                    "caption {other:?} is neither \"true\" nor \"false\""
+                ));
+            }
             None => None,
         };
         let rank = i32::try_from(rank).map_err(|_| "rank out of range".to_string())?;
@@ -238,9 +250,11 @@ impl RegionBatchBuilder {
         self.rank.append_value(rank);
         self.video_id.append_value(&v.id);
         self.title.append_value(normalize_title(&snippet.title));
-        self.description.append_value(normalize_description(&snippet.description));
+        self.description
+            .append_value(normalize_description(&snippet.description));
         self.channel_id.append_value(&snippet.channel_id);
-        self.channel_title.append_value(normalize_title(&snippet.channel_title));
+        self.channel_title
+            .append_value(normalize_title(&snippet.channel_title));
         self.category_id.append_option(category_id);
         self.published_at.append_value(published_at);
         self.duration_s.append_option(duration);
@@ -258,7 +272,8 @@ impl RegionBatchBuilder {
             }
             None => self.tags.append(false),
         }
-        self.default_language.append_option(snippet.default_language.as_deref());
+        self.default_language
+            .append_option(snippet.default_language.as_deref());
         self.default_audio_language
             .append_option(snippet.default_audio_language.as_deref());
         self.thumbnail_url
@@ -326,12 +341,18 @@ mod tests {
         // NFC, not NFKC: full-width letters and ligatures survive.
         assert_eq!(normalize_title("ＡＢＣ ﬁ"), "ＡＢＣ ﬁ");
         // ZWJ (a format character, not a control) keeps the family emoji whole.
-        assert_eq!(normalize_title("👨\u{200d}👩\u{200d}👧 مرحبا"), "👨\u{200d}👩\u{200d}👧 مرحبا");
+        assert_eq!(
+            normalize_title("👨\u{200d}👩\u{200d}👧 مرحبا"),
+            "👨\u{200d}👩\u{200d}👧 مرحبا"
+        );
     }
 
     #[test]
     fn description_rules() {
-        assert_eq!(normalize_description("a\r\nb\tc\u{0}\u{1b}d\re"), "a\nb\tcde");
+        assert_eq!(
+            normalize_description("a\r\nb\tc\u{0}\u{1b}d\re"),
+            "a\nb\tcde"
+        );
         assert_eq!(normalize_description(""), "");
     }
 

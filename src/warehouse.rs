@@ -148,7 +148,10 @@ impl Warehouse {
     }
 
     fn init(&mut self) -> Result<(), WarehouseError> {
-        let tx = self.conn.transaction().map_err(self_err(&self.path, "begin"))?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(self_err(&self.path, "begin"))?;
         tx.execute_batch(SCHEMA_SQL)
             .map_err(self_err(&self.path, "create tables (sql/schema.sql)"))?;
         tx.execute_batch(VIEWS_SQL)
@@ -189,7 +192,8 @@ impl Warehouse {
             .query_map([], |row| {
                 let date: String = row.get(0)?;
                 Ok(MergedSnapshot {
-                    date: NaiveDate::parse_from_str(&date, "%Y-%m-%d").expect("DuckDB formats dates"),
+                    date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                        .expect("DuckDB formats dates"),
                     etag: row.get(1)?,
                     size: row.get::<_, i64>(2)? as u64,
                 })
@@ -218,7 +222,9 @@ impl Warehouse {
             let mut appender = tx.appender("trendlake_staging").map_err(e("appender"))?;
             for batch in batches {
                 rows += batch.num_rows();
-                appender.append_record_batch(batch).map_err(e("append batch"))?;
+                appender
+                    .append_record_batch(batch)
+                    .map_err(e("append batch"))?;
             }
             appender.flush().map_err(e("flush appender"))?;
         }
@@ -263,10 +269,13 @@ impl Warehouse {
             }
             // The name is validated above; the value is bound, never spliced into SQL.
             self.conn
-                .execute(&format!("SET VARIABLE {name} = ?"), params![value])
+                .execute(&format!("SET VARIABLE \"{name}\" = ?"), params![value])
                 .map_err(self.err(&format!("set parameter {name}")))?;
         }
-        let mut stmt = self.conn.prepare(sql).map_err(self.err("prepare the query"))?;
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(self.err("prepare the query"))?;
         let batches = stmt
             .query_arrow([])
             .map_err(self.err("run the query"))?

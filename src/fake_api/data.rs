@@ -737,7 +737,7 @@ fn channel(seed: u64, pool: u64, lang: Lang, index: u64) -> Channel {
     if rng.random_bool(0.2) {
         title = format!("{title} {}", rng.random_range(2..=99));
     }
-    if lang == Lang::Vi && index % 3 == 0 {
+    if lang == Lang::Vi && index.is_multiple_of(3) {
         // Some Vietnamese channels send decomposed accents; the pipeline must compose them.
         title = title.nfd().collect();
     }
@@ -899,8 +899,10 @@ fn build_video(seed: u64, cand: &Candidate, today: i64) -> Video {
         String::new()
     } else {
         let n = rng.random_range(1..=5);
-        let mut lines: Vec<String> = (0..n)
-            .map(|_| (*lex.lines.choose(&mut rng).expect("lines")).to_owned())
+        let mut lines: Vec<String> = lex
+            .lines
+            .sample(&mut rng, n)
+            .map(|l| (*l).to_owned())
             .collect();
         lines.insert(0, title.trim().to_owned());
         let newline = if rng.random_bool(0.4) { "\r\n" } else { "\n" };

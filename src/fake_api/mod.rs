@@ -63,6 +63,9 @@ impl Default for FakeConfig {
 /// Charts kept in memory; a day of the demo needs one per region.
 const CACHE_CHARTS: usize = 64;
 
+/// Generated charts by (region, date).
+type ChartCache = HashMap<(String, NaiveDate), Arc<Vec<Video>>>;
+
 /// Shared state of a fake server; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ServerState {
@@ -79,7 +82,7 @@ struct Inner {
     date: AtomicI32,
     requests: AtomicU64,
     units: AtomicU64,
-    cache: Mutex<HashMap<(String, NaiveDate), Arc<Vec<Video>>>>,
+    cache: Mutex<ChartCache>,
 }
 
 impl ServerState {
@@ -132,9 +135,7 @@ impl ServerState {
         Arc::clone(cache.entry(key).or_insert(fresh))
     }
 
-    fn lock_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, NaiveDate), Arc<Vec<Video>>>> {
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, ChartCache> {
         // A panic while holding the lock cannot leave the map inconsistent; keep serving.
         self.inner.cache.lock().unwrap_or_else(|e| e.into_inner())
     }

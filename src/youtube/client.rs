@@ -79,18 +79,26 @@ impl ErrorKind {
                 "the daily quota is exhausted; it resets at midnight Pacific time, run again after that"
             }
             Self::RateLimited => "the API is rate-limiting this key; lower --concurrency",
-            Self::BadKey => "the API key is not valid; set YOUTUBE_API_KEY (or --api-key) to a valid key",
+            Self::BadKey => {
+                "the API key is not valid; set YOUTUBE_API_KEY (or --api-key) to a valid key"
+            }
             Self::MissingKey => "no API key was sent; set YOUTUBE_API_KEY (or --api-key)",
             Self::AccessNotConfigured => {
                 "the YouTube Data API v3 is not enabled for this key's project; enable it in the Google Cloud console"
             }
-            Self::InvalidRegion => "the API does not support this region code; remove it from --regions",
-            Self::ChartNotFound => "the API has no trending chart for this region; remove it from --regions",
+            Self::InvalidRegion => {
+                "the API does not support this region code; remove it from --regions"
+            }
+            Self::ChartNotFound => {
+                "the API has no trending chart for this region; remove it from --regions"
+            }
             Self::InvalidPageToken => "the API rejected a page token; run the region again",
             Self::Backend => "the API had an internal error; run again later",
             Self::Http => "the API refused the request; check --api-base-url",
             Self::Timeout => "the API did not answer in time; run again later",
-            Self::Transport => "the connection to the API failed; check the network and --api-base-url",
+            Self::Transport => {
+                "the connection to the API failed; check the network and --api-base-url"
+            }
             Self::Decode => {
                 "the API answered with something that is not its JSON (a proxy or captive portal?); check the network"
             }
@@ -126,15 +134,18 @@ impl Client {
         let mut base = reqwest::Url::parse(base_url.trim_end_matches('/'))
             .map_err(|e| format!("--api-base-url {base_url:?} is not a URL ({e})"))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(format!("--api-base-url {base_url:?} must be http:// or https://"));
+            return Err(format!(
+                "--api-base-url {base_url:?} must be http:// or https://"
+            ));
         }
         base.path_segments_mut()
             .map_err(|_| format!("--api-base-url {base_url:?} cannot be a base URL"))?
             .push("videos");
         let mut headers = HeaderMap::new();
         if let Some(key) = &key {
-            let mut value = HeaderValue::from_str(key.expose())
-                .map_err(|_| "the API key contains characters that cannot be sent in a header".to_string())?;
+            let mut value = HeaderValue::from_str(key.expose()).map_err(|_| {
+                "the API key contains characters that cannot be sent in a header".to_string()
+            })?;
             value.set_sensitive(true);
             headers.insert("x-goog-api-key", value);
         }
@@ -178,7 +189,10 @@ impl Client {
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
         if status.is_success() {
             serde_json::from_slice::<VideoListResponse>(&body).map_err(|e| ApiError {
                 kind: ErrorKind::Decode,
@@ -232,9 +246,16 @@ impl Client {
         }
     }
 
-    fn status_error(&self, status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> ApiError {
+    fn status_error(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> ApiError {
         let parsed = serde_json::from_slice::<ErrorResponse>(body).ok();
-        let reason = parsed.as_ref().and_then(|e| e.error.reason().map(str::to_string));
+        let reason = parsed
+            .as_ref()
+            .and_then(|e| e.error.reason().map(str::to_string));
         let api_message = parsed.as_ref().and_then(|e| e.error.message.clone());
         let kind = classify(status, reason.as_deref(), api_message.as_deref());
         let message = match api_message {
@@ -256,14 +277,18 @@ impl Client {
 pub fn classify(status: StatusCode, reason: Option<&str>, message: Option<&str>) -> ErrorKind {
     match (status.as_u16(), reason) {
         (_, Some("quotaExceeded" | "dailyLimitExceeded")) => ErrorKind::QuotaExceeded,
-        (_, Some("rateLimitExceeded" | "userRateLimitExceeded")) | (429, _) => ErrorKind::RateLimited,
+        (_, Some("rateLimitExceeded" | "userRateLimitExceeded")) | (429, _) => {
+            ErrorKind::RateLimited
+        }
         (_, Some("keyInvalid")) => ErrorKind::BadKey,
         (_, Some("accessNotConfigured")) => ErrorKind::AccessNotConfigured,
         (_, Some("invalidRegionCode")) => ErrorKind::InvalidRegion,
         (_, Some("videoChartNotFound")) | (404, _) => ErrorKind::ChartNotFound,
         (_, Some("invalidPageToken")) => ErrorKind::InvalidPageToken,
         (400, _) if message.is_some_and(|m| m.contains("API key not valid")) => ErrorKind::BadKey,
-        (403, _) if message.is_some_and(|m| m.contains("missing a valid API key")) => ErrorKind::MissingKey,
+        (403, _) if message.is_some_and(|m| m.contains("missing a valid API key")) => {
+            ErrorKind::MissingKey
+        }
         (500..=599, _) => ErrorKind::Backend,
         _ => ErrorKind::Http,
     }
@@ -309,18 +334,40 @@ mod tests {
     #[test]
     fn classifies_the_catalogue() {
         let s = |c| StatusCode::from_u16(c).unwrap();
-        assert_eq!(classify(s(403), Some("quotaExceeded"), None), ErrorKind::QuotaExceeded);
-        assert_eq!(classify(s(403), Some("rateLimitExceeded"), None), ErrorKind::RateLimited);
+        assert_eq!(
+            classify(s(403), Some("quotaExceeded"), None),
+            ErrorKind::QuotaExceeded
+        );
+        assert_eq!(
+            classify(s(403), Some("rateLimitExceeded"), None),
+            ErrorKind::RateLimited
+        );
         assert_eq!(classify(s(429), None, None), ErrorKind::RateLimited);
         assert_eq!(
-            classify(s(400), Some("badRequest"), Some("API key not valid. Please pass a valid API key.")),
+            classify(
+                s(400),
+                Some("badRequest"),
+                Some("API key not valid. Please pass a valid API key.")
+            ),
             ErrorKind::BadKey
         );
-        assert_eq!(classify(s(400), Some("invalidRegionCode"), None), ErrorKind::InvalidRegion);
-        assert_eq!(classify(s(400), Some("videoChartNotFound"), None), ErrorKind::ChartNotFound);
-        assert_eq!(classify(s(404), Some("notFound"), None), ErrorKind::ChartNotFound);
+        assert_eq!(
+            classify(s(400), Some("invalidRegionCode"), None),
+            ErrorKind::InvalidRegion
+        );
+        assert_eq!(
+            classify(s(400), Some("videoChartNotFound"), None),
+            ErrorKind::ChartNotFound
+        );
+        assert_eq!(
+            classify(s(404), Some("notFound"), None),
+            ErrorKind::ChartNotFound
+        );
         assert_eq!(classify(s(500), None, None), ErrorKind::Backend);
-        assert_eq!(classify(s(503), Some("backendError"), None), ErrorKind::Backend);
+        assert_eq!(
+            classify(s(503), Some("backendError"), None),
+            ErrorKind::Backend
+        );
     }
 
     #[test]
@@ -328,7 +375,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 

@@ -102,9 +102,15 @@ pub struct Thumbnails {
 impl Thumbnails {
     /// The best available size: maxres, standard, high, medium, default.
     pub fn best(&self) -> Option<&Thumbnail> {
-        [&self.maxres, &self.standard, &self.high, &self.medium, &self.default]
-            .into_iter()
-            .find_map(Option::as_ref)
+        [
+            &self.maxres,
+            &self.standard,
+            &self.high,
+            &self.medium,
+            &self.default,
+        ]
+        .into_iter()
+        .find_map(Option::as_ref)
     }
 }
 
@@ -202,7 +208,11 @@ pub struct ErrorItem {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(default, rename = "locationType", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "locationType",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub location_type: Option<String>,
 }
 

@@ -19,7 +19,10 @@ fn bad_region_is_a_usage_error_and_writes_nothing() {
         ]);
         assert_exit(&out, 2);
         let err = stderr(&out);
-        assert!(err.contains("region") || err.contains("regions"), "{bad}: {err}");
+        assert!(
+            err.contains("region") || err.contains("regions"),
+            "{bad}: {err}"
+        );
         if !bad.is_empty() {
             assert!(err.contains(bad), "the message names {bad:?}: {err}");
         }
@@ -54,7 +57,11 @@ fn bad_dates_and_numbers_are_usage_errors() {
     ] {
         let out = trendlake_blocking(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_exit(&out, 2);
-        assert!(stderr(&out).starts_with("trendlake: error: "), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("trendlake: error: "),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
 

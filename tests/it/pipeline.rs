@@ -22,21 +22,40 @@ async fn nine_regions_end_to_end() {
     let d1 = date("2026-11-20");
     let api = fake(d1, |_| {}).await;
     let s = Scratch::new();
-    let out = s.run(&api.base_url(), "2026-11-20", &["--regions", NINE, "--concurrency", "9"]).await;
+    let out = s
+        .run(
+            &api.base_url(),
+            "2026-11-20",
+            &["--regions", NINE, "--concurrency", "9"],
+        )
+        .await;
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("9/9 regions ok, 1800 rows"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("9/9 regions ok, 1800 rows"),
+        "{}",
+        stderr(&out)
+    );
 
     // The lake file: SPEC's schema, 9 × 200 rows, one row group per region, sorted.
     let (meta, rows) = read_parquet(&s.snapshot_file("2026-11-20"));
     assert_eq!(rows.schema().fields(), schema().fields());
-    assert!(rows.column_by_name("snapshot_date").is_none(), "the date lives in the path only");
+    assert!(
+        rows.column_by_name("snapshot_date").is_none(),
+        "the date lives in the path only"
+    );
     assert_eq!(rows.num_rows(), 1800);
     assert_eq!(meta.num_row_groups(), 9);
     assert!(meta.row_groups().iter().all(|rg| rg.num_rows() == 200));
     let kv = meta.file_metadata().key_value_metadata().unwrap();
-    assert!(kv.iter().any(|k| k.key == "trendlake.schema_version" && k.value.as_deref() == Some("1")));
+    assert!(
+        kv.iter()
+            .any(|k| k.key == "trendlake.schema_version" && k.value.as_deref() == Some("1"))
+    );
     let region = rows.column_by_name("region").unwrap().as_string::<i32>();
-    let rank = rows.column_by_name("rank").unwrap().as_primitive::<Int32Type>();
+    let rank = rows
+        .column_by_name("rank")
+        .unwrap()
+        .as_primitive::<Int32Type>();
     let id = rows.column_by_name("video_id").unwrap().as_string::<i32>();
     let mut expected_regions: Vec<&str> = NINE.split(',').collect();
     expected_regions.sort();
@@ -44,14 +63,28 @@ async fn nine_regions_end_to_end() {
     for i in 0..rows.num_rows() {
         let r = region.value(i);
         assert_eq!(r, expected_regions[i / 200], "sorted by region");
-        assert_eq!(rank.value(i) as usize, i % 200 + 1, "ranks 1..=200 in order");
-        assert!(seen.insert((r, id.value(i))), "duplicate ({r}, {})", id.value(i));
+        assert_eq!(
+            rank.value(i) as usize,
+            i % 200 + 1,
+            "ranks 1..=200 in order"
+        );
+        assert!(
+            seen.insert((r, id.value(i))),
+            "duplicate ({r}, {})",
+            id.value(i)
+        );
     }
 
     // Rows match the fake's chart, normalised.
     let title = rows.column_by_name("title").unwrap().as_string::<i32>();
-    let likes = rows.column_by_name("like_count").unwrap().as_primitive::<Int64Type>();
-    let views = rows.column_by_name("view_count").unwrap().as_primitive::<Int64Type>();
+    let likes = rows
+        .column_by_name("like_count")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    let views = rows
+        .column_by_name("view_count")
+        .unwrap()
+        .as_primitive::<Int64Type>();
     let (mut nfd_seen, mut control_seen, mut hidden_likes) = (0, 0, 0);
     for (ri, r) in expected_regions.iter().enumerate() {
         for (k, v) in chart(SEED, r, d1).iter().enumerate() {
@@ -60,7 +93,10 @@ async fn nine_regions_end_to_end() {
             let raw = &v.snippet.as_ref().unwrap().title;
             let stored = title.value(i);
             assert_eq!(stored, stored.nfc().collect::<String>(), "NFC title");
-            assert!(!stored.chars().any(char::is_control), "control char in {stored:?}");
+            assert!(
+                !stored.chars().any(char::is_control),
+                "control char in {stored:?}"
+            );
             assert_eq!(stored, normalize_title(raw));
             if *raw != raw.nfc().collect::<String>() {
                 nfd_seen += 1;
@@ -77,23 +113,40 @@ async fn nine_regions_end_to_end() {
                 }
                 Some(n) => assert_eq!(likes.value(i), n.parse::<i64>().unwrap()),
             }
-            assert_eq!(views.value(i), stats.view_count.as_ref().unwrap().parse::<i64>().unwrap());
+            assert_eq!(
+                views.value(i),
+                stats.view_count.as_ref().unwrap().parse::<i64>().unwrap()
+            );
         }
     }
     assert!(nfd_seen > 0, "the fake sends some NFD titles");
-    assert!(control_seen > 0, "the fake sends some titles with control characters");
+    assert!(
+        control_seen > 0,
+        "the fake sends some titles with control characters"
+    );
     assert!(hidden_likes > 0, "the fake hides some like counts");
 
     // The warehouse holds the same 1800 entries.
-    let n = warehouse_rows(&s.warehouse(), "SELECT count(*), count(DISTINCT (region, video_id)) FROM chart_entries");
-    assert_eq!(n, vec![vec!["BigInt(1800)".to_string(), "BigInt(1800)".to_string()]]);
-    let cats = warehouse_rows(&s.warehouse(), "SELECT name FROM categories WHERE category_id = 10");
+    let n = warehouse_rows(
+        &s.warehouse(),
+        "SELECT count(*), count(DISTINCT (region, video_id)) FROM chart_entries",
+    );
+    assert_eq!(
+        n,
+        vec![vec!["BigInt(1800)".to_string(), "BigInt(1800)".to_string()]]
+    );
+    let cats = warehouse_rows(
+        &s.warehouse(),
+        "SELECT name FROM categories WHERE category_id = 10",
+    );
     assert_eq!(cats, vec![vec!["Text(\"Music\")".to_string()]]);
 
     // A second run of the same date leaves the warehouse as it was.
     let entries = warehouse_rows(&s.warehouse(), STABLE_ENTRIES);
     let videos = warehouse_rows(&s.warehouse(), STABLE_VIDEOS);
-    let out = s.run(&api.base_url(), "2026-11-20", &["--regions", NINE]).await;
+    let out = s
+        .run(&api.base_url(), "2026-11-20", &["--regions", NINE])
+        .await;
     assert_exit(&out, 0);
     assert_eq!(warehouse_rows(&s.warehouse(), STABLE_ENTRIES), entries);
     assert_eq!(warehouse_rows(&s.warehouse(), STABLE_VIDEOS), videos);
@@ -105,10 +158,18 @@ async fn nine_regions_end_to_end() {
     // The next day adds history, and top_movers returns the gains computed here from the fake.
     let d2 = d1.succ_opt().unwrap();
     api.set_date(d2);
-    let out = s.run(&api.base_url(), "2026-11-21", &["--regions", NINE]).await;
+    let out = s
+        .run(&api.base_url(), "2026-11-21", &["--regions", NINE])
+        .await;
     assert_exit(&out, 0);
-    let n = warehouse_rows(&s.warehouse(), "SELECT count(*), count(DISTINCT snapshot_date) FROM chart_entries");
-    assert_eq!(n, vec![vec!["BigInt(3600)".to_string(), "BigInt(2)".to_string()]]);
+    let n = warehouse_rows(
+        &s.warehouse(),
+        "SELECT count(*), count(DISTINCT snapshot_date) FROM chart_entries",
+    );
+    assert_eq!(
+        n,
+        vec![vec!["BigInt(3600)".to_string(), "BigInt(2)".to_string()]]
+    );
 
     let out = trendlake(vec![
         "query".into(),
@@ -146,11 +207,19 @@ async fn nine_regions_end_to_end() {
             })
             .collect();
         gains.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        expected.extend(gains.into_iter().take(5).map(|(g, id)| (r.to_string(), id, g)));
+        expected.extend(
+            gains
+                .into_iter()
+                .take(5)
+                .map(|(g, id)| (r.to_string(), id, g)),
+        );
     }
     assert_eq!(got.len(), 45, "5 movers for each of 9 regions");
     assert_eq!(got, expected);
-    assert!(got.iter().all(|(_, _, g)| *g > 0), "views grow day over day");
+    assert!(
+        got.iter().all(|(_, _, g)| *g > 0),
+        "views grow day over day"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,7 +227,9 @@ async fn a_failed_region_never_overwrites_an_earlier_good_one() {
     let d = date("2026-11-20");
     let good = fake(d, |_| {}).await;
     let s = Scratch::new();
-    let out = s.run(&good.base_url(), "2026-11-20", &["--regions", "JP,KR,US"]).await;
+    let out = s
+        .run(&good.base_url(), "2026-11-20", &["--regions", "JP,KR,US"])
+        .await;
     assert_exit(&out, 0);
     let (_, before) = read_parquet(&s.snapshot_file("2026-11-20"));
     assert_eq!(before.num_rows(), 600);
@@ -167,7 +238,11 @@ async fn a_failed_region_never_overwrites_an_earlier_good_one() {
     // are pages 1–3 of all three regions, the 10th is JP's page 4, and KR and US fail on page 4.
     let starved = fake(d, |c| c.quota = Some(10)).await;
     let out = s
-        .run(&starved.base_url(), "2026-11-20", &["--regions", "JP,KR,US", "--concurrency", "1"])
+        .run(
+            &starved.base_url(),
+            "2026-11-20",
+            &["--regions", "JP,KR,US", "--concurrency", "1"],
+        )
         .await;
     assert_exit(&out, 3);
     let err = stderr(&out);
@@ -182,7 +257,9 @@ async fn a_failed_region_never_overwrites_an_earlier_good_one() {
         before.project(&stable).unwrap(),
         "failed regions keep their earlier rows"
     );
-    let reports = std::fs::read_dir(s.lake().join("_runs/snapshot_date=2026-11-20")).unwrap().count();
+    let reports = std::fs::read_dir(s.lake().join("_runs/snapshot_date=2026-11-20"))
+        .unwrap()
+        .count();
     assert_eq!(reports, 2, "one run report per run");
 }
 
@@ -192,11 +269,18 @@ async fn a_run_where_every_region_fails_exits_1_and_writes_no_snapshot() {
     let api = fake(d, |c| c.api_key = Some("right-key".into())).await;
     let s = Scratch::new();
     let out = s
-        .run(&api.base_url(), "2026-11-20", &["--regions", "JP,KR", "--api-key", "wrong-key-4242"])
+        .run(
+            &api.base_url(),
+            "2026-11-20",
+            &["--regions", "JP,KR", "--api-key", "wrong-key-4242"],
+        )
         .await;
     assert_exit(&out, 1);
     let err = stderr(&out);
-    assert!(err.contains("YOUTUBE_API_KEY"), "bad key advice names the variable: {err}");
+    assert!(
+        err.contains("YOUTUBE_API_KEY"),
+        "bad key advice names the variable: {err}"
+    );
     assert!(!err.contains("wrong-key-4242"));
     assert!(!s.snapshot_file("2026-11-20").exists());
     assert!(!s.warehouse().exists(), "nothing merged");
@@ -207,9 +291,17 @@ async fn query_formats_and_named_queries() {
     let d = date("2026-11-20");
     let api = fake(d, |_| {}).await;
     let s = Scratch::new();
-    assert_exit(&s.run(&api.base_url(), "2026-11-20", &["--regions", "JP,US"]).await, 0);
+    assert_exit(
+        &s.run(&api.base_url(), "2026-11-20", &["--regions", "JP,US"])
+            .await,
+        0,
+    );
     api.set_date(d.succ_opt().unwrap());
-    assert_exit(&s.run(&api.base_url(), "2026-11-21", &["--regions", "JP,US"]).await, 0);
+    assert_exit(
+        &s.run(&api.base_url(), "2026-11-21", &["--regions", "JP,US"])
+            .await,
+        0,
+    );
     let wh = s.warehouse().display().to_string();
     let q = |extra: &[&str]| {
         let mut a = vec!["query".to_string(), "--warehouse".into(), wh.clone()];
@@ -223,7 +315,12 @@ async fn query_formats_and_named_queries() {
         assert!(stdout(&out).contains(name));
     }
 
-    let out = trendlake(q(&["SELECT region, count(*) AS n FROM chart_entries GROUP BY 1 ORDER BY 1", "--format", "csv"])).await;
+    let out = trendlake(q(&[
+        "SELECT region, count(*) AS n FROM chart_entries GROUP BY 1 ORDER BY 1",
+        "--format",
+        "csv",
+    ]))
+    .await;
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "region,n\nJP,400\nUS,400\n");
 
@@ -239,23 +336,45 @@ async fn query_formats_and_named_queries() {
     assert_eq!(stdout(&out).trim(), r#"[{"n":400}]"#);
 
     let file = s.dir.path().join("days.parquet");
-    let out = trendlake(q(&["--name", "days_on_chart", "--param", "limit=7", "--output", &file.display().to_string()])).await;
+    let out = trendlake(q(&[
+        "--name",
+        "days_on_chart",
+        "--param",
+        "limit=7",
+        "--output",
+        &file.display().to_string(),
+    ]))
+    .await;
     assert_exit(&out, 0);
     let (_, days) = read_parquet(&file);
     assert_eq!(days.num_rows(), 7);
-    let d = days.column_by_name("days_on_chart").unwrap().as_primitive::<Int64Type>();
+    let d = days
+        .column_by_name("days_on_chart")
+        .unwrap()
+        .as_primitive::<Int64Type>();
     assert!(d.values().iter().all(|&n| (1..=2).contains(&n)));
 
     let out = trendlake(q(&["--name", "cross_region", "--format", "csv"])).await;
     assert_exit(&out, 0);
-    let lines: Vec<&str> = stdout(&out).lines().collect();
-    assert_eq!(lines[0], "video_id,title,region_count,first_date,first_regions,arrivals");
-    assert!(lines.len() > 1, "the fake's global hits trend in both JP and US");
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "video_id,title,region_count,first_date,first_regions,arrivals"
+    );
+    assert!(
+        lines.len() > 1,
+        "the fake's global hits trend in both JP and US"
+    );
 
     // The warehouse is opened read-only: writes are refused.
     let out = trendlake(q(&["DELETE FROM chart_entries"])).await;
     assert_exit(&out, 1);
-    assert!(stderr(&out).to_lowercase().contains("read-only"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).to_lowercase().contains("read-only"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         warehouse_rows(&s.warehouse(), "SELECT count(*) FROM chart_entries"),
         vec![vec!["BigInt(800)".to_string()]]
@@ -283,8 +402,14 @@ async fn demo_builds_history_and_is_repeatable() {
     assert!(out.contains("top_movers for 2026-11-20"), "{out}");
     assert!(out.contains("view_gain"), "{out}");
     let wh = dir.join("warehouse.duckdb");
-    let counts = warehouse_rows(&wh, "SELECT count(*), count(DISTINCT snapshot_date) FROM chart_entries");
-    assert_eq!(counts, vec![vec!["BigInt(5400)".to_string(), "BigInt(3)".to_string()]]);
+    let counts = warehouse_rows(
+        &wh,
+        "SELECT count(*), count(DISTINCT snapshot_date) FROM chart_entries",
+    );
+    assert_eq!(
+        counts,
+        vec![vec!["BigInt(5400)".to_string(), "BigInt(3)".to_string()]]
+    );
     let all_tables = |p: &std::path::Path| {
         [
             "SELECT * FROM chart_entries ORDER BY ALL",
@@ -299,6 +424,14 @@ async fn demo_builds_history_and_is_repeatable() {
     let second = trendlake(args()).await;
     assert_exit(&second, 0);
     assert_eq!(stdout(&second), out, "same top movers");
-    assert_eq!(all_tables(&wh), before, "same warehouse, to the last timestamp");
-    assert_eq!(tree(&dir.join("lake/videos")), lake_before, "same lake files");
+    assert_eq!(
+        all_tables(&wh),
+        before,
+        "same warehouse, to the last timestamp"
+    );
+    assert_eq!(
+        tree(&dir.join("lake/videos")),
+        lake_before,
+        "same lake files"
+    );
 }

@@ -51,7 +51,8 @@ impl Scratch {
         self.dir.path().join("wh.duckdb")
     }
     pub fn snapshot_file(&self, date: &str) -> PathBuf {
-        self.lake().join(format!("videos/snapshot_date={date}/videos.parquet"))
+        self.lake()
+            .join(format!("videos/snapshot_date={date}/videos.parquet"))
     }
     /// `trendlake run` against `base_url` with this scratch's lake and warehouse.
     pub async fn run(&self, base_url: &str, date: &str, extra: &[&str]) -> Output {
@@ -115,7 +116,10 @@ pub fn read_parquet(path: &Path) -> (std::sync::Arc<ParquetMetaData>, RecordBatc
     let meta = builder.metadata().clone();
     let schema = builder.schema().clone();
     let batches: Vec<RecordBatch> = builder.build().unwrap().collect::<Result<_, _>>().unwrap();
-    (meta, arrow::compute::concat_batches(&schema, &batches).unwrap())
+    (
+        meta,
+        arrow::compute::concat_batches(&schema, &batches).unwrap(),
+    )
 }
 
 /// Rows of a warehouse query as strings, for comparing whole tables.
@@ -131,7 +135,7 @@ pub fn warehouse_rows(path: &Path, sql: &str) -> Vec<Vec<String>> {
         let n = row.as_ref().column_count();
         out.push(
             (0..n)
-                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                .map(|i| format!("{:?}", row.get::<_, duckdb::types::Value>(i).unwrap()))
                 .collect(),
         );
     }
