@@ -15,7 +15,7 @@ use trendlake::fetch::{FetchOptions, fetch_all};
 use trendlake::lake::encode_snapshot;
 use trendlake::record::{Page, RegionBatchBuilder};
 use trendlake::youtube::Client;
-use trendlake::youtube::model::{Video, VideoListResponse};
+use trendlake::youtube::model::VideoListResponse;
 
 const NINE: [&str; 9] = ["JP", "KR", "TW", "SG", "VN", "TH", "HK", "US", "GB"];
 
@@ -70,14 +70,7 @@ async fn fetch_bench() {
             times.push(started.elapsed());
             let rows: usize = got
                 .iter()
-                .map(|r| {
-                    r.outcome
-                        .as_ref()
-                        .unwrap()
-                        .iter()
-                        .map(|p| p.items.len())
-                        .sum::<usize>()
-                })
+                .map(|r| r.outcome.as_ref().unwrap().num_rows())
                 .sum();
             assert_eq!(rows, 1800);
         }
@@ -91,31 +84,34 @@ async fn fetch_bench() {
     }
 }
 
-/// Nine regions of four 50-item pages each, cut from the Chile sample's 25 realistic items
-/// (ids made unique per position so nothing collapses in a dictionary by accident).
+/// Nine regions of four 50-item pages each, cut from the Chile sample's 25 realistic items as
+/// received (raw JSON, `localized` copies included; ids made unique per position so nothing
+/// collapses in a dictionary by accident).
 fn chile_pages() -> BTreeMap<String, Vec<String>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
         "../shared/youtube_samples/cl_mostPopular_snippet_contentDetails_statistics_25items.json",
     );
-    let sample: VideoListResponse =
+    let sample: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let items = sample["items"].as_array().unwrap();
     let mut out = BTreeMap::new();
     for region in NINE {
         let pages = (0..4)
             .map(|p| {
-                let items: Vec<Video> = (0..50)
+                let page_items: Vec<serde_json::Value> = (0..50)
                     .map(|i| {
-                        let mut v = sample.items[(p * 50 + i) % 25].clone();
-                        v.id = format!("{region}{p}{i:03}xxxxx");
+                        let mut v = items[(p * 50 + i) % 25].clone();
+                        v["id"] = format!("{region}{p}{i:03}xxxxx").into();
                         v
                     })
                     .collect();
-                serde_json::to_string(&VideoListResponse {
-                    kind: Some("youtube#videoListResponse".into()),
-                    items,
-                    ..VideoListResponse::default()
+                serde_json::json!({
+                    "kind": "youtube#videoListResponse",
+                    "etag": "Wk9jiFfuS_n0gU6tPEvmyWtCrBQ",
+                    "items": page_items,
+                    "pageInfo": {"totalResults": 200, "resultsPerPage": 50}
                 })
-                .unwrap()
+                .to_string()
             })
             .collect();
         out.insert(region.to_string(), pages);
@@ -123,23 +119,27 @@ fn chile_pages() -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// The pipeline's CPU path: each region parses a page and normalises it into its Arrow builder
+/// as it arrives (regions in parallel, as `fetch` does on the runtime's worker threads), then the
+/// date's Parquet file is encoded.
 fn transform(pages: &BTreeMap<String, Vec<String>>) -> (usize, usize) {
-    let mut batches = Vec::new();
-    for (region, texts) in pages {
-        let mut builder = RegionBatchBuilder::new(region);
-        let mut offset = 0;
-        for text in texts {
-            let response: VideoListResponse = serde_json::from_str(text).unwrap();
-            let page = Page {
-                offset,
-                fetched_at: Utc::now(),
-                items: response.items,
-            };
-            offset += page.items.len();
-            builder.push_page(&page).unwrap();
-        }
-        batches.push(builder.finish());
-    }
+    use rayon::prelude::*;
+    let batches: Vec<_> = pages
+        .par_iter()
+        .map(|(region, texts)| {
+            let mut builder = RegionBatchBuilder::new(region);
+            for text in texts {
+                let response: VideoListResponse = serde_json::from_str(text).unwrap();
+                let page = Page {
+                    offset: builder.len(),
+                    fetched_at: Utc::now(),
+                    items: response.items,
+                };
+                builder.push_page(&page).unwrap();
+            }
+            builder.finish()
+        })
+        .collect();
     let bytes = encode_snapshot(&batches).unwrap();
     (batches.iter().map(|b| b.num_rows()).sum(), bytes.len())
 }
@@ -159,6 +159,7 @@ fn transform_bench() {
     }
     let secs = started.elapsed().as_secs_f64();
     let rate = videos as f64 / secs;
+    stage_breakdown(&pages, rounds);
     println!(
         "transform: trendlake {rate:.0} videos/s ({:.0} MB/s of JSON; {videos} videos, {json_bytes} JSON bytes -> {parquet_bytes} Parquet bytes per round)",
         json_bytes as f64 * rounds as f64 / secs / 1e6
@@ -193,6 +194,56 @@ fn transform_bench() {
     }
 }
 
+/// Where the time goes: JSON parsing, normalising into Arrow, Parquet encoding.
+fn stage_breakdown(pages: &BTreeMap<String, Vec<String>>, rounds: usize) {
+    let (mut parse, mut build, mut encode) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let parsed: Vec<(String, Vec<VideoListResponse>)> = pages
+            .iter()
+            .map(|(r, texts)| {
+                (
+                    r.clone(),
+                    texts
+                        .iter()
+                        .map(|t| serde_json::from_str(t).unwrap())
+                        .collect(),
+                )
+            })
+            .collect();
+        parse += t.elapsed();
+        let t = Instant::now();
+        let batches: Vec<_> = parsed
+            .into_iter()
+            .map(|(region, responses)| {
+                let mut builder = RegionBatchBuilder::new(&region);
+                let mut offset = 0;
+                for r in responses {
+                    let page = Page {
+                        offset,
+                        fetched_at: Utc::now(),
+                        items: r.items,
+                    };
+                    offset += page.items.len();
+                    builder.push_page(&page).unwrap();
+                }
+                builder.finish()
+            })
+            .collect();
+        build += t.elapsed();
+        let t = Instant::now();
+        encode_snapshot(&batches).unwrap();
+        encode += t.elapsed();
+    }
+    let total = (parse + build + encode).as_secs_f64();
+    println!(
+        "transform stages: JSON parse {:.0}%, normalise + Arrow {:.0}%, Parquet encode {:.0}%",
+        100.0 * parse.as_secs_f64() / total,
+        100.0 * build.as_secs_f64() / total,
+        100.0 * encode.as_secs_f64() / total
+    );
+}
+
 /// The project's Python tools live in one virtualenv that `.ci/run` creates.
 fn python() -> PathBuf {
     let venv = std::env::var_os("TRENDLAKE_VENV")
@@ -209,6 +260,10 @@ fn python() -> PathBuf {
 }
 
 /// Peak resident memory of one run of the real binary (wait4's ru_maxrss, in KiB on Linux).
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also reports its rusage"
+)]
 fn peak_rss_kib(args: &[String]) -> (i64, Duration) {
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_trendlake"))

@@ -1,7 +1,9 @@
 //! Fetch every region's chart concurrently: regions run in parallel, each region's pages in
 //! order, and a shared semaphore keeps at most `concurrency` requests in flight overall.
 //!
-//! One region's failure never cancels another: each region ends with its own outcome.
+//! Each page is normalised into the region's Arrow builder as soon as it arrives (on the runtime's
+//! worker threads, so regions normalise in parallel) and then dropped: a region holds one page of
+//! parsed JSON at a time. One region's failure never cancels another: each ends with its own outcome.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,9 +14,11 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use crate::clock::Clock;
-use crate::record::Page;
+use arrow::array::RecordBatch;
+
+use crate::record::{Page, RegionBatchBuilder};
 use crate::youtube::client::MAX_RESULTS;
-use crate::youtube::{ApiError, Client};
+use crate::youtube::{ApiError, Client, ErrorKind};
 
 /// How much to fetch and how hard to push.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +33,8 @@ pub struct FetchOptions {
 #[derive(Debug)]
 pub struct RegionFetch {
     pub region: String,
-    pub outcome: Result<Vec<Page>, RegionError>,
+    /// The region's rows in chart order, in the lake schema.
+    pub outcome: Result<RecordBatch, RegionError>,
     /// `videos.list` calls made (each costs one quota unit, failed ones too).
     pub requests: u32,
     pub elapsed: Duration,
@@ -89,14 +94,15 @@ async fn fetch_region(
     clock: Clock,
 ) -> RegionFetch {
     let started = Instant::now();
-    let mut pages: Vec<Page> = Vec::new();
+    let mut builder = RegionBatchBuilder::new(&region);
+    let mut page_no = 0usize;
     let mut seen: HashSet<String> = HashSet::with_capacity(per_region);
     let mut token: Option<String> = None;
     let mut offset = 0usize;
     let mut requests = 0u32;
     let mut duplicates_dropped = 0usize;
     let outcome = loop {
-        let page_no = pages.len() + 1;
+        page_no += 1;
         let wanted = (per_region - offset).min(MAX_RESULTS as usize) as u32;
         let response = {
             let _permit = permits.acquire().await.expect("semaphore never closed");
@@ -125,16 +131,29 @@ async fn fetch_region(
         duplicates_dropped += before - items.len();
         debug!(region = %region, page = page_no, items = received, "page received");
         // Ranks stay dense (1..=n) even when a duplicate was dropped.
-        let kept_so_far = pages.iter().map(|p| p.items.len()).sum();
-        pages.push(Page {
-            offset: kept_so_far,
+        let page = Page {
+            offset: builder.len(),
             fetched_at,
             items,
-        });
+        };
+        if let Err(e) = builder.push_page(&page) {
+            warn!(region = %region, page = page_no, error = %e, "item cannot be stored");
+            break Err(RegionError {
+                region: region.clone(),
+                page: page_no,
+                error: ApiError {
+                    kind: ErrorKind::BadItem,
+                    status: None,
+                    reason: None,
+                    message: e.to_string(),
+                    retry_after: None,
+                },
+            });
+        }
         offset += received;
         token = response.next_page_token;
         if token.is_none() || offset >= per_region || received == 0 {
-            break Ok(pages);
+            break Ok(builder.finish());
         }
     };
     if duplicates_dropped > 0 {

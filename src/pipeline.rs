@@ -13,7 +13,6 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::fetch::{FetchOptions, fetch_all};
 use crate::lake::Lake;
-use crate::record::RegionBatchBuilder;
 use crate::warehouse::{SourceFile, Warehouse};
 use crate::youtube::Client;
 
@@ -156,8 +155,8 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
     let fetched = fetch_all(&job.client, &job.regions, job.fetch, job.clock).await;
     let fetch_ms = started.elapsed().as_millis();
 
-    let mut batches = BTreeMap::new();
     let mut regions = Vec::with_capacity(fetched.len());
+    let mut batches = BTreeMap::new();
     for f in fetched {
         let mut report = RegionReport {
             region: f.region.clone(),
@@ -168,13 +167,9 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
             error: None,
         };
         match f.outcome {
-            Ok(pages) => {
-                let mut builder = RegionBatchBuilder::new(&f.region);
-                for page in &pages {
-                    builder.push_page(page)?;
-                }
-                report.rows = builder.len();
-                batches.insert(f.region, builder.finish());
+            Ok(batch) => {
+                report.rows = batch.num_rows();
+                batches.insert(f.region, batch);
             }
             Err(e) => {
                 report.status = "failed";

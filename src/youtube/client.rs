@@ -61,6 +61,9 @@ pub enum ErrorKind {
     Transport,
     /// A 200 whose body is not the expected JSON (truncated, HTML from a proxy).
     Decode,
+    /// A well-formed response with an item that breaks the API's own contract (a count that is
+    /// not a number, a date that is not RFC 3339): fetching it again would not help.
+    BadItem,
 }
 
 impl ErrorKind {
@@ -101,6 +104,9 @@ impl ErrorKind {
             }
             Self::Decode => {
                 "the API answered with something that is not its JSON (a proxy or captive portal?); check the network"
+            }
+            Self::BadItem => {
+                "the API sent an item trendlake cannot store; report it with the run report attached"
             }
         }
     }

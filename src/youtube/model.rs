@@ -74,7 +74,9 @@ pub struct Snippet {
     pub default_language: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_audio_language: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Sent by the API (and the fake) but not read: in the default language it repeats the title
+    /// and the often multi-kilobyte description, and skipping it halves the text to unescape.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub localized: Option<Localized>,
 }
 
