@@ -17,6 +17,10 @@ use trendlake::record::{Page, RegionBatchBuilder};
 use trendlake::youtube::Client;
 use trendlake::youtube::model::VideoListResponse;
 
+// The same allocator as the `trendlake` binary, so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const NINE: [&str; 9] = ["JP", "KR", "TW", "SG", "VN", "TH", "HK", "US", "GB"];
 
 fn main() {
