@@ -68,6 +68,21 @@ pub struct FetchArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 30.0)]
     pub timeout_secs: f64,
+    /// Attempts per request when the API fails transiently (429, 5xx, timeouts, resets).
+    #[arg(long, default_value_t = 6)]
+    pub max_attempts: usize,
+    /// First retry delay in milliseconds; doubles per retry, with jitter.
+    #[arg(long, default_value_t = 500)]
+    pub retry_min_delay_ms: u64,
+    /// Total seconds one region may take, retries included.
+    #[arg(long, default_value_t = 300)]
+    pub region_budget_secs: u64,
+    /// Quota units this run may spend at most; regions that would not fit are left out.
+    #[arg(long, env = "TRENDLAKE_QUOTA_BUDGET")]
+    pub quota_budget: Option<u32>,
+    /// Requests per second at most, across all regions.
+    #[arg(long, env = "TRENDLAKE_MAX_RPS")]
+    pub max_rps: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +107,9 @@ pub struct RunArgs {
     /// The snapshot's partition (default: today, UTC).
     #[arg(long)]
     pub date: Option<String>,
+    /// Fetch only the regions the date's snapshot lacks (after a partial run).
+    #[arg(long)]
+    pub only_missing: bool,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +195,9 @@ pub struct FakeApiArgs {
     /// Quota units before quotaExceeded.
     #[arg(long)]
     pub quota: Option<u64>,
+    /// A JSON plan of injected faults (see the README).
+    #[arg(long)]
+    pub faults: Option<PathBuf>,
 }
 
 /// What `main` turns into an exit code.
@@ -249,10 +270,19 @@ fn fetch_options(args: &FetchArgs) -> Result<FetchOptions> {
     if args.per_region == 0 {
         return Err(Error::Usage("--per-region must be at least 1".into()));
     }
-    Ok(FetchOptions {
-        concurrency: args.concurrency,
-        per_region: args.per_region,
-    })
+    if args.max_attempts == 0 {
+        return Err(Error::Usage("--max-attempts must be at least 1".into()));
+    }
+    if args.max_rps.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        return Err(Error::Usage("--max-rps must be a positive number".into()));
+    }
+    let mut options = FetchOptions::new(args.concurrency, args.per_region);
+    options.retry.max_attempts = args.max_attempts;
+    options.retry.min_delay = Duration::from_millis(args.retry_min_delay_ms);
+    options.retry.region_budget = Duration::from_secs(args.region_budget_secs);
+    options.quota_budget = args.quota_budget;
+    options.max_rps = args.max_rps;
+    Ok(options)
 }
 
 fn client(args: &FetchArgs) -> Result<Client> {
@@ -284,6 +314,7 @@ struct Job {
     snapshot: SnapshotJob,
     lake: String,
     warehouse: PathBuf,
+    only_missing: bool,
 }
 
 fn job(args: &RunArgs) -> Result<Job> {
@@ -297,7 +328,31 @@ fn job(args: &RunArgs) -> Result<Job> {
         },
         lake: args.store.lake.clone(),
         warehouse: args.store.warehouse.clone(),
+        only_missing: args.only_missing,
     })
+}
+
+/// Open the lake and, with `--only-missing`, drop the regions the date already has.
+/// `None`: nothing is missing.
+async fn prepare(job: &mut Job) -> Result<Option<Lake>> {
+    let lake = Lake::open(&job.lake)?;
+    if job.only_missing {
+        let present = lake.snapshot_regions(job.snapshot.date).await?;
+        job.snapshot.regions.retain(|r| !present.contains(r));
+        if job.snapshot.regions.is_empty() {
+            eprintln!(
+                "{}: every requested region is already in the snapshot; nothing to fetch",
+                job.snapshot.date
+            );
+            return Ok(None);
+        }
+        eprintln!(
+            "{}: fetching the missing regions {}",
+            job.snapshot.date,
+            job.snapshot.regions.join(",")
+        );
+    }
+    Ok(Some(lake))
 }
 
 fn print_report(report: &RunReport) {
@@ -307,15 +362,19 @@ fn print_report(report: &RunReport) {
 pub async fn execute(cli: Cli) -> Result<Finished> {
     match cli.command {
         Command::Snapshot(args) => {
-            let job = job(&args)?;
-            let lake = Lake::open(&job.lake)?;
+            let mut job = job(&args)?;
+            let Some(lake) = prepare(&mut job).await? else {
+                return Ok(Finished::Ok);
+            };
             let report = pipeline::snapshot(&job.snapshot, &lake).await?;
             print_report(&report);
             Ok(report.outcome().into())
         }
         Command::Run(args) => {
-            let job = job(&args)?;
-            let lake = Lake::open(&job.lake)?;
+            let mut job = job(&args)?;
+            let Some(lake) = prepare(&mut job).await? else {
+                return Ok(Finished::Ok);
+            };
             let report = pipeline::snapshot(&job.snapshot, &lake).await?;
             print_report(&report);
             if report.outcome() != Outcome::Failed {
@@ -348,6 +407,10 @@ pub async fn execute(cli: Cli) -> Result<Finished> {
                 latency: Duration::from_millis(args.latency_ms),
                 api_key: args.api_key,
                 quota: args.quota,
+                faults: match &args.faults {
+                    Some(path) => crate::fake_api::load_faults(path).map_err(Error::Usage)?,
+                    None => Vec::new(),
+                },
             };
             let api = FakeApi::start(config, args.addr)
                 .await
@@ -527,10 +590,7 @@ async fn demo(args: DemoArgs) -> Result<Finished> {
         let job = SnapshotJob {
             client: client.clone(),
             regions: regions.clone(),
-            fetch: FetchOptions {
-                concurrency: args.concurrency.max(1),
-                per_region: 200,
-            },
+            fetch: FetchOptions::new(args.concurrency.max(1), 200),
             date,
             clock: Clock::Fixed(date.and_time(nightly).and_utc()),
         };

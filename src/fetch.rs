@@ -1,24 +1,57 @@
 //! Fetch every region's chart concurrently: regions run in parallel, each region's pages in
-//! order, and a shared semaphore keeps at most `concurrency` requests in flight overall.
+//! order, and a shared semaphore keeps at most `concurrency` requests in flight overall
+//! (optionally paced to `max_rps` with `governor`).
 //!
 //! Each page is normalised into the region's Arrow builder as soon as it arrives (on the runtime's
 //! worker threads, so regions normalise in parallel) and then dropped: a region holds one page of
-//! parsed JSON at a time. One region's failure never cancels another: each ends with its own outcome.
+//! parsed JSON at a time. One region's failure never cancels another: each ends with its own
+//! outcome. Transient faults are retried (`backon`: exponential backoff with jitter, `Retry-After`
+//! honoured with a floor), bounded by attempts per request and by total time per region; a
+//! `quotaExceeded` answer stops every further request of the run at once.
 
 use std::collections::HashSet;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use arrow::array::RecordBatch;
+use backon::{ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use crate::clock::Clock;
-use arrow::array::RecordBatch;
-
 use crate::record::{Page, RegionBatchBuilder};
 use crate::youtube::client::MAX_RESULTS;
 use crate::youtube::{ApiError, Client, ErrorKind};
+
+/// How transient faults are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: usize,
+    /// First backoff delay; doubles each retry, with jitter.
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// Total time one region may take, retries and waits included.
+    pub region_budget: Duration,
+    /// The least wait after a `Retry-After`, so `Retry-After: 0` cannot make a tight loop.
+    pub retry_after_floor: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            region_budget: Duration::from_secs(300),
+            retry_after_floor: Duration::from_millis(500),
+        }
+    }
+}
 
 /// How much to fetch and how hard to push.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +60,28 @@ pub struct FetchOptions {
     pub concurrency: usize,
     /// Items per region (the whole chart is 200).
     pub per_region: usize,
+    pub retry: RetryPolicy,
+    /// Quota units this run may spend at most (one per `videos.list` call, failed ones too).
+    pub quota_budget: Option<u32>,
+    /// Requests per second at most, across all regions.
+    pub max_rps: Option<f64>,
+}
+
+impl FetchOptions {
+    pub fn new(concurrency: usize, per_region: usize) -> Self {
+        Self {
+            concurrency,
+            per_region,
+            retry: RetryPolicy::default(),
+            quota_budget: None,
+            max_rps: None,
+        }
+    }
+
+    /// Requests a complete region costs when nothing fails.
+    pub fn pages_per_region(&self) -> u32 {
+        self.per_region.div_ceil(MAX_RESULTS as usize) as u32
+    }
 }
 
 /// The result of one region.
@@ -37,12 +92,14 @@ pub struct RegionFetch {
     pub outcome: Result<RecordBatch, RegionError>,
     /// `videos.list` calls made (each costs one quota unit, failed ones too).
     pub requests: u32,
+    /// Calls that were retries of a transient fault.
+    pub retries: u32,
     pub elapsed: Duration,
     /// Items dropped because the API repeated an id already seen on an earlier page.
     pub duplicates_dropped: usize,
 }
 
-/// Why a region failed, with the page it failed on (1-based).
+/// Why a region failed, with the page it failed on (1-based; 0 when it never started).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("region {region}, page {page}: {error}")]
 pub struct RegionError {
@@ -51,27 +108,134 @@ pub struct RegionError {
     pub error: ApiError,
 }
 
-/// Fetch all `regions`; the result is in the order of `regions`.
+/// What all regions of one run share.
+struct Shared {
+    client: Client,
+    options: FetchOptions,
+    clock: Clock,
+    permits: Semaphore,
+    pacer: Option<DefaultDirectRateLimiter>,
+    units_spent: AtomicU32,
+    /// Set by the first `quotaExceeded`: every later request would fail too.
+    quota_exhausted: AtomicBool,
+}
+
+impl Shared {
+    fn refusal(&self, kind: ErrorKind, message: String) -> ApiError {
+        ApiError {
+            kind,
+            status: None,
+            reason: None,
+            message,
+            retry_after: None,
+        }
+    }
+
+    /// One `videos.list` call, within the run's quota, concurrency and pace.
+    async fn request(
+        &self,
+        sent: &AtomicU32,
+        region: &str,
+        max_results: u32,
+        token: Option<&str>,
+    ) -> Result<crate::youtube::model::VideoListResponse, ApiError> {
+        if let Some(budget) = self.options.quota_budget {
+            let spent = self.units_spent.fetch_add(1, Ordering::SeqCst);
+            if spent >= budget {
+                self.units_spent.fetch_sub(1, Ordering::SeqCst);
+                return Err(self.refusal(
+                    ErrorKind::BudgetExhausted,
+                    format!("not sent: --quota-budget {budget} units are spent"),
+                ));
+            }
+        } else {
+            self.units_spent.fetch_add(1, Ordering::SeqCst);
+        }
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
+        if let Some(pacer) = &self.pacer {
+            pacer.until_ready().await;
+        }
+        // Checked after the wait for a slot: requests queued behind the one that hit the quota
+        // must not go out either.
+        if self.quota_exhausted.load(Ordering::SeqCst) {
+            return Err(self.refusal(
+                ErrorKind::QuotaExceeded,
+                "not sent: an earlier request of this run was answered quotaExceeded".into(),
+            ));
+        }
+        sent.fetch_add(1, Ordering::Relaxed);
+        let result = self.client.chart_page(region, max_results, token).await;
+        if let Err(e) = &result
+            && e.kind == ErrorKind::QuotaExceeded
+        {
+            self.quota_exhausted.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+}
+
+fn pacer(max_rps: Option<f64>) -> Option<DefaultDirectRateLimiter> {
+    let rps = max_rps.filter(|r| *r > 0.0)?;
+    let quota = Quota::with_period(Duration::from_secs_f64(1.0 / rps))?
+        .allow_burst(NonZeroU32::new(1).expect("1 is not zero"));
+    Some(RateLimiter::direct(quota))
+}
+
+/// Fetch all `regions`; the result is in the order of `regions`. With a quota budget, regions
+/// whose complete fetch would not fit are left out before any request is sent.
 pub async fn fetch_all(
     client: &Client,
     regions: &[String],
     options: FetchOptions,
     clock: Clock,
 ) -> Vec<RegionFetch> {
-    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        options,
+        clock,
+        permits: Semaphore::new(options.concurrency.max(1)),
+        pacer: pacer(options.max_rps),
+        units_spent: AtomicU32::new(0),
+        quota_exhausted: AtomicBool::new(false),
+    });
+    let admitted = match options.quota_budget {
+        Some(budget) => (budget / options.pages_per_region().max(1)) as usize,
+        None => regions.len(),
+    };
+    let mut results: Vec<Option<RegionFetch>> = regions.iter().map(|_| None).collect();
     let mut tasks = JoinSet::new();
     for (index, region) in regions.iter().enumerate() {
-        let client = client.clone();
+        if index >= admitted {
+            let budget = options.quota_budget.unwrap_or_default();
+            results[index] = Some(RegionFetch {
+                region: region.clone(),
+                outcome: Err(RegionError {
+                    region: region.clone(),
+                    page: 0,
+                    error: shared.refusal(
+                        ErrorKind::BudgetExhausted,
+                        format!(
+                            "left out: --quota-budget {budget} covers {admitted} of {} regions at {} units each",
+                            regions.len(),
+                            options.pages_per_region()
+                        ),
+                    ),
+                }),
+                requests: 0,
+                retries: 0,
+                elapsed: Duration::ZERO,
+                duplicates_dropped: 0,
+            });
+            continue;
+        }
+        let shared = shared.clone();
         let region = region.clone();
-        let permits = permits.clone();
-        tasks.spawn(async move {
-            (
-                index,
-                fetch_region(&client, region, options.per_region, &permits, clock).await,
-            )
-        });
+        tasks.spawn(async move { (index, fetch_region(&shared, region).await) });
     }
-    let mut results: Vec<Option<RegionFetch>> = regions.iter().map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((index, fetched)) => results[index] = Some(fetched),
@@ -86,83 +250,137 @@ pub async fn fetch_all(
         .collect()
 }
 
-async fn fetch_region(
-    client: &Client,
-    region: String,
-    per_region: usize,
-    permits: &Semaphore,
-    clock: Clock,
-) -> RegionFetch {
+/// A region's progress through its chart; reset when the API rejects a page token.
+struct Progress {
+    builder: RegionBatchBuilder,
+    seen: HashSet<String>,
+    token: Option<String>,
+    offset: usize,
+    page_no: usize,
+    duplicates_dropped: usize,
+}
+
+impl Progress {
+    fn new(region: &str, per_region: usize) -> Self {
+        Self {
+            builder: RegionBatchBuilder::new(region),
+            seen: HashSet::with_capacity(per_region),
+            token: None,
+            offset: 0,
+            page_no: 0,
+            duplicates_dropped: 0,
+        }
+    }
+}
+
+async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
     let started = Instant::now();
-    let mut builder = RegionBatchBuilder::new(&region);
-    let mut page_no = 0usize;
-    let mut seen: HashSet<String> = HashSet::with_capacity(per_region);
-    let mut token: Option<String> = None;
-    let mut offset = 0usize;
-    let mut requests = 0u32;
-    let mut duplicates_dropped = 0usize;
+    let deadline = started + shared.options.retry.region_budget;
+    let per_region = shared.options.per_region;
+    let policy = shared.options.retry;
+    let requests = AtomicU32::new(0);
+    let retries = AtomicU32::new(0);
+    let mut progress = Progress::new(&region, per_region);
+    let mut restarted = false;
+    let fail = |page: usize, error: ApiError| RegionError {
+        region: region.clone(),
+        page,
+        error,
+    };
     let outcome = loop {
-        page_no += 1;
-        let wanted = (per_region - offset).min(MAX_RESULTS as usize) as u32;
-        let response = {
-            let _permit = permits.acquire().await.expect("semaphore never closed");
-            requests += 1;
-            client.chart_page(&region, wanted, token.as_deref()).await
-        };
+        progress.page_no += 1;
+        let page_no = progress.page_no;
+        let wanted = (per_region - progress.offset).min(MAX_RESULTS as usize) as u32;
+        let token = progress.token.clone();
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_max_times(policy.max_attempts.saturating_sub(1))
+            .with_jitter();
+        let response = (|| shared.request(&requests, &region, wanted, token.as_deref()))
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|e: &ApiError| e.kind.is_transient())
+        .adjust(|e: &ApiError, backoff: Option<Duration>| {
+            // `None` means the attempts are used up; a Retry-After never extends them.
+            let wait = match (backoff, e.retry_after) {
+                (None, _) => return None,
+                (Some(_), Some(after)) => after.max(policy.retry_after_floor),
+                (Some(delay), None) => delay,
+            };
+            (Instant::now() + wait <= deadline).then_some(wait)
+        })
+        .notify(|e: &ApiError, wait: Duration| {
+            retries.fetch_add(1, Ordering::Relaxed);
+            warn!(region = %region, page = page_no, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
+        })
+        .await;
         let response = match response {
             Ok(r) => r,
+            Err(e) if e.kind == ErrorKind::InvalidPageToken && !restarted => {
+                // The chart may have been rebuilt under us; start it over, once.
+                warn!(region = %region, page = page_no, "page token rejected; restarting the region from page 1");
+                restarted = true;
+                progress = Progress::new(&region, per_region);
+                continue;
+            }
             Err(error) => {
                 warn!(region = %region, page = page_no, error = %error, "region failed");
-                break Err(RegionError {
-                    region: region.clone(),
-                    page: page_no,
-                    error,
-                });
+                break Err(fail(page_no, error));
             }
         };
-        let fetched_at = clock.now();
+        let fetched_at = shared.clock.now();
         let received = response.items.len();
         let mut items = response.items;
-        items.truncate(per_region - offset);
+        items.truncate(per_region - progress.offset);
         // Ranks come from positions, so an id repeated across pages (the chart moved while we
         // paged) would claim two ranks; keep its first, better one.
         let before = items.len();
-        items.retain(|v| seen.insert(v.id.clone()));
-        duplicates_dropped += before - items.len();
+        items.retain(|v| progress.seen.insert(v.id.clone()));
+        progress.duplicates_dropped += before - items.len();
         debug!(region = %region, page = page_no, items = received, "page received");
         // Ranks stay dense (1..=n) even when a duplicate was dropped.
         let page = Page {
-            offset: builder.len(),
+            offset: progress.builder.len(),
             fetched_at,
             items,
         };
-        if let Err(e) = builder.push_page(&page) {
+        if let Err(e) = progress.builder.push_page(&page) {
             warn!(region = %region, page = page_no, error = %e, "item cannot be stored");
-            break Err(RegionError {
-                region: region.clone(),
-                page: page_no,
-                error: ApiError {
+            break Err(fail(
+                page_no,
+                ApiError {
                     kind: ErrorKind::BadItem,
                     status: None,
                     reason: None,
                     message: e.to_string(),
                     retry_after: None,
                 },
-            });
+            ));
         }
-        offset += received;
-        token = response.next_page_token;
-        if token.is_none() || offset >= per_region || received == 0 {
-            break Ok(builder.finish());
+        progress.offset += received;
+        progress.token = response.next_page_token;
+        if progress.token.is_none() || progress.offset >= per_region || received == 0 {
+            let Progress {
+                builder,
+                duplicates_dropped,
+                ..
+            } = progress;
+            if duplicates_dropped > 0 {
+                warn!(region = %region, duplicates_dropped, "the API repeated ids across pages");
+            }
+            break Ok((builder.finish(), duplicates_dropped));
         }
     };
-    if duplicates_dropped > 0 {
-        warn!(region = %region, duplicates_dropped, "the API repeated ids across pages");
-    }
+    let (outcome, duplicates_dropped) = match outcome {
+        Ok((batch, dups)) => (Ok(batch), dups),
+        Err(e) => (Err(e), 0),
+    };
     RegionFetch {
         region,
         outcome,
-        requests,
+        requests: requests.into_inner(),
+        retries: retries.into_inner(),
         elapsed: started.elapsed(),
         duplicates_dropped,
     }

@@ -188,6 +188,15 @@ impl Lake {
         Ok(Some(Snapshot { meta, regions }))
     }
 
+    /// The regions `date`'s snapshot holds (empty when there is no snapshot).
+    pub async fn snapshot_regions(&self, date: NaiveDate) -> Result<Vec<String>, LakeError> {
+        Ok(self
+            .read_snapshot(date)
+            .await?
+            .map(|s| s.regions.into_keys().collect())
+            .unwrap_or_default())
+    }
+
     /// Replace the regions in `fetched` in `date`'s snapshot, keep every other region already
     /// there, and publish the whole file atomically. An identical file is not rewritten.
     pub async fn commit_snapshot(

@@ -34,6 +34,8 @@ pub struct RegionReport {
     pub status: &'static str,
     pub rows: usize,
     pub requests: u32,
+    /// Requests that were retries of a transient fault.
+    pub retries: u32,
     pub elapsed_ms: u128,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RegionFailure>,
@@ -48,7 +50,7 @@ pub struct RegionFailure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub message: String,
-    pub advice: &'static str,
+    pub advice: String,
 }
 
 /// The run report written to `_runs/snapshot_date=D/<run-id>.json`.
@@ -163,6 +165,7 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
             status: "ok",
             rows: 0,
             requests: f.requests,
+            retries: f.retries,
             elapsed_ms: f.elapsed.as_millis(),
             error: None,
         };

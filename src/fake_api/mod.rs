@@ -3,16 +3,18 @@
 //!
 //! Request handling is split in two steps so that fault injection can slot in between: [`parse`]
 //! checks the key, charges quota and validates the parameters into a [`VideosRequest`] (which
-//! knows its region and page number), then [`respond`] builds the normal answer.
+//! knows its region and page number), then the first matching fault of the plan ([`faults`])
+//! answers instead, or [`respond`] builds the normal answer.
 
 pub mod data;
+pub mod faults;
 pub mod page_token;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -31,6 +33,8 @@ use crate::youtube::model::{
 };
 pub use data::chart;
 use data::{CHART_LEN, etag_of};
+use faults::FaultPlan;
+pub use faults::{Fault, FaultKind, load_faults, parse_faults};
 use page_token::{Direction, PageToken};
 
 /// How the fake behaves; every field maps to a `trendlake fake-api` option.
@@ -46,6 +50,8 @@ pub struct FakeConfig {
     pub api_key: Option<String>,
     /// Units (one per `videos.list` call) before every call answers `quotaExceeded`.
     pub quota: Option<u64>,
+    /// Faults injected after validation, in plan order (see [`faults`]).
+    pub faults: Vec<Fault>,
 }
 
 impl Default for FakeConfig {
@@ -56,8 +62,25 @@ impl Default for FakeConfig {
             latency: Duration::ZERO,
             api_key: None,
             quota: None,
+            faults: Vec::new(),
         }
     }
+}
+
+/// One `videos.list` request as the fake saw it, for tests that check what a client sent and
+/// when (e.g. that it waited out a `Retry-After`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// The `regionCode` as sent (`""` if absent).
+    pub region: String,
+    /// 1-based page, or 0 when the request was rejected before its page was known.
+    pub page: usize,
+    /// When the request arrived, before the configured latency.
+    pub at: Instant,
+    /// The status sent (or, for `hang`, to be sent once the hang is over).
+    pub status: u16,
+    /// The name of the injected fault, if one fired.
+    pub fault: Option<String>,
 }
 
 /// Charts kept in memory; a day of the demo needs one per region.
@@ -83,6 +106,8 @@ struct Inner {
     requests: AtomicU64,
     units: AtomicU64,
     cache: Mutex<ChartCache>,
+    faults: FaultPlan,
+    log: Mutex<Vec<LoggedRequest>>,
 }
 
 impl ServerState {
@@ -97,6 +122,8 @@ impl ServerState {
                 requests: AtomicU64::new(0),
                 units: AtomicU64::new(0),
                 cache: Mutex::new(HashMap::new()),
+                faults: FaultPlan::new(config.faults),
+                log: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -115,6 +142,28 @@ impl ServerState {
     /// `videos.list` requests received, whatever their outcome.
     pub fn requests(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// Every `videos.list` request so far, in arrival order.
+    pub fn log(&self) -> Vec<LoggedRequest> {
+        let mut log = self
+            .inner
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        // Entries are written when the answer is decided, after the latency; arrival order is
+        // what tests reason about.
+        log.sort_by_key(|r| r.at);
+        log
+    }
+
+    fn record(&self, entry: LoggedRequest) {
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(entry);
     }
 
     /// The chart, generated once per (region, date) while it stays in the small cache.
@@ -195,6 +244,11 @@ impl FakeApi {
         self.state.requests()
     }
 
+    /// Every `videos.list` request so far, in arrival order.
+    pub fn log(&self) -> Vec<LoggedRequest> {
+        self.state.log()
+    }
+
     pub fn state(&self) -> &ServerState {
         &self.state
     }
@@ -233,24 +287,54 @@ async fn videos(
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    let at = Instant::now();
     state.inner.requests.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep(state.inner.latency).await;
+    let rejected = |region: &str, error: ApiError| {
+        state.record(LoggedRequest {
+            region: region.to_owned(),
+            page: 0,
+            at,
+            status: error.status.as_u16(),
+            fault: None,
+        });
+        error.into_response()
+    };
     let params = match query {
         Ok(Query(params)) => params,
         Err(e) => {
-            return ApiError::new(
+            let error = ApiError::new(
                 StatusCode::BAD_REQUEST,
                 &e.body_text(),
                 "global",
                 "badRequest",
-            )
-            .into_response();
+            );
+            return rejected("", error);
         }
     };
-    match parse(&state, &headers, &params) {
-        // Fault injection goes here: match `request.region` / `request.page` before answering.
-        Ok(request) => respond(&state, &request),
-        Err(e) => e.into_response(),
+    let request = match parse(&state, &headers, &params) {
+        Ok(request) => request,
+        Err(e) => {
+            let region = params
+                .iter()
+                .find(|(k, _)| k == "regionCode")
+                .map_or("", |(_, v)| v.as_str());
+            return rejected(region, e);
+        }
+    };
+    let page = request.page as usize;
+    let fault = state.inner.faults.take(&request.region, page);
+    // Logged before answering, so a hanging request shows up while it hangs.
+    state.record(LoggedRequest {
+        region: request.region.clone(),
+        page,
+        at,
+        status: fault.as_ref().map_or(200, |f| f.kind.status().as_u16()),
+        fault: fault.as_ref().map(|f| f.kind.name().to_owned()),
+    });
+    match fault {
+        Some(fault) => faults::answer(&state, &request, &fault).await,
+        None => respond(&state, &request),
     }
 }
 

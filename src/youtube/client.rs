@@ -59,8 +59,12 @@ pub enum ErrorKind {
     Timeout,
     /// Connection refused or reset, or the body stopped early.
     Transport,
-    /// A 200 whose body is not the expected JSON (truncated, HTML from a proxy).
+    /// A 200 whose JSON is cut short or malformed (a connection that died mid-body).
     Decode,
+    /// A 200 that is not JSON at all: an HTML page from a captive portal or proxy.
+    NotJson,
+    /// Not sent: the run's `--quota-budget` is spent.
+    BudgetExhausted,
     /// A well-formed response with an item that breaks the API's own contract (a count that is
     /// not a number, a date that is not RFC 3339): fetching it again would not help.
     BadItem,
@@ -76,10 +80,24 @@ impl ErrorKind {
     }
 
     /// What the user should do about it.
-    pub fn advice(self) -> &'static str {
+    pub fn advice(self) -> String {
         match self {
-            Self::QuotaExceeded => {
-                "the daily quota is exhausted; it resets at midnight Pacific time, run again after that"
+            Self::QuotaExceeded => format!(
+                "daily quota exhausted; it resets at midnight Pacific time (in {}); run again with --only-missing after that",
+                until_quota_reset(chrono::Utc::now())
+            ),
+            other => other.static_advice().to_string(),
+        }
+    }
+
+    fn static_advice(self) -> &'static str {
+        match self {
+            Self::QuotaExceeded => "run again after the daily quota resets",
+            Self::BudgetExhausted => {
+                "raise --quota-budget, or run again with --only-missing to fetch the regions left out"
+            }
+            Self::NotJson => {
+                "the API answered with an HTML page, not JSON (a captive portal or proxy?); check the network and --api-base-url"
             }
             Self::RateLimited => "the API is rate-limiting this key; lower --concurrency",
             Self::BadKey => {
@@ -102,14 +120,30 @@ impl ErrorKind {
             Self::Transport => {
                 "the connection to the API failed; check the network and --api-base-url"
             }
-            Self::Decode => {
-                "the API answered with something that is not its JSON (a proxy or captive portal?); check the network"
-            }
+            Self::Decode => "the API's answer was cut short or malformed; run again later",
             Self::BadItem => {
                 "the API sent an item trendlake cannot store; report it with the run report attached"
             }
         }
     }
+}
+
+/// Time until the API's daily quota resets: midnight in America/Los_Angeles, as `5h12m`.
+pub fn until_quota_reset(now: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::TimeZone;
+    let pacific = now.with_timezone(&chrono_tz::America::Los_Angeles);
+    let tomorrow = pacific
+        .date_naive()
+        .succ_opt()
+        .expect("not the end of time");
+    let reset = chrono_tz::America::Los_Angeles
+        .from_local_datetime(&tomorrow.and_hms_opt(0, 0, 0).expect("midnight exists"))
+        .earliest()
+        .expect("midnight exists in Los Angeles");
+    let minutes = (reset.with_timezone(&chrono::Utc) - now)
+        .num_minutes()
+        .max(0);
+    format!("{}h{:02}m", minutes / 60, minutes % 60)
 }
 
 /// A failed `videos.list` request, with the API's own reason where it gave one.
@@ -200,8 +234,14 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(e))?;
         if status.is_success() {
+            let first = body.iter().find(|b| !b.is_ascii_whitespace());
+            let kind = if first == Some(&b'<') {
+                ErrorKind::NotJson
+            } else {
+                ErrorKind::Decode
+            };
             serde_json::from_slice::<VideoListResponse>(&body).map_err(|e| ApiError {
-                kind: ErrorKind::Decode,
+                kind,
                 status: Some(status.as_u16()),
                 reason: None,
                 message: format!(
@@ -374,6 +414,17 @@ mod tests {
             classify(s(503), Some("backendError"), None),
             ErrorKind::Backend
         );
+    }
+
+    #[test]
+    fn quota_resets_at_pacific_midnight() {
+        use chrono::TimeZone;
+        // 2026-11-26 03:00 UTC is 19:00 PST (UTC−8) on the 25th: 5 hours to go.
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap();
+        assert_eq!(until_quota_reset(now), "5h00m");
+        // In summer (PDT, UTC−7): 2026-07-01 06:48 UTC is 23:48 PDT on June 30.
+        let now = chrono::Utc.with_ymd_and_hms(2026, 7, 1, 6, 48, 0).unwrap();
+        assert_eq!(until_quota_reset(now), "0h12m");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! against the in-process fake API on loopback.
 
 mod cli;
+mod faults;
 mod pipeline;
 mod samples;
 mod support;

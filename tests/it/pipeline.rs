@@ -360,7 +360,7 @@ async fn query_formats_and_named_queries() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "video_id,title,region_count,first_date,first_regions,arrivals"
+        "video_id,title,category,region_count,first_date,first_regions,arrivals"
     );
     assert!(
         lines.len() > 1,

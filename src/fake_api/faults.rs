@@ -1,0 +1,925 @@
+//! Fault injection for the fake API: a JSON plan of faults, each aimed at a region and page, that
+//! reproduce the real API's error answers (and the failures of the network and proxies in front
+//! of it) so that a client's retry and reporting can be tested against every one of them.
+//!
+//! A plan file looks like
+//! `{"faults": [{"region": "JP", "page": 2, "times": 1, "kind": "rate_limit_429", "retry_after": "2"}]}`.
+//! Faults are tried in plan order; the first that matches the request and has occurrences left
+//! is consumed and answers instead of the normal page.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use serde::Deserialize;
+
+use super::{ApiError, ServerState, VideosRequest, json_response, respond};
+
+/// One way for a `videos.list` call to go wrong; the plan names them in snake_case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub enum FaultKind {
+    /// 429 `usageLimits` / `rateLimitExceeded`.
+    RateLimit429,
+    /// 403 `usageLimits` / `rateLimitExceeded`.
+    RateLimit403,
+    /// 403 `usageLimits` / `userRateLimitExceeded`.
+    UserRateLimit403,
+    /// 500 `global` / `backendError`.
+    Backend500,
+    /// 503 `global` / `backendError`.
+    Backend503,
+    /// 500 with the bare body `{"error":{"code":500,"message":null}}`.
+    Backend500NullMessage,
+    /// 403 `youtube.quota` / `quotaExceeded`, as when the daily quota is spent.
+    QuotaExceeded,
+    /// 400 "API key not valid. Please pass a valid API key."
+    BadKey,
+    /// 400 `youtube.parameter` / `invalidRegionCode`.
+    InvalidRegion,
+    /// 400 `youtube.video` / `videoChartNotFound`, the documented "no such chart".
+    ChartNotFound400,
+    /// 404 `global` / `notFound`, the "no such chart" seen live.
+    ChartNotFound404,
+    /// 400 `youtube.parameter` / `invalidPageToken`.
+    InvalidPageToken,
+    /// The normal answer, but only after `hang_ms` (longer than any client timeout).
+    Hang,
+    /// Status and headers of the normal answer, a few bytes of its body, then the connection drops.
+    Reset,
+    /// A complete 200 whose JSON body is cut in half (Content-Length matches the cut body).
+    Truncated,
+    /// A 200 `text/html` page, as a captive portal or a misconfigured proxy answers.
+    Html,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 16] = [
+        FaultKind::RateLimit429,
+        FaultKind::RateLimit403,
+        FaultKind::UserRateLimit403,
+        FaultKind::Backend500,
+        FaultKind::Backend503,
+        FaultKind::Backend500NullMessage,
+        FaultKind::QuotaExceeded,
+        FaultKind::BadKey,
+        FaultKind::InvalidRegion,
+        FaultKind::ChartNotFound400,
+        FaultKind::ChartNotFound404,
+        FaultKind::InvalidPageToken,
+        FaultKind::Hang,
+        FaultKind::Reset,
+        FaultKind::Truncated,
+        FaultKind::Html,
+    ];
+
+    /// The name used in plans and in the request log.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::RateLimit429 => "rate_limit_429",
+            FaultKind::RateLimit403 => "rate_limit_403",
+            FaultKind::UserRateLimit403 => "user_rate_limit_403",
+            FaultKind::Backend500 => "backend_500",
+            FaultKind::Backend503 => "backend_503",
+            FaultKind::Backend500NullMessage => "backend_500_null_message",
+            FaultKind::QuotaExceeded => "quota_exceeded",
+            FaultKind::BadKey => "bad_key",
+            FaultKind::InvalidRegion => "invalid_region",
+            FaultKind::ChartNotFound400 => "chart_not_found_400",
+            FaultKind::ChartNotFound404 => "chart_not_found_404",
+            FaultKind::InvalidPageToken => "invalid_page_token",
+            FaultKind::Hang => "hang",
+            FaultKind::Reset => "reset",
+            FaultKind::Truncated => "truncated",
+            FaultKind::Html => "html",
+        }
+    }
+
+    /// The status line the client receives (if it waits long enough, for `hang`).
+    pub fn status(self) -> StatusCode {
+        match self.api_error() {
+            Some(e) => e.status,
+            None if self == FaultKind::Backend500NullMessage => StatusCode::INTERNAL_SERVER_ERROR,
+            None => StatusCode::OK,
+        }
+    }
+
+    /// The API's own error answer for the kinds that are one.
+    fn api_error(self) -> Option<ApiError> {
+        let error = match self {
+            FaultKind::RateLimit429 => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate Limit Exceeded",
+                "usageLimits",
+                "rateLimitExceeded",
+            )
+            // Google's 429s are the newer style and carry the gRPC status.
+            .with_status("RESOURCE_EXHAUSTED"),
+            FaultKind::RateLimit403 => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Rate Limit Exceeded",
+                "usageLimits",
+                "rateLimitExceeded",
+            ),
+            FaultKind::UserRateLimit403 => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "User Rate Limit Exceeded",
+                "usageLimits",
+                "userRateLimitExceeded",
+            ),
+            FaultKind::Backend500 => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Backend Error",
+                "global",
+                "backendError",
+            ),
+            FaultKind::Backend503 => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Backend Error",
+                "global",
+                "backendError",
+            ),
+            FaultKind::QuotaExceeded => ApiError::quota_exceeded(),
+            FaultKind::BadKey => ApiError::bad_key(),
+            FaultKind::InvalidRegion => ApiError::invalid_region(),
+            FaultKind::ChartNotFound400 => ApiError::chart_not_found(),
+            FaultKind::ChartNotFound404 => ApiError::not_found(),
+            FaultKind::InvalidPageToken => ApiError::invalid_page_token(),
+            FaultKind::Backend500NullMessage
+            | FaultKind::Hang
+            | FaultKind::Reset
+            | FaultKind::Truncated
+            | FaultKind::Html => return None,
+        };
+        Some(error)
+    }
+}
+
+impl TryFrom<String> for FaultKind {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        FaultKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+                format!(
+                    "unknown fault kind {name:?}; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How long a `hang` lasts by default: longer than any sensible client timeout.
+pub const DEFAULT_HANG: Duration = Duration::from_millis(120_000);
+
+/// One entry of a fault plan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// A region code, or `"*"` for every region.
+    #[serde(default = "any_region")]
+    pub region: String,
+    /// 1-based page of the region's chart at the request's page size; `None` for any page.
+    #[serde(default)]
+    pub page: Option<usize>,
+    /// How many matching requests get the fault; `0` means all of them, forever.
+    #[serde(default = "once")]
+    pub times: u32,
+    pub kind: FaultKind,
+    /// The literal `Retry-After` value to send (`"2"`, `"0"`, an HTTP date, …).
+    #[serde(default)]
+    pub retry_after: Option<String>,
+    /// Send `Retry-After` as the HTTP date this many seconds after the answer.
+    #[serde(default)]
+    pub retry_after_http_date_in: Option<u64>,
+    /// How long a `hang` lasts, in milliseconds (default 120000).
+    #[serde(default)]
+    pub hang_ms: Option<u64>,
+}
+
+fn any_region() -> String {
+    "*".to_owned()
+}
+
+fn once() -> u32 {
+    1
+}
+
+impl Fault {
+    /// One occurrence of `kind` on any region and page; refine with the builder methods.
+    pub fn new(kind: FaultKind) -> Self {
+        Fault {
+            region: any_region(),
+            page: None,
+            times: once(),
+            kind,
+            retry_after: None,
+            retry_after_http_date_in: None,
+            hang_ms: None,
+        }
+    }
+
+    pub fn region(mut self, region: &str) -> Self {
+        region.clone_into(&mut self.region);
+        self
+    }
+
+    pub fn page(mut self, page: usize) -> Self {
+        self.page = Some(page);
+        self
+    }
+
+    pub fn times(mut self, times: u32) -> Self {
+        self.times = times;
+        self
+    }
+
+    pub fn retry_after(mut self, value: &str) -> Self {
+        self.retry_after = Some(value.to_owned());
+        self
+    }
+
+    pub fn retry_after_http_date_in(mut self, secs: u64) -> Self {
+        self.retry_after_http_date_in = Some(secs);
+        self
+    }
+
+    pub fn hang_ms(mut self, ms: u64) -> Self {
+        self.hang_ms = Some(ms);
+        self
+    }
+
+    /// Rejects entries that could never fire or that contradict themselves, so a typo in a plan
+    /// fails loudly instead of silently testing nothing.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.region != "*" && crate::regions::region(&self.region).is_none() {
+            return Err(format!(
+                "region {:?} is not a supported region code (upper case, e.g. \"JP\") nor \"*\"",
+                self.region
+            ));
+        }
+        if self.page == Some(0) {
+            return Err("page is 1-based; 0 never matches".to_owned());
+        }
+        if self.retry_after.is_some() && self.retry_after_http_date_in.is_some() {
+            return Err("give retry_after or retry_after_http_date_in, not both".to_owned());
+        }
+        if let Some(value) = &self.retry_after
+            && (value.is_empty() || HeaderValue::from_str(value).is_err())
+        {
+            return Err(format!("retry_after {value:?} is not a valid header value"));
+        }
+        if self.hang_ms.is_some() && self.kind != FaultKind::Hang {
+            return Err(format!(
+                "hang_ms applies only to kind \"hang\", not {:?}",
+                self.kind.name()
+            ));
+        }
+        Ok(())
+    }
+
+    fn matches(&self, region: &str, page: usize) -> bool {
+        (self.region == "*" || self.region == region) && self.page.is_none_or(|p| p == page)
+    }
+
+    /// The `Retry-After` value, computed when the answer is sent.
+    fn retry_after_header(&self) -> Option<HeaderValue> {
+        if let Some(value) = &self.retry_after {
+            return HeaderValue::from_str(value).ok();
+        }
+        let secs = self.retry_after_http_date_in?;
+        HeaderValue::from_str(&http_date_in(secs)).ok()
+    }
+}
+
+/// The IMF-fixdate `secs` seconds from now, rounded up to the next whole second: an HTTP date
+/// has no fractions, and truncating would let a client honouring it wait less than `secs`.
+pub fn http_date_in(secs: u64) -> String {
+    let now = chrono::Utc::now();
+    let whole = now.timestamp()
+        + i64::try_from(secs).unwrap_or(i64::MAX / 2)
+        + i64::from(now.timestamp_subsec_nanos() > 0);
+    chrono::DateTime::from_timestamp(whole, 0)
+        .unwrap_or(now)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    faults: Vec<serde_json::Value>,
+}
+
+/// Reads a fault plan file (`{"faults": [...]}`); errors name the file and the bad entry.
+pub fn load_faults(path: impl AsRef<Path>) -> Result<Vec<Fault>, String> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read fault plan {}: {e}", path.display()))?;
+    parse_faults(&text).map_err(|e| format!("fault plan {}: {e}", path.display()))
+}
+
+/// Parses the text of a fault plan (see [`load_faults`]).
+pub fn parse_faults(text: &str) -> Result<Vec<Fault>, String> {
+    let plan: PlanFile =
+        serde_json::from_str(text).map_err(|e| format!("expected {{\"faults\": [...]}}: {e}"))?;
+    plan.faults
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            // Entries are parsed one by one so the error can quote the entry at fault.
+            serde_json::from_value::<Fault>(entry.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|f| f.validate().map(|()| f))
+                .map_err(|e| format!("fault #{} {entry}: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// A plan being consumed by a running server.
+#[derive(Debug, Default)]
+pub(crate) struct FaultPlan {
+    /// Each fault with the occurrences it has used.
+    slots: Mutex<Vec<(Fault, u32)>>,
+}
+
+impl FaultPlan {
+    pub(crate) fn new(faults: Vec<Fault>) -> Self {
+        FaultPlan {
+            slots: Mutex::new(faults.into_iter().map(|f| (f, 0)).collect()),
+        }
+    }
+
+    /// Consumes one occurrence of the first fault that matches and has occurrences left; under
+    /// one lock, so concurrent requests never share the last occurrence.
+    pub(crate) fn take(&self, region: &str, page: usize) -> Option<Fault> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let (fault, used) = slots
+            .iter_mut()
+            .find(|(f, used)| f.matches(region, page) && (f.times == 0 || *used < f.times))?;
+        *used = used.saturating_add(1);
+        Some(fault.clone())
+    }
+}
+
+/// The answer to `request` when `fault` fires.
+pub(crate) async fn answer(
+    state: &ServerState,
+    request: &VideosRequest,
+    fault: &Fault,
+) -> Response {
+    let mut response = match fault.kind {
+        FaultKind::Backend500NullMessage => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            br#"{"error":{"code":500,"message":null}}"#.to_vec(),
+        ),
+        FaultKind::Hang => {
+            // Only this request's task sleeps; the server keeps answering the others.
+            tokio::time::sleep(fault.hang_ms.map_or(DEFAULT_HANG, Duration::from_millis)).await;
+            respond(state, request)
+        }
+        FaultKind::Reset => reset(respond(state, request)).await,
+        FaultKind::Truncated => truncated(respond(state, request)).await,
+        FaultKind::Html => html(),
+        kind => kind
+            .api_error()
+            .expect("every other kind is an API error")
+            .into_response(),
+    };
+    if let Some(value) = fault.retry_after_header() {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// How many bytes of the real body a reset lets through before dropping the connection.
+const RESET_AFTER: usize = 64;
+
+/// Headers (with the full Content-Length) and the start of the body, then an error from the body
+/// stream, which makes hyper abort the connection mid-body as a reset or a dying proxy would.
+async fn reset(normal: Response) -> Response {
+    let (mut parts, body) = normal.into_parts();
+    let full = body_bytes(body).await;
+    let head = full.slice(..RESET_AFTER.min(full.len() / 2));
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(
+        futures::stream::once(async {
+            // A pause lets hyper flush the first bytes, so the client really sees a partial body
+            // rather than a connection closed before any of it.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "fault injection: connection reset mid-body",
+            ))
+        }),
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// The first half of the normal body as a complete message: the client gets a clean 200 and
+/// a Content-Length it can trust, and only the JSON parser can tell that anything is wrong.
+async fn truncated(normal: Response) -> Response {
+    let (mut parts, body) = normal.into_parts();
+    let full = body_bytes(body).await;
+    let cut = full.slice(..full.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
+    Response::from_parts(parts, Body::from(cut))
+}
+
+async fn body_bytes(body: Body) -> Bytes {
+    axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("the fake's own bodies are in memory")
+}
+
+/// A captive portal's sign-in page: what a client gets from hotel or train Wi-Fi.
+const CAPTIVE_PORTAL: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="5; url=http://portal.hotspot.example/login">
+<title>Sign in to the network</title>
+</head>
+<body>
+<h1>Welcome to Guest Wi-Fi</h1>
+<p>You must accept the terms of use before you can access the Internet.</p>
+<form method="post" action="http://portal.hotspot.example/accept">
+<button type="submit">Accept and connect</button>
+</form>
+</body>
+</html>
+"#;
+
+fn html() -> Response {
+    let mut response = (StatusCode::OK, CAPTIVE_PORTAL).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake_api::{FakeApi, FakeConfig};
+    use std::time::Instant;
+
+    async fn start(faults: Vec<Fault>) -> FakeApi {
+        start_with(FakeConfig { faults, ..config() }).await
+    }
+
+    fn config() -> FakeConfig {
+        FakeConfig {
+            date: "2026-11-25".parse().unwrap(),
+            ..FakeConfig::default()
+        }
+    }
+
+    async fn start_with(config: FakeConfig) -> FakeApi {
+        FakeApi::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// Page `page` (1-based, 50 a page) of `region`'s chart.
+    fn request(
+        api: &FakeApi,
+        client: &reqwest::Client,
+        region: &str,
+        page: u32,
+    ) -> reqwest::RequestBuilder {
+        let mut query = vec![
+            ("part", "snippet,contentDetails,statistics".to_owned()),
+            ("chart", "mostPopular".to_owned()),
+            ("regionCode", region.to_owned()),
+            ("maxResults", "50".to_owned()),
+        ];
+        if page > 1 {
+            query.push((
+                "pageToken",
+                crate::fake_api::page_token::PageToken::next((page - 1) * 50).encode(),
+            ));
+        }
+        client
+            .get(format!("{}/videos", api.base_url()))
+            .query(&query)
+    }
+
+    async fn get(api: &FakeApi, region: &str, page: u32) -> reqwest::Response {
+        request(api, &reqwest::Client::new(), region, page)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn status_of(api: &FakeApi, region: &str, page: u32) -> u16 {
+        let response = get(api, region, page).await;
+        let status = response.status().as_u16();
+        // Read the body so that a 200 is known to be a whole, valid page.
+        let body: serde_json::Value = response.json().await.unwrap();
+        if status == 200 {
+            assert_eq!(body["items"].as_array().unwrap().len(), 50);
+        }
+        status
+    }
+
+    #[tokio::test]
+    async fn each_error_kind_is_the_apis_own_answer() {
+        use FaultKind::*;
+        let quota = "The request cannot be completed because you have exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
+        for (kind, status, domain, reason, message) in [
+            (
+                RateLimit429,
+                429,
+                "usageLimits",
+                "rateLimitExceeded",
+                "Rate Limit Exceeded",
+            ),
+            (
+                RateLimit403,
+                403,
+                "usageLimits",
+                "rateLimitExceeded",
+                "Rate Limit Exceeded",
+            ),
+            (
+                UserRateLimit403,
+                403,
+                "usageLimits",
+                "userRateLimitExceeded",
+                "User Rate Limit Exceeded",
+            ),
+            (Backend500, 500, "global", "backendError", "Backend Error"),
+            (Backend503, 503, "global", "backendError", "Backend Error"),
+            (QuotaExceeded, 403, "youtube.quota", "quotaExceeded", quota),
+            (
+                BadKey,
+                400,
+                "global",
+                "badRequest",
+                "API key not valid. Please pass a valid API key.",
+            ),
+            (
+                InvalidRegion,
+                400,
+                "youtube.parameter",
+                "invalidRegionCode",
+                "The <code>regionCode</code> parameter specifies an invalid region code.",
+            ),
+            (
+                ChartNotFound400,
+                400,
+                "youtube.video",
+                "videoChartNotFound",
+                "The requested video chart is not supported or is not available.",
+            ),
+            (
+                ChartNotFound404,
+                404,
+                "global",
+                "notFound",
+                "Requested entity was not found.",
+            ),
+            (
+                InvalidPageToken,
+                400,
+                "youtube.parameter",
+                "invalidPageToken",
+                "The request specifies an invalid page token.",
+            ),
+        ] {
+            let api = start(vec![Fault::new(kind).region("JP")]).await;
+            let response = get(&api, "JP", 1).await;
+            assert_eq!(response.status().as_u16(), status, "{kind}");
+            assert_eq!(kind.status().as_u16(), status, "{kind}");
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                "application/json; charset=UTF-8"
+            );
+            assert!(response.headers().get(header::RETRY_AFTER).is_none());
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], status, "{kind}");
+            assert_eq!(body["error"]["message"], message, "{kind}");
+            let item = &body["error"]["errors"][0];
+            assert_eq!(
+                (
+                    item["domain"].as_str(),
+                    item["reason"].as_str(),
+                    item["message"].as_str()
+                ),
+                (Some(domain), Some(reason), Some(message)),
+                "{kind}"
+            );
+            // The fault was used up: the same request now gets its page.
+            assert_eq!(status_of(&api, "JP", 1).await, 200, "{kind}");
+        }
+    }
+
+    #[tokio::test]
+    async fn null_message_backend_error_is_the_bare_body() {
+        let api = start(vec![Fault::new(FaultKind::Backend500NullMessage)]).await;
+        let response = get(&api, "US", 1).await;
+        assert_eq!(response.status().as_u16(), 500);
+        assert_eq!(
+            response.text().await.unwrap(),
+            r#"{"error":{"code":500,"message":null}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_sent_as_given_or_as_an_http_date() {
+        let api = start(vec![
+            Fault::new(FaultKind::RateLimit429).page(1).retry_after("2"),
+            Fault::new(FaultKind::Backend503).page(1).retry_after("0"),
+            Fault::new(FaultKind::RateLimit403)
+                .page(1)
+                .retry_after_http_date_in(2),
+        ])
+        .await;
+        let retry_after = |r: &reqwest::Response| {
+            r.headers()[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let first = get(&api, "JP", 1).await;
+        assert_eq!(
+            (first.status().as_u16(), retry_after(&first).as_str()),
+            (429, "2")
+        );
+        let second = get(&api, "JP", 1).await;
+        assert_eq!(
+            (second.status().as_u16(), retry_after(&second).as_str()),
+            (503, "0")
+        );
+        let third = get(&api, "JP", 1).await;
+        assert_eq!(third.status().as_u16(), 403);
+        let date = retry_after(&third);
+        // IMF-fixdate: `Wed, 21 Oct 2015 07:28:00 GMT`.
+        assert_eq!(date.len(), 29, "{date}");
+        assert!(date.ends_with(" GMT"), "{date}");
+        let when = chrono::DateTime::parse_from_rfc2822(&date).unwrap();
+        let ahead = when.signed_duration_since(chrono::Utc::now());
+        assert!(
+            ahead > chrono::TimeDelta::milliseconds(1_500)
+                && ahead <= chrono::TimeDelta::seconds(3),
+            "{date} is {ahead} ahead"
+        );
+        assert_eq!(status_of(&api, "JP", 1).await, 200);
+    }
+
+    #[test]
+    fn http_dates_round_up_so_a_client_never_waits_less() {
+        for _ in 0..3 {
+            let before = chrono::Utc::now();
+            let date = chrono::DateTime::parse_from_rfc2822(&http_date_in(2)).unwrap();
+            let ahead = date.signed_duration_since(before);
+            assert!(ahead >= chrono::TimeDelta::seconds(2), "{ahead}");
+            assert!(ahead <= chrono::TimeDelta::seconds(3), "{ahead}");
+        }
+    }
+
+    #[tokio::test]
+    async fn faults_match_region_and_page_and_are_consumed_in_plan_order() {
+        let api = start(vec![
+            Fault::new(FaultKind::RateLimit429).region("JP").page(2),
+            Fault::new(FaultKind::Backend503).times(2),
+            Fault::new(FaultKind::BadKey).region("KR").times(0),
+        ])
+        .await;
+        // JP page 1 skips the page-2 fault and takes the wildcard one.
+        assert_eq!(status_of(&api, "JP", 1).await, 503);
+        assert_eq!(status_of(&api, "JP", 2).await, 429);
+        assert_eq!(status_of(&api, "US", 3).await, 503, "wildcard region");
+        assert_eq!(status_of(&api, "JP", 2).await, 200, "times 1 is used up");
+        assert_eq!(status_of(&api, "US", 3).await, 200, "times 2 is used up");
+        for _ in 0..5 {
+            assert_eq!(status_of(&api, "KR", 4).await, 400, "times 0 is forever");
+        }
+        assert_eq!(status_of(&api, "JP", 1).await, 200);
+        assert_eq!(api.requests(), 11);
+    }
+
+    #[tokio::test]
+    async fn faults_come_after_validation_and_still_cost_quota() {
+        let api = start_with(FakeConfig {
+            quota: Some(3),
+            faults: vec![Fault::new(FaultKind::Backend503).times(2)],
+            ..config()
+        })
+        .await;
+        // A request the API rejects anyway leaves the fault for the next valid one.
+        let response = get(&api, "XX", 1).await;
+        assert_eq!(response.status().as_u16(), 400);
+        assert_eq!(status_of(&api, "JP", 1).await, 503);
+        assert_eq!(status_of(&api, "JP", 1).await, 503);
+        // Four units spent (the rejected request too): quota answers, not the plan.
+        let response = get(&api, "JP", 1).await;
+        assert_eq!(response.status().as_u16(), 403);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["errors"][0]["reason"], "quotaExceeded");
+
+        let log = api.log();
+        let summary: Vec<_> = log
+            .iter()
+            .map(|r| (r.region.as_str(), r.page, r.status, r.fault.as_deref()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("XX", 0, 400, None),
+                ("JP", 1, 503, Some("backend_503")),
+                ("JP", 1, 503, Some("backend_503")),
+                ("JP", 0, 403, None),
+            ]
+        );
+        assert!(log.windows(2).all(|w| w[0].at <= w[1].at));
+    }
+
+    #[tokio::test]
+    async fn reset_drops_the_connection_mid_body() {
+        let api = start(vec![Fault::new(FaultKind::Reset)]).await;
+        let response = get(&api, "TW", 1).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let promised: usize = response.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(promised > 1000);
+        let mut response = response;
+        let head = response.chunk().await.unwrap().unwrap();
+        assert_eq!(head.len(), RESET_AFTER);
+        let whole = get(&api, "TW", 1).await.bytes().await.unwrap();
+        assert_eq!(whole.len(), promised);
+        assert!(whole.starts_with(&head));
+        let error = response.chunk().await.unwrap_err();
+        assert!(error.is_body() || error.is_decode(), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn truncated_is_a_clean_200_with_half_a_json_body() {
+        let api = start(vec![Fault::new(FaultKind::Truncated).page(3)]).await;
+        let response = get(&api, "SG", 3).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let length: usize = response.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let cut = response.bytes().await.unwrap();
+        assert_eq!(cut.len(), length);
+        assert!(serde_json::from_slice::<serde_json::Value>(&cut).is_err());
+        let whole = get(&api, "SG", 3).await.bytes().await.unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(&whole).is_ok());
+        assert_eq!(cut.len(), whole.len() / 2);
+        assert!(whole.starts_with(&cut));
+    }
+
+    #[tokio::test]
+    async fn html_is_a_captive_portal_page() {
+        let api = start(vec![Fault::new(FaultKind::Html).retry_after("1")]).await;
+        let response = get(&api, "HK", 1).await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let text = response.text().await.unwrap();
+        assert!(text.starts_with("<!DOCTYPE html>"), "{text}");
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_hang_outlasts_the_client_without_stalling_other_requests() {
+        let api = start(vec![
+            Fault::new(FaultKind::Hang).region("JP").hang_ms(2_000),
+        ])
+        .await;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let hung = request(&api, &client, "JP", 1).send();
+        let other = async {
+            // Sent once the hang has begun.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let sent = Instant::now();
+            let response = request(&api, &client, "KR", 1).send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            response.bytes().await.unwrap();
+            sent.elapsed()
+        };
+        let (hung, other) = tokio::join!(hung, other);
+        let error = hung.unwrap_err();
+        assert!(error.is_timeout(), "{error:?}");
+        assert!(started.elapsed() < Duration::from_millis(1_500));
+        assert!(other < Duration::from_millis(250), "{other:?}");
+        let log = api.log();
+        assert_eq!(log[0].fault.as_deref(), Some("hang"));
+        assert_eq!((log[0].region.as_str(), log[0].status), ("JP", 200));
+        assert_eq!(
+            (log[1].region.as_str(), log[1].fault.as_deref()),
+            ("KR", None)
+        );
+    }
+
+    #[test]
+    fn the_example_plan_parses_with_defaults() {
+        let plan = parse_faults(
+            r#"{"faults": [
+              {"region": "JP", "page": 2, "times": 1, "kind": "rate_limit_429", "retry_after": "2"},
+              {"region": "*", "kind": "backend_503", "times": 3},
+              {"region": "KR", "page": 1, "kind": "rate_limit_403", "retry_after_http_date_in": 2},
+              {"kind": "hang", "hang_ms": 500},
+              {"kind": "backend_500_null_message", "times": 0}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            plan,
+            [
+                Fault::new(FaultKind::RateLimit429)
+                    .region("JP")
+                    .page(2)
+                    .retry_after("2"),
+                Fault::new(FaultKind::Backend503).times(3),
+                Fault::new(FaultKind::RateLimit403)
+                    .region("KR")
+                    .page(1)
+                    .retry_after_http_date_in(2),
+                Fault::new(FaultKind::Hang).hang_ms(500),
+                Fault::new(FaultKind::Backend500NullMessage).times(0),
+            ]
+        );
+        for kind in FaultKind::ALL {
+            let plan = parse_faults(&format!(r#"{{"faults": [{{"kind": "{kind}"}}]}}"#)).unwrap();
+            assert_eq!(plan[0].kind, kind);
+        }
+    }
+
+    #[test]
+    fn bad_plans_name_the_file_and_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        for (entry, expected) in [
+            (
+                r#"{"kind": "rate_limit"}"#,
+                "unknown fault kind \"rate_limit\"",
+            ),
+            (r#"{"kind": "hang", "hang": 5}"#, "unknown field `hang`"),
+            (r#"{"region": "jp", "kind": "reset"}"#, "region \"jp\""),
+            (r#"{"page": 0, "kind": "reset"}"#, "1-based"),
+            (r#"{"kind": "reset", "times": -1}"#, "invalid value"),
+            (
+                r#"{"kind": "html", "retry_after": "1", "retry_after_http_date_in": 1}"#,
+                "not both",
+            ),
+            (
+                r#"{"kind": "html", "retry_after": "a\nb"}"#,
+                "not a valid header value",
+            ),
+            (
+                r#"{"kind": "backend_503", "hang_ms": 10}"#,
+                "only to kind \"hang\"",
+            ),
+            (r#"{"region": "JP"}"#, "missing field `kind`"),
+        ] {
+            let text = format!(r#"{{"faults": [{{"kind": "html"}}, {entry}]}}"#);
+            std::fs::write(&path, text).unwrap();
+            let error = load_faults(&path).unwrap_err();
+            assert!(error.contains(&path.display().to_string()), "{error}");
+            assert!(error.contains("fault #2"), "{error}");
+            assert!(error.contains(expected), "{error}");
+        }
+        std::fs::write(&path, r#"[{"kind": "html"}]"#).unwrap();
+        let error = load_faults(&path).unwrap_err();
+        assert!(error.contains(r#"expected {"faults": [...]}"#), "{error}");
+        let error = load_faults(dir.path().join("missing.json")).unwrap_err();
+        assert!(error.contains("cannot read fault plan"), "{error}");
+        assert!(error.contains("missing.json"), "{error}");
+    }
+}
