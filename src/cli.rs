@@ -33,6 +33,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The API key given on the command line or in `YOUTUBE_API_KEY`, if any.
+    pub fn api_key(&self) -> Option<ApiKey> {
+        let key = match &self.command {
+            Command::Run(a) | Command::Snapshot(a) => a.fetch.api_key.as_deref(),
+            Command::FakeApi(a) => a.api_key.as_deref(),
+            _ => None,
+        };
+        key.filter(|k| !k.is_empty()).map(ApiKey::new)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The nightly job: snapshot, then merge; idempotent for a date.

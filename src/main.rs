@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use trendlake::cli::{Cli, Finished, execute};
+use trendlake::youtube::ApiKey;
 
 // The transform allocates and frees millions of short strings a second; mimalloc does that
 // faster than glibc's malloc (see the README's benchmarks).
@@ -28,6 +29,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    redact_panics(cli.api_key());
     match execute(cli).await {
         Ok(Finished::Ok) => ExitCode::SUCCESS,
         Ok(Finished::Partial) => ExitCode::from(3),
@@ -37,4 +39,16 @@ async fn main() -> ExitCode {
             ExitCode::from(if e.is_usage() { 2 } else { 1 })
         }
     }
+}
+
+/// A panic's message can quote any value, so the panic hook strips the API key from it before
+/// printing (the default hook would print it verbatim).
+fn redact_panics(key: Option<ApiKey>) {
+    let Some(key) = key else { return };
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!(
+            "trendlake: internal error (a bug; please report it): {}",
+            key.redact(&info.to_string())
+        );
+    }));
 }

@@ -78,3 +78,21 @@ fn query_without_a_warehouse_says_what_to_run() {
     assert!(stderr(&out).contains("trendlake merge"), "{}", stderr(&out));
     assert!(!s.warehouse().exists(), "a read-only query creates nothing");
 }
+
+#[test]
+fn a_bad_fault_plan_names_the_file_and_entry() {
+    let s = Scratch::new();
+    let plan = s.dir.path().join("plan.json");
+    std::fs::write(&plan, r#"{"faults": [{"kind": "rate_limit"}]}"#).unwrap();
+    let out = trendlake_blocking(&[
+        "fake-api".into(),
+        "--addr".into(),
+        "127.0.0.1:0".into(),
+        "--faults".into(),
+        plan.display().to_string(),
+    ]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains(&plan.display().to_string()), "{err}");
+    assert!(err.contains("unknown fault kind \"rate_limit\""), "{err}");
+}

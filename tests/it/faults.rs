@@ -450,7 +450,8 @@ async fn the_api_key_appears_nowhere() {
         ("AIzaSyWRONG-key-that-must-never-leak-99", &api),
         (KEY, &quota_api),
     ] {
-        let out = trendlake(
+        // Trace level: every library's logging, reqwest's and hyper's included.
+        let out = trendlake_env(
             [
                 "run",
                 "--api-key",
@@ -475,6 +476,7 @@ async fn the_api_key_appears_nowhere() {
             .iter()
             .map(|a| a.to_string())
             .collect(),
+            &[("TRENDLAKE_LOG", "trace")],
         )
         .await;
         outputs.push(out);

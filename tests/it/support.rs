@@ -75,19 +75,33 @@ impl Scratch {
 /// Run the real binary off the async runtime (the fake API serves on it meanwhile), with a
 /// clean environment: no inherited key or trendlake settings.
 pub async fn trendlake(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || trendlake_blocking(&args))
+    trendlake_env(args, &[]).await
+}
+
+/// As [`trendlake`], with extra environment variables.
+pub async fn trendlake_env(args: Vec<String>, env: &[(&str, &str)]) -> Output {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || command(&args, &env).output().expect("binary runs"))
         .await
         .unwrap()
 }
 
 pub fn trendlake_blocking(args: &[String]) -> Output {
+    command(args, &[]).output().expect("binary runs")
+}
+
+fn command(args: &[String], env: &[(String, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trendlake"));
     for (k, _) in std::env::vars() {
         if k.starts_with("TRENDLAKE_") || k.starts_with("YOUTUBE_") || k.starts_with("AWS_") {
             cmd.env_remove(k);
         }
     }
-    cmd.args(args).output().expect("binary runs")
+    cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
 }
 
 pub fn stderr(o: &Output) -> String {
