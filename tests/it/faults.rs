@@ -2,12 +2,9 @@
 //! response — transient ones are retried to a complete chart, permanent ones are reported with
 //! exit 1 or 3 and leave earlier snapshots byte-identical — and the key never leaks.
 
-use std::collections::HashSet;
 use std::process::Output;
 use std::time::Duration;
 
-use arrow::array::AsArray;
-use arrow::datatypes::Int32Type;
 use trendlake::fake_api::{FakeApi, parse_faults};
 
 use crate::support::*;
@@ -28,25 +25,9 @@ async fn run_with(s: &Scratch, api: &FakeApi, regions: &str, extra: &[&str]) -> 
     s.run(&api.base_url(), DAY, &args).await
 }
 
-/// The snapshot holds every region asked for, complete: 200 rows each, ranks 1..=200, no duplicates.
 #[track_caller]
 fn assert_complete(s: &Scratch, regions: &[&str]) {
-    let (_, rows) = read_parquet(&s.snapshot_file(DAY));
-    assert_eq!(rows.num_rows(), 200 * regions.len());
-    let region = rows.column_by_name("region").unwrap().as_string::<i32>();
-    let rank = rows
-        .column_by_name("rank")
-        .unwrap()
-        .as_primitive::<Int32Type>();
-    let id = rows.column_by_name("video_id").unwrap().as_string::<i32>();
-    let mut sorted: Vec<&str> = regions.to_vec();
-    sorted.sort();
-    let mut seen = HashSet::new();
-    for i in 0..rows.num_rows() {
-        assert_eq!(region.value(i), sorted[i / 200]);
-        assert_eq!(rank.value(i) as usize, i % 200 + 1);
-        assert!(seen.insert((region.value(i), id.value(i))));
-    }
+    assert_complete_snapshot(&s.snapshot_file(DAY), regions);
 }
 
 async fn transient(kind: &str, extra_fields: &str) {

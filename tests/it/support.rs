@@ -136,6 +136,39 @@ pub fn read_parquet(path: &Path) -> (std::sync::Arc<ParquetMetaData>, RecordBatc
     )
 }
 
+/// A snapshot file holds every region asked for, complete and in order: 200 rows each, sorted by
+/// region then rank, ranks 1..=200, no (region, video_id) twice. Returns the rows.
+#[track_caller]
+pub fn assert_complete_snapshot(path: &Path, regions: &[&str]) -> RecordBatch {
+    use arrow::array::AsArray;
+    let (_, rows) = read_parquet(path);
+    assert_eq!(rows.num_rows(), 200 * regions.len());
+    let region = rows.column_by_name("region").unwrap().as_string::<i32>();
+    let rank = rows
+        .column_by_name("rank")
+        .unwrap()
+        .as_primitive::<arrow::datatypes::Int32Type>();
+    let id = rows.column_by_name("video_id").unwrap().as_string::<i32>();
+    let mut sorted: Vec<&str> = regions.to_vec();
+    sorted.sort();
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..rows.num_rows() {
+        assert_eq!(region.value(i), sorted[i / 200], "sorted by region");
+        assert_eq!(
+            rank.value(i) as usize,
+            i % 200 + 1,
+            "ranks 1..=200 in order"
+        );
+        assert!(
+            seen.insert((region.value(i), id.value(i))),
+            "duplicate ({}, {})",
+            region.value(i),
+            id.value(i)
+        );
+    }
+    rows
+}
+
 /// Rows of a warehouse query as strings, for comparing whole tables.
 pub fn warehouse_rows(path: &Path, sql: &str) -> Vec<Vec<String>> {
     let config = duckdb::Config::default()
