@@ -348,6 +348,46 @@ async fn query_formats_and_named_queries() {
         "the fake's global hits trend in both JP and US"
     );
 
+    // Merging is incremental: both snapshots are merged already and unchanged, so none is read.
+    let merge = |extra: &[&str]| {
+        let mut a = vec![
+            "merge".to_string(),
+            "--lake".into(),
+            s.lake().display().to_string(),
+            "--warehouse".into(),
+            wh.clone(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = trendlake(merge(&[])).await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("merged 0 snapshot(s), 0 chart entries; 2 already up to date"),
+        "{}",
+        stderr(&out)
+    );
+    // --date forces one date; merging it again changes nothing.
+    let before = warehouse_rows(&s.warehouse(), "SELECT * FROM chart_entries ORDER BY ALL");
+    let out = trendlake(merge(&["--date", "2026-11-21"])).await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("merged 1 snapshot(s), 400 chart entries"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        warehouse_rows(&s.warehouse(), "SELECT * FROM chart_entries ORDER BY ALL"),
+        before
+    );
+    let out = trendlake(merge(&["--date", "2026-11-22"])).await;
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("no snapshot for 2026-11-22"),
+        "{}",
+        stderr(&out)
+    );
+
     // The warehouse is opened read-only: writes are refused.
     let out = trendlake(q(&["DELETE FROM chart_entries"])).await;
     assert_exit(&out, 1);
