@@ -41,8 +41,13 @@ impl Cli {
             Command::FakeApi(a) => a.api_key.as_deref(),
             _ => None,
         };
-        key.filter(|k| !k.is_empty()).map(ApiKey::new)
+        api_key(key)
     }
+}
+
+/// An empty key is no key.
+fn api_key(key: Option<&str>) -> Option<ApiKey> {
+    key.filter(|k| !k.is_empty()).map(ApiKey::new)
 }
 
 #[derive(Debug, Subcommand)]
@@ -344,27 +349,38 @@ fn job(args: &RunArgs) -> Result<Job> {
     })
 }
 
-/// Open the lake and, with `--only-missing`, drop the regions the date already has.
-/// `None`: nothing is missing.
-async fn prepare(job: &mut Job) -> Result<Option<Lake>> {
+/// `snapshot`, and for `run` the merge after it. The merge runs whenever anything is in the
+/// lake, even when `--only-missing` found nothing to fetch: an earlier run may have committed
+/// and stopped before its merge.
+async fn snapshot_then_merge(args: &RunArgs, merge: bool) -> Result<Finished> {
+    let mut job = job(args)?;
     let lake = Lake::open(&job.lake)?;
+    let mut outcome = Outcome::Complete;
     if job.only_missing {
         let present = lake.snapshot_regions(job.snapshot.date).await?;
         job.snapshot.regions.retain(|r| !present.contains(r));
-        if job.snapshot.regions.is_empty() {
-            eprintln!(
-                "{}: every requested region is already in the snapshot; nothing to fetch",
-                job.snapshot.date
-            );
-            return Ok(None);
-        }
-        eprintln!(
-            "{}: fetching the missing regions {}",
-            job.snapshot.date,
-            job.snapshot.regions.join(",")
-        );
     }
-    Ok(Some(lake))
+    if job.snapshot.regions.is_empty() {
+        eprintln!(
+            "{}: every requested region is already in the snapshot; nothing to fetch",
+            job.snapshot.date
+        );
+    } else {
+        if job.only_missing {
+            eprintln!(
+                "{}: fetching the missing regions {}",
+                job.snapshot.date,
+                job.snapshot.regions.join(",")
+            );
+        }
+        let report = pipeline::snapshot(&job.snapshot, &lake).await?;
+        print_report(&report);
+        outcome = report.outcome();
+    }
+    if merge && outcome != Outcome::Failed {
+        pipeline::merge(&lake, &job.warehouse, None, Clock::System).await?;
+    }
+    Ok(outcome.into())
 }
 
 fn print_report(report: &RunReport) {
@@ -373,27 +389,8 @@ fn print_report(report: &RunReport) {
 
 pub async fn execute(cli: Cli) -> Result<Finished> {
     match cli.command {
-        Command::Snapshot(args) => {
-            let mut job = job(&args)?;
-            let Some(lake) = prepare(&mut job).await? else {
-                return Ok(Finished::Ok);
-            };
-            let report = pipeline::snapshot(&job.snapshot, &lake).await?;
-            print_report(&report);
-            Ok(report.outcome().into())
-        }
-        Command::Run(args) => {
-            let mut job = job(&args)?;
-            let Some(lake) = prepare(&mut job).await? else {
-                return Ok(Finished::Ok);
-            };
-            let report = pipeline::snapshot(&job.snapshot, &lake).await?;
-            print_report(&report);
-            if report.outcome() != Outcome::Failed {
-                pipeline::merge(&lake, &job.warehouse, None, Clock::System).await?;
-            }
-            Ok(report.outcome().into())
-        }
+        Command::Snapshot(args) => snapshot_then_merge(&args, false).await,
+        Command::Run(args) => snapshot_then_merge(&args, true).await,
         Command::Merge(args) => {
             let only = args
                 .date
@@ -445,9 +442,16 @@ fn parse_params(params: &[String]) -> Result<Vec<(String, String)>> {
     params
         .iter()
         .map(|p| {
-            p.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                .ok_or_else(|| Error::Usage(format!("--param {p:?} is not K=V")))
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("--param {p:?} is not K=V")))?;
+            let k = k.trim();
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(Error::Usage(format!(
+                    "--param name {k:?} must be letters, digits and underscores"
+                )));
+            }
+            Ok((k.to_string(), v.to_string()))
         })
         .collect()
 }

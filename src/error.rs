@@ -2,7 +2,6 @@
 //! an exit code (2 for usage and configuration, 1 for everything else).
 
 use crate::lake::LakeError;
-use crate::record::RecordError;
 use crate::warehouse::WarehouseError;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +13,6 @@ pub enum Error {
     Lake(#[from] LakeError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
-    #[error(transparent)]
-    Record(#[from] RecordError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -27,8 +24,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// Usage and configuration errors (exit 2): nothing was touched.
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::Usage(_))
+        matches!(
+            self,
+            Error::Usage(_) | Error::Lake(LakeError::Config { .. })
+        )
     }
 }
 

@@ -256,6 +256,8 @@ struct Progress {
     seen: HashSet<String>,
     token: Option<String>,
     offset: usize,
+    /// Items the chart should hold: `per_region`, or fewer when the API announces fewer.
+    expected: usize,
     page_no: usize,
     duplicates_dropped: usize,
 }
@@ -267,6 +269,7 @@ impl Progress {
             seen: HashSet::with_capacity(per_region),
             token: None,
             offset: 0,
+            expected: per_region,
             page_no: 0,
             duplicates_dropped: 0,
         }
@@ -282,22 +285,26 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
     let retries = AtomicU32::new(0);
     let mut progress = Progress::new(&region, per_region);
     let mut restarted = false;
+    let page_reached = std::sync::atomic::AtomicUsize::new(0);
     let fail = |page: usize, error: ApiError| RegionError {
         region: region.clone(),
         page,
         error,
     };
-    let outcome = loop {
-        progress.page_no += 1;
-        let page_no = progress.page_no;
-        let wanted = (per_region - progress.offset).min(MAX_RESULTS as usize) as u32;
-        let token = progress.token.clone();
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(policy.min_delay)
-            .with_max_delay(policy.max_delay)
-            .with_max_times(policy.max_attempts.saturating_sub(1))
-            .with_jitter();
-        let response = (|| shared.request(&requests, &region, wanted, token.as_deref()))
+    // The region's time budget bounds everything it does: slow successes as well as retries.
+    let fetch = async {
+        loop {
+            progress.page_no += 1;
+            let page_no = progress.page_no;
+            page_reached.store(page_no, Ordering::Relaxed);
+            let wanted = (per_region - progress.offset).min(MAX_RESULTS as usize) as u32;
+            let token = progress.token.clone();
+            let backoff = ExponentialBuilder::default()
+                .with_min_delay(policy.min_delay)
+                .with_max_delay(policy.max_delay)
+                .with_max_times(policy.max_attempts.saturating_sub(1))
+                .with_jitter();
+            let response = (|| shared.request(&requests, &region, wanted, token.as_deref()))
         .retry(backoff)
         .sleep(tokio::time::sleep)
         .when(|e: &ApiError| e.kind.is_transient())
@@ -308,69 +315,95 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
                 (Some(_), Some(after)) => after.max(policy.retry_after_floor),
                 (Some(delay), None) => delay,
             };
-            (Instant::now() + wait <= deadline).then_some(wait)
+            (wait <= deadline.saturating_duration_since(Instant::now())).then_some(wait)
         })
         .notify(|e: &ApiError, wait: Duration| {
             retries.fetch_add(1, Ordering::Relaxed);
             warn!(region = %region, page = page_no, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
         })
         .await;
-        let response = match response {
-            Ok(r) => r,
-            Err(e) if e.kind == ErrorKind::InvalidPageToken && !restarted => {
-                // The chart may have been rebuilt under us; start it over, once.
-                warn!(region = %region, page = page_no, "page token rejected; restarting the region from page 1");
-                restarted = true;
-                progress = Progress::new(&region, per_region);
-                continue;
+            let response = match response {
+                Ok(r) => r,
+                Err(e) if e.kind == ErrorKind::InvalidPageToken && !restarted => {
+                    // The chart may have been rebuilt under us; start it over, once.
+                    warn!(region = %region, page = page_no, "page token rejected; restarting the region from page 1");
+                    restarted = true;
+                    progress = Progress::new(&region, per_region);
+                    continue;
+                }
+                Err(error) => {
+                    warn!(region = %region, page = page_no, error = %error, "region failed");
+                    break Err(fail(page_no, error));
+                }
+            };
+            let fetched_at = shared.clock.now();
+            let received = response.items.len();
+            let mut items = response.items;
+            items.truncate(per_region - progress.offset);
+            // Ranks come from positions, so an id repeated across pages (the chart moved while we
+            // paged) would claim two ranks; keep its first, better one.
+            let before = items.len();
+            items.retain(|v| progress.seen.insert(v.id.clone()));
+            progress.duplicates_dropped += before - items.len();
+            debug!(region = %region, page = page_no, items = received, "page received");
+            // Ranks stay dense (1..=n) even when a duplicate was dropped.
+            let page = Page {
+                offset: progress.builder.len(),
+                fetched_at,
+                items,
+            };
+            if let Err(e) = progress.builder.push_page(&page) {
+                warn!(region = %region, page = page_no, error = %e, "item cannot be stored");
+                break Err(fail(
+                    page_no,
+                    shared.refusal(ErrorKind::BadItem, e.to_string()),
+                ));
             }
-            Err(error) => {
-                warn!(region = %region, page = page_no, error = %error, "region failed");
-                break Err(fail(page_no, error));
+            progress.offset += received;
+            progress.token = response.next_page_token;
+            if let Some(info) = response.page_info {
+                progress.expected = (info.total_results as usize).min(per_region);
             }
-        };
-        let fetched_at = shared.clock.now();
-        let received = response.items.len();
-        let mut items = response.items;
-        items.truncate(per_region - progress.offset);
-        // Ranks come from positions, so an id repeated across pages (the chart moved while we
-        // paged) would claim two ranks; keep its first, better one.
-        let before = items.len();
-        items.retain(|v| progress.seen.insert(v.id.clone()));
-        progress.duplicates_dropped += before - items.len();
-        debug!(region = %region, page = page_no, items = received, "page received");
-        // Ranks stay dense (1..=n) even when a duplicate was dropped.
-        let page = Page {
-            offset: progress.builder.len(),
-            fetched_at,
-            items,
-        };
-        if let Err(e) = progress.builder.push_page(&page) {
-            warn!(region = %region, page = page_no, error = %e, "item cannot be stored");
-            break Err(fail(
-                page_no,
-                ApiError {
-                    kind: ErrorKind::BadItem,
-                    status: None,
-                    reason: None,
-                    message: e.to_string(),
-                    retry_after: None,
-                },
-            ));
+            if progress.token.is_none() || progress.offset >= per_region || received == 0 {
+                // A chart that ends early (an empty page, no next token before its announced total)
+                // is not a success: committing it would erase an earlier good copy of the region.
+                if progress.offset < progress.expected || progress.offset == 0 {
+                    break Err(fail(
+                        page_no,
+                        shared.refusal(
+                            ErrorKind::IncompleteChart,
+                            format!(
+                                "the chart ended after {} of {} items",
+                                progress.offset, progress.expected
+                            ),
+                        ),
+                    ));
+                }
+                let Progress {
+                    builder,
+                    duplicates_dropped,
+                    ..
+                } = progress;
+                if duplicates_dropped > 0 {
+                    warn!(region = %region, duplicates_dropped, "the API repeated ids across pages");
+                }
+                break Ok((builder.finish(), duplicates_dropped));
+            }
         }
-        progress.offset += received;
-        progress.token = response.next_page_token;
-        if progress.token.is_none() || progress.offset >= per_region || received == 0 {
-            let Progress {
-                builder,
-                duplicates_dropped,
-                ..
-            } = progress;
-            if duplicates_dropped > 0 {
-                warn!(region = %region, duplicates_dropped, "the API repeated ids across pages");
-            }
-            break Ok((builder.finish(), duplicates_dropped));
-        }
+    };
+    let outcome = match tokio::time::timeout_at(deadline.into(), fetch).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(RegionError {
+            region: region.clone(),
+            page: page_reached.load(Ordering::Relaxed),
+            error: shared.refusal(
+                ErrorKind::Timeout,
+                format!(
+                    "the region took longer than its budget of {} s (--region-budget-secs)",
+                    policy.region_budget.as_secs()
+                ),
+            ),
+        }),
     };
     let (outcome, duplicates_dropped) = match outcome {
         Ok((batch, dups)) => (Ok(batch), dups),

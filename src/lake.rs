@@ -40,6 +40,12 @@ pub enum LakeError {
     },
     #[error("lake file {path} is not a readable trendlake snapshot: {problem}")]
     Corrupt { path: String, problem: String },
+    #[error("cannot lock {path} for this date's commit: {source}")]
+    Lock {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("encoding Parquet: {0}")]
     Encode(#[from] parquet::errors::ParquetError),
 }
@@ -49,7 +55,12 @@ pub enum LakeError {
 pub struct Lake {
     store: Arc<dyn ObjectStore>,
     root: Path,
+    /// What the user gave, for messages.
     url: String,
+    /// Where store paths start, for messages: `s3://bucket` or the local directory.
+    base: String,
+    /// Local lakes: the directory, where per-date lock files serialise commits.
+    local_dir: Option<std::path::PathBuf>,
 }
 
 /// One snapshot file as listed in the lake.
@@ -63,6 +74,8 @@ pub struct SnapshotFile {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub meta: ObjectMeta,
+    /// The file as stored.
+    pub bytes: Bytes,
     pub regions: BTreeMap<String, RecordBatch>,
 }
 
@@ -99,6 +112,8 @@ impl Lake {
                 store: Arc::new(store),
                 root: Path::from(prefix.trim_matches('/')),
                 url: spec.to_string(),
+                base: format!("s3://{bucket}"),
+                local_dir: None,
             });
         }
         let dir = match spec.strip_prefix("file://") {
@@ -115,11 +130,16 @@ impl Lake {
         let store = LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| config(e.to_string()))?
             // A failed put leaves no staging file behind.
-            .with_automatic_cleanup(true);
+            .with_automatic_cleanup(true)
+            // The staged file reaches the disk before the rename publishes it, so a power cut
+            // cannot leave a torn snapshot in place of a good one.
+            .with_fsync(true);
         Ok(Self {
             store: Arc::new(store),
             root: Path::default(),
             url: spec.to_string(),
+            base: dir.display().to_string().trim_end_matches('/').to_string(),
+            local_dir: Some(dir),
         })
     }
 
@@ -140,8 +160,13 @@ impl Lake {
         self.path(&format!("videos/snapshot_date={date}/videos.parquet"))
     }
 
+    /// A store path as the user can find it: `s3://bucket/prefix/…` or `/dir/…`.
+    pub fn display(&self, path: &Path) -> String {
+        format!("{}/{path}", self.base)
+    }
+
     fn store_err(&self, path: &Path) -> impl FnOnce(object_store::Error) -> LakeError {
-        let path = format!("{}/{}", self.url.trim_end_matches('/'), path);
+        let path = self.display(path);
         move |source| LakeError::Store { path, source }
     }
 
@@ -181,11 +206,15 @@ impl Lake {
         };
         let meta = got.meta.clone();
         let bytes = got.bytes().await.map_err(self.store_err(&path))?;
-        let regions = decode_snapshot(bytes).map_err(|problem| LakeError::Corrupt {
-            path: format!("{}/{}", self.url, path),
+        let regions = decode_snapshot(bytes.clone()).map_err(|problem| LakeError::Corrupt {
+            path: self.display(&path),
             problem,
         })?;
-        Ok(Some(Snapshot { meta, regions }))
+        Ok(Some(Snapshot {
+            meta,
+            bytes,
+            regions,
+        }))
     }
 
     /// The regions `date`'s snapshot holds (empty when there is no snapshot).
@@ -205,6 +234,9 @@ impl Lake {
         fetched: BTreeMap<String, RecordBatch>,
     ) -> Result<Commit, LakeError> {
         let path = self.snapshot_path(date);
+        // Read-modify-write of the date's file: one writer at a time, or a concurrent run of the
+        // same date could drop the regions this one keeps.
+        let _lock = self.lock(date)?;
         let previous = self.read_snapshot(date).await?;
         let mut regions = fetched;
         let mut regions_kept = Vec::new();
@@ -216,17 +248,11 @@ impl Lake {
                     slot.insert(batch);
                 }
             }
-            previous_bytes = Some(previous.meta.size);
+            previous_bytes = Some(previous.bytes);
         }
         let rows = regions.values().map(RecordBatch::num_rows).sum();
         let encoded = encode_snapshot(regions.values())?;
-        let unchanged = match previous_bytes {
-            Some(size) if size == encoded.len() as u64 => {
-                let current = self.store.get(&path).await.map_err(self.store_err(&path))?;
-                current.bytes().await.map_err(self.store_err(&path))? == encoded
-            }
-            _ => false,
-        };
+        let unchanged = previous_bytes.is_some_and(|p| p == encoded);
         let bytes = encoded.len();
         if !unchanged {
             self.store
@@ -235,12 +261,35 @@ impl Lake {
                 .map_err(self.store_err(&path))?;
         }
         Ok(Commit {
-            path: format!("{}/{}", self.url.trim_end_matches('/'), path),
+            path: self.display(&path),
             rows,
             regions_kept,
             unchanged,
             bytes,
         })
+    }
+
+    /// An exclusive lock on `date`'s snapshot, held until dropped. Local lakes lock a file under
+    /// `_locks/`; S3 has no such lock (conditional puts come with the S3 issue).
+    fn lock(&self, date: NaiveDate) -> Result<Option<std::fs::File>, LakeError> {
+        let Some(dir) = &self.local_dir else {
+            return Ok(None);
+        };
+        let locks = dir.join("_locks");
+        let path = locks.join(format!("snapshot_date={date}.lock"));
+        let fail = |source| LakeError::Lock {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&locks).map_err(fail)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(fail)?;
+        file.lock().map_err(fail)?;
+        Ok(Some(file))
     }
 
     /// Write a run report to `_runs/snapshot_date=D/<run_id>.json`.
@@ -255,7 +304,7 @@ impl Lake {
             .put(&path, PutPayload::from(json))
             .await
             .map_err(self.store_err(&path))?;
-        Ok(format!("{}/{}", self.url.trim_end_matches('/'), path))
+        Ok(self.display(&path))
     }
 }
 
@@ -330,7 +379,7 @@ pub fn decode_snapshot(bytes: Bytes) -> Result<BTreeMap<String, RecordBatch>, St
         .and_then(|k| k.value.clone());
     if version.as_deref() != Some(SCHEMA_VERSION) {
         return Err(format!(
-            "schema version {version:?}, this trendlake writes {SCHEMA_VERSION:?}; rebuild it or use a matching trendlake"
+            "schema version {version:?}, this trendlake writes {SCHEMA_VERSION:?}; move the file aside or use a matching trendlake"
         ));
     }
     let reader = builder

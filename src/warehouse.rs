@@ -18,6 +18,7 @@ const STAGING_SQL: &str = include_str!("../sql/staging.sql");
 const MERGE_CHART_ENTRIES: &str = include_str!("../sql/merge/chart_entries.sql");
 const MERGE_STALE_ENTRIES: &str = include_str!("../sql/merge/chart_entries_stale.sql");
 const MERGE_VIDEOS: &str = include_str!("../sql/merge/videos.sql");
+const MERGE_RESEEN: &str = include_str!("../sql/merge/videos_reseen.sql");
 const MERGE_RECORD: &str = include_str!("../sql/merge/merged_snapshots.sql");
 
 /// A named query shipped in `sql/queries/`.
@@ -105,11 +106,8 @@ impl Warehouse {
                 problem: format!("cannot create its directory ({e})"),
             })?;
         }
-        let conn = Connection::open(path).map_err(|source| WarehouseError::Db {
-            path: path.display().to_string(),
-            step: "open (is another trendlake writing to it?)".into(),
-            source,
-        })?;
+        let conn = Connection::open(path)
+            .map_err(db_err(path, "open (is another trendlake writing to it?)"))?;
         let mut wh = Self {
             conn,
             path: path.to_path_buf(),
@@ -125,58 +123,47 @@ impl Warehouse {
                 path: path.display().to_string(),
             });
         }
-        let err = |step: &str| {
-            let path = path.display().to_string();
-            let step = step.to_string();
-            move |source| WarehouseError::Db { path, step, source }
-        };
         let config = Config::default()
             .access_mode(AccessMode::ReadOnly)
-            .map_err(err("configure"))?;
+            .map_err(db_err(path, "configure"))?;
         let conn = Connection::open_with_flags(path, config)
-            .map_err(err("open read-only (is a merge running?)"))?;
+            .map_err(db_err(path, "open read-only (is a merge running?)"))?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
         })
     }
 
-    fn err(&self, step: &str) -> impl FnOnce(duckdb::Error) -> WarehouseError {
-        let path = self.path.display().to_string();
-        let step = step.to_string();
-        move |source| WarehouseError::Db { path, step, source }
-    }
-
     fn init(&mut self) -> Result<(), WarehouseError> {
         let tx = self
             .conn
             .transaction()
-            .map_err(self_err(&self.path, "begin"))?;
+            .map_err(db_err(&self.path, "begin"))?;
         tx.execute_batch(SCHEMA_SQL)
-            .map_err(self_err(&self.path, "create tables (sql/schema.sql)"))?;
+            .map_err(db_err(&self.path, "create tables (sql/schema.sql)"))?;
         tx.execute_batch(VIEWS_SQL)
-            .map_err(self_err(&self.path, "create views (sql/views.sql)"))?;
+            .map_err(db_err(&self.path, "create views (sql/views.sql)"))?;
         // Reference data comes from data/*.csv compiled into the binary; reload it so the
         // warehouse follows the binary, in the same transaction as the schema.
         tx.execute_batch("DELETE FROM regions; DELETE FROM categories;")
-            .map_err(self_err(&self.path, "clear reference data"))?;
+            .map_err(db_err(&self.path, "clear reference data"))?;
         {
             let mut ins = tx
                 .prepare("INSERT INTO regions (code, name) VALUES (?, ?)")
-                .map_err(self_err(&self.path, "load regions"))?;
+                .map_err(db_err(&self.path, "load regions"))?;
             for r in regions() {
                 ins.execute(params![r.code, r.name])
-                    .map_err(self_err(&self.path, "load regions"))?;
+                    .map_err(db_err(&self.path, "load regions"))?;
             }
             let mut ins = tx
                 .prepare("INSERT INTO categories (category_id, name, assignable) VALUES (?, ?, ?)")
-                .map_err(self_err(&self.path, "load categories"))?;
+                .map_err(db_err(&self.path, "load categories"))?;
             for c in categories() {
                 ins.execute(params![c.id, c.name, c.assignable])
-                    .map_err(self_err(&self.path, "load categories"))?;
+                    .map_err(db_err(&self.path, "load categories"))?;
             }
         }
-        tx.commit().map_err(self_err(&self.path, "commit schema"))?;
+        tx.commit().map_err(db_err(&self.path, "commit schema"))?;
         Ok(())
     }
 
@@ -187,7 +174,7 @@ impl Warehouse {
             .prepare(
                 "SELECT strftime(snapshot_date, '%Y-%m-%d'), etag, size FROM merged_snapshots ORDER BY snapshot_date",
             )
-            .map_err(self.err("read merged_snapshots"))?;
+            .map_err(db_err(&self.path, "read merged_snapshots"))?;
         let rows = stmt
             .query_map([], |row| {
                 let date: String = row.get(0)?;
@@ -198,9 +185,9 @@ impl Warehouse {
                     size: row.get::<_, i64>(2)? as u64,
                 })
             })
-            .map_err(self.err("read merged_snapshots"))?;
+            .map_err(db_err(&self.path, "read merged_snapshots"))?;
         rows.collect::<Result<_, _>>()
-            .map_err(self.err("read merged_snapshots"))
+            .map_err(db_err(&self.path, "read merged_snapshots"))
     }
 
     /// Merge one snapshot (its region batches in the lake schema) in a single transaction.
@@ -213,7 +200,7 @@ impl Warehouse {
         merged_at: DateTime<Utc>,
     ) -> Result<usize, WarehouseError> {
         let path = self.path.clone();
-        let e = |step: &str| self_err(&path, &format!("merge {date}: {step}"));
+        let e = |step: &str| db_err(&path, &format!("merge {date}: {step}"));
         let date_s = date.format("%Y-%m-%d").to_string();
         let tx = self.conn.transaction().map_err(e("begin"))?;
         tx.execute_batch(STAGING_SQL).map_err(e("create staging"))?;
@@ -230,10 +217,17 @@ impl Warehouse {
         }
         tx.execute(MERGE_CHART_ENTRIES, params![date_s])
             .map_err(e("sql/merge/chart_entries.sql"))?;
-        tx.execute(MERGE_STALE_ENTRIES, params![date_s])
+        let dropped = tx
+            .execute(MERGE_STALE_ENTRIES, params![date_s])
             .map_err(e("sql/merge/chart_entries_stale.sql"))?;
         tx.execute(MERGE_VIDEOS, params![date_s])
             .map_err(e("sql/merge/videos.sql"))?;
+        if dropped > 0 {
+            // A replaced snapshot lost entries: seen dates may have narrowed, and a video may
+            // have no entry left.
+            tx.execute_batch(MERGE_RESEEN)
+                .map_err(e("sql/merge/videos_reseen.sql"))?;
+        }
         tx.execute(
             MERGE_RECORD,
             params![
@@ -270,15 +264,15 @@ impl Warehouse {
             // The name is validated above; the value is bound, never spliced into SQL.
             self.conn
                 .execute(&format!("SET VARIABLE \"{name}\" = ?"), params![value])
-                .map_err(self.err(&format!("set parameter {name}")))?;
+                .map_err(db_err(&self.path, &format!("set parameter {name}")))?;
         }
         let mut stmt = self
             .conn
             .prepare(sql)
-            .map_err(self.err("prepare the query"))?;
+            .map_err(db_err(&self.path, "prepare the query"))?;
         let batches = stmt
             .query_arrow([])
-            .map_err(self.err("run the query"))?
+            .map_err(db_err(&self.path, "run the query"))?
             .collect();
         Ok(batches)
     }
@@ -288,7 +282,8 @@ impl Warehouse {
     }
 }
 
-fn self_err(path: &Path, step: &str) -> impl FnOnce(duckdb::Error) -> WarehouseError + use<> {
+/// Wrap a DuckDB error with the warehouse file and the step that failed.
+fn db_err(path: &Path, step: &str) -> impl FnOnce(duckdb::Error) -> WarehouseError + use<> {
     let path = path.display().to_string();
     let step = step.to_string();
     move |source| WarehouseError::Db { path, step, source }

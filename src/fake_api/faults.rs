@@ -55,10 +55,13 @@ pub enum FaultKind {
     Truncated,
     /// A 200 `text/html` page, as a captive portal or a misconfigured proxy answers.
     Html,
+    /// A well-formed 200 with no items and no `nextPageToken`, though `pageInfo` announces 200:
+    /// a chart cut short (seen while YouTube rebuilds a chart).
+    EmptyPage,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 16] = [
+    pub const ALL: [FaultKind; 17] = [
         FaultKind::RateLimit429,
         FaultKind::RateLimit403,
         FaultKind::UserRateLimit403,
@@ -75,6 +78,7 @@ impl FaultKind {
         FaultKind::Reset,
         FaultKind::Truncated,
         FaultKind::Html,
+        FaultKind::EmptyPage,
     ];
 
     /// The name used in plans and in the request log.
@@ -96,6 +100,7 @@ impl FaultKind {
             FaultKind::Reset => "reset",
             FaultKind::Truncated => "truncated",
             FaultKind::Html => "html",
+            FaultKind::EmptyPage => "empty_page",
         }
     }
 
@@ -153,7 +158,8 @@ impl FaultKind {
             | FaultKind::Hang
             | FaultKind::Reset
             | FaultKind::Truncated
-            | FaultKind::Html => return None,
+            | FaultKind::Html
+            | FaultKind::EmptyPage => return None,
         };
         Some(error)
     }
@@ -394,6 +400,7 @@ pub(crate) async fn answer(
         FaultKind::Reset => reset(respond(state, request)).await,
         FaultKind::Truncated => truncated(respond(state, request)).await,
         FaultKind::Html => html(),
+        FaultKind::EmptyPage => empty_page(request),
         kind => kind
             .api_error()
             .expect("every other kind is an API error")
@@ -447,6 +454,20 @@ async fn body_bytes(body: Body) -> Bytes {
     axum::body::to_bytes(body, usize::MAX)
         .await
         .expect("the fake's own bodies are in memory")
+}
+
+/// A chart page with nothing on it, in the real envelope.
+fn empty_page(request: &VideosRequest) -> Response {
+    let body = serde_json::json!({
+        "kind": "youtube#videoListResponse",
+        "etag": "Fz1qkk3YkgRrP0TQPR6rn8HqsbE",
+        "items": [],
+        "pageInfo": {"totalResults": 200, "resultsPerPage": request.max_results},
+    });
+    json_response(
+        StatusCode::OK,
+        serde_json::to_vec_pretty(&body).expect("JSON"),
+    )
 }
 
 /// A captive portal's sign-in page: what a client gets from hotel or train Wi-Fi.

@@ -265,12 +265,6 @@ impl Drop for FakeApi {
     }
 }
 
-/// Serves until the process ends (the `trendlake fake-api` command).
-pub async fn serve_forever(config: FakeConfig, addr: SocketAddr) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
-    axum::serve(listener, router(ServerState::new(config))).await
-}
-
 /// The fake's routes: `/youtube/v3/videos`, and a JSON 404 for everything else.
 pub fn router(state: ServerState) -> Router {
     Router::new()
@@ -594,7 +588,7 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec_pretty(value).expect("model types always serialise")
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -65,6 +65,10 @@ pub enum ErrorKind {
     NotJson,
     /// Not sent: the run's `--quota-budget` is spent.
     BudgetExhausted,
+    /// Valid JSON of the wrong shape: the API (or something posing as it) changed.
+    UnexpectedShape,
+    /// The chart ended before the number of items it announced.
+    IncompleteChart,
     /// A well-formed response with an item that breaks the API's own contract (a count that is
     /// not a number, a date that is not RFC 3339): fetching it again would not help.
     BadItem,
@@ -121,6 +125,12 @@ impl ErrorKind {
                 "the connection to the API failed; check the network and --api-base-url"
             }
             Self::Decode => "the API's answer was cut short or malformed; run again later",
+            Self::UnexpectedShape => {
+                "the answer is JSON but not a videoListResponse; check --api-base-url points at the YouTube Data API v3"
+            }
+            Self::IncompleteChart => {
+                "the API sent a shorter chart than it announced; the region keeps its earlier data; run again with --only-missing"
+            }
             Self::BadItem => {
                 "the API sent an item trendlake cannot store; report it with the run report attached"
             }
@@ -235,13 +245,16 @@ impl Client {
             .map_err(|e| self.transport_error(e))?;
         if status.is_success() {
             let first = body.iter().find(|b| !b.is_ascii_whitespace());
-            let kind = if first == Some(&b'<') {
-                ErrorKind::NotJson
-            } else {
-                ErrorKind::Decode
-            };
             serde_json::from_slice::<VideoListResponse>(&body).map_err(|e| ApiError {
-                kind,
+                // Cut-short JSON is a dropped connection (worth another try); an HTML page or
+                // well-formed JSON of another shape will be the same next time.
+                kind: if first == Some(&b'<') {
+                    ErrorKind::NotJson
+                } else if e.is_data() {
+                    ErrorKind::UnexpectedShape
+                } else {
+                    ErrorKind::Decode
+                },
                 status: Some(status.as_u16()),
                 reason: None,
                 message: format!(
@@ -303,7 +316,11 @@ impl Client {
             .as_ref()
             .and_then(|e| e.error.reason().map(str::to_string));
         let api_message = parsed.as_ref().and_then(|e| e.error.message.clone());
-        let kind = classify(status, reason.as_deref(), api_message.as_deref());
+        let kind = match classify(status, reason.as_deref(), api_message.as_deref()) {
+            // A 404 without Google's error envelope is a wrong URL, not a missing chart.
+            ErrorKind::ChartNotFound if parsed.is_none() => ErrorKind::Http,
+            kind => kind,
+        };
         let message = match api_message {
             Some(m) => strip_html(&m),
             None if parsed.is_some() => format!("HTTP {status} with no message"),
@@ -343,12 +360,14 @@ pub fn classify(status: StatusCode, reason: Option<&str>, message: Option<&str>)
 /// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    // Capped: a header from the network must not make a wait that overflows a deadline.
+    const CAP: Duration = Duration::from_secs(86_400);
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(CAP));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(delta.to_std().unwrap_or(Duration::ZERO))
+    Some(delta.to_std().unwrap_or(Duration::ZERO).min(CAP))
 }
 
 /// The quota message embeds an HTML link; keep its text only.

@@ -155,13 +155,19 @@ async fn retries_are_bounded_by_total_time_per_region() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
-/// A permanent fault on the only region: exit 1, the earlier snapshot byte-identical, a clear message.
+/// A permanent fault: not retried, reported with what to do; alone it exits 1 and leaves the
+/// lake and warehouse byte-identical; beside a good region it exits 3 and the faulty region keeps
+/// its earlier rows exactly.
 async fn permanent(kind: &str, page: usize, expect_in_stderr: &[&str]) {
     let s = Scratch::new();
     let good = fake(date(DAY), |_| {}).await;
-    assert_exit(&s.run(&good.base_url(), DAY, &["--regions", "JP"]).await, 0);
+    assert_exit(
+        &s.run(&good.base_url(), DAY, &["--regions", "JP,KR"]).await,
+        0,
+    );
     let before = tree(&s.lake().join("videos"));
     let warehouse_before = std::fs::read(s.warehouse()).unwrap();
+    let jp_before = assert_complete_snapshot(&s.snapshot_file(DAY), &["JP", "KR"]).slice(0, 200);
 
     let api = faulty(&format!(
         r#"{{"faults": [{{"region": "JP", "page": {page}, "times": 0, "kind": "{kind}"}}]}}"#
@@ -176,20 +182,42 @@ async fn permanent(kind: &str, page: usize, expect_in_stderr: &[&str]) {
     assert_eq!(
         tree(&s.lake().join("videos")),
         before,
-        "{kind}: the earlier snapshot is untouched"
+        "{kind}: the earlier snapshot is byte-identical"
     );
     assert_eq!(
         std::fs::read(s.warehouse()).unwrap(),
         warehouse_before,
         "{kind}: warehouse untouched"
     );
-    // Not retried: exactly one request per attempt at the failing page.
+    // Not retried: one request at the failing page (two for a page token: one restart).
     let failing = api.log().iter().filter(|r| r.fault.is_some()).count();
-    let expected = if kind == "invalid_page_token" { 2 } else { 1 };
+    let per_run = if kind == "invalid_page_token" { 2 } else { 1 };
+    assert_eq!(failing, per_run, "{kind}: permanent faults are not retried");
+
+    // quotaExceeded stops the whole run, so KR fails too (exit 1); any other fault is JP's alone.
+    let out = run_with(&s, &api, "JP,KR", &[]).await;
+    assert_exit(&out, if kind == "quota_exceeded" { 1 } else { 3 });
+    let rows = assert_complete_snapshot(&s.snapshot_file(DAY), &["JP", "KR"]);
     assert_eq!(
-        failing, expected,
-        "{kind}: permanent faults are not retried"
+        rows.slice(0, 200),
+        jp_before,
+        "{kind}: JP keeps its earlier rows exactly"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_cut_short_never_replaces_a_complete_one() {
+    permanent(
+        "empty_page",
+        3,
+        &["ended after 100 of 200 items", "keeps its earlier data"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_chart_never_replaces_a_complete_one() {
+    permanent("empty_page", 1, &["ended after 0 of 200 items"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -486,6 +514,17 @@ async fn the_api_key_appears_nowhere() {
         bytes.push((path.display().to_string(), content));
     }
     assert!(bytes.len() > 6, "the run wrote files");
+    // The warehouse's text as SQL sees it (the file itself may store strings compressed).
+    for table in [
+        "chart_entries",
+        "videos",
+        "merged_snapshots",
+        "regions",
+        "categories",
+    ] {
+        let rows = warehouse_rows(&s.warehouse(), &format!("SELECT * FROM {table}"));
+        bytes.push((format!("table {table}"), format!("{rows:?}").into_bytes()));
+    }
     for secret in [KEY, "AIzaSyWRONG-key-that-must-never-leak-99"] {
         for (what, content) in &bytes {
             let hit = content
