@@ -72,6 +72,9 @@ pub struct RunReport {
     pub file: Option<FileReport>,
     pub fetch_ms: u128,
     pub write_ms: u128,
+    /// Why nothing was committed although regions were fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_path: Option<String>,
 }
@@ -195,18 +198,28 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
     }
 
     let write_started = Instant::now();
+    let mut commit_error = None;
     let (file, rows_committed, regions_kept) = if batches.is_empty() {
         (None, 0, Vec::new())
     } else {
         let rows: usize = batches.values().map(|b| b.num_rows()).sum();
-        let commit = lake.commit_snapshot(job.date, batches).await?;
-        info!(path = %commit.path, rows = commit.rows, unchanged = commit.unchanged, "snapshot committed");
-        let file = FileReport {
-            path: commit.path,
-            bytes: commit.bytes,
-            unchanged: commit.unchanged,
-        };
-        (Some(file), rows, commit.regions_kept)
+        match lake.commit_snapshot(job.date, batches).await {
+            Ok(commit) => {
+                info!(path = %commit.path, rows = commit.rows, unchanged = commit.unchanged, "snapshot committed");
+                let file = FileReport {
+                    path: commit.path,
+                    bytes: commit.bytes,
+                    unchanged: commit.unchanged,
+                };
+                (Some(file), rows, commit.regions_kept)
+            }
+            // The quota is spent: still write the report saying what was fetched and why
+            // nothing was committed, then fail.
+            Err(e) => {
+                commit_error = Some(e);
+                (None, 0, Vec::new())
+            }
+        }
     };
     let mut report = RunReport {
         run_id: run_id(job.clock),
@@ -220,13 +233,17 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
         file,
         fetch_ms,
         write_ms: write_started.elapsed().as_millis(),
+        commit_error: None,
         report_path: None,
     };
+    report.commit_error = commit_error.as_ref().map(ToString::to_string);
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    report.report_path = Some(
-        lake.write_run_report(job.date, &report.run_id, json)
-            .await?,
-    );
+    let written = lake.write_run_report(job.date, &report.run_id, json).await;
+    // The quota is spent either way: the report says what was fetched, then the error wins.
+    if let Some(e) = commit_error {
+        return Err(e.into());
+    }
+    report.report_path = Some(written?);
     Ok(report)
 }
 

@@ -270,15 +270,16 @@ impl Warehouse {
             .conn
             .prepare(sql)
             .map_err(db_err(&self.path, "prepare the query"))?;
-        let batches = stmt
+        let result = stmt
             .query_arrow([])
-            .map_err(db_err(&self.path, "run the query"))?
-            .collect();
+            .map_err(db_err(&self.path, "run the query"))?;
+        let schema = result.get_schema();
+        let mut batches: Vec<RecordBatch> = result.collect();
+        // An empty result still has columns: writers print the header, Parquet gets its schema.
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(schema));
+        }
         Ok(batches)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

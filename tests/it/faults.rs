@@ -144,6 +144,41 @@ async fn retry_after_0_cannot_make_a_tight_loop() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_region_budget_bounds_slow_successes_too() {
+    // Page 2 answers, correctly, after 4 s: within the 10 s request timeout, past the budget.
+    let api =
+        faulty(r#"{"faults": [{"region": "JP", "page": 2, "kind": "hang", "hang_ms": 4000}]}"#)
+            .await;
+    let s = Scratch::new();
+    let started = std::time::Instant::now();
+    let out = s
+        .run(
+            &api.base_url(),
+            DAY,
+            &[
+                "--regions",
+                "JP",
+                "--timeout-secs",
+                "10",
+                "--region-budget-secs",
+                "2",
+            ],
+        )
+        .await;
+    assert_exit(&out, 1);
+    assert!(
+        started.elapsed() < Duration::from_millis(3500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr(&out).contains("longer than its budget of 2 s"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_are_bounded_by_total_time_per_region() {
     let api = faulty(r#"{"faults": [{"region": "JP", "page": 1, "times": 0, "kind": "backend_503", "retry_after": "3"}]}"#).await;
     let s = Scratch::new();

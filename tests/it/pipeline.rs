@@ -296,6 +296,26 @@ async fn query_formats_and_named_queries() {
         assert!(stdout(&out).contains(name));
     }
 
+    // No rows: the header still names the columns, and Parquet still gets a schema.
+    let out = trendlake(q(&[
+        "SELECT region, rank FROM chart_entries WHERE false",
+        "--format",
+        "csv",
+    ]))
+    .await;
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "region,rank\n");
+    let empty = s.dir.path().join("empty.parquet");
+    let out = trendlake(q(&[
+        "SELECT region, rank FROM chart_entries WHERE false",
+        "--output",
+        &empty.display().to_string(),
+    ]))
+    .await;
+    assert_exit(&out, 0);
+    let (_, rows) = read_parquet(&empty);
+    assert_eq!((rows.num_rows(), rows.num_columns()), (0, 2));
+
     let out = trendlake(q(&[
         "SELECT region, count(*) AS n FROM chart_entries GROUP BY 1 ORDER BY 1",
         "--format",
