@@ -462,6 +462,8 @@ async fn demo_builds_history_and_is_repeatable() {
     let before = all_tables(&wh);
     let lake_before = tree(&dir.join("lake/videos"));
 
+    // Again, with the warehouse gone: every snapshot is merged anew from the lake.
+    std::fs::remove_file(&wh).unwrap();
     let second = trendlake(args()).await;
     assert_exit(&second, 0);
     assert_eq!(stdout(&second), out, "same top movers");
@@ -474,5 +476,10 @@ async fn demo_builds_history_and_is_repeatable() {
         tree(&dir.join("lake/videos")),
         lake_before,
         "same lake files"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.join("lake/_runs")).unwrap().count(),
+        3,
+        "one report folder per night"
     );
 }
