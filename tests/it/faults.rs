@@ -536,6 +536,10 @@ async fn the_api_key_appears_nowhere() {
         stderr(&outputs[0])
     );
     assert!(
+        stderr(&outputs[0]).contains("hyper"),
+        "trace logging was on"
+    );
+    assert!(
         stderr(&outputs[1]).contains("API key not valid"),
         "{}",
         stderr(&outputs[1])
