@@ -290,6 +290,16 @@ fn fetch_options(args: &FetchArgs) -> Result<FetchOptions> {
     if args.max_attempts == 0 {
         return Err(Error::Usage("--max-attempts must be at least 1".into()));
     }
+    if args.retry_min_delay_ms == 0 {
+        return Err(Error::Usage(
+            "--retry-min-delay-ms must be at least 1 (0 would retry in a tight loop)".into(),
+        ));
+    }
+    if args.region_budget_secs == 0 {
+        return Err(Error::Usage(
+            "--region-budget-secs must be at least 1".into(),
+        ));
+    }
     if args.max_rps.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         return Err(Error::Usage("--max-rps must be a positive number".into()));
     }
@@ -377,7 +387,7 @@ async fn snapshot_then_merge(args: &RunArgs, merge: bool) -> Result<Finished> {
         print_report(&report);
         outcome = report.outcome();
     }
-    if merge && outcome != Outcome::Failed {
+    if merge {
         pipeline::merge(&lake, &job.warehouse, None, Clock::System).await?;
     }
     Ok(outcome.into())

@@ -114,6 +114,9 @@ struct Shared {
     options: FetchOptions,
     clock: Clock,
     permits: Semaphore,
+    /// Regions in progress at most: as many as requests may be in flight, so a region's time
+    /// budget starts when it can actually make progress, not while it waits behind others.
+    region_slots: Semaphore,
     pacer: Option<DefaultDirectRateLimiter>,
     units_spent: AtomicU32,
     /// Set by the first `quotaExceeded`: every later request would fail too.
@@ -139,18 +142,6 @@ impl Shared {
         max_results: u32,
         token: Option<&str>,
     ) -> Result<crate::youtube::model::VideoListResponse, ApiError> {
-        if let Some(budget) = self.options.quota_budget {
-            let spent = self.units_spent.fetch_add(1, Ordering::SeqCst);
-            if spent >= budget {
-                self.units_spent.fetch_sub(1, Ordering::SeqCst);
-                return Err(self.refusal(
-                    ErrorKind::BudgetExhausted,
-                    format!("not sent: --quota-budget {budget} units are spent"),
-                ));
-            }
-        } else {
-            self.units_spent.fetch_add(1, Ordering::SeqCst);
-        }
         let _permit = self
             .permits
             .acquire()
@@ -166,6 +157,20 @@ impl Shared {
                 ErrorKind::QuotaExceeded,
                 "not sent: an earlier request of this run was answered quotaExceeded".into(),
             ));
+        }
+        // Reserved only now, right before sending: a request that waited and was dropped (the
+        // region's budget ran out) or refused costs nothing.
+        if let Some(budget) = self.options.quota_budget {
+            let spent = self.units_spent.fetch_add(1, Ordering::SeqCst);
+            if spent >= budget {
+                self.units_spent.fetch_sub(1, Ordering::SeqCst);
+                return Err(self.refusal(
+                    ErrorKind::BudgetExhausted,
+                    format!("not sent: --quota-budget {budget} units are spent"),
+                ));
+            }
+        } else {
+            self.units_spent.fetch_add(1, Ordering::SeqCst);
         }
         sent.fetch_add(1, Ordering::Relaxed);
         let result = self.client.chart_page(region, max_results, token).await;
@@ -198,6 +203,7 @@ pub async fn fetch_all(
         options,
         clock,
         permits: Semaphore::new(options.concurrency.max(1)),
+        region_slots: Semaphore::new(options.concurrency.max(1)),
         pacer: pacer(options.max_rps),
         units_spent: AtomicU32::new(0),
         quota_exhausted: AtomicBool::new(false),
@@ -234,7 +240,10 @@ pub async fn fetch_all(
         }
         let shared = shared.clone();
         let region = region.clone();
-        tasks.spawn(async move { (index, fetch_region(&shared, region).await) });
+        tasks.spawn(async move {
+            let _slot = shared.region_slots.acquire().await.expect("never closed");
+            (index, fetch_region(&shared, region).await)
+        });
     }
     while let Some(joined) = tasks.join_next().await {
         match joined {
@@ -361,22 +370,39 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
             }
             progress.offset += received;
             progress.token = response.next_page_token;
-            if let Some(info) = response.page_info {
+            // The first page's announcement is the chart's size; a later page that announces
+            // less must not lower the bar (that is how a chart cut short looks).
+            if let Some(info) = response.page_info
+                && page_no == 1
+            {
                 progress.expected = (info.total_results as usize).min(per_region);
             }
             if progress.token.is_none() || progress.offset >= per_region || received == 0 {
-                // A chart that ends early (an empty page, no next token before its announced total)
-                // is not a success: committing it would erase an earlier good copy of the region.
-                if progress.offset < progress.expected || progress.offset == 0 {
+                // A chart that ends early (an empty page, no next token before its announced
+                // total) or that moved while we paged (an id repeated, so another one missed) is
+                // not a success: committing it would erase an earlier good copy of the region.
+                let kept = progress.builder.len();
+                if kept < progress.expected || kept == 0 {
+                    let problem = if progress.duplicates_dropped > 0 {
+                        format!(
+                            "the chart moved while paging: {kept} distinct of {} items",
+                            progress.expected
+                        )
+                    } else {
+                        format!(
+                            "the chart ended after {kept} of {} items",
+                            progress.expected
+                        )
+                    };
+                    if !restarted {
+                        warn!(region = %region, page = page_no, problem, "restarting the region from page 1");
+                        restarted = true;
+                        progress = Progress::new(&region, per_region);
+                        continue;
+                    }
                     break Err(fail(
                         page_no,
-                        shared.refusal(
-                            ErrorKind::IncompleteChart,
-                            format!(
-                                "the chart ended after {} of {} items",
-                                progress.offset, progress.expected
-                            ),
-                        ),
+                        shared.refusal(ErrorKind::IncompleteChart, problem),
                     ));
                 }
                 let Progress {

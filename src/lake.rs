@@ -129,7 +129,7 @@ impl Lake {
             .map_err(|e| config(format!("cannot create the directory ({e})")))?;
         let store = LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| config(e.to_string()))?
-            // A failed put leaves no staging file behind.
+            // Deleting a file also removes the directories it leaves empty.
             .with_automatic_cleanup(true)
             // The staged file reaches the disk before the rename publishes it, so a power cut
             // cannot leave a torn snapshot in place of a good one.
@@ -236,7 +236,7 @@ impl Lake {
         let path = self.snapshot_path(date);
         // Read-modify-write of the date's file: one writer at a time, or a concurrent run of the
         // same date could drop the regions this one keeps.
-        let _lock = self.lock(date)?;
+        let _lock = self.lock(date).await?;
         let previous = self.read_snapshot(date).await?;
         let mut regions = fetched;
         let mut regions_kept = Vec::new();
@@ -271,7 +271,7 @@ impl Lake {
 
     /// An exclusive lock on `date`'s snapshot, held until dropped. Local lakes lock a file under
     /// `_locks/`; S3 has no such lock (conditional puts come with the S3 issue).
-    fn lock(&self, date: NaiveDate) -> Result<Option<std::fs::File>, LakeError> {
+    async fn lock(&self, date: NaiveDate) -> Result<Option<std::fs::File>, LakeError> {
         let Some(dir) = &self.local_dir else {
             return Ok(None);
         };
@@ -288,8 +288,21 @@ impl Lake {
             .write(true)
             .open(&path)
             .map_err(fail)?;
-        file.lock().map_err(fail)?;
-        Ok(Some(file))
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                eprintln!(
+                    "another trendlake is committing {date} to this lake; waiting for it ({})",
+                    path.display()
+                );
+                // Off the async workers: the wait may be long.
+                let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+                    .await
+                    .expect("locking does not panic");
+                locked.map(Some).map_err(fail)
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(fail(e)),
+        }
     }
 
     /// Write a run report to `_runs/snapshot_date=D/<run_id>.json`.

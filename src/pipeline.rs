@@ -105,7 +105,9 @@ impl RunReport {
 
     pub fn outcome(&self) -> Outcome {
         let failed = self.failed_regions().count();
-        if failed == 0 {
+        if self.commit_error.is_some() {
+            Outcome::Failed
+        } else if failed == 0 {
             Outcome::Complete
         } else if failed < self.regions.len() {
             Outcome::Partial
@@ -141,6 +143,10 @@ impl RunReport {
         if !failures.is_empty() {
             line.push_str("; failed: ");
             line.push_str(&failures.join(", "));
+        }
+        if let Some(e) = &self.commit_error {
+            line.push_str("; nothing committed: ");
+            line.push_str(e);
         }
         line
     }
@@ -236,14 +242,19 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
         commit_error: None,
         report_path: None,
     };
-    report.commit_error = commit_error.as_ref().map(ToString::to_string);
-    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    let written = lake.write_run_report(job.date, &report.run_id, json).await;
-    // The quota is spent either way: the report says what was fetched, then the error wins.
+    // The quota is spent either way: the report says what was fetched and that none of it was
+    // committed; the outcome is then a failure (exit 1).
     if let Some(e) = commit_error {
-        return Err(e.into());
+        report.commit_error = Some(e.to_string());
+        for region in report.regions.iter_mut().filter(|r| r.error.is_none()) {
+            region.status = "not_committed";
+        }
     }
-    report.report_path = Some(written?);
+    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
+    report.report_path = Some(
+        lake.write_run_report(job.date, &report.run_id, json)
+            .await?,
+    );
     Ok(report)
 }
 
@@ -273,12 +284,17 @@ pub async fn merge(
             lake.url()
         )));
     }
+    // Which snapshots need merging is decided read-only, so an up-to-date warehouse is not
+    // even opened for writing (its file stays byte-identical).
     let path: PathBuf = warehouse.to_path_buf();
-    let mut wh = tokio::task::spawn_blocking(move || Warehouse::open(&path))
-        .await
-        .expect("warehouse open does not panic")?;
-    let merged = wh.merged_snapshots()?;
+    let merged = tokio::task::spawn_blocking(move || match path.exists() {
+        true => Warehouse::open_read_only(&path)?.merged_snapshots(),
+        false => Ok(Vec::new()),
+    })
+    .await
+    .expect("reading merged snapshots does not panic")?;
     let mut report = MergeReport::default();
+    let mut pending = Vec::new();
     for file in files {
         let done = merged
             .iter()
@@ -288,8 +304,18 @@ pub async fn merge(
         }
         if done && only.is_none() {
             report.up_to_date += 1;
-            continue;
+        } else {
+            pending.push(file);
         }
+    }
+    if pending.is_empty() {
+        return Ok(report);
+    }
+    let path: PathBuf = warehouse.to_path_buf();
+    let mut wh = tokio::task::spawn_blocking(move || Warehouse::open(&path))
+        .await
+        .expect("warehouse open does not panic")?;
+    for file in pending {
         let Some(snapshot) = lake.read_snapshot(file.date).await? else {
             continue; // deleted between listing and reading
         };

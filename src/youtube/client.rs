@@ -129,7 +129,7 @@ impl ErrorKind {
                 "the answer is JSON but not a videoListResponse; check --api-base-url points at the YouTube Data API v3"
             }
             Self::IncompleteChart => {
-                "the API sent a shorter chart than it announced; the region keeps its earlier data; run again with --only-missing"
+                "the API sent a shorter chart than it announced, twice; the region keeps its earlier data; run again with --only-missing"
             }
             Self::BadItem => {
                 "the API sent an item trendlake cannot store; report it with the run report attached"

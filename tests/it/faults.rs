@@ -226,7 +226,12 @@ async fn permanent(kind: &str, page: usize, expect_in_stderr: &[&str]) {
     );
     // Not retried: one request at the failing page (two for a page token: one restart).
     let failing = api.log().iter().filter(|r| r.fault.is_some()).count();
-    let per_run = if kind == "invalid_page_token" { 2 } else { 1 };
+    // A rejected page token and a chart cut short restart the region once; nothing else repeats.
+    let per_run = if matches!(kind, "invalid_page_token" | "empty_page") {
+        2
+    } else {
+        1
+    };
     assert_eq!(failing, per_run, "{kind}: permanent faults are not retried");
 
     // quotaExceeded stops the whole run, so KR fails too (exit 1); any other fault is JP's alone.
@@ -248,6 +253,20 @@ async fn a_chart_cut_short_never_replaces_a_complete_one() {
         &["ended after 100 of 200 items", "keeps its earlier data"],
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_cut_short_once_is_fetched_again() {
+    let api = faulty(r#"{"faults": [{"region": "JP", "page": 2, "kind": "empty_page"}]}"#).await;
+    let s = Scratch::new();
+    assert_exit(&run_with(&s, &api, "JP", &[]).await, 0);
+    assert_complete(&s, &["JP"]);
+    let pages: Vec<usize> = api.log().iter().map(|r| r.page).collect();
+    assert_eq!(
+        pages,
+        vec![1, 2, 1, 2, 3, 4],
+        "started over from page 1 once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

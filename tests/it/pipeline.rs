@@ -215,8 +215,8 @@ async fn a_failed_region_never_overwrites_an_earlier_good_one() {
     let (_, before) = read_parquet(&s.snapshot_file("2026-11-20"));
     assert_eq!(before.num_rows(), 600);
 
-    // 10 units: with one request in flight the regions page round-robin, so the first 9 calls
-    // are pages 1–3 of all three regions, the 10th is JP's page 4, and KR and US fail on page 4.
+    // 10 units: with one request in flight one region runs at a time, so JP and KR take 4
+    // units each and US fails on its page 3.
     let starved = fake(d, |c| c.quota = Some(10)).await;
     let out = s
         .run(
@@ -227,7 +227,8 @@ async fn a_failed_region_never_overwrites_an_earlier_good_one() {
         .await;
     assert_exit(&out, 3);
     let err = stderr(&out);
-    assert!(err.contains("1/3 regions ok"), "{err}");
+    assert!(err.contains("2/3 regions ok"), "{err}");
+    assert!(err.contains("US page 3 (quotaExceeded"), "{err}");
     assert!(err.contains("quotaExceeded"), "{err}");
     let (_, after) = read_parquet(&s.snapshot_file("2026-11-20"));
     // Every column but fetched_at (JP was fetched again, so its pages' times moved on).
@@ -481,5 +482,62 @@ async fn demo_builds_history_and_is_repeatable() {
         std::fs::read_dir(dir.join("lake/_runs")).unwrap().count(),
         3,
         "one report folder per night"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_snapshot_that_lost_entries_keeps_the_warehouse_consistent() {
+    let d = date("2026-11-20");
+    let api = fake(d, |_| {}).await;
+    let s = Scratch::new();
+    assert_exit(
+        &s.run(&api.base_url(), "2026-11-20", &["--regions", "JP,US"])
+            .await,
+        0,
+    );
+    api.set_date(d.succ_opt().unwrap());
+    assert_exit(
+        &s.run(&api.base_url(), "2026-11-21", &["--regions", "JP,US"])
+            .await,
+        0,
+    );
+    // Re-run the 21st for JP with only the top 50: JP's chart on that date shrinks.
+    let out = s
+        .run(
+            &api.base_url(),
+            "2026-11-21",
+            &["--regions", "JP", "--per-region", "50"],
+        )
+        .await;
+    assert_exit(&out, 0);
+    let count = |sql: &str| warehouse_rows(&s.warehouse(), sql)[0][0].clone();
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM chart_entries WHERE snapshot_date = DATE '2026-11-21' AND region = 'JP'"
+        ),
+        "BigInt(50)"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM chart_entries WHERE snapshot_date = DATE '2026-11-21'"),
+        "BigInt(250)"
+    );
+    // Every video has an entry, and its seen dates are those of its entries.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM videos v WHERE NOT EXISTS (SELECT 1 FROM chart_entries e WHERE e.video_id = v.video_id)"
+        ),
+        "BigInt(0)"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM videos v JOIN (SELECT video_id, min(snapshot_date) f, max(snapshot_date) l \
+             FROM chart_entries GROUP BY video_id) e USING (video_id) \
+             WHERE v.first_seen_date <> e.f OR v.last_seen_date <> e.l"
+        ),
+        "BigInt(0)"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM videos"),
+        count("SELECT count(DISTINCT video_id) FROM chart_entries")
     );
 }
