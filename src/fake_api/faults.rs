@@ -58,10 +58,13 @@ pub enum FaultKind {
     /// A well-formed 200 with no items and no `nextPageToken`, though `pageInfo` announces 200:
     /// a chart cut short (seen while YouTube rebuilds a chart).
     EmptyPage,
+    /// The page starts one item early, as when a video climbs into the chart while a client
+    /// pages: the previous page's last item comes again and one item is never seen.
+    Shift,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 17] = [
+    pub const ALL: [FaultKind; 18] = [
         FaultKind::RateLimit429,
         FaultKind::RateLimit403,
         FaultKind::UserRateLimit403,
@@ -79,6 +82,7 @@ impl FaultKind {
         FaultKind::Truncated,
         FaultKind::Html,
         FaultKind::EmptyPage,
+        FaultKind::Shift,
     ];
 
     /// The name used in plans and in the request log.
@@ -101,6 +105,7 @@ impl FaultKind {
             FaultKind::Truncated => "truncated",
             FaultKind::Html => "html",
             FaultKind::EmptyPage => "empty_page",
+            FaultKind::Shift => "shift",
         }
     }
 
@@ -159,7 +164,8 @@ impl FaultKind {
             | FaultKind::Reset
             | FaultKind::Truncated
             | FaultKind::Html
-            | FaultKind::EmptyPage => return None,
+            | FaultKind::EmptyPage
+            | FaultKind::Shift => return None,
         };
         Some(error)
     }
@@ -401,6 +407,11 @@ pub(crate) async fn answer(
         FaultKind::Truncated => truncated(respond(state, request)).await,
         FaultKind::Html => html(),
         FaultKind::EmptyPage => empty_page(request),
+        FaultKind::Shift => {
+            let mut shifted = request.clone();
+            shifted.start = request.start.saturating_sub(1);
+            respond(state, &shifted)
+        }
         kind => kind
             .api_error()
             .expect("every other kind is an API error")

@@ -227,10 +227,12 @@ async fn permanent(kind: &str, page: usize, expect_in_stderr: &[&str]) {
     // Not retried: one request at the failing page (two for a page token: one restart).
     let failing = api.log().iter().filter(|r| r.fault.is_some()).count();
     // A rejected page token and a chart cut short restart the region once; nothing else repeats.
-    let per_run = if matches!(kind, "invalid_page_token" | "empty_page") {
-        2
-    } else {
-        1
+    let per_run = match kind {
+        "invalid_page_token" | "empty_page" => 2,
+        // A page shifted back one item hands out a token that lands on the same page number
+        // again (offset 99 at 50 a page is page 2), so each pass meets the fault twice.
+        "shift" => 4,
+        _ => 1,
     };
     assert_eq!(failing, per_run, "{kind}: permanent faults are not retried");
 
@@ -267,6 +269,29 @@ async fn a_chart_cut_short_once_is_fetched_again() {
         vec![1, 2, 1, 2, 3, 4],
         "started over from page 1 once"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_that_moved_while_paging_is_fetched_again() {
+    // Page 3 starts one item early once: an id repeats and one is missed; the region restarts.
+    let api = faulty(r#"{"faults": [{"region": "JP", "page": 3, "kind": "shift"}]}"#).await;
+    let s = Scratch::new();
+    assert_exit(&run_with(&s, &api, "JP", &[]).await, 0);
+    assert_complete(&s, &["JP"]);
+    let pages: Vec<usize> = api.log().iter().map(|r| r.page).collect();
+    // The shifted page's next token continues from where that page ended (offset 149, still
+    // page 3 at 50 a page); then the region starts over from page 1, once.
+    assert_eq!(pages, vec![1, 2, 3, 3, 1, 2, 3, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_that_keeps_moving_never_replaces_a_complete_one() {
+    permanent(
+        "shift",
+        2,
+        &["the chart moved while paging", "distinct of 200 items"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
