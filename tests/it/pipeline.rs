@@ -268,8 +268,8 @@ async fn a_run_where_every_region_fails_exits_1_and_writes_no_snapshot() {
     assert!(!s.warehouse().exists(), "nothing merged");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn query_formats_and_named_queries() {
+/// A fake and a scratch lake and warehouse holding JP and US on 2026-11-20 and -21.
+async fn two_nights_of_jp_and_us() -> (trendlake::fake_api::FakeApi, Scratch) {
     let d = date("2026-11-20");
     let api = fake(d, |_| {}).await;
     let s = Scratch::new();
@@ -284,6 +284,12 @@ async fn query_formats_and_named_queries() {
             .await,
         0,
     );
+    (api, s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_formats_and_named_queries() {
+    let (_api, s) = two_nights_of_jp_and_us().await;
     let wh = s.warehouse().display().to_string();
     let q = |extra: &[&str]| {
         let mut a = vec!["query".to_string(), "--warehouse".into(), wh.clone()];
@@ -487,20 +493,7 @@ async fn demo_builds_history_and_is_repeatable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_snapshot_that_lost_entries_keeps_the_warehouse_consistent() {
-    let d = date("2026-11-20");
-    let api = fake(d, |_| {}).await;
-    let s = Scratch::new();
-    assert_exit(
-        &s.run(&api.base_url(), "2026-11-20", &["--regions", "JP,US"])
-            .await,
-        0,
-    );
-    api.set_date(d.succ_opt().unwrap());
-    assert_exit(
-        &s.run(&api.base_url(), "2026-11-21", &["--regions", "JP,US"])
-            .await,
-        0,
-    );
+    let (api, s) = two_nights_of_jp_and_us().await;
     // Re-run the 21st for JP with only the top 50: JP's chart on that date shrinks.
     let out = s
         .run(
