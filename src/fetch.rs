@@ -114,9 +114,6 @@ struct Shared {
     options: FetchOptions,
     clock: Clock,
     permits: Semaphore,
-    /// Regions in progress at most: as many as requests may be in flight, so a region's time
-    /// budget starts when it can actually make progress, not while it waits behind others.
-    region_slots: Semaphore,
     pacer: Option<DefaultDirectRateLimiter>,
     units_spent: AtomicU32,
     /// Set by the first `quotaExceeded`: every later request would fail too.
@@ -124,14 +121,47 @@ struct Shared {
 }
 
 impl Shared {
-    fn refusal(&self, kind: ErrorKind, message: String) -> ApiError {
-        ApiError {
-            kind,
-            status: None,
-            reason: None,
-            message,
-            retry_after: None,
-        }
+    /// One page, retried while the fault is transient, within the policy's attempts and the
+    /// region's `deadline`; `Retry-After` is honoured with a floor.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site; the counters are the region's"
+    )]
+    async fn request_with_retries(
+        &self,
+        sent: &AtomicU32,
+        retries: &AtomicU32,
+        region: &str,
+        page_no: usize,
+        max_results: u32,
+        token: Option<&str>,
+        deadline: Instant,
+    ) -> Result<crate::youtube::model::VideoListResponse, ApiError> {
+        let policy = self.options.retry;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_max_times(policy.max_attempts.saturating_sub(1))
+            .with_jitter();
+        (|| self.request(sent, region, max_results, token))
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|e: &ApiError| e.kind.is_transient())
+            .adjust(|e: &ApiError, backoff: Option<Duration>| {
+                // `None` means the attempts are used up; a Retry-After never extends them.
+                let wait = match (backoff, e.retry_after) {
+                    (None, _) => return None,
+                    (Some(_), Some(after)) => after.max(policy.retry_after_floor),
+                    (Some(delay), None) => delay,
+                };
+                (wait <= deadline.saturating_duration_since(Instant::now())).then_some(wait)
+            })
+            .notify(|e: &ApiError, wait: Duration| {
+                retries.fetch_add(1, Ordering::Relaxed);
+                let wait_ms = wait.as_millis() as u64;
+                warn!(region, page = page_no, error = %e, wait_ms, "retrying");
+            })
+            .await
     }
 
     /// One `videos.list` call, within the run's quota, concurrency and pace.
@@ -153,9 +183,9 @@ impl Shared {
         // Checked after the wait for a slot: requests queued behind the one that hit the quota
         // must not go out either.
         if self.quota_exhausted.load(Ordering::SeqCst) {
-            return Err(self.refusal(
+            return Err(ApiError::local(
                 ErrorKind::QuotaExceeded,
-                "not sent: an earlier request of this run was answered quotaExceeded".into(),
+                "not sent: an earlier request of this run was answered quotaExceeded",
             ));
         }
         // Reserved only now, right before sending: a request that waited and was dropped (the
@@ -164,7 +194,7 @@ impl Shared {
             let spent = self.units_spent.fetch_add(1, Ordering::SeqCst);
             if spent >= budget {
                 self.units_spent.fetch_sub(1, Ordering::SeqCst);
-                return Err(self.refusal(
+                return Err(ApiError::local(
                     ErrorKind::BudgetExhausted,
                     format!("not sent: --quota-budget {budget} units are spent"),
                 ));
@@ -203,7 +233,6 @@ pub async fn fetch_all(
         options,
         clock,
         permits: Semaphore::new(options.concurrency.max(1)),
-        region_slots: Semaphore::new(options.concurrency.max(1)),
         pacer: pacer(options.max_rps),
         units_spent: AtomicU32::new(0),
         quota_exhausted: AtomicBool::new(false),
@@ -213,6 +242,10 @@ pub async fn fetch_all(
         None => regions.len(),
     };
     let mut results: Vec<Option<RegionFetch>> = regions.iter().map(|_| None).collect();
+    // Regions in progress at most: as many as requests may be in flight, so a region's time
+    // budget starts when it can actually make progress, not while it waits behind others.
+    // Slots are taken here, in the order given, so regions start in that order.
+    let region_slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for (index, region) in regions.iter().enumerate() {
         if index >= admitted {
@@ -222,7 +255,7 @@ pub async fn fetch_all(
                 outcome: Err(RegionError {
                     region: region.clone(),
                     page: 0,
-                    error: shared.refusal(
+                    error: ApiError::local(
                         ErrorKind::BudgetExhausted,
                         format!(
                             "left out: --quota-budget {budget} covers {admitted} of {} regions at {} units each",
@@ -240,9 +273,15 @@ pub async fn fetch_all(
         }
         let shared = shared.clone();
         let region = region.clone();
+        let slot = region_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
         tasks.spawn(async move {
-            let _slot = shared.region_slots.acquire().await.expect("never closed");
-            (index, fetch_region(&shared, region).await)
+            let fetched = fetch_region(&shared, region).await;
+            drop(slot);
+            (index, fetched)
         });
     }
     while let Some(joined) = tasks.join_next().await {
@@ -307,30 +346,17 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
             let page_no = progress.page_no;
             page_reached.store(page_no, Ordering::Relaxed);
             let wanted = (per_region - progress.offset).min(MAX_RESULTS as usize) as u32;
-            let token = progress.token.clone();
-            let backoff = ExponentialBuilder::default()
-                .with_min_delay(policy.min_delay)
-                .with_max_delay(policy.max_delay)
-                .with_max_times(policy.max_attempts.saturating_sub(1))
-                .with_jitter();
-            let response = (|| shared.request(&requests, &region, wanted, token.as_deref()))
-        .retry(backoff)
-        .sleep(tokio::time::sleep)
-        .when(|e: &ApiError| e.kind.is_transient())
-        .adjust(|e: &ApiError, backoff: Option<Duration>| {
-            // `None` means the attempts are used up; a Retry-After never extends them.
-            let wait = match (backoff, e.retry_after) {
-                (None, _) => return None,
-                (Some(_), Some(after)) => after.max(policy.retry_after_floor),
-                (Some(delay), None) => delay,
-            };
-            (wait <= deadline.saturating_duration_since(Instant::now())).then_some(wait)
-        })
-        .notify(|e: &ApiError, wait: Duration| {
-            retries.fetch_add(1, Ordering::Relaxed);
-            warn!(region = %region, page = page_no, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
-        })
-        .await;
+            let response = shared
+                .request_with_retries(
+                    &requests,
+                    &retries,
+                    &region,
+                    page_no,
+                    wanted,
+                    progress.token.as_deref(),
+                    deadline,
+                )
+                .await;
             let response = match response {
                 Ok(r) => r,
                 Err(e) if e.kind == ErrorKind::InvalidPageToken && !restarted => {
@@ -365,7 +391,7 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
                 warn!(region = %region, page = page_no, error = %e, "item cannot be stored");
                 break Err(fail(
                     page_no,
-                    shared.refusal(ErrorKind::BadItem, e.to_string()),
+                    ApiError::local(ErrorKind::BadItem, e.to_string()),
                 ));
             }
             progress.offset += received;
@@ -402,7 +428,7 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
                     }
                     break Err(fail(
                         page_no,
-                        shared.refusal(ErrorKind::IncompleteChart, problem),
+                        ApiError::local(ErrorKind::IncompleteChart, problem),
                     ));
                 }
                 let Progress {
@@ -422,7 +448,7 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
         Err(_) => Err(RegionError {
             region: region.clone(),
             page: page_reached.load(Ordering::Relaxed),
-            error: shared.refusal(
+            error: ApiError::local(
                 ErrorKind::Timeout,
                 format!(
                     "the region took longer than its budget of {} s (--region-budget-secs)",

@@ -222,7 +222,7 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
             // The quota is spent: still write the report saying what was fetched and why
             // nothing was committed, then fail.
             Err(e) => {
-                commit_error = Some(e);
+                commit_error = Some(e.to_string());
                 (None, 0, Vec::new())
             }
         }
@@ -239,13 +239,11 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
         file,
         fetch_ms,
         write_ms: write_started.elapsed().as_millis(),
-        commit_error: None,
         report_path: None,
+        commit_error,
     };
-    // The quota is spent either way: the report says what was fetched and that none of it was
-    // committed; the outcome is then a failure (exit 1).
-    if let Some(e) = commit_error {
-        report.commit_error = Some(e.to_string());
+    // Regions fetched but not committed say so; the outcome is then a failure (exit 1).
+    if report.commit_error.is_some() {
         for region in report.regions.iter_mut().filter(|r| r.error.is_none()) {
             region.status = "not_committed";
         }

@@ -170,6 +170,19 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
 }
 
+impl ApiError {
+    /// An error decided on this side (no HTTP status): a request not sent, or an answer rejected.
+    pub fn local(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            status: None,
+            reason: None,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
 /// Client for `GET {base}/videos?chart=mostPopular`.
 #[derive(Debug, Clone)]
 pub struct Client {
