@@ -134,7 +134,7 @@ async fn faults_bench() {
 /// collapses in a dictionary by accident).
 fn chile_pages() -> BTreeMap<String, Vec<String>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../shared/youtube_samples/cl_mostPopular_snippet_contentDetails_statistics_25items.json",
+        "tests/fixtures/youtube/cl_mostPopular_snippet_contentDetails_statistics_25items.json",
     );
     let sample: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

@@ -3,6 +3,7 @@
 
 use crate::lake::LakeError;
 use crate::warehouse::WarehouseError;
+use crate::youtube::ClientError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -13,6 +14,13 @@ pub enum Error {
     Lake(#[from] LakeError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    /// The API client's configuration (base URL, key) is unusable.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The fake API's fault plan (`fake-api --faults`) is unreadable or invalid.
+    #[cfg(feature = "fake-api")]
+    #[error(transparent)]
+    FaultPlan(#[from] crate::fake_api::faults::FaultPlanError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -26,9 +34,13 @@ pub enum Error {
 impl Error {
     /// Usage and configuration errors (exit 2): nothing was touched.
     pub fn is_usage(&self) -> bool {
+        #[cfg(feature = "fake-api")]
+        if matches!(self, Error::FaultPlan(_)) {
+            return true;
+        }
         matches!(
             self,
-            Error::Usage(_) | Error::Lake(LakeError::Config { .. })
+            Error::Usage(_) | Error::Client(_) | Error::Lake(LakeError::Config { .. })
         )
     }
 }

@@ -7,12 +7,17 @@
 //! parsed JSON at a time. One region's failure never cancels another: each ends with its own
 //! outcome. Transient faults are retried (`backon`: exponential backoff with jitter, `Retry-After`
 //! honoured with a floor), bounded by attempts per request and by total time per region; a
-//! `quotaExceeded` answer stops every further request of the run at once.
+//! `quotaExceeded` answer, or a 404 that shows the base URL is not the API, stops every further
+//! request of the run at once.
+//!
+//! Quota: a request costs a unit once the API has it, answered or not (any HTTP response, an
+//! error included, or a timeout after sending); one that never connected (refused, DNS failure,
+//! connect timeout) costs nothing and is not charged to `--quota-budget`.
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
@@ -61,7 +66,8 @@ pub struct FetchOptions {
     /// Items per region (the whole chart is 200).
     pub per_region: usize,
     pub retry: RetryPolicy,
-    /// Quota units this run may spend at most (one per `videos.list` call, failed ones too).
+    /// Quota units this run may spend at most (one per `videos.list` call that reaches the API,
+    /// failed ones too).
     pub quota_budget: Option<u32>,
     /// Requests per second at most, across all regions.
     pub max_rps: Option<f64>,
@@ -90,8 +96,11 @@ pub struct RegionFetch {
     pub region: String,
     /// The region's rows in chart order, in the lake schema.
     pub outcome: Result<RecordBatch, RegionError>,
-    /// `videos.list` calls made (each costs one quota unit, failed ones too).
+    /// `videos.list` calls sent, retries included.
     pub requests: u32,
+    /// Quota units the region spent: its calls that reached the API (failed ones too); a call
+    /// that never connected costs none.
+    pub quota_units: u32,
     /// Calls that were retries of a transient fault.
     pub retries: u32,
     pub elapsed: Duration,
@@ -115,22 +124,28 @@ struct Shared {
     clock: Clock,
     permits: Semaphore,
     pacer: Option<DefaultDirectRateLimiter>,
+    /// Units reserved by requests about to be sent plus units spent; a request that never
+    /// connected gives its unit back.
     units_spent: AtomicU32,
-    /// Set by the first `quotaExceeded`: every later request would fail too.
-    quota_exhausted: AtomicBool,
+    /// Set by the first answer that every later request would get too (`quotaExceeded`, a
+    /// wrong base URL): the kind, and how the first one was answered.
+    stopped: OnceLock<(ErrorKind, String)>,
+}
+
+/// A region's request counters.
+#[derive(Debug, Default)]
+struct Counters {
+    sent: AtomicU32,
+    retries: AtomicU32,
+    quota_units: AtomicU32,
 }
 
 impl Shared {
     /// One page, retried while the fault is transient, within the policy's attempts and the
     /// region's `deadline`; `Retry-After` is honoured with a floor.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one call site; the counters are the region's"
-    )]
     async fn request_with_retries(
         &self,
-        sent: &AtomicU32,
-        retries: &AtomicU32,
+        counters: &Counters,
         region: &str,
         page_no: usize,
         max_results: u32,
@@ -143,7 +158,7 @@ impl Shared {
             .with_max_delay(policy.max_delay)
             .with_max_times(policy.max_attempts.saturating_sub(1))
             .with_jitter();
-        (|| self.request(sent, region, max_results, token))
+        (|| self.request(counters, region, max_results, token))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &ApiError| e.kind.is_transient())
@@ -157,7 +172,7 @@ impl Shared {
                 (wait <= deadline.saturating_duration_since(Instant::now())).then_some(wait)
             })
             .notify(|e: &ApiError, wait: Duration| {
-                retries.fetch_add(1, Ordering::Relaxed);
+                counters.retries.fetch_add(1, Ordering::Relaxed);
                 let wait_ms = wait.as_millis() as u64;
                 warn!(region, page = page_no, error = %e, wait_ms, "retrying");
             })
@@ -167,7 +182,7 @@ impl Shared {
     /// One `videos.list` call, within the run's quota, concurrency and pace.
     async fn request(
         &self,
-        sent: &AtomicU32,
+        counters: &Counters,
         region: &str,
         max_results: u32,
         token: Option<&str>,
@@ -180,12 +195,12 @@ impl Shared {
         if let Some(pacer) = &self.pacer {
             pacer.until_ready().await;
         }
-        // Checked after the wait for a slot: requests queued behind the one that hit the quota
-        // must not go out either.
-        if self.quota_exhausted.load(Ordering::SeqCst) {
+        // Checked after the wait for a slot: requests queued behind the one that stopped the
+        // run must not go out either.
+        if let Some((kind, first)) = self.stopped.get() {
             return Err(ApiError::local(
-                ErrorKind::QuotaExceeded,
-                "not sent: an earlier request of this run was answered quotaExceeded",
+                *kind,
+                format!("not sent: an earlier request of this run failed the same way ({first})"),
             ));
         }
         // Reserved only now, right before sending: a request that waited and was dropped (the
@@ -202,12 +217,23 @@ impl Shared {
         } else {
             self.units_spent.fetch_add(1, Ordering::SeqCst);
         }
-        sent.fetch_add(1, Ordering::Relaxed);
+        counters.sent.fetch_add(1, Ordering::Relaxed);
         let result = self.client.chart_page(region, max_results, token).await;
+        match &result {
+            // Never reached the API: the reserved unit goes back.
+            Err(e) if e.kind == ErrorKind::Connect => {
+                self.units_spent.fetch_sub(1, Ordering::SeqCst);
+            }
+            _ => {
+                counters.quota_units.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         if let Err(e) = &result
-            && e.kind == ErrorKind::QuotaExceeded
+            && e.kind.stops_run()
         {
-            self.quota_exhausted.store(true, Ordering::SeqCst);
+            let _ = self
+                .stopped
+                .set((e.kind, format!("{region}: {}", e.message)));
         }
         result
     }
@@ -235,7 +261,7 @@ pub async fn fetch_all(
         permits: Semaphore::new(options.concurrency.max(1)),
         pacer: pacer(options.max_rps),
         units_spent: AtomicU32::new(0),
-        quota_exhausted: AtomicBool::new(false),
+        stopped: OnceLock::new(),
     });
     let admitted = match options.quota_budget {
         Some(budget) => (budget / options.pages_per_region().max(1)) as usize,
@@ -265,6 +291,7 @@ pub async fn fetch_all(
                     ),
                 }),
                 requests: 0,
+                quota_units: 0,
                 retries: 0,
                 elapsed: Duration::ZERO,
                 duplicates_dropped: 0,
@@ -329,8 +356,7 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
     let deadline = started + shared.options.retry.region_budget;
     let per_region = shared.options.per_region;
     let policy = shared.options.retry;
-    let requests = AtomicU32::new(0);
-    let retries = AtomicU32::new(0);
+    let counters = Counters::default();
     let mut progress = Progress::new(&region, per_region);
     let mut restarted = false;
     let page_reached = std::sync::atomic::AtomicUsize::new(0);
@@ -348,8 +374,7 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
             let wanted = (per_region - progress.offset).min(MAX_RESULTS as usize) as u32;
             let response = shared
                 .request_with_retries(
-                    &requests,
-                    &retries,
+                    &counters,
                     &region,
                     page_no,
                     wanted,
@@ -464,8 +489,9 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
     RegionFetch {
         region,
         outcome,
-        requests: requests.into_inner(),
-        retries: retries.into_inner(),
+        requests: counters.sent.into_inner(),
+        quota_units: counters.quota_units.into_inner(),
+        retries: counters.retries.into_inner(),
         elapsed: started.elapsed(),
         duplicates_dropped,
     }

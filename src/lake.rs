@@ -38,8 +38,12 @@ pub enum LakeError {
         #[source]
         source: object_store::Error,
     },
-    #[error("lake file {path} is not a readable trendlake snapshot: {problem}")]
-    Corrupt { path: String, problem: String },
+    #[error("lake file {path} is not a readable trendlake snapshot: {source}")]
+    Corrupt {
+        path: String,
+        #[source]
+        source: DecodeError,
+    },
     #[error("cannot lock {path} for this date's commit: {source}")]
     Lock {
         path: String,
@@ -50,12 +54,31 @@ pub enum LakeError {
     Encode(#[from] parquet::errors::ParquetError),
 }
 
+/// Why bytes are not a snapshot this trendlake can read ([`decode_snapshot`]); the lake wraps it
+/// in [`LakeError::Corrupt`] with the file's path.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not Parquet, or damaged: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error(
+        "schema version {found:?}, this trendlake writes {expected:?}; move the file aside or use a matching trendlake"
+    )]
+    SchemaVersion {
+        found: Option<String>,
+        expected: &'static str,
+    },
+    #[error("its columns differ from the videos schema")]
+    Columns,
+    #[error("its rows cannot be split by region: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+}
+
 /// A lake rooted at a directory or an S3 prefix.
 #[derive(Debug, Clone)]
 pub struct Lake {
     store: Arc<dyn ObjectStore>,
     root: Path,
-    /// What the user gave, for messages.
+    /// The lake as an absolute URL: `file:///abs/dir` or `s3://bucket/prefix`.
     url: String,
     /// Where store paths start, for messages: `s3://bucket` or the local directory.
     base: String,
@@ -108,16 +131,24 @@ impl Lake {
                 .with_bucket_name(bucket)
                 .build()
                 .map_err(|e| config(format!("{e}; set AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL, AWS_ALLOW_HTTP for a local S3)")))?;
+            let prefix = prefix.trim_matches('/');
             return Ok(Self {
                 store: Arc::new(store),
-                root: Path::from(prefix.trim_matches('/')),
-                url: spec.to_string(),
+                root: Path::from(prefix),
+                url: match prefix {
+                    "" => format!("s3://{bucket}"),
+                    prefix => format!("s3://{bucket}/{prefix}"),
+                },
                 base: format!("s3://{bucket}"),
                 local_dir: None,
             });
         }
         let dir = match spec.strip_prefix("file://") {
-            Some(path) => std::path::PathBuf::from(path),
+            // A proper file URL (percent-decoded); else, as before, the rest taken as a path.
+            Some(path) => url::Url::parse(spec)
+                .ok()
+                .and_then(|u| u.to_file_path().ok())
+                .unwrap_or_else(|| std::path::PathBuf::from(path)),
             None if spec.contains("://") => {
                 return Err(config(
                     "unsupported scheme; use a path, file://… or s3://…".into(),
@@ -127,6 +158,12 @@ impl Lake {
         };
         std::fs::create_dir_all(&dir)
             .map_err(|e| config(format!("cannot create the directory ({e})")))?;
+        // Absolute, so reports and messages say where the lake is whatever the working directory.
+        let dir = std::fs::canonicalize(&dir)
+            .map_err(|e| config(format!("cannot resolve the directory ({e})")))?;
+        let url = url::Url::from_file_path(&dir)
+            .map_err(|()| config("cannot be written as a file:// URL".into()))?
+            .to_string();
         let store = LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| config(e.to_string()))?
             // Deleting a file also removes the directories it leaves empty.
@@ -137,12 +174,14 @@ impl Lake {
         Ok(Self {
             store: Arc::new(store),
             root: Path::default(),
-            url: spec.to_string(),
+            url,
             base: dir.display().to_string().trim_end_matches('/').to_string(),
             local_dir: Some(dir),
         })
     }
 
+    /// The lake as an absolute URL, whatever form it was opened with: `file:///abs/path/lake`
+    /// for a local lake (percent-encoded where a path needs it), `s3://bucket/prefix` for S3.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -206,9 +245,9 @@ impl Lake {
         };
         let meta = got.meta.clone();
         let bytes = got.bytes().await.map_err(self.store_err(&path))?;
-        let regions = decode_snapshot(bytes.clone()).map_err(|problem| LakeError::Corrupt {
+        let regions = decode_snapshot(bytes.clone()).map_err(|source| LakeError::Corrupt {
             path: self.display(&path),
-            problem,
+            source,
         })?;
         Ok(Some(Snapshot {
             meta,
@@ -271,37 +310,52 @@ impl Lake {
 
     /// An exclusive lock on `date`'s snapshot, held until dropped. Local lakes lock a file under
     /// `_locks/`; S3 has no such lock (conditional puts come with the S3 issue).
-    async fn lock(&self, date: NaiveDate) -> Result<Option<std::fs::File>, LakeError> {
+    async fn lock(&self, date: NaiveDate) -> Result<Option<DateLock>, LakeError> {
         let Some(dir) = &self.local_dir else {
             return Ok(None);
         };
-        let locks = dir.join("_locks");
-        let path = locks.join(format!("snapshot_date={date}.lock"));
+        let path = dir
+            .join("_locks")
+            .join(format!("snapshot_date={date}.lock"));
         let fail = |source| LakeError::Lock {
             path: path.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(&locks).map_err(fail)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(fail)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(file)),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                eprintln!(
-                    "another trendlake is committing {date} to this lake; waiting for it ({})",
-                    path.display()
-                );
-                // Off the async workers: the wait may be long.
-                let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-                    .await
-                    .expect("locking does not panic");
-                locked.map(Some).map_err(fail)
+        let mut announced = false;
+        let mut vanished = 0;
+        loop {
+            let file = match open_lock_file(&path) {
+                Ok(file) => file,
+                // `_locks/` was removed by a run releasing its lock just now: make it again.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && vanished < 100 => {
+                    vanished += 1;
+                    continue;
+                }
+                Err(e) => return Err(fail(e)),
+            };
+            let file = match file.try_lock() {
+                Ok(()) => file,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !announced {
+                        eprintln!(
+                            "another trendlake is committing {date} to this lake; waiting for it ({})",
+                            path.display()
+                        );
+                        announced = true;
+                    }
+                    // Off the async workers: the wait may be long.
+                    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+                        .await
+                        .expect("locking does not panic")
+                        .map_err(fail)?
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+            };
+            // The run we waited for removed the file as it released it, and a third may have
+            // made a new one since: only a lock on the file at `path` now counts.
+            if is_current(&file, &path).map_err(fail)? {
+                return Ok(Some(DateLock { _file: file, path }));
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(fail(e)),
         }
     }
 
@@ -319,6 +373,63 @@ impl Lake {
             .map_err(self.store_err(&path))?;
         Ok(self.display(&path))
     }
+}
+
+/// A held lock on one date of a local lake: `_locks/snapshot_date=D.lock`, locked with the
+/// operating system's advisory file lock (`flock` on Unix).
+///
+/// Released on drop, and on Unix the file is removed first, while still locked, so lakes do not
+/// collect one lock file per date. Removing a locked file is safe because every locker checks,
+/// once it holds the lock, that the file it locked is still the one at the path
+/// ([`Lake::lock`] retries otherwise): a run that waited on the removed file cannot share the lock
+/// with one that created the next. Elsewhere the file stays; an unlocked lock file is harmless.
+#[derive(Debug)]
+struct DateLock {
+    /// Held for its lock: closing it releases the lock.
+    _file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl Drop for DateLock {
+    fn drop(&mut self) {
+        if cfg!(unix) {
+            let _ = std::fs::remove_file(&self.path);
+            // `_locks/` too, once empty (it fails, harmlessly, while other dates hold locks).
+            if let Some(dir) = self.path.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        // The lock itself goes when `_file` is closed, right after this.
+    }
+}
+
+fn open_lock_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+/// Whether `file` is (still) the file at `path`.
+#[cfg(unix)]
+fn is_current(file: &std::fs::File, path: &std::path::Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let held = file.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Lock files are never removed off Unix, so the file locked is the one at the path.
+#[cfg(not(unix))]
+fn is_current(_file: &std::fs::File, _path: &std::path::Path) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 /// Columns written uncompressed (see [`encode_snapshot`]).
@@ -382,8 +493,8 @@ pub fn encode_snapshot<'a>(
 }
 
 /// Decode a snapshot file into one batch per region; checks the schema is the current one.
-pub fn decode_snapshot(bytes: Bytes) -> Result<BTreeMap<String, RecordBatch>, String> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
+pub fn decode_snapshot(bytes: Bytes) -> Result<BTreeMap<String, RecordBatch>, DecodeError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
     let version = builder
         .metadata()
         .file_metadata()
@@ -391,25 +502,21 @@ pub fn decode_snapshot(bytes: Bytes) -> Result<BTreeMap<String, RecordBatch>, St
         .and_then(|kv| kv.iter().find(|k| k.key == "trendlake.schema_version"))
         .and_then(|k| k.value.clone());
     if version.as_deref() != Some(SCHEMA_VERSION) {
-        return Err(format!(
-            "schema version {version:?}, this trendlake writes {SCHEMA_VERSION:?}; move the file aside or use a matching trendlake"
-        ));
+        return Err(DecodeError::SchemaVersion {
+            found: version,
+            expected: SCHEMA_VERSION,
+        });
     }
-    let reader = builder
-        .with_batch_size(64 * 1024)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+    let reader = builder.with_batch_size(64 * 1024).build()?;
+    let batches = reader.collect::<Result<Vec<_>, _>>()?;
     if batches
         .first()
         .is_some_and(|b| b.schema().fields() != schema().fields())
     {
-        return Err("its columns differ from the videos schema".into());
+        return Err(DecodeError::Columns);
     }
-    let all = concat_batches(&schema(), &batches).map_err(|e| e.to_string())?;
-    split_by_region(&all).map_err(|e| e.to_string())
+    let all = concat_batches(&schema(), &batches)?;
+    Ok(split_by_region(&all)?)
 }
 
 /// Split a batch into one batch per distinct `region` value.
@@ -426,4 +533,115 @@ pub fn split_by_region(
         out.insert(name.to_string(), filter_record_batch(batch, &mask)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Page, region_batch};
+    use crate::youtube::model::{Snippet, Video};
+
+    fn batch(region: &str) -> RecordBatch {
+        let video = Video {
+            id: format!("{region}-1"),
+            snippet: Some(Snippet {
+                published_at: "2026-11-20T03:00:00Z".into(),
+                title: "t".into(),
+                ..Snippet::default()
+            }),
+            ..Video::default()
+        };
+        let page = Page {
+            offset: 0,
+            fetched_at: "2026-11-20T03:00:00Z".parse().unwrap(),
+            items: vec![video],
+        };
+        region_batch(region, &[page]).unwrap()
+    }
+
+    fn day() -> NaiveDate {
+        "2026-11-20".parse().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_commits_of_a_date_keep_every_region_and_leave_no_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&dir.path().join("lake").display().to_string()).unwrap();
+        let regions = ["GB", "HK", "JP", "KR", "SG", "TH", "TW", "US"];
+        // Each commit is a read-modify-write of the same file: without the lock, one would drop
+        // another's region; with a lock file removed unsafely, two could hold "the" lock.
+        for _ in 0..3 {
+            let mut commits = tokio::task::JoinSet::new();
+            for region in regions {
+                let lake = lake.clone();
+                commits.spawn(async move {
+                    let fetched = BTreeMap::from([(region.to_string(), batch(region))]);
+                    lake.commit_snapshot(day(), fetched).await.unwrap()
+                });
+            }
+            while let Some(commit) = commits.join_next().await {
+                commit.unwrap();
+            }
+            assert_eq!(lake.snapshot_regions(day()).await.unwrap(), regions);
+        }
+        assert!(
+            !dir.path().join("lake/_locks").exists(),
+            "the lock file and its directory are removed on release"
+        );
+    }
+
+    #[test]
+    fn a_local_lake_is_named_by_an_absolute_file_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("my lake");
+        let lake = Lake::open(&path.display().to_string()).unwrap();
+        let canonical = std::fs::canonicalize(&path).unwrap();
+        let expected = url::Url::from_file_path(&canonical).unwrap().to_string();
+        assert_eq!(lake.url(), expected);
+        assert!(lake.url().starts_with("file:///"), "{}", lake.url());
+        assert!(lake.url().ends_with("/my%20lake"), "{}", lake.url());
+        // Opening the URL opens the same directory.
+        assert_eq!(Lake::open(lake.url()).unwrap().url(), lake.url());
+        let s3 = Lake::open("s3://bucket/some/prefix/");
+        if let Ok(s3) = s3 {
+            assert_eq!(s3.url(), "s3://bucket/some/prefix");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_snapshot_is_named_with_its_problem() {
+        assert!(matches!(
+            decode_snapshot(Bytes::from_static(b"not parquet")),
+            Err(DecodeError::Parquet(_))
+        ));
+        let foreign = {
+            let mut out = Vec::new();
+            let mut writer = ArrowWriter::try_new(&mut out, schema(), None).unwrap();
+            writer.write(&batch("JP")).unwrap();
+            writer.close().unwrap();
+            Bytes::from(out)
+        };
+        assert!(matches!(
+            decode_snapshot(foreign),
+            Err(DecodeError::SchemaVersion {
+                found: None,
+                expected: "1"
+            })
+        ));
+
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&dir.path().display().to_string()).unwrap();
+        let path = dir.path().join("videos/snapshot_date=2026-11-20");
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join("videos.parquet"), b"PAR1 but not really").unwrap();
+        let error = lake.read_snapshot(day()).await.unwrap_err();
+        let LakeError::Corrupt { path: named, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert!(
+            named.ends_with("videos/snapshot_date=2026-11-20/videos.parquet"),
+            "{named}"
+        );
+        assert!(error.to_string().contains("not Parquet"), "{error}");
+    }
 }

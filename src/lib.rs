@@ -6,10 +6,15 @@
 
 pub mod cli;
 pub mod clock;
+#[cfg(feature = "fake-api")]
+pub mod demo;
 pub mod error;
+#[cfg(feature = "fake-api")]
 pub mod fake_api;
 pub mod fetch;
 pub mod lake;
+pub mod logging;
+pub mod output;
 pub mod pipeline;
 pub mod record;
 pub mod regions;

@@ -3,9 +3,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use tracing_subscriber::EnvFilter;
-use trendlake::cli::{Cli, Finished, execute};
+use trendlake::cli::{self, ParseError};
+use trendlake::logging;
 use trendlake::youtube::ApiKey;
 
 // The transform allocates and frees millions of short strings a second; mimalloc does that
@@ -15,30 +14,29 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("TRENDLAKE_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+    let parsed = match cli::parse(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        // --help and --version land here too, with exit code 0.
+        Err(ParseError::Clap(e)) => {
             e.print().ok();
-            return ExitCode::from(code);
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+        Err(ParseError::Config(e)) => {
+            eprintln!("trendlake: error: {e}");
+            return ExitCode::from(2);
         }
     };
-    redact_panics(cli.api_key());
-    match execute(cli).await {
-        Ok(Finished::Ok) => ExitCode::SUCCESS,
-        Ok(Finished::Partial) => ExitCode::from(3),
-        Ok(Finished::Failed) => ExitCode::from(1),
+    logging::init(parsed.cli.log_format);
+    redact_panics(parsed.cli.api_key());
+    let code = match cli::execute(parsed).await {
+        Ok(finished) => finished.exit_code(),
         Err(e) => {
-            eprintln!("trendlake: error: {e}");
-            ExitCode::from(if e.is_usage() { 2 } else { 1 })
+            let code = if e.is_usage() { 2 } else { 1 };
+            logging::fatal(&e.to_string(), code);
+            code
         }
-    }
+    };
+    ExitCode::from(code)
 }
 
 /// A panic's message can quote any value, so the panic hook strips the API key from it before

@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::fetch::{FetchOptions, fetch_all};
 use crate::lake::Lake;
 use crate::warehouse::{SourceFile, Warehouse};
-use crate::youtube::Client;
+use crate::youtube::{Client, ErrorKind};
 
 /// Everything `snapshot` needs.
 #[derive(Debug, Clone)]
@@ -26,14 +26,39 @@ pub struct SnapshotJob {
     pub clock: Clock,
 }
 
+/// A region's status in the run report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionStatus {
+    /// Fetched complete and committed.
+    Ok,
+    /// Not fetched; see its `error`. Whatever an earlier run committed for it stays.
+    Failed,
+    /// Fetched complete, but the commit failed, so nothing of it was written.
+    NotCommitted,
+}
+
+impl std::fmt::Display for RegionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RegionStatus::Ok => "ok",
+            RegionStatus::Failed => "failed",
+            RegionStatus::NotCommitted => "not_committed",
+        })
+    }
+}
+
 /// One region's line in the run report.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionReport {
     pub region: String,
-    /// `ok` or `failed`.
-    pub status: &'static str,
+    pub status: RegionStatus,
     pub rows: usize,
+    /// `videos.list` calls sent, retries included.
     pub requests: u32,
+    /// Quota units spent: calls that reached the API, failed ones included (a call that never
+    /// connected costs none).
+    pub quota_units: u32,
     /// Requests that were retries of a transient fault.
     pub retries: u32,
     /// Items dropped because the API repeated an id across pages.
@@ -46,36 +71,115 @@ pub struct RegionReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionFailure {
     pub page: usize,
-    pub kind: String,
+    /// The stable name of the failure's kind (`quota_exceeded`, `rate_limited`, …).
+    pub kind: ErrorKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// The API's own reason (`quotaExceeded`, …) when it gave one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub message: String,
     pub advice: String,
 }
 
-/// The run report written to `_runs/snapshot_date=D/<run-id>.json`.
+/// What the merge after the snapshot did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeStatus {
+    /// At least one snapshot was merged.
+    Merged,
+    /// Every snapshot in the lake was merged already and is unchanged since.
+    UpToDate,
+    /// The merge failed; see `error`. The lake keeps the snapshot, so the next run merges it.
+    Failed,
+    /// No merge was asked for (`trendlake snapshot`).
+    Skipped,
+}
+
+/// The run report's `merge` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeSummary {
+    pub status: MergeStatus,
+    /// Snapshots merged.
+    pub snapshots: usize,
+    /// Chart entries merged.
+    pub rows: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl std::fmt::Display for MergeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MergeStatus::Merged => "merged",
+            MergeStatus::UpToDate => "up_to_date",
+            MergeStatus::Failed => "failed",
+            MergeStatus::Skipped => "skipped",
+        })
+    }
+}
+
+impl MergeSummary {
+    pub fn skipped() -> Self {
+        Self {
+            status: MergeStatus::Skipped,
+            snapshots: 0,
+            rows: 0,
+            error: None,
+        }
+    }
+
+    fn of(result: &Result<MergeReport>) -> Self {
+        match result {
+            Ok(m) => Self {
+                status: if m.merged.is_empty() {
+                    MergeStatus::UpToDate
+                } else {
+                    MergeStatus::Merged
+                },
+                snapshots: m.merged.len(),
+                rows: m.merged.iter().map(|(_, rows)| rows).sum(),
+                error: None,
+            },
+            Err(e) => Self {
+                status: MergeStatus::Failed,
+                snapshots: 0,
+                rows: 0,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// The run report written to `_runs/snapshot_date=D/<run-id>.json`, once, when the run is over.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub run_id: String,
     pub snapshot_date: NaiveDate,
-    pub started_at: DateTime<Utc>,
+    /// The lake as an absolute URL (`file:///…` or `s3://bucket/prefix`).
     pub lake: String,
-    pub regions: Vec<RegionReport>,
-    /// Quota units spent: one per `videos.list` call, failed calls included.
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// [`RunReport::outcome`] and [`RunReport::exit_code`], recorded when the report is written.
+    outcome: Outcome,
+    exit_code: u8,
+    /// Quota units spent: the regions' `quota_units`.
     pub quota_units: u32,
     pub rows_committed: usize,
+    pub regions: Vec<RegionReport>,
     /// Regions of an earlier run of this date that this run left as they were.
     pub regions_kept: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileReport>,
-    pub fetch_ms: u128,
-    pub write_ms: u128,
     /// Why nothing was committed although regions were fetched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit_error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge: MergeSummary,
+    pub fetch_ms: u128,
+    pub write_ms: u128,
+    pub merge_ms: u128,
+    /// Where this report was written (not part of the report itself).
+    #[serde(skip)]
     pub report_path: Option<String>,
 }
 
@@ -88,14 +192,36 @@ pub struct FileReport {
 }
 
 /// How a run ended, for the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// Every region fetched and committed.
+    /// Every region fetched and committed (and merged, when a merge was asked for).
     Complete,
-    /// Some regions failed; the others were committed.
+    /// Some regions failed; the others were committed (and merged).
     Partial,
-    /// Nothing new was committed.
+    /// Nothing new was committed, or the commit or the merge failed.
     Failed,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Complete => "complete",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+        })
+    }
+}
+
+impl Outcome {
+    /// The process exit code of SPEC: 0 complete, 3 partial, 1 failed.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Complete => 0,
+            Outcome::Partial => 3,
+            Outcome::Failed => 1,
+        }
+    }
 }
 
 impl RunReport {
@@ -103,9 +229,10 @@ impl RunReport {
         self.regions.iter().filter(|r| r.error.is_some())
     }
 
+    /// How the run ended, from the regions, the commit and the merge alone.
     pub fn outcome(&self) -> Outcome {
         let failed = self.failed_regions().count();
-        if self.commit_error.is_some() {
+        if self.commit_error.is_some() || self.merge.status == MergeStatus::Failed {
             Outcome::Failed
         } else if failed == 0 {
             Outcome::Complete
@@ -114,6 +241,11 @@ impl RunReport {
         } else {
             Outcome::Failed
         }
+    }
+
+    /// The exit code of [`RunReport::outcome`].
+    pub fn exit_code(&self) -> u8 {
+        self.outcome().exit_code()
     }
 
     /// One line for stderr: `2026-11-25: 8/9 regions ok, 1600 rows; failed: JP (quotaExceeded: …)`.
@@ -134,7 +266,7 @@ impl RunReport {
                     "{} page {} ({}: {}; {})",
                     r.region,
                     e.page,
-                    e.reason.as_deref().unwrap_or(&e.kind),
+                    e.reason.as_deref().unwrap_or(e.kind.name()),
                     e.message,
                     e.advice
                 )
@@ -146,6 +278,10 @@ impl RunReport {
         }
         if let Some(e) = &self.commit_error {
             line.push_str("; nothing committed: ");
+            line.push_str(e);
+        }
+        if let Some(e) = &self.merge.error {
+            line.push_str("; merge failed: ");
             line.push_str(e);
         }
         line
@@ -162,9 +298,42 @@ fn run_id(clock: Clock) -> String {
     }
 }
 
-/// Fetch every region, commit the ones that succeeded to the lake, write the run report.
-/// Failed regions never touch the lake: the previous file's data for them stays.
+/// The nightly job: fetch every region, commit the ones that succeeded to the lake, then, with
+/// a `warehouse`, merge every snapshot not merged yet, and write the run report once, at the end,
+/// with the outcome of all three. Failed regions never touch the lake: the previous file's data
+/// for them stays. The merge runs whatever the snapshot's outcome, so a snapshot committed by an
+/// earlier run that stopped before its merge is merged now. A failed commit or merge is recorded
+/// in the report (outcome `failed`, exit code 1), not returned as an error; an error means the
+/// report itself could not be written.
+pub async fn run(job: &SnapshotJob, lake: &Lake, warehouse: Option<&Path>) -> Result<RunReport> {
+    let mut report = fetch_and_commit(job, lake).await;
+    if let Some(warehouse) = warehouse {
+        let started = Instant::now();
+        let merged = merge(lake, warehouse, None, job.clock).await;
+        if let Err(e) = &merged {
+            warn!(error = %e, "merge failed; the next run merges what this one committed");
+        }
+        report.merge = MergeSummary::of(&merged);
+        report.merge_ms = started.elapsed().as_millis();
+    }
+    report.finished_at = job.clock.now();
+    report.outcome = report.outcome();
+    report.exit_code = report.exit_code();
+    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
+    report.report_path = Some(
+        lake.write_run_report(job.date, &report.run_id, json)
+            .await?,
+    );
+    Ok(report)
+}
+
+/// [`run`] without a merge: fetch, commit, write the run report.
 pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
+    run(job, lake, None).await
+}
+
+/// Fetch and commit; the report of both, not written yet.
+async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
     let started_at = job.clock.now();
     let started = Instant::now();
     let fetched = fetch_all(&job.client, &job.regions, job.fetch, job.clock).await;
@@ -175,9 +344,10 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
     for f in fetched {
         let mut report = RegionReport {
             region: f.region.clone(),
-            status: "ok",
+            status: RegionStatus::Ok,
             rows: 0,
             requests: f.requests,
+            quota_units: f.quota_units,
             retries: f.retries,
             duplicates_dropped: f.duplicates_dropped,
             elapsed_ms: f.elapsed.as_millis(),
@@ -189,10 +359,10 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
                 batches.insert(f.region, batch);
             }
             Err(e) => {
-                report.status = "failed";
+                report.status = RegionStatus::Failed;
                 report.error = Some(RegionFailure {
                     page: e.page,
-                    kind: format!("{:?}", e.error.kind),
+                    kind: e.error.kind,
                     http_status: e.error.status,
                     reason: e.error.reason.clone(),
                     message: e.error.message.clone(),
@@ -227,33 +397,32 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
             }
         }
     };
-    let mut report = RunReport {
-        run_id: run_id(job.clock),
-        snapshot_date: job.date,
-        started_at,
-        lake: lake.url().to_string(),
-        quota_units: regions.iter().map(|r| r.requests).sum(),
-        regions,
-        rows_committed,
-        regions_kept,
-        file,
-        fetch_ms,
-        write_ms: write_started.elapsed().as_millis(),
-        report_path: None,
-        commit_error,
-    };
     // Regions fetched but not committed say so; the outcome is then a failure (exit 1).
-    if report.commit_error.is_some() {
-        for region in report.regions.iter_mut().filter(|r| r.error.is_none()) {
-            region.status = "not_committed";
+    if commit_error.is_some() {
+        for region in regions.iter_mut().filter(|r| r.error.is_none()) {
+            region.status = RegionStatus::NotCommitted;
         }
     }
-    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    report.report_path = Some(
-        lake.write_run_report(job.date, &report.run_id, json)
-            .await?,
-    );
-    Ok(report)
+    RunReport {
+        run_id: run_id(job.clock),
+        snapshot_date: job.date,
+        lake: lake.url().to_string(),
+        started_at,
+        finished_at: started_at,
+        outcome: Outcome::Failed,
+        exit_code: Outcome::Failed.exit_code(),
+        quota_units: regions.iter().map(|r| r.quota_units).sum(),
+        rows_committed,
+        regions,
+        regions_kept,
+        file,
+        commit_error,
+        merge: MergeSummary::skipped(),
+        fetch_ms,
+        write_ms: write_started.elapsed().as_millis(),
+        merge_ms: 0,
+        report_path: None,
+    }
 }
 
 /// What a merge did.
@@ -339,4 +508,169 @@ pub async fn merge(
         report.merged.push((date, rows));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(name: &str, failed: bool) -> RegionReport {
+        RegionReport {
+            region: name.to_string(),
+            status: if failed {
+                RegionStatus::Failed
+            } else {
+                RegionStatus::Ok
+            },
+            rows: if failed { 0 } else { 200 },
+            requests: 4,
+            quota_units: 4,
+            retries: 0,
+            duplicates_dropped: 0,
+            elapsed_ms: 10,
+            error: failed.then(|| RegionFailure {
+                page: 2,
+                kind: ErrorKind::ChartNotFound,
+                http_status: Some(404),
+                reason: Some("notFound".into()),
+                message: "Requested entity was not found.".into(),
+                advice: ErrorKind::ChartNotFound.advice(),
+            }),
+        }
+    }
+
+    /// A report of `regions` (name, failed), with or without a commit and a merge error.
+    fn report(regions: &[(&str, bool)], commit_error: bool, merge_error: bool) -> RunReport {
+        let at = "2026-11-20T03:00:00Z".parse().unwrap();
+        RunReport {
+            run_id: "20261120T030000Z".into(),
+            snapshot_date: "2026-11-20".parse().unwrap(),
+            lake: "file:///lake".into(),
+            started_at: at,
+            finished_at: at,
+            outcome: Outcome::Failed,
+            exit_code: 1,
+            quota_units: 0,
+            rows_committed: 0,
+            regions: regions.iter().map(|(r, f)| region(r, *f)).collect(),
+            regions_kept: Vec::new(),
+            file: None,
+            commit_error: commit_error.then(|| "lake object /lake/x: disk full".to_string()),
+            merge: if merge_error {
+                MergeSummary::of(&Err(Error::Other("warehouse locked".into())))
+            } else {
+                MergeSummary::of(&Ok(MergeReport {
+                    merged: vec![("2026-11-20".parse().unwrap(), 400)],
+                    up_to_date: 0,
+                }))
+            },
+            fetch_ms: 0,
+            write_ms: 0,
+            merge_ms: 0,
+            report_path: None,
+        }
+    }
+
+    #[test]
+    fn outcome_table() {
+        use Outcome::*;
+        let ok = [("JP", false), ("US", false)];
+        let some = [("JP", false), ("US", true)];
+        let all = [("JP", true), ("US", true)];
+        for (regions, commit_error, merge_error, outcome, code) in [
+            (&ok, false, false, Complete, 0),
+            (&some, false, false, Partial, 3),
+            (&all, false, false, Failed, 1),
+            (&ok, true, false, Failed, 1),
+            (&some, true, false, Failed, 1),
+            (&ok, false, true, Failed, 1),
+            (&some, false, true, Failed, 1),
+        ] {
+            let r = report(regions, commit_error, merge_error);
+            let case =
+                format!("{regions:?}, commit error {commit_error}, merge error {merge_error}");
+            assert_eq!(r.outcome(), outcome, "{case}");
+            assert_eq!(r.exit_code(), code, "{case}");
+        }
+        // No region asked for (nothing failed) is complete.
+        assert_eq!(report(&[], false, false).outcome(), Complete);
+    }
+
+    #[test]
+    fn merge_summaries() {
+        let merged = MergeSummary::of(&Ok(MergeReport {
+            merged: vec![
+                ("2026-11-19".parse().unwrap(), 400),
+                ("2026-11-20".parse().unwrap(), 600),
+            ],
+            up_to_date: 3,
+        }));
+        assert_eq!(
+            (merged.status, merged.snapshots, merged.rows),
+            (MergeStatus::Merged, 2, 1000)
+        );
+        let none = MergeSummary::of(&Ok(MergeReport {
+            merged: Vec::new(),
+            up_to_date: 3,
+        }));
+        assert_eq!(none.status, MergeStatus::UpToDate);
+        assert_eq!(
+            serde_json::to_value(MergeSummary::skipped()).unwrap(),
+            serde_json::json!({"status": "skipped", "snapshots": 0, "rows": 0})
+        );
+        let failed = MergeSummary::of(&Err(Error::Other("boom".into())));
+        assert_eq!(
+            serde_json::to_value(failed).unwrap(),
+            serde_json::json!({"status": "failed", "snapshots": 0, "rows": 0, "error": "boom"})
+        );
+    }
+
+    #[test]
+    fn the_summary_names_failures_and_a_failed_merge() {
+        let r = report(&[("JP", false), ("US", true)], false, true);
+        assert_eq!(
+            r.summary(),
+            "2026-11-20: 1/2 regions ok, 0 rows committed, 0 quota units; \
+             failed: US page 2 (notFound: Requested entity was not found.; \
+             the API has no trending chart for this region; remove it from --regions); \
+             merge failed: warehouse locked"
+        );
+    }
+
+    #[test]
+    fn statuses_serialise_in_snake_case() {
+        assert_eq!(
+            serde_json::to_value([
+                RegionStatus::Ok,
+                RegionStatus::Failed,
+                RegionStatus::NotCommitted
+            ])
+            .unwrap(),
+            serde_json::json!(["ok", "failed", "not_committed"])
+        );
+        assert_eq!(
+            serde_json::to_value([Outcome::Complete, Outcome::Partial, Outcome::Failed]).unwrap(),
+            serde_json::json!(["complete", "partial", "failed"])
+        );
+        // Display (logs) says what the report says.
+        let same = |value: serde_json::Value, shown: String| assert_eq!(value, shown.as_str());
+        for s in [
+            RegionStatus::Ok,
+            RegionStatus::Failed,
+            RegionStatus::NotCommitted,
+        ] {
+            same(serde_json::to_value(s).unwrap(), s.to_string());
+        }
+        for o in [Outcome::Complete, Outcome::Partial, Outcome::Failed] {
+            same(serde_json::to_value(o).unwrap(), o.to_string());
+        }
+        for m in [
+            MergeStatus::Merged,
+            MergeStatus::UpToDate,
+            MergeStatus::Failed,
+            MergeStatus::Skipped,
+        ] {
+            same(serde_json::to_value(m).unwrap(), m.to_string());
+        }
+    }
 }

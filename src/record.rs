@@ -66,13 +66,52 @@ pub struct Page {
 }
 
 /// An item that cannot become a row, named by region, rank and id.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("region {region}, rank {rank}, video {video_id:?}: {problem}")]
 pub struct RecordError {
     pub region: String,
     pub rank: usize,
     pub video_id: String,
-    pub problem: String,
+    pub problem: ItemError,
+}
+
+/// What is wrong with an item: the API field (as the API spells it) and the value received.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemError {
+    #[error("the item has no snippet (request part=snippet)")]
+    NoSnippet,
+    #[error("{field} {value:?} is not an integer")]
+    NotACount { field: &'static str, value: String },
+    #[error("{field} {value:?} is not RFC 3339 ({reason})")]
+    NotATimestamp {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("categoryId {value:?} is not a number")]
+    NotACategory { value: String },
+    #[error("duration {value:?} is not ISO 8601")]
+    NotADuration { value: String },
+    #[error("caption {value:?} is neither \"true\" nor \"false\"")]
+    NotACaptionFlag { value: String },
+    #[error("rank {rank} is out of range")]
+    RankOutOfRange { rank: usize },
+}
+
+impl ItemError {
+    /// The API field at fault (`statistics.viewCount`, …), if one is.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ItemError::NoSnippet => Some("snippet"),
+            ItemError::NotACount { field, .. } | ItemError::NotATimestamp { field, .. } => {
+                Some(field)
+            }
+            ItemError::NotACategory { .. } => Some("snippet.categoryId"),
+            ItemError::NotADuration { .. } => Some("contentDetails.duration"),
+            ItemError::NotACaptionFlag { .. } => Some("contentDetails.caption"),
+            ItemError::RankOutOfRange { .. } => None,
+        }
+    }
 }
 
 /// NFC, with fast paths: most strings are already NFC and need no copy.
@@ -129,20 +168,25 @@ pub fn duration_seconds(iso: &str) -> Option<i64> {
     i64::try_from(d.as_secs()).ok()
 }
 
-/// A count sent as a decimal string; absent stays absent.
-fn count(s: Option<&str>) -> Result<Option<i64>, String> {
+/// A count (`field`) sent as a decimal string; absent stays absent.
+fn count(field: &'static str, s: Option<&str>) -> Result<Option<i64>, ItemError> {
     s.map(|v| {
-        v.trim()
-            .parse::<i64>()
-            .map_err(|_| format!("count {v:?} is not an integer"))
+        v.trim().parse::<i64>().map_err(|_| ItemError::NotACount {
+            field,
+            value: v.to_string(),
+        })
     })
     .transpose()
 }
 
-fn timestamp_micros(s: &str) -> Result<i64, String> {
+fn timestamp_micros(field: &'static str, s: &str) -> Result<i64, ItemError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_micros())
-        .map_err(|e| format!("publishedAt {s:?} is not RFC 3339 ({e})"))
+        .map_err(|e| ItemError::NotATimestamp {
+            field,
+            value: s.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Builds one region's rows, in chart order, as a batch in [`schema`].
@@ -227,41 +271,50 @@ impl RegionBatchBuilder {
         Ok(())
     }
 
-    fn push(&mut self, rank: usize, v: &Video, fetched_at: DateTime<Utc>) -> Result<(), String> {
-        let snippet = v
-            .snippet
-            .as_ref()
-            .ok_or("the item has no snippet (request part=snippet)")?;
+    fn push(&mut self, rank: usize, v: &Video, fetched_at: DateTime<Utc>) -> Result<(), ItemError> {
+        let snippet = v.snippet.as_ref().ok_or(ItemError::NoSnippet)?;
         // Validate everything fallible first, so a bad item never leaves columns of unequal length.
-        let published_at = timestamp_micros(&snippet.published_at)?;
+        let published_at = timestamp_micros("snippet.publishedAt", &snippet.published_at)?;
         let category_id = snippet
             .category_id
             .as_deref()
             .map(|c| {
-                c.parse::<i32>()
-                    .map_err(|_| format!("categoryId {c:?} is not a number"))
+                c.parse::<i32>().map_err(|_| ItemError::NotACategory {
+                    value: c.to_string(),
+                })
             })
             .transpose()?;
         let stats = v.statistics.as_ref();
-        let views = count(stats.and_then(|s| s.view_count.as_deref()))?;
-        let likes = count(stats.and_then(|s| s.like_count.as_deref()))?;
-        let comments = count(stats.and_then(|s| s.comment_count.as_deref()))?;
+        let views = count(
+            "statistics.viewCount",
+            stats.and_then(|s| s.view_count.as_deref()),
+        )?;
+        let likes = count(
+            "statistics.likeCount",
+            stats.and_then(|s| s.like_count.as_deref()),
+        )?;
+        let comments = count(
+            "statistics.commentCount",
+            stats.and_then(|s| s.comment_count.as_deref()),
+        )?;
         let details = v.content_details.as_ref();
         let duration = match details.and_then(|d| d.duration.as_deref()) {
-            Some(d) => Some(duration_seconds(d).ok_or(format!("duration {d:?} is not ISO 8601"))?),
+            Some(d) => Some(duration_seconds(d).ok_or_else(|| ItemError::NotADuration {
+                value: d.to_string(),
+            })?),
             None => None,
         };
         let caption = match details.and_then(|d| d.caption.as_deref()) {
             Some("true") => Some(true),
             Some("false") => Some(false),
             Some(other) => {
-                return Err(format!(
-                    "caption {other:?} is neither \"true\" nor \"false\""
-                ));
+                return Err(ItemError::NotACaptionFlag {
+                    value: other.to_string(),
+                });
             }
             None => None,
         };
-        let rank = i32::try_from(rank).map_err(|_| "rank out of range".to_string())?;
+        let rank = i32::try_from(rank).map_err(|_| ItemError::RankOutOfRange { rank })?;
 
         self.region_col.append_value(&self.region);
         self.rank.append_value(rank);
@@ -410,8 +463,73 @@ mod tests {
 
     #[test]
     fn counts() {
-        assert_eq!(count(Some("12")), Ok(Some(12)));
-        assert_eq!(count(None), Ok(None));
-        assert!(count(Some("1e3")).is_err());
+        assert_eq!(count("statistics.viewCount", Some("12")), Ok(Some(12)));
+        assert_eq!(count("statistics.viewCount", Some(" 7 ")), Ok(Some(7)));
+        assert_eq!(count("statistics.viewCount", None), Ok(None));
+        let e = count("statistics.likeCount", Some("1e3")).unwrap_err();
+        assert_eq!(
+            e,
+            ItemError::NotACount {
+                field: "statistics.likeCount",
+                value: "1e3".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "statistics.likeCount \"1e3\" is not an integer"
+        );
+        assert_eq!(e.field(), Some("statistics.likeCount"));
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(
+            timestamp_micros("snippet.publishedAt", "2026-11-20T03:00:00Z"),
+            Ok(1_795_143_600_000_000)
+        );
+        let e = timestamp_micros("snippet.publishedAt", "yesterday").unwrap_err();
+        assert!(matches!(
+            &e,
+            ItemError::NotATimestamp { field: "snippet.publishedAt", value, .. } if value == "yesterday"
+        ));
+        assert!(
+            e.to_string()
+                .starts_with("snippet.publishedAt \"yesterday\" is not RFC 3339")
+        );
+    }
+
+    #[test]
+    fn a_bad_item_is_named_by_region_rank_id_field_and_value() {
+        use crate::youtube::model::{Snippet, Statistics};
+        let good = Video {
+            id: "good".into(),
+            snippet: Some(Snippet {
+                published_at: "2026-11-20T03:00:00Z".into(),
+                title: "t".into(),
+                ..Snippet::default()
+            }),
+            ..Video::default()
+        };
+        let mut bad = good.clone();
+        bad.id = "bad".into();
+        bad.statistics = Some(Statistics {
+            view_count: Some("lots".into()),
+            ..Statistics::default()
+        });
+        let page = Page {
+            offset: 50,
+            fetched_at: Utc::now(),
+            items: vec![good, bad],
+        };
+        let e = region_batch("JP", &[page]).unwrap_err();
+        assert_eq!(
+            (e.region.as_str(), e.rank, e.video_id.as_str()),
+            ("JP", 52, "bad")
+        );
+        assert_eq!(e.problem.field(), Some("statistics.viewCount"));
+        assert_eq!(
+            e.to_string(),
+            "region JP, rank 52, video \"bad\": statistics.viewCount \"lots\" is not an integer"
+        );
     }
 }

@@ -5,48 +5,42 @@
 
 use std::sync::LazyLock;
 
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
 pub const REGIONS_CSV: &str = include_str!("../data/regions.csv");
 pub const CATEGORIES_CSV: &str = include_str!("../data/categories.csv");
 
-/// A region from `i18nRegions.list` that has a trending chart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A region from `i18nRegions.list` that has a trending chart (a row of `data/regions.csv`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Region {
-    pub code: &'static str,
-    pub name: &'static str,
+    pub code: String,
+    pub name: String,
 }
 
-/// A YouTube video category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A YouTube video category (a row of `data/categories.csv`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Category {
+    #[serde(rename = "category_id")]
     pub id: i32,
-    pub name: &'static str,
+    pub name: String,
     pub assignable: bool,
 }
 
-fn csv_rows(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(',').map(str::trim).collect())
+/// The rows of a compiled-in CSV file by its header's names (fields trimmed, quoting as in CSV).
+fn parse_csv<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, csv::Error> {
+    csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes())
+        .deserialize()
+        .collect()
 }
 
-static REGIONS: LazyLock<Vec<Region>> = LazyLock::new(|| {
-    csv_rows(REGIONS_CSV)
-        .map(|f| Region {
-            code: f[0],
-            name: f[1],
-        })
-        .collect()
-});
+static REGIONS: LazyLock<Vec<Region>> =
+    LazyLock::new(|| parse_csv(REGIONS_CSV).expect("data/regions.csv parses (a unit test checks)"));
 
 static CATEGORIES: LazyLock<Vec<Category>> = LazyLock::new(|| {
-    csv_rows(CATEGORIES_CSV)
-        .map(|f| Category {
-            id: f[0].parse().expect("data/categories.csv: numeric id"),
-            name: f[1],
-            assignable: f[2] == "true",
-        })
-        .collect()
+    parse_csv(CATEGORIES_CSV).expect("data/categories.csv parses (a unit test checks)")
 });
 
 /// Every supported region, in code order.
@@ -72,7 +66,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn csv_rows_are_read_as_csv() {
+        // Quoted fields may hold commas, which a split on ',' would break.
+        let rows: Vec<Region> =
+            parse_csv("code,name\nBQ,\"Bonaire, Sint Eustatius and Saba\"\n\nJP , Japan\n")
+                .unwrap();
+        assert_eq!(
+            rows,
+            [
+                Region {
+                    code: "BQ".into(),
+                    name: "Bonaire, Sint Eustatius and Saba".into()
+                },
+                Region {
+                    code: "JP".into(),
+                    name: "Japan".into()
+                }
+            ]
+        );
+        let bad = parse_csv::<Category>("category_id,name,assignable\nx,Music,true\n");
+        assert!(bad.is_err());
+    }
+
+    #[test]
     fn reference_data_parses() {
+        assert!(parse_csv::<Region>(REGIONS_CSV).is_ok());
+        assert!(parse_csv::<Category>(CATEGORIES_CSV).is_ok());
         assert!(regions().len() > 100);
         assert_eq!(region("JP").unwrap().name, "Japan");
         assert!(region("XX").is_none());

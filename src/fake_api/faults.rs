@@ -7,7 +7,7 @@
 //! Faults are tried in plan order; the first that matches the request and has occurrences left
 //! is consumed and answers instead of the normal page.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -15,51 +15,69 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ServerState, VideosRequest, json_response, respond};
 
-/// One way for a `videos.list` call to go wrong; the plan names them in snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(try_from = "String")]
+/// One way for a `videos.list` call to go wrong. Plans name them by the explicit serde names
+/// below, which are a stable interface (README, plan files): renaming a variant keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FaultKind {
     /// 429 `usageLimits` / `rateLimitExceeded`.
+    #[serde(rename = "rate_limit_429")]
     RateLimit429,
     /// 403 `usageLimits` / `rateLimitExceeded`.
+    #[serde(rename = "rate_limit_403")]
     RateLimit403,
     /// 403 `usageLimits` / `userRateLimitExceeded`.
+    #[serde(rename = "user_rate_limit_403")]
     UserRateLimit403,
     /// 500 `global` / `backendError`.
+    #[serde(rename = "backend_500")]
     Backend500,
     /// 503 `global` / `backendError`.
+    #[serde(rename = "backend_503")]
     Backend503,
     /// 500 with the bare body `{"error":{"code":500,"message":null}}`.
+    #[serde(rename = "backend_500_null_message")]
     Backend500NullMessage,
     /// 403 `youtube.quota` / `quotaExceeded`, as when the daily quota is spent.
+    #[serde(rename = "quota_exceeded")]
     QuotaExceeded,
     /// 400 "API key not valid. Please pass a valid API key."
+    #[serde(rename = "bad_key")]
     BadKey,
     /// 400 `youtube.parameter` / `invalidRegionCode`.
+    #[serde(rename = "invalid_region")]
     InvalidRegion,
     /// 400 `youtube.video` / `videoChartNotFound`, the documented "no such chart".
+    #[serde(rename = "chart_not_found_400")]
     ChartNotFound400,
     /// 404 `global` / `notFound`, the "no such chart" seen live.
+    #[serde(rename = "chart_not_found_404")]
     ChartNotFound404,
     /// 400 `youtube.parameter` / `invalidPageToken`.
+    #[serde(rename = "invalid_page_token")]
     InvalidPageToken,
     /// The normal answer, but only after `hang_ms` (longer than any client timeout).
+    #[serde(rename = "hang")]
     Hang,
     /// Status and headers of the normal answer, a few bytes of its body, then the connection drops.
+    #[serde(rename = "reset")]
     Reset,
     /// A complete 200 whose JSON body is cut in half (Content-Length matches the cut body).
+    #[serde(rename = "truncated")]
     Truncated,
     /// A 200 `text/html` page, as a captive portal or a misconfigured proxy answers.
+    #[serde(rename = "html")]
     Html,
     /// A well-formed 200 with no items and no `nextPageToken`, though `pageInfo` announces 200:
     /// a chart cut short (seen while YouTube rebuilds a chart).
+    #[serde(rename = "empty_page")]
     EmptyPage,
     /// The page starts one item early, as when a video climbs into the chart while a client
     /// pages: the previous page's last item comes again and one item is never seen.
+    #[serde(rename = "shift")]
     Shift,
 }
 
@@ -85,7 +103,7 @@ impl FaultKind {
         FaultKind::Shift,
     ];
 
-    /// The name used in plans and in the request log.
+    /// The name used in plans and in the request log (the serde name).
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::RateLimit429 => "rate_limit_429",
@@ -168,23 +186,6 @@ impl FaultKind {
             | FaultKind::Shift => return None,
         };
         Some(error)
-    }
-}
-
-impl TryFrom<String> for FaultKind {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, String> {
-        FaultKind::ALL
-            .into_iter()
-            .find(|k| k.name() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
-                format!(
-                    "unknown fault kind {name:?}; expected one of {}",
-                    names.join(", ")
-                )
-            })
     }
 }
 
@@ -276,29 +277,23 @@ impl Fault {
 
     /// Rejects entries that could never fire or that contradict themselves, so a typo in a plan
     /// fails loudly instead of silently testing nothing.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FaultError> {
         if self.region != "*" && crate::regions::region(&self.region).is_none() {
-            return Err(format!(
-                "region {:?} is not a supported region code (upper case, e.g. \"JP\") nor \"*\"",
-                self.region
-            ));
+            return Err(FaultError::Region(self.region.clone()));
         }
         if self.page == Some(0) {
-            return Err("page is 1-based; 0 never matches".to_owned());
+            return Err(FaultError::PageZero);
         }
         if self.retry_after.is_some() && self.retry_after_http_date_in.is_some() {
-            return Err("give retry_after or retry_after_http_date_in, not both".to_owned());
+            return Err(FaultError::TwoRetryAfters);
         }
         if let Some(value) = &self.retry_after
             && (value.is_empty() || HeaderValue::from_str(value).is_err())
         {
-            return Err(format!("retry_after {value:?} is not a valid header value"));
+            return Err(FaultError::RetryAfterValue(value.clone()));
         }
         if self.hang_ms.is_some() && self.kind != FaultKind::Hang {
-            return Err(format!(
-                "hang_ms applies only to kind \"hang\", not {:?}",
-                self.kind.name()
-            ));
+            return Err(FaultError::HangMsWithoutHang(self.kind));
         }
         Ok(())
     }
@@ -330,35 +325,155 @@ pub fn http_date_in(secs: u64) -> String {
         .to_string()
 }
 
+/// What is wrong with one fault of a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// Not a fault's shape: an unknown kind or field, a missing `kind`, a value of the wrong
+    /// type (serde's message, which names the kind or field).
+    #[error("{0}")]
+    Shape(serde_json::Error),
+    #[error("unknown fault kind {0:?}; expected one of {names}", names = FaultKind::ALL.map(FaultKind::name).join(", "))]
+    UnknownKind(String),
+    #[error("region {0:?} is not a supported region code (upper case, e.g. \"JP\") nor \"*\"")]
+    Region(String),
+    #[error("page is 1-based; 0 never matches")]
+    PageZero,
+    #[error("give retry_after or retry_after_http_date_in, not both")]
+    TwoRetryAfters,
+    #[error("retry_after {0:?} is not a valid header value")]
+    RetryAfterValue(String),
+    #[error("hang_ms applies only to kind \"hang\", not \"{0}\"")]
+    HangMsWithoutHang(FaultKind),
+}
+
+/// Why a fault plan was rejected: names the file (when read from one), the fault (1-based, as
+/// it appears in the plan) and the field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultPlanError {
+    #[error("cannot read fault plan {}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}expected {{\"faults\": [...]}}: {source}", in_file(file.as_deref()))]
+    NotAPlan {
+        file: Option<PathBuf>,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}fault #{index}{} {entry}: {problem}", in_file(file.as_deref()), field.as_deref().map(|f| format!(", field {f}")).unwrap_or_default())]
+    Fault {
+        file: Option<PathBuf>,
+        /// 1-based position in the plan.
+        index: usize,
+        /// The field at fault, when one is (`kind`, `region`, `times`, …).
+        field: Option<String>,
+        /// The entry as written.
+        entry: String,
+        problem: FaultError,
+    },
+}
+
+fn in_file(file: Option<&Path>) -> String {
+    file.map(|f| format!("fault plan {}: ", f.display()))
+        .unwrap_or_default()
+}
+
+impl FaultPlanError {
+    fn in_file(mut self, path: &Path) -> Self {
+        if let FaultPlanError::NotAPlan { file, .. } | FaultPlanError::Fault { file, .. } =
+            &mut self
+        {
+            *file = Some(path.to_path_buf());
+        }
+        self
+    }
+
+    /// The field at fault, if the error is about one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            FaultPlanError::Fault { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanFile {
     faults: Vec<serde_json::Value>,
 }
 
-/// Reads a fault plan file (`{"faults": [...]}`); errors name the file and the bad entry.
-pub fn load_faults(path: impl AsRef<Path>) -> Result<Vec<Fault>, String> {
+/// Reads a fault plan file (`{"faults": [...]}`); errors name the file, the fault and the field.
+pub fn load_faults(path: impl AsRef<Path>) -> Result<Vec<Fault>, FaultPlanError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read fault plan {}: {e}", path.display()))?;
-    parse_faults(&text).map_err(|e| format!("fault plan {}: {e}", path.display()))
+    let text = std::fs::read_to_string(path).map_err(|source| FaultPlanError::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    parse_faults(&text).map_err(|e| e.in_file(path))
 }
 
 /// Parses the text of a fault plan (see [`load_faults`]).
-pub fn parse_faults(text: &str) -> Result<Vec<Fault>, String> {
-    let plan: PlanFile =
-        serde_json::from_str(text).map_err(|e| format!("expected {{\"faults\": [...]}}: {e}"))?;
+pub fn parse_faults(text: &str) -> Result<Vec<Fault>, FaultPlanError> {
+    let plan: PlanFile = serde_json::from_str(text)
+        .map_err(|source| FaultPlanError::NotAPlan { file: None, source })?;
     plan.faults
         .into_iter()
         .enumerate()
         .map(|(i, entry)| {
             // Entries are parsed one by one so the error can quote the entry at fault.
-            serde_json::from_value::<Fault>(entry.clone())
-                .map_err(|e| e.to_string())
-                .and_then(|f| f.validate().map(|()| f))
-                .map_err(|e| format!("fault #{} {entry}: {e}", i + 1))
+            let fault = |field: Option<String>, problem| FaultPlanError::Fault {
+                file: None,
+                index: i + 1,
+                field,
+                entry: entry.to_string(),
+                problem,
+            };
+            if let Some(kind) = entry.get("kind").and_then(serde_json::Value::as_str)
+                && !FaultKind::ALL.iter().any(|k| k.name() == kind)
+            {
+                let problem = FaultError::UnknownKind(kind.to_owned());
+                return Err(fault(problem.field().map(str::to_owned), problem));
+            }
+            let parsed: Fault = serde_path_to_error::deserialize(&entry).map_err(|e| {
+                let path = e.path().to_string();
+                let field = (path != ".")
+                    .then_some(path)
+                    .or_else(|| named_field(e.inner()));
+                fault(field, FaultError::Shape(e.into_inner()))
+            })?;
+            match parsed.validate() {
+                Ok(()) => Ok(parsed),
+                Err(problem) => Err(fault(problem.field().map(str::to_owned), problem)),
+            }
         })
         .collect()
+}
+
+/// The field serde names in "unknown field `x`" and "missing field `x`", which it reports
+/// against the entry as a whole.
+fn named_field(e: &serde_json::Error) -> Option<String> {
+    let message = e.to_string();
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+impl FaultError {
+    /// The field this problem is about (for [`FaultError::Shape`], see [`parse_faults`]).
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            FaultError::Shape(_) => None,
+            FaultError::UnknownKind(_) => Some("kind"),
+            FaultError::Region(_) => Some("region"),
+            FaultError::PageZero => Some("page"),
+            FaultError::TwoRetryAfters | FaultError::RetryAfterValue(_) => Some("retry_after"),
+            FaultError::HangMsWithoutHang(_) => Some("hang_ms"),
+        }
+    }
 }
 
 /// A plan being consumed by a running server.
@@ -515,7 +630,6 @@ fn html() -> Response {
 mod tests {
     use super::*;
     use crate::fake_api::{FakeApi, FakeConfig};
-    use std::time::Instant;
 
     async fn start(faults: Vec<Fault>) -> FakeApi {
         start_with(FakeConfig { faults, ..config() }).await
@@ -705,18 +819,20 @@ mod tests {
             (second.status().as_u16(), retry_after(&second).as_str()),
             (503, "0")
         );
+        let before = chrono::Utc::now();
         let third = get(&api, "JP", 1).await;
+        let after = chrono::Utc::now();
         assert_eq!(third.status().as_u16(), 403);
         let date = retry_after(&third);
         // IMF-fixdate: `Wed, 21 Oct 2015 07:28:00 GMT`.
         assert_eq!(date.len(), 29, "{date}");
         assert!(date.ends_with(" GMT"), "{date}");
         let when = chrono::DateTime::parse_from_rfc2822(&date).unwrap();
-        let ahead = when.signed_duration_since(chrono::Utc::now());
+        // Made between `before` and `after`, 2 s ahead, rounded up to a whole second.
         assert!(
-            ahead > chrono::TimeDelta::milliseconds(1_500)
-                && ahead <= chrono::TimeDelta::seconds(3),
-            "{date} is {ahead} ahead"
+            when >= before + chrono::TimeDelta::seconds(2)
+                && when <= after + chrono::TimeDelta::seconds(3),
+            "{date}: not 2 s after the request ({before} … {after})"
         );
         assert_eq!(status_of(&api, "JP", 1).await, 200);
     }
@@ -726,9 +842,9 @@ mod tests {
         for _ in 0..3 {
             let before = chrono::Utc::now();
             let date = chrono::DateTime::parse_from_rfc2822(&http_date_in(2)).unwrap();
-            let ahead = date.signed_duration_since(before);
-            assert!(ahead >= chrono::TimeDelta::seconds(2), "{ahead}");
-            assert!(ahead <= chrono::TimeDelta::seconds(3), "{ahead}");
+            let after = chrono::Utc::now();
+            assert!(date >= before + chrono::TimeDelta::seconds(2), "{date}");
+            assert!(date <= after + chrono::TimeDelta::seconds(3), "{date}");
         }
     }
 
@@ -846,30 +962,33 @@ mod tests {
 
     #[tokio::test]
     async fn a_hang_outlasts_the_client_without_stalling_other_requests() {
+        // The hang outlasts the whole test: KR can only be answered if it does not wait for it.
         let api = start(vec![
-            Fault::new(FaultKind::Hang).region("JP").hang_ms(2_000),
+            Fault::new(FaultKind::Hang).region("JP").hang_ms(600_000),
         ])
         .await;
-        let client = reqwest::Client::builder()
+        let impatient = reqwest::Client::builder()
             .timeout(Duration::from_millis(300))
             .build()
             .unwrap();
-        let started = Instant::now();
-        let hung = request(&api, &client, "JP", 1).send();
+        // A bound that only a stalled server reaches: a tenth of the hang.
+        let patient = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let hung = request(&api, &impatient, "JP", 1).send();
         let other = async {
-            // Sent once the hang has begun.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let sent = Instant::now();
-            let response = request(&api, &client, "KR", 1).send().await.unwrap();
+            // Sent once the fake has the hanging request (its log says so).
+            while api.log().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let response = request(&api, &patient, "KR", 1).send().await.unwrap();
             assert_eq!(response.status().as_u16(), 200);
             response.bytes().await.unwrap();
-            sent.elapsed()
         };
-        let (hung, other) = tokio::join!(hung, other);
+        let (hung, ()) = tokio::join!(hung, other);
         let error = hung.unwrap_err();
         assert!(error.is_timeout(), "{error:?}");
-        assert!(started.elapsed() < Duration::from_millis(1_500));
-        assert!(other < Duration::from_millis(250), "{other:?}");
         let log = api.log();
         assert_eq!(log[0].fault.as_deref(), Some("hang"));
         assert_eq!((log[0].region.as_str(), log[0].status), ("JP", 200));
@@ -914,44 +1033,90 @@ mod tests {
     }
 
     #[test]
-    fn bad_plans_name_the_file_and_the_entry() {
+    fn bad_plans_name_the_file_the_fault_and_the_field() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
-        for (entry, expected) in [
+        for (entry, field, expected) in [
             (
                 r#"{"kind": "rate_limit"}"#,
-                "unknown fault kind \"rate_limit\"",
+                Some("kind"),
+                "unknown fault kind \"rate_limit\"; expected one of rate_limit_429, rate_limit_403,",
             ),
-            (r#"{"kind": "hang", "hang": 5}"#, "unknown field `hang`"),
-            (r#"{"region": "jp", "kind": "reset"}"#, "region \"jp\""),
-            (r#"{"page": 0, "kind": "reset"}"#, "1-based"),
-            (r#"{"kind": "reset", "times": -1}"#, "invalid value"),
+            (
+                r#"{"kind": "hang", "hang": 5}"#,
+                Some("hang"),
+                "unknown field `hang`",
+            ),
+            (
+                r#"{"region": "jp", "kind": "reset"}"#,
+                Some("region"),
+                "region \"jp\"",
+            ),
+            (r#"{"page": 0, "kind": "reset"}"#, Some("page"), "1-based"),
+            (
+                r#"{"kind": "reset", "times": -1}"#,
+                Some("times"),
+                "invalid value",
+            ),
             (
                 r#"{"kind": "html", "retry_after": "1", "retry_after_http_date_in": 1}"#,
+                Some("retry_after"),
                 "not both",
             ),
             (
                 r#"{"kind": "html", "retry_after": "a\nb"}"#,
+                Some("retry_after"),
                 "not a valid header value",
             ),
             (
                 r#"{"kind": "backend_503", "hang_ms": 10}"#,
-                "only to kind \"hang\"",
+                Some("hang_ms"),
+                "only to kind \"hang\", not \"backend_503\"",
             ),
-            (r#"{"region": "JP"}"#, "missing field `kind`"),
+            (r#"{"region": "JP"}"#, Some("kind"), "missing field `kind`"),
         ] {
             let text = format!(r#"{{"faults": [{{"kind": "html"}}, {entry}]}}"#);
             std::fs::write(&path, text).unwrap();
             let error = load_faults(&path).unwrap_err();
-            assert!(error.contains(&path.display().to_string()), "{error}");
-            assert!(error.contains("fault #2"), "{error}");
-            assert!(error.contains(expected), "{error}");
+            assert!(
+                matches!(&error, FaultPlanError::Fault { file: Some(f), index: 2, .. } if *f == path),
+                "{error:?}"
+            );
+            assert_eq!(error.field(), field, "{error}");
+            let message = error.to_string();
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("fault #2"), "{message}");
+            assert!(message.contains(expected), "{message}");
         }
         std::fs::write(&path, r#"[{"kind": "html"}]"#).unwrap();
         let error = load_faults(&path).unwrap_err();
-        assert!(error.contains(r#"expected {"faults": [...]}"#), "{error}");
+        assert!(
+            matches!(error, FaultPlanError::NotAPlan { .. }),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains(r#"expected {"faults": [...]}"#),
+            "{error}"
+        );
         let error = load_faults(dir.path().join("missing.json")).unwrap_err();
-        assert!(error.contains("cannot read fault plan"), "{error}");
-        assert!(error.contains("missing.json"), "{error}");
+        assert!(matches!(error, FaultPlanError::Read { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains("cannot read fault plan"), "{message}");
+        assert!(message.contains("missing.json"), "{message}");
+        // Without a file, the error names the fault alone.
+        let error = parse_faults(r#"{"faults": [{"kind": "hang", "page": 0}]}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"fault #1, field page {"kind":"hang","page":0}: page is 1-based; 0 never matches"#
+        );
+    }
+
+    #[test]
+    fn fault_kinds_serialise_under_their_plan_names() {
+        for kind in FaultKind::ALL {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, serde_json::Value::from(kind.name()));
+            assert_eq!(serde_json::from_value::<FaultKind>(json).unwrap(), kind);
+        }
     }
 }

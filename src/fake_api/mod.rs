@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, NaiveDate};
@@ -34,7 +34,7 @@ use crate::youtube::model::{
 pub use data::chart;
 use data::{CHART_LEN, etag_of};
 use faults::FaultPlan;
-pub use faults::{Fault, FaultKind, load_faults, parse_faults};
+pub use faults::{Fault, FaultError, FaultKind, FaultPlanError, load_faults, parse_faults};
 use page_token::{Direction, PageToken};
 
 /// How the fake behaves; every field maps to a `trendlake fake-api` option.
@@ -67,10 +67,12 @@ impl Default for FakeConfig {
     }
 }
 
-/// One `videos.list` request as the fake saw it, for tests that check what a client sent and
-/// when (e.g. that it waited out a `Retry-After`).
+/// One request as the fake saw it, for tests that check what a client sent and when (e.g. that
+/// it waited out a `Retry-After`), on the fake's own clock rather than the test's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
+    /// The URL path: `/youtube/v3/videos`, or another one the fake answered 404.
+    pub path: String,
     /// The `regionCode` as sent (`""` if absent).
     pub region: String,
     /// 1-based page, or 0 when the request was rejected before its page was known.
@@ -144,7 +146,8 @@ impl ServerState {
         self.inner.requests.load(Ordering::Relaxed)
     }
 
-    /// Every `videos.list` request so far, in arrival order.
+    /// Every request so far, in arrival order: `videos.list` calls, and requests for any other
+    /// path (answered 404).
     pub fn log(&self) -> Vec<LoggedRequest> {
         let mut log = self
             .inner
@@ -244,7 +247,7 @@ impl FakeApi {
         self.state.requests()
     }
 
-    /// Every `videos.list` request so far, in arrival order.
+    /// Every request so far, in arrival order (see [`ServerState::log`]).
     pub fn log(&self) -> Vec<LoggedRequest> {
         self.state.log()
     }
@@ -265,13 +268,11 @@ impl Drop for FakeApi {
     }
 }
 
-/// The fake's routes: `/youtube/v3/videos`, and a JSON 404 for everything else.
+/// The fake's routes: `/youtube/v3/videos`, and a 404 for everything else: the API's JSON error
+/// under `/youtube/v3/`, a bare one (as Google's front end sends) outside it.
 pub fn router(state: ServerState) -> Router {
     Router::new()
-        .route(
-            "/youtube/v3/videos",
-            get(videos).fallback(method_not_allowed),
-        )
+        .route(VIDEOS_PATH, get(videos).fallback(method_not_allowed))
         .fallback(not_found)
         .with_state(state)
 }
@@ -286,6 +287,7 @@ async fn videos(
     tokio::time::sleep(state.inner.latency).await;
     let rejected = |region: &str, error: ApiError| {
         state.record(LoggedRequest {
+            path: VIDEOS_PATH.to_owned(),
             region: region.to_owned(),
             page: 0,
             at,
@@ -320,6 +322,7 @@ async fn videos(
     let fault = state.inner.faults.take(&request.region, page);
     // Logged before answering, so a hanging request shows up while it hangs.
     state.record(LoggedRequest {
+        path: VIDEOS_PATH.to_owned(),
         region: request.region.clone(),
         page,
         at,
@@ -332,9 +335,40 @@ async fn videos(
     }
 }
 
-async fn not_found(State(state): State<ServerState>) -> Response {
+const VIDEOS_PATH: &str = "/youtube/v3/videos";
+
+/// Any other path. Under `/youtube/v3/` the API answers an unknown method with its JSON error;
+/// outside it (a client whose base URL lacks `/youtube/v3`) Google's front end answers a bare
+/// HTML 404 without the API's error envelope, and so does the fake.
+async fn not_found(
+    State(state): State<ServerState>,
+    uri: Uri,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let at = Instant::now();
     tokio::time::sleep(state.inner.latency).await;
-    ApiError::new(StatusCode::NOT_FOUND, "Not Found", "global", "notFound").into_response()
+    let region = query
+        .ok()
+        .and_then(|Query(params)| params.into_iter().find(|(k, _)| k == "regionCode"))
+        .map_or(String::new(), |(_, v)| v);
+    state.record(LoggedRequest {
+        path: uri.path().to_owned(),
+        region,
+        page: 0,
+        at,
+        status: StatusCode::NOT_FOUND.as_u16(),
+        fault: None,
+    });
+    if uri.path().starts_with("/youtube/v3/") {
+        return ApiError::new(StatusCode::NOT_FOUND, "Not Found", "global", "notFound")
+            .into_response();
+    }
+    let mut response = (StatusCode::NOT_FOUND, "Not Found").into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=UTF-8"),
+    );
+    response
 }
 
 async fn method_not_allowed(State(state): State<ServerState>) -> Response {
@@ -1035,6 +1069,34 @@ mod tests {
         for id in shared {
             assert!(before[id] < after[id], "{id}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_path_outside_the_api_is_a_bare_404_and_is_logged() {
+        let api = start(config()).await;
+        let response = reqwest::get(format!(
+            "http://{}/videos?part=snippet&chart=mostPopular&regionCode=JP",
+            api.addr()
+        ))
+        .await
+        .unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=UTF-8"
+        );
+        let body = response.text().await.unwrap();
+        assert!(
+            serde_json::from_str::<ErrorResponse>(&body).is_err(),
+            "{body}"
+        );
+        let log = api.log();
+        assert_eq!(log.len(), 1);
+        assert_eq!(
+            (log[0].path.as_str(), log[0].region.as_str(), log[0].status),
+            ("/videos", "JP", 404)
+        );
+        assert_eq!(api.requests(), 0, "only videos.list calls count");
     }
 
     #[tokio::test]

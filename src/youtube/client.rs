@@ -43,44 +43,134 @@ impl fmt::Debug for ApiKey {
 }
 
 /// What kind of failure a request met; decides retry and the user-facing advice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Serialised (run reports) under the explicit snake_case names below, which are a stable
+/// interface: renaming a variant must not change them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ErrorKind {
+    #[serde(rename = "quota_exceeded")]
     QuotaExceeded,
+    #[serde(rename = "rate_limited")]
     RateLimited,
+    #[serde(rename = "bad_key")]
     BadKey,
+    #[serde(rename = "missing_key")]
     MissingKey,
+    #[serde(rename = "access_not_configured")]
     AccessNotConfigured,
+    #[serde(rename = "invalid_region")]
     InvalidRegion,
+    #[serde(rename = "chart_not_found")]
     ChartNotFound,
+    #[serde(rename = "invalid_page_token")]
     InvalidPageToken,
+    #[serde(rename = "backend")]
     Backend,
     /// Any other HTTP error status.
+    #[serde(rename = "http")]
     Http,
+    /// A 404 without Google's JSON error body: the base URL does not point at the API root, so
+    /// every request of the run would fail the same way.
+    #[serde(rename = "wrong_base_url")]
+    WrongBaseUrl,
+    /// The request was sent and no answer came in time.
+    #[serde(rename = "timeout")]
     Timeout,
-    /// Connection refused or reset, or the body stopped early.
+    /// No connection: refused, DNS failure or connect timeout. The request never reached the
+    /// API, so it cost no quota.
+    #[serde(rename = "connect")]
+    Connect,
+    /// The connection broke after the request was sent, or the body stopped early.
+    #[serde(rename = "transport")]
     Transport,
     /// A 200 whose JSON is cut short or malformed (a connection that died mid-body).
+    #[serde(rename = "decode")]
     Decode,
     /// A 200 that is not JSON at all: an HTML page from a captive portal or proxy.
+    #[serde(rename = "not_json")]
     NotJson,
     /// Not sent: the run's `--quota-budget` is spent.
+    #[serde(rename = "budget_exhausted")]
     BudgetExhausted,
     /// Valid JSON of the wrong shape: the API (or something posing as it) changed.
+    #[serde(rename = "unexpected_shape")]
     UnexpectedShape,
     /// The chart ended before the number of items it announced.
+    #[serde(rename = "incomplete_chart")]
     IncompleteChart,
     /// A well-formed response with an item that breaks the API's own contract (a count that is
     /// not a number, a date that is not RFC 3339): fetching it again would not help.
+    #[serde(rename = "bad_item")]
     BadItem,
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 20] = [
+        Self::QuotaExceeded,
+        Self::RateLimited,
+        Self::BadKey,
+        Self::MissingKey,
+        Self::AccessNotConfigured,
+        Self::InvalidRegion,
+        Self::ChartNotFound,
+        Self::InvalidPageToken,
+        Self::Backend,
+        Self::Http,
+        Self::WrongBaseUrl,
+        Self::Timeout,
+        Self::Connect,
+        Self::Transport,
+        Self::Decode,
+        Self::NotJson,
+        Self::BudgetExhausted,
+        Self::UnexpectedShape,
+        Self::IncompleteChart,
+        Self::BadItem,
+    ];
+
+    /// The stable name used in run reports (the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::RateLimited => "rate_limited",
+            Self::BadKey => "bad_key",
+            Self::MissingKey => "missing_key",
+            Self::AccessNotConfigured => "access_not_configured",
+            Self::InvalidRegion => "invalid_region",
+            Self::ChartNotFound => "chart_not_found",
+            Self::InvalidPageToken => "invalid_page_token",
+            Self::Backend => "backend",
+            Self::Http => "http",
+            Self::WrongBaseUrl => "wrong_base_url",
+            Self::Timeout => "timeout",
+            Self::Connect => "connect",
+            Self::Transport => "transport",
+            Self::Decode => "decode",
+            Self::NotJson => "not_json",
+            Self::BudgetExhausted => "budget_exhausted",
+            Self::UnexpectedShape => "unexpected_shape",
+            Self::IncompleteChart => "incomplete_chart",
+            Self::BadItem => "bad_item",
+        }
+    }
+
     /// Whether trying the same request again can succeed.
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            Self::RateLimited | Self::Backend | Self::Timeout | Self::Transport | Self::Decode
+            Self::RateLimited
+                | Self::Backend
+                | Self::Timeout
+                | Self::Connect
+                | Self::Transport
+                | Self::Decode
         )
+    }
+
+    /// Whether one such answer means every other request of the run would get it too, so
+    /// none should be sent: the day's quota is spent, or the base URL is not the API.
+    pub fn stops_run(self) -> bool {
+        matches!(self, Self::QuotaExceeded | Self::WrongBaseUrl)
     }
 
     /// What the user should do about it.
@@ -120,7 +210,13 @@ impl ErrorKind {
             Self::InvalidPageToken => "the API rejected a page token; run the region again",
             Self::Backend => "the API had an internal error; run again later",
             Self::Http => "the API refused the request; check --api-base-url",
+            Self::WrongBaseUrl => {
+                "the base URL looks wrong: --api-base-url should be the API root, ending in /youtube/v3 (e.g. https://www.googleapis.com/youtube/v3)"
+            }
             Self::Timeout => "the API did not answer in time; run again later",
+            Self::Connect => {
+                "could not connect to the API (connection refused, DNS failure or connect timeout); check the network and --api-base-url"
+            }
             Self::Transport => {
                 "the connection to the API failed; check the network and --api-base-url"
             }
@@ -135,6 +231,12 @@ impl ErrorKind {
                 "the API sent an item trendlake cannot store; report it with the run report attached"
             }
         }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -158,7 +260,7 @@ pub fn until_quota_reset(now: chrono::DateTime<chrono::Utc>) -> String {
 
 /// A failed `videos.list` request, with the API's own reason where it gave one.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{kind:?}{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+#[error("{}{}: {message}", kind.name(), status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
 pub struct ApiError {
     pub kind: ErrorKind,
     pub status: Option<u16>,
@@ -183,6 +285,21 @@ impl ApiError {
     }
 }
 
+/// Why a [`Client`] could not be built: bad configuration, found before any request.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "--api-base-url {url:?} {why}; give the API root, e.g. https://www.googleapis.com/youtube/v3"
+    )]
+    BaseUrl { url: String, why: &'static str },
+    #[error(
+        "the API key contains characters that cannot be sent in an HTTP header; check YOUTUBE_API_KEY (or --api-key)"
+    )]
+    KeyNotAHeader,
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
 /// Client for `GET {base}/videos?chart=mostPopular`.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -193,22 +310,27 @@ pub struct Client {
 
 impl Client {
     /// `base_url` is the API root (`https://www.googleapis.com/youtube/v3`); `timeout` bounds each request.
-    pub fn new(base_url: &str, key: Option<ApiKey>, timeout: Duration) -> Result<Self, String> {
+    pub fn new(
+        base_url: &str,
+        key: Option<ApiKey>,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let bad_url = |why: &'static str| ClientError::BaseUrl {
+            url: base_url.to_string(),
+            why,
+        };
         let mut base = reqwest::Url::parse(base_url.trim_end_matches('/'))
-            .map_err(|e| format!("--api-base-url {base_url:?} is not a URL ({e})"))?;
+            .map_err(|_| bad_url("is not a URL"))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(format!(
-                "--api-base-url {base_url:?} must be http:// or https://"
-            ));
+            return Err(bad_url("must be http:// or https://"));
         }
         base.path_segments_mut()
-            .map_err(|_| format!("--api-base-url {base_url:?} cannot be a base URL"))?
+            .map_err(|_| bad_url("cannot be a base URL"))?
             .push("videos");
         let mut headers = HeaderMap::new();
         if let Some(key) = &key {
-            let mut value = HeaderValue::from_str(key.expose()).map_err(|_| {
-                "the API key contains characters that cannot be sent in a header".to_string()
-            })?;
+            let mut value =
+                HeaderValue::from_str(key.expose()).map_err(|_| ClientError::KeyNotAHeader)?;
             value.set_sensitive(true);
             headers.insert("x-goog-api-key", value);
         }
@@ -218,7 +340,7 @@ impl Client {
             .default_headers(headers)
             .user_agent(concat!("trendlake/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| ClientError::Build(e.without_url().to_string()))?;
         Ok(Self {
             http,
             videos_url: base,
@@ -294,7 +416,11 @@ impl Client {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> ApiError {
-        let kind = if e.is_timeout() {
+        // A connect error (refused, DNS, connect timeout) means the request never left: it
+        // costs no quota, which `fetch` relies on. Checked first: a connect timeout is both.
+        let kind = if e.is_connect() {
+            ErrorKind::Connect
+        } else if e.is_timeout() {
             ErrorKind::Timeout
         } else {
             ErrorKind::Transport
@@ -330,12 +456,21 @@ impl Client {
             .and_then(|e| e.error.reason().map(str::to_string));
         let api_message = parsed.as_ref().and_then(|e| e.error.message.clone());
         let kind = match classify(status, reason.as_deref(), api_message.as_deref()) {
-            // A 404 without Google's error envelope is a wrong URL, not a missing chart.
-            ErrorKind::ChartNotFound if parsed.is_none() => ErrorKind::Http,
+            // The API's "no such chart" 404 comes in Google's error envelope; a 404 without it
+            // comes from a server, proxy or path that is not the API: a wrong base URL.
+            ErrorKind::ChartNotFound if status == StatusCode::NOT_FOUND && parsed.is_none() => {
+                ErrorKind::WrongBaseUrl
+            }
             kind => kind,
         };
         let message = match api_message {
             Some(m) => strip_html(&m),
+            None if kind == ErrorKind::WrongBaseUrl => format!(
+                "{}{} answered HTTP {status} without the API's error body (it starts with {:?})",
+                self.videos_url.origin().ascii_serialization(),
+                self.videos_url.path(),
+                self.snippet(body)
+            ),
             None if parsed.is_some() => format!("HTTP {status} with no message"),
             None => format!("HTTP {status}; body starts with {:?}", self.snippet(body)),
         };
@@ -446,6 +581,47 @@ mod tests {
             classify(s(503), Some("backendError"), None),
             ErrorKind::Backend
         );
+    }
+
+    #[test]
+    fn error_kinds_serialise_under_their_stable_names() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.name())
+            );
+        }
+        let names: std::collections::HashSet<_> = ErrorKind::ALL.map(ErrorKind::name).into();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        assert_eq!(ErrorKind::QuotaExceeded.name(), "quota_exceeded");
+        assert_eq!(ErrorKind::RateLimited.to_string(), "rate_limited");
+        assert_eq!(ErrorKind::WrongBaseUrl.name(), "wrong_base_url");
+    }
+
+    #[test]
+    fn a_404_without_the_error_envelope_is_a_wrong_base_url() {
+        let client = Client::new("http://127.0.0.1:9", None, Duration::from_secs(1)).unwrap();
+        let not_found = StatusCode::NOT_FOUND;
+        let e = client.status_error(not_found, b"<html>Not Found</html>", None);
+        assert_eq!(e.kind, ErrorKind::WrongBaseUrl);
+        assert!(
+            e.message
+                .contains("http://127.0.0.1:9/videos answered HTTP 404"),
+            "{}",
+            e.message
+        );
+        assert!(e.kind.advice().contains("/youtube/v3"));
+        assert!(e.kind.stops_run() && !e.kind.is_transient());
+        // The API's own 404 for a chart it does not have keeps its meaning.
+        let body = br#"{"error": {"code": 404, "message": "Requested entity was not found.",
+            "errors": [{"message": "Requested entity was not found.", "domain": "global", "reason": "notFound"}]}}"#;
+        let e = client.status_error(not_found, body, None);
+        assert_eq!(e.kind, ErrorKind::ChartNotFound);
+        // Another status without the envelope stays a plain HTTP error.
+        let e = client.status_error(StatusCode::BAD_GATEWAY, b"bad gateway", None);
+        assert_eq!(e.kind, ErrorKind::Backend);
+        let e = client.status_error(StatusCode::GONE, b"gone", None);
+        assert_eq!(e.kind, ErrorKind::Http);
     }
 
     #[test]

@@ -3,4 +3,4 @@
 pub mod client;
 pub mod model;
 
-pub use client::{ApiError, ApiKey, Client, ErrorKind};
+pub use client::{ApiError, ApiKey, Client, ClientError, ErrorKind};

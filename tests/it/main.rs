@@ -2,7 +2,12 @@
 //! against the in-process fake API on loopback.
 
 mod cli;
+mod deploy;
 mod faults;
 mod pipeline;
+mod query_formats;
+mod repo;
 mod samples;
 mod support;
+mod settings;
+mod readme;

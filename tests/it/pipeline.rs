@@ -534,3 +534,125 @@ async fn a_replaced_snapshot_that_lost_entries_keeps_the_warehouse_consistent() 
         count("SELECT count(DISTINCT video_id) FROM chart_entries")
     );
 }
+
+/// The run report of `date` in the scratch lake (there must be exactly one).
+pub fn run_report(s: &Scratch, date: &str) -> serde_json::Value {
+    let dir = s.lake().join(format!("_runs/snapshot_date={date}"));
+    let reports: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    serde_json::from_slice(&std::fs::read(&reports[0]).unwrap()).unwrap()
+}
+
+/// `\`-escapes every ASCII punctuation character, so `text` matches itself as a regex.
+fn regex_literal(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, c| {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
+
+/// Snapshot a run report, with what changes from run to run (the scratch directory, the run id,
+/// timestamps, timings, the file's size) replaced by placeholders.
+#[track_caller]
+fn assert_report_snapshot(name: &str, s: &Scratch, report: &serde_json::Value) {
+    let scratch = std::fs::canonicalize(s.dir.path()).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_literal(&scratch.display().to_string()), "[scratch]");
+    settings.add_filter(r#""run_id": "[^"]+""#, r#""run_id": "[run_id]""#);
+    settings.add_filter(
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z",
+        "[timestamp]",
+    );
+    settings.add_filter(
+        r#""(elapsed_ms|fetch_ms|write_ms|merge_ms)": \d+"#,
+        r#""$1": "[ms]""#,
+    );
+    settings.add_filter(r#""bytes": \d+"#, r#""bytes": "[bytes]""#);
+    settings.bind(|| insta::assert_json_snapshot!(name, report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_report_of_a_complete_run() {
+    let api = fake(date("2026-11-20"), |_| {}).await;
+    let s = Scratch::new();
+    let out = s
+        .run(&api.base_url(), "2026-11-20", &["--regions", "JP,US"])
+        .await;
+    assert_exit(&out, 0);
+    let report = run_report(&s, "2026-11-20");
+    // The lake is named by an absolute URL whatever form it was given in.
+    let lake = report["lake"].as_str().unwrap();
+    assert!(lake.starts_with("file:///"), "{lake}");
+    assert!(lake.ends_with("/lake"), "{lake}");
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(report[field].as_str().unwrap()).unwrap()
+    };
+    assert!(at("finished_at") >= at("started_at"));
+    assert_report_snapshot("run_report_complete", &s, &report);
+    // The date's lock is gone once the commit is over.
+    let locks = s.lake().join("_locks");
+    assert!(
+        !locks.exists() || std::fs::read_dir(&locks).unwrap().next().is_none(),
+        "a lock file was left in {}",
+        locks.display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_report_of_a_run_with_a_failed_region() {
+    let faults = trendlake::fake_api::parse_faults(
+        r#"{"faults": [{"region": "KR", "page": 2, "times": 0, "kind": "chart_not_found_404"}]}"#,
+    )
+    .unwrap();
+    let api = fake(date("2026-11-20"), |c| c.faults = faults).await;
+    let s = Scratch::new();
+    let out = s
+        .run(&api.base_url(), "2026-11-20", &["--regions", "JP,KR,US"])
+        .await;
+    assert_exit(&out, 3);
+    let report = run_report(&s, "2026-11-20");
+    assert_report_snapshot("run_report_failed_region", &s, &report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_merge_is_in_the_run_report_and_exits_1() {
+    let api = fake(date("2026-11-20"), |_| {}).await;
+    let s = Scratch::new();
+    // A directory where the warehouse file should be: the merge cannot open it.
+    std::fs::create_dir_all(s.warehouse()).unwrap();
+    let out = s
+        .run(&api.base_url(), "2026-11-20", &["--regions", "JP"])
+        .await;
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("1/1 regions ok, 200 rows committed"), "{err}");
+    assert!(err.contains("; merge failed: "), "{err}");
+    let report = run_report(&s, "2026-11-20");
+    assert_eq!(report["merge"]["status"], "failed");
+    assert!(report["merge"]["error"].as_str().is_some());
+    assert_eq!(
+        (report["outcome"].as_str(), report["exit_code"].as_u64()),
+        (Some("failed"), Some(1))
+    );
+    // The snapshot is committed all the same, for the next run to merge.
+    assert_complete_snapshot(&s.snapshot_file("2026-11-20"), &["JP"]);
+    std::fs::remove_dir(s.warehouse()).unwrap();
+    let out = s
+        .run(
+            &api.base_url(),
+            "2026-11-20",
+            &["--regions", "JP", "--only-missing"],
+        )
+        .await;
+    assert_exit(&out, 0);
+    assert_eq!(
+        warehouse_rows(&s.warehouse(), "SELECT count(*) FROM chart_entries"),
+        vec![vec!["BigInt(200)".to_string()]]
+    );
+}

@@ -14,7 +14,7 @@ use trendlake::fake_api::{FakeApi, FakeConfig};
 pub const SEED: u64 = 7;
 
 pub fn samples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/youtube_samples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/youtube")
 }
 
 pub fn date(s: &str) -> NaiveDate {

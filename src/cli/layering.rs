@@ -1,0 +1,465 @@
+//! Where each setting comes from: the command line, then the environment (both clap's), then a
+//! TOML file (`--config FILE` / `TRENDLAKE_CONFIG`), then the built-in default.
+//!
+//! The file is folded in as clap defaults, so every setting is defined once (its clap `Arg`) and
+//! every value, whatever its source, goes through the same clap parser. Each file value is
+//! checked on its own first, so a bad one is reported with the file, line and key.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches};
+use toml::de::{DeTable, DeValue};
+
+use super::Cli;
+
+/// Subcommands whose settings a config file may give (keys they lack are ignored by them).
+const LAYERED: &[&str] = &["run", "snapshot", "merge", "query", "config"];
+/// The subcommand that holds every key a config file may set (it takes `run`'s flags).
+const ALL_KEYS: &str = "config";
+/// Top-level settings a config file may also give.
+const GLOBAL_KEYS: &[&str] = &["log_format"];
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag,
+    Env(String),
+    File {
+        path: PathBuf,
+        line: usize,
+    },
+    Default,
+    /// No value at all (an optional setting left out).
+    Unset,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag => f.write_str("flag"),
+            Origin::Env(name) => write!(f, "env {name}"),
+            Origin::File { path, line } => write!(f, "file {}:{line}", path.display()),
+            Origin::Default => f.write_str("default"),
+            Origin::Unset => f.write_str("unset"),
+        }
+    }
+}
+
+/// One setting of the command being run, as resolved.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    /// The key in a config file, and clap's id: `concurrency`.
+    pub key: String,
+    /// `--concurrency`.
+    pub flag: String,
+    pub env: Option<String>,
+    /// The value as it would be typed (lists comma-joined); `None` when unset.
+    pub value: Option<String>,
+    pub origin: Origin,
+}
+
+/// The parsed command line and where each of its settings came from.
+#[derive(Debug)]
+pub struct Parsed {
+    pub cli: Cli,
+    pub settings: Vec<Setting>,
+}
+
+impl Parsed {
+    /// How to name a setting in an error, by where it came from: `--concurrency`,
+    /// `TRENDLAKE_CONCURRENCY`, or `concurrency (trendlake.toml line 3)`.
+    pub fn name_of(&self, key: &str) -> String {
+        name_of(&self.settings, key)
+    }
+}
+
+pub(super) fn name_of(settings: &[Setting], key: &str) -> String {
+    match settings.iter().find(|s| s.key == key) {
+        Some(Setting {
+            origin: Origin::Env(name),
+            ..
+        }) => name.clone(),
+        Some(Setting {
+            origin: Origin::File { path, line },
+            key,
+            ..
+        }) => format!("{key} ({} line {line})", path.display()),
+        Some(s) => s.flag.clone(),
+        None => format!("--{}", key.replace('_', "-")),
+    }
+}
+
+/// A config file that cannot be used: exit 2, naming the file, line and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}; check --config / TRENDLAKE_CONFIG")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}, line {line}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("config file {path}, line {line}, key `{key}`: {message}")]
+    Key {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        message: String,
+    },
+}
+
+/// Why the command line could not be parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// clap's own error (also `--help` and `--version`, which are not failures).
+    #[error(transparent)]
+    Clap(#[from] clap::Error),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// A value read from the config file, as clap would take it from the command line.
+struct FileValue {
+    key: String,
+    line: usize,
+    /// `None` for a boolean flag set to false (the flag is simply absent).
+    value: Option<String>,
+}
+
+/// Parse `argv` (program name first) with the environment and the config file folded in.
+pub fn parse<I, T>(argv: I) -> Result<Parsed, ParseError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    let first = Cli::command().try_get_matches_from(&argv)?;
+    let config_path = config_path(&first);
+    let (matches, file) = match &config_path {
+        None => (first, Vec::new()),
+        Some(path) => {
+            let file = read_file(path)?;
+            let command = with_file_defaults(Cli::command(), &file);
+            (command.try_get_matches_from(&argv)?, file)
+        }
+    };
+    let cli = Cli::from_arg_matches(&matches)?;
+    let settings = resolve(&matches, &file, config_path.as_deref());
+    Ok(Parsed { cli, settings })
+}
+
+/// `--config` wherever it was given (it is global, so it may follow the subcommand).
+fn config_path(matches: &ArgMatches) -> Option<PathBuf> {
+    let sub = matches.subcommand().map(|(_, m)| m);
+    sub.and_then(|m| m.try_get_one::<PathBuf>("config").ok().flatten())
+        .or_else(|| matches.get_one::<PathBuf>("config"))
+        .cloned()
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn read_file(path: &Path) -> Result<Vec<FileValue>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let table = DeTable::parse(&text).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line: e.span().map_or(1, |s| line_of(&text, s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    let command = Cli::command();
+    let all = command
+        .find_subcommand(ALL_KEYS)
+        .expect("the config subcommand exists");
+    let mut values = Vec::new();
+    for (key, value) in table.get_ref() {
+        let line = line_of(&text, key.span().start);
+        let name = key.get_ref().replace('-', "_");
+        let bad = |message: String| ConfigError::Key {
+            path: path.to_path_buf(),
+            line,
+            key: key.get_ref().to_string(),
+            message,
+        };
+        let arg = all
+            .get_arguments()
+            .chain(command.get_arguments())
+            .find(|a| a.get_id() == name.as_str() && a.get_long().is_some())
+            .filter(|a| a.get_id() != "config")
+            .filter(|a| !a.is_global_set() || GLOBAL_KEYS.contains(&name.as_str()))
+            .ok_or_else(|| {
+                bad(format!(
+                    "unknown setting; the keys are {} (see `trendlake config`)",
+                    known_keys().join(", ")
+                ))
+            })?;
+        let flag = matches!(arg.get_action(), ArgAction::SetTrue);
+        let list = arg.get_value_delimiter().is_some();
+        let text_value = match value.get_ref() {
+            DeValue::Boolean(b) if flag => b.then(|| "true".to_string()),
+            _ if flag => return Err(bad("expected true or false".into())),
+            DeValue::String(s) => Some(s.to_string()),
+            DeValue::Integer(i) => Some(i.to_string()),
+            DeValue::Float(f) => Some(f.to_string()),
+            DeValue::Array(items) if list => {
+                let mut parts = Vec::new();
+                for item in items {
+                    match item.get_ref().as_str() {
+                        Some(s) => parts.push(s.to_string()),
+                        None => return Err(bad("expected a list of strings".into())),
+                    }
+                }
+                Some(parts.join(","))
+            }
+            other => {
+                return Err(bad(format!(
+                    "a {} is not a valid value here",
+                    other.type_str()
+                )));
+            }
+        };
+        // The value alone through clap's own parser, as if typed after its flag.
+        if let Some(v) = &text_value {
+            let long = arg.get_long().expect("file keys are long flags");
+            let trial = if flag {
+                vec![format!("--{long}")]
+            } else {
+                vec![format!("--{long}={v}")]
+            };
+            Cli::command()
+                .try_get_matches_from(
+                    ["trendlake".to_string(), ALL_KEYS.to_string()]
+                        .into_iter()
+                        .chain(trial),
+                )
+                .map_err(|e| bad(clap_message(&e)))?;
+        }
+        values.push(FileValue {
+            key: name,
+            line,
+            value: text_value,
+        });
+    }
+    Ok(values)
+}
+
+/// clap's error without its `error:` prefix and usage lines.
+fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.trim_start_matches("error: ").trim().to_string()
+}
+
+/// Every key a config file may set.
+pub fn known_keys() -> Vec<String> {
+    let command = Cli::command();
+    let all = command
+        .find_subcommand(ALL_KEYS)
+        .expect("the config subcommand exists");
+    all.get_arguments()
+        .filter(|a| a.get_long().is_some() && !a.is_global_set())
+        .map(|a| a.get_id().to_string())
+        .chain(GLOBAL_KEYS.iter().map(|k| k.to_string()))
+        .filter(|k| k != "help")
+        .collect()
+}
+
+/// The command with the file's values as defaults: flags and the environment still win.
+fn with_file_defaults(mut command: clap::Command, file: &[FileValue]) -> clap::Command {
+    for fv in file {
+        let Some(value) = fv.value.clone() else {
+            continue;
+        };
+        if GLOBAL_KEYS.contains(&fv.key.as_str()) {
+            command = command.mut_arg(fv.key.as_str(), |a| a.default_value(value.clone()));
+            continue;
+        }
+        for name in LAYERED {
+            command = command.mut_subcommand(*name, |sub| {
+                if sub.get_arguments().any(|a| a.get_id() == fv.key.as_str()) {
+                    sub.mut_arg(fv.key.as_str(), |a| set_default(a, &value))
+                } else {
+                    sub
+                }
+            });
+        }
+    }
+    command
+}
+
+fn set_default(arg: clap::Arg, value: &str) -> clap::Arg {
+    match arg.get_value_delimiter() {
+        Some(d) => {
+            let parts: Vec<String> = value.split(d).map(str::to_string).collect();
+            arg.default_values(parts)
+        }
+        None => arg.default_value(value.to_string()),
+    }
+}
+
+/// The settings of the subcommand run (and the global ones), with their origins.
+fn resolve(matches: &ArgMatches, file: &[FileValue], path: Option<&Path>) -> Vec<Setting> {
+    let command = Cli::command();
+    let Some((name, sub_matches)) = matches.subcommand() else {
+        return Vec::new();
+    };
+    let sub = command
+        .find_subcommand(name)
+        .expect("clap matched this subcommand");
+    let mut settings = Vec::new();
+    let args = sub
+        .get_arguments()
+        .filter(|a| a.get_long().is_some() && !a.is_global_set())
+        .map(|a| (a, sub_matches))
+        .chain(
+            command
+                .get_arguments()
+                .filter(|a| GLOBAL_KEYS.contains(&a.get_id().as_str()))
+                .map(|a| (a, matches)),
+        );
+    for (arg, m) in args {
+        let key = arg.get_id().as_str();
+        if key == "help" {
+            continue;
+        }
+        let from_file = file.iter().find(|f| f.key == key);
+        let origin = match m.value_source(key) {
+            Some(ValueSource::CommandLine) => Origin::Flag,
+            Some(ValueSource::EnvVariable) => Origin::Env(
+                arg.get_env()
+                    .map(|e| e.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+            Some(ValueSource::DefaultValue) | None => match (from_file, path) {
+                (Some(f), Some(path)) if f.value.is_some() => Origin::File {
+                    path: path.to_path_buf(),
+                    line: f.line,
+                },
+                _ if m.value_source(key).is_some() => Origin::Default,
+                _ => Origin::Unset,
+            },
+            Some(_) => Origin::Default,
+        };
+        let value = match arg.get_action() {
+            ArgAction::SetTrue => Some(m.get_flag(key).to_string()),
+            _ => m.get_raw(key).map(|values| {
+                values
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+        };
+        let value = match (value, origin == Origin::Unset) {
+            (_, true) => None,
+            (Some(_), false) if key == "api_key" => Some("[REDACTED]".to_string()),
+            (value, false) => value,
+        };
+        settings.push(Setting {
+            key: key.to_string(),
+            flag: format!("--{}", arg.get_long().expect("filtered on long")),
+            env: arg.get_env().map(|e| e.to_string_lossy().into_owned()),
+            value,
+            origin,
+        });
+    }
+    settings
+}
+
+/// `trendlake config`: the effective settings of `run`, one per line, and where each came from.
+pub fn describe(settings: &[Setting]) -> String {
+    let width = settings.iter().map(|s| s.key.len()).max().unwrap_or(0);
+    let value_width = settings
+        .iter()
+        .map(|s| s.value.as_deref().map_or(6, str::len))
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for s in settings {
+        let value = s.value.as_deref().unwrap_or("(none)");
+        writeln!(
+            out,
+            "{:<width$}  {:<value_width$}  {}",
+            s.key, value, s.origin
+        )
+        .expect("writing to a String");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_one_based() {
+        let text = "a = 1\nb = 2\n\nc = 3\n";
+        assert_eq!(line_of(text, 0), 1);
+        assert_eq!(line_of(text, text.find('b').unwrap()), 2);
+        assert_eq!(line_of(text, text.find('c').unwrap()), 4);
+    }
+
+    #[test]
+    fn every_key_is_a_flag_of_run() {
+        let keys = known_keys();
+        for key in [
+            "api_key",
+            "api_base_url",
+            "regions",
+            "lake",
+            "warehouse",
+            "concurrency",
+            "per_region",
+            "timeout_secs",
+            "max_attempts",
+            "retry_min_delay_ms",
+            "region_budget_secs",
+            "quota_budget",
+            "max_rps",
+            "log_format",
+        ] {
+            assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
+        }
+        assert!(!keys.iter().any(|k| k == "config" || k == "help"));
+    }
+
+    #[test]
+    fn origin_names_the_source() {
+        let settings = vec![
+            Setting {
+                key: "concurrency".into(),
+                flag: "--concurrency".into(),
+                env: Some("TRENDLAKE_CONCURRENCY".into()),
+                value: Some("0".into()),
+                origin: Origin::File {
+                    path: "t.toml".into(),
+                    line: 3,
+                },
+            },
+            Setting {
+                key: "lake".into(),
+                flag: "--lake".into(),
+                env: Some("TRENDLAKE_LAKE".into()),
+                value: Some("x".into()),
+                origin: Origin::Env("TRENDLAKE_LAKE".into()),
+            },
+        ];
+        assert_eq!(
+            name_of(&settings, "concurrency"),
+            "concurrency (t.toml line 3)"
+        );
+        assert_eq!(name_of(&settings, "lake"), "TRENDLAKE_LAKE");
+        assert_eq!(name_of(&settings, "max_rps"), "--max-rps");
+    }
+}

@@ -1,0 +1,590 @@
+//! Command line: clap flags (SPEC "Command line"), layered with the environment and an optional
+//! TOML file (`layering`), validated into settings before any I/O (`validate`), then dispatched.
+//! A usage error touches nothing.
+
+mod layering;
+mod validate;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::lake::Lake;
+use crate::logging::{self, LogFormat};
+use crate::output::{Format, output_format, write_batches};
+use crate::pipeline::{self, Outcome};
+use crate::regions::regions;
+use crate::warehouse::{NAMED_QUERIES, Warehouse, named_query};
+use crate::youtube::ApiKey;
+
+use layering::name_of;
+pub use layering::{ConfigError, Origin, ParseError, Parsed, Setting, known_keys, parse};
+pub use validate::{is_loopback, parse_date, parse_regions};
+
+pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/youtube/v3";
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 every region fetched and committed; 3 partial (some regions failed, the others \
+were committed); 1 failure, nothing new committed; 2 bad usage or configuration, nothing touched.
+
+Settings come from flags, then TRENDLAKE_* (and YOUTUBE_*) environment variables, then the \
+--config TOML file, then defaults; `trendlake config` shows which. Logs go to stderr; \
+TRENDLAKE_LOG=info (any tracing filter) shows more.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trendlake",
+    version,
+    about = "Snapshot YouTube's trending chart into a Parquet lake and a DuckDB warehouse",
+    after_help = AFTER_HELP,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// A TOML file with any setting of run, snapshot, merge and query (precedence: flag > env > file > default).
+    #[arg(long, global = true, env = "TRENDLAKE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log lines on stderr: `text` for people, `json` (one JSON object per line) for schedulers.
+    #[arg(
+        long,
+        global = true,
+        env = "TRENDLAKE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The API key given on the command line, in `YOUTUBE_API_KEY` or in the config file.
+    pub fn api_key(&self) -> Option<ApiKey> {
+        let key = match &self.command {
+            Command::Run(a) => a.fetch.api_key.as_deref(),
+            Command::Snapshot(a) => a.fetch.api_key.as_deref(),
+            Command::Config(a) => a.fetch.api_key.as_deref(),
+            #[cfg(feature = "fake-api")]
+            Command::FakeApi(a) => a.api_key.as_deref(),
+            _ => None,
+        };
+        key.filter(|k| !k.is_empty()).map(ApiKey::new)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The nightly job: snapshot, then merge; idempotent for a date.
+    #[command(after_help = AFTER_HELP)]
+    Run(RunArgs),
+    /// Fetch every region concurrently and write the date's Parquet snapshot (no merge).
+    #[command(after_help = AFTER_HELP)]
+    Snapshot(SnapshotArgs),
+    /// Merge every snapshot not yet merged or changed since (or --date D) into the warehouse.
+    #[command(after_help = AFTER_HELP)]
+    Merge(MergeArgs),
+    /// Run SQL (an argument, --file or --name) against the warehouse, read-only.
+    Query(QueryArgs),
+    /// The no-setup main job: serve the fake API in-process and build --days of history.
+    #[cfg(feature = "fake-api")]
+    Demo(DemoArgs),
+    /// Serve the fake YouTube API (for tests and trials; no key, no network).
+    #[cfg(feature = "fake-api")]
+    FakeApi(FakeApiArgs),
+    /// Print the effective settings of `run` and where each came from (key redacted).
+    Config(RunArgs),
+    /// Print shell completions for bash, zsh, fish or powershell.
+    Completions(CompletionsArgs),
+    /// Print the man page (or write one page per command into --dir).
+    Man(ManArgs),
+    /// List the supported region codes and their names.
+    Regions,
+}
+
+/// How to reach the API and how hard to push it.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// API key; required unless the base URL is loopback. Never printed, logged or written.
+    #[arg(
+        long,
+        env = "YOUTUBE_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// Root of the YouTube Data API v3 (or a compatible server, such as `trendlake fake-api`).
+    #[arg(long, env = "YOUTUBE_API_BASE_URL", default_value = DEFAULT_BASE_URL, value_name = "URL")]
+    pub api_base_url: String,
+    /// Region codes to fetch, comma-separated (`trendlake regions` lists them).
+    #[arg(
+        long,
+        env = "TRENDLAKE_REGIONS",
+        value_delimiter = ',',
+        default_value = "JP,KR,TW,SG,VN,TH,HK,US,GB",
+        value_name = "JP,KR,…"
+    )]
+    pub regions: Vec<String>,
+    /// Requests in flight at most, across all regions (and as many regions in progress).
+    #[arg(
+        long,
+        env = "TRENDLAKE_CONCURRENCY",
+        default_value_t = 5,
+        value_name = "N"
+    )]
+    pub concurrency: usize,
+    /// Items per region (the whole chart is 200).
+    #[arg(
+        long,
+        env = "TRENDLAKE_PER_REGION",
+        default_value_t = 200,
+        value_name = "N"
+    )]
+    pub per_region: usize,
+    /// Timeout of one request, in seconds.
+    #[arg(
+        long,
+        env = "TRENDLAKE_TIMEOUT_SECS",
+        default_value_t = 30.0,
+        value_name = "S"
+    )]
+    pub timeout_secs: f64,
+    /// Attempts per request when the API fails transiently (429, 5xx, timeouts, resets).
+    #[arg(
+        long,
+        env = "TRENDLAKE_MAX_ATTEMPTS",
+        default_value_t = 6,
+        value_name = "N"
+    )]
+    pub max_attempts: usize,
+    /// First retry delay in milliseconds; doubles per retry, with jitter, up to 30 s.
+    #[arg(
+        long,
+        env = "TRENDLAKE_RETRY_MIN_DELAY_MS",
+        default_value_t = 500,
+        value_name = "MS"
+    )]
+    pub retry_min_delay_ms: u64,
+    /// Total seconds one region may take from its first request, retries included.
+    #[arg(
+        long,
+        env = "TRENDLAKE_REGION_BUDGET_SECS",
+        default_value_t = 300,
+        value_name = "S"
+    )]
+    pub region_budget_secs: u64,
+    /// Quota units this run may spend at most; regions that would not fit are left out.
+    #[arg(long, env = "TRENDLAKE_QUOTA_BUDGET", value_name = "N")]
+    pub quota_budget: Option<u32>,
+    /// Requests per second at most, across all regions.
+    #[arg(long, env = "TRENDLAKE_MAX_RPS", value_name = "R")]
+    pub max_rps: Option<f64>,
+}
+
+/// Where the lake is.
+#[derive(Debug, Args)]
+pub struct LakeArg {
+    /// The lake: a path, file://… or s3://bucket/prefix (S3 credentials from AWS_* variables).
+    #[arg(
+        long,
+        env = "TRENDLAKE_LAKE",
+        default_value = "./data/lake",
+        value_name = "URL"
+    )]
+    pub lake: String,
+}
+
+/// Where the warehouse is.
+#[derive(Debug, Args)]
+pub struct WarehouseArg {
+    /// The DuckDB warehouse file.
+    #[arg(
+        long,
+        env = "TRENDLAKE_WAREHOUSE",
+        default_value = "./data/warehouse.duckdb",
+        value_name = "PATH"
+    )]
+    pub warehouse: PathBuf,
+}
+
+/// Which date a snapshot is for.
+#[derive(Debug, Args)]
+pub struct SnapshotDateArgs {
+    /// The snapshot's partition, YYYY-MM-DD (default: today, UTC).
+    #[arg(long, env = "TRENDLAKE_DATE", value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Store the chart under a --date other than today although the API serves today's chart.
+    #[arg(long, env = "TRENDLAKE_DATE_ANYWAY")]
+    pub date_anyway: bool,
+    /// Fetch only the regions the date's snapshot lacks (after a partial run).
+    #[arg(long, env = "TRENDLAKE_ONLY_MISSING")]
+    pub only_missing: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub date: SnapshotDateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    #[command(flatten)]
+    pub date: SnapshotDateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Merge this date only, even if it was merged before.
+    #[arg(long, env = "TRENDLAKE_DATE", value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// SQL to run (one statement).
+    pub sql: Option<String>,
+    /// Read the SQL from a file.
+    #[arg(long, conflicts_with = "sql", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A named query from sql/queries/ (see --list).
+    #[arg(long, conflicts_with_all = ["sql", "file"], value_name = "NAME")]
+    pub name: Option<String>,
+    /// List the named queries and their parameters.
+    #[arg(long)]
+    pub list: bool,
+    /// Set a variable the SQL reads with getvariable('K'); repeatable.
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+    /// Output format (default: from --output's extension, else table on a terminal, else csv).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the result to this file instead of stdout (.csv, .json or .parquet).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+}
+
+#[cfg(feature = "fake-api")]
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Days of history to build.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub days: u32,
+    /// The last day (default: today, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Where the demo's lake and warehouse go.
+    #[arg(long, default_value = "./data/demo", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Region codes, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "JP,KR,TW,SG,VN,TH,HK,US,GB",
+        value_name = "JP,KR,…"
+    )]
+    pub regions: Vec<String>,
+    /// Seed of the fake's synthetic charts.
+    #[arg(long, default_value_t = 42, value_name = "N")]
+    pub seed: u64,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 9, value_name = "N")]
+    pub concurrency: usize,
+}
+
+#[cfg(feature = "fake-api")]
+#[derive(Debug, Args)]
+pub struct FakeApiArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub addr: SocketAddr,
+    /// Which day's chart to serve (default: today, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Seed of the synthetic charts.
+    #[arg(long, default_value_t = 42, value_name = "N")]
+    pub seed: u64,
+    /// Delay before every response, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// The only key accepted (default: any key, or none).
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Quota units before quotaExceeded.
+    #[arg(long, value_name = "N")]
+    pub quota: Option<u64>,
+    /// A JSON plan of injected faults (see docs/fake_api.md).
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write trendlake.1 and one trendlake-COMMAND.1 per command into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// What `main` turns into an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    Ok,
+    Partial,
+    Failed,
+}
+
+impl Finished {
+    /// The process exit code (SPEC): 0, 3 partial, 1 failed (2, usage, is an `Error`).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Finished::Ok => 0,
+            Finished::Partial => 3,
+            Finished::Failed => 1,
+        }
+    }
+}
+
+impl From<Outcome> for Finished {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Complete => Finished::Ok,
+            Outcome::Partial => Finished::Partial,
+            Outcome::Failed => Finished::Failed,
+        }
+    }
+}
+
+/// `snapshot`, and for `run` the merge after it. The merge runs whenever anything is in the
+/// lake, even when `--only-missing` found nothing to fetch: an earlier run may have committed
+/// and stopped before its merge.
+async fn snapshot_then_merge(job: validate::Job) -> Result<Finished> {
+    let mut job = job;
+    let lake = Lake::open(&job.lake)?;
+    if job.only_missing {
+        let present = lake.snapshot_regions(job.snapshot.date).await?;
+        job.snapshot.regions.retain(|r| !present.contains(r));
+        if job.snapshot.regions.is_empty() {
+            logging::notice(&format!(
+                "{}: every requested region is already in the snapshot; nothing to fetch",
+                job.snapshot.date
+            ));
+            if let Some(warehouse) = &job.warehouse {
+                pipeline::merge(&lake, warehouse, None, Clock::System).await?;
+            }
+            return Ok(Finished::Ok);
+        }
+        logging::notice(&format!(
+            "{}: fetching the missing regions {}",
+            job.snapshot.date,
+            job.snapshot.regions.join(",")
+        ));
+    }
+    let report = pipeline::run(&job.snapshot, &lake, job.warehouse.as_deref()).await?;
+    logging::run_report(&report);
+    Ok(report.outcome().into())
+}
+
+pub async fn execute(parsed: Parsed) -> Result<Finished> {
+    let Parsed { cli, settings } = parsed;
+    match cli.command {
+        Command::Snapshot(args) => {
+            snapshot_then_merge(validate::snapshot_job(&args, &settings)?).await
+        }
+        Command::Run(args) => snapshot_then_merge(validate::run_job(&args, &settings)?).await,
+        Command::Merge(args) => {
+            let only = args
+                .date
+                .as_deref()
+                .map(|d| parse_date(Some(d), &name_of(&settings, "date")))
+                .transpose()?;
+            let lake = Lake::open(&args.lake.lake)?;
+            let report =
+                pipeline::merge(&lake, &args.warehouse.warehouse, only, Clock::System).await?;
+            let rows: usize = report.merged.iter().map(|m| m.1).sum();
+            logging::notice(&format!(
+                "merged {} snapshot(s), {rows} chart entries; {} already up to date",
+                report.merged.len(),
+                report.up_to_date
+            ));
+            Ok(Finished::Ok)
+        }
+        Command::Query(args) => query(args).await,
+        #[cfg(feature = "fake-api")]
+        Command::Demo(args) => Ok(crate::demo::demo(validate::demo_settings(args)?)
+            .await?
+            .into()),
+        #[cfg(feature = "fake-api")]
+        Command::FakeApi(args) => fake_api(args).await,
+        Command::Config(args) => {
+            print!("{}", layering::describe(&settings));
+            std::io::stdout().flush().map_err(stdout_error)?;
+            // Then validate as `run` would: a setting `run` would refuse is exit 2 here too.
+            validate::run_job(&args, &settings)?;
+            Ok(Finished::Ok)
+        }
+        Command::Completions(args) => {
+            let shell = match args.shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+                Shell::Powershell => clap_complete::Shell::PowerShell,
+            };
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "trendlake",
+                &mut std::io::stdout(),
+            );
+            Ok(Finished::Ok)
+        }
+        Command::Man(args) => man(args.dir),
+        Command::Regions => {
+            let mut out = std::io::stdout().lock();
+            for r in regions() {
+                writeln!(out, "{}  {}", r.code, r.name).map_err(stdout_error)?;
+            }
+            Ok(Finished::Ok)
+        }
+    }
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::Io {
+        context: "cannot write to stdout".into(),
+        source: e,
+    }
+}
+
+/// The man page of trendlake, or with `dir` one page per command (`trendlake-run.1`, …).
+fn man(dir: Option<PathBuf>) -> Result<Finished> {
+    let mut cmd = Cli::command();
+    // Built, so each command's page lists the global flags too.
+    cmd.build();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(cmd)
+            .render(&mut std::io::stdout())
+            .map_err(stdout_error)?;
+        return Ok(Finished::Ok);
+    };
+    let io = |path: &std::path::Path| {
+        let context = format!("cannot write the man page {}", path.display());
+        move |source| Error::Io { context, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let mut pages = vec![("trendlake".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("trendlake-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name)));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page)
+            .render(&mut buf)
+            .map_err(io(&path))?;
+        std::fs::write(&path, buf).map_err(io(&path))?;
+    }
+    Ok(Finished::Ok)
+}
+
+#[cfg(feature = "fake-api")]
+async fn fake_api(args: FakeApiArgs) -> Result<Finished> {
+    use crate::fake_api::{FakeApi, FakeConfig};
+    let config = FakeConfig {
+        seed: args.seed,
+        date: parse_date(args.date.as_deref(), "--date")?,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        api_key: args.api_key,
+        quota: args.quota,
+        faults: match &args.faults {
+            Some(path) => crate::fake_api::load_faults(path)?,
+            None => Vec::new(),
+        },
+    };
+    let api = FakeApi::start(config, args.addr)
+        .await
+        .map_err(|e| Error::Io {
+            context: format!("cannot listen on {}", args.addr),
+            source: e,
+        })?;
+    println!("fake YouTube API listening on {}", api.base_url());
+    std::io::stdout().flush().ok();
+    tokio::signal::ctrl_c().await.map_err(|e| Error::Io {
+        context: "waiting for Ctrl-C".into(),
+        source: e,
+    })?;
+    Ok(Finished::Ok)
+}
+
+async fn query(args: QueryArgs) -> Result<Finished> {
+    if args.list {
+        let mut out = std::io::stdout().lock();
+        for q in NAMED_QUERIES {
+            writeln!(out, "{:<16} {}", q.name, q.description()).map_err(stdout_error)?;
+        }
+        return Ok(Finished::Ok);
+    }
+    let sql = match (&args.sql, &args.file, &args.name) {
+        (Some(sql), _, _) => sql.clone(),
+        (_, Some(file), _) => std::fs::read_to_string(file).map_err(|e| Error::Io {
+            context: format!("cannot read --file {}", file.display()),
+            source: e,
+        })?,
+        (_, _, Some(name)) => named_query(name)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "no named query {name:?}; `trendlake query --list` shows them"
+                ))
+            })?
+            .sql
+            .to_string(),
+        _ => {
+            return Err(Error::Usage(
+                "give SQL, --file F or --name N (see --list)".into(),
+            ));
+        }
+    };
+    let params = validate::parse_params(&args.params)?;
+    let format = output_format(args.format, args.output.as_deref())?;
+    let warehouse = args.warehouse.warehouse.clone();
+    let batches = tokio::task::spawn_blocking(move || {
+        Warehouse::open_read_only(&warehouse)?.query(&sql, &params)
+    })
+    .await
+    .expect("query does not panic")?;
+    write_batches(&batches, format, args.output.as_deref())?;
+    Ok(Finished::Ok)
+}

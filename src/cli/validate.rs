@@ -1,0 +1,308 @@
+//! Flags, variables and file values validated into the pipeline's settings before any I/O. An
+//! error names the setting as the user gave it (flag, variable, or file and line) and says what
+//! to write instead.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+
+use super::layering::{Setting, name_of};
+use super::{FetchArgs, RunArgs, SnapshotArgs, SnapshotDateArgs};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::fetch::FetchOptions;
+use crate::pipeline::SnapshotJob;
+use crate::regions::region;
+use crate::youtube::{ApiKey, Client};
+
+/// `s` as a date (`name` is how the user gave it), or today (UTC) when absent.
+pub fn parse_date(s: Option<&str>, name: &str) -> Result<NaiveDate> {
+    match s {
+        None => Ok(Utc::now().date_naive()),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| Error::Usage(format!("{name} {s:?} is not a date; write YYYY-MM-DD"))),
+    }
+}
+
+/// Validate region codes: two ASCII letters (case-insensitive) of a region YouTube supports.
+pub fn parse_regions(codes: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in codes {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(Error::Usage(format!(
+                "region {raw:?} is not an ISO 3166-1 alpha-2 code; use two letters such as JP or US (`trendlake regions` lists them)"
+            )));
+        }
+        if region(&code).is_none() {
+            return Err(Error::Usage(format!(
+                "region {code} has no YouTube trending chart; use one that `trendlake regions` lists"
+            )));
+        }
+        if !out.contains(&code) {
+            out.push(code);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(
+            "--regions is empty; name at least one region (`trendlake regions` lists them)".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Whether `base` points at this machine (the fake API): no key needed, any date allowed.
+pub fn is_loopback(base: &str) -> bool {
+    url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+        .is_some_and(|h| match h {
+            url::Host::Domain(d) => d == "localhost",
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        })
+}
+
+/// The date a snapshot is stored under. The API serves only the current chart, so storing it
+/// under another date is a mistake unless the user says otherwise (or the API is the fake).
+pub fn snapshot_date(
+    given: Option<&str>,
+    anyway: bool,
+    base_url: &str,
+    today: NaiveDate,
+    name: &str,
+) -> Result<NaiveDate> {
+    let Some(s) = given else { return Ok(today) };
+    let date = parse_date(Some(s), name)?;
+    if date != today && !anyway && !is_loopback(base_url) {
+        return Err(Error::Usage(format!(
+            "{name} {date}: the API serves the current chart; it would be stored as {date} \
+             although it is the chart of {today} (UTC); leave out --date, or pass --date-anyway"
+        )));
+    }
+    Ok(date)
+}
+
+fn at_least_one(value: u64, key: &str, settings: &[Setting], why: &str) -> Result<()> {
+    if value == 0 {
+        return Err(Error::Usage(format!(
+            "{} must be at least 1{why}",
+            name_of(settings, key)
+        )));
+    }
+    Ok(())
+}
+
+fn positive(value: Option<f64>, key: &str, settings: &[Setting]) -> Result<()> {
+    if value.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        return Err(Error::Usage(format!(
+            "{} must be a positive number",
+            name_of(settings, key)
+        )));
+    }
+    Ok(())
+}
+
+fn fetch_options(args: &FetchArgs, settings: &[Setting]) -> Result<FetchOptions> {
+    at_least_one(args.concurrency as u64, "concurrency", settings, "")?;
+    at_least_one(args.per_region as u64, "per_region", settings, "")?;
+    at_least_one(args.max_attempts as u64, "max_attempts", settings, "")?;
+    at_least_one(
+        args.retry_min_delay_ms,
+        "retry_min_delay_ms",
+        settings,
+        " (0 would retry in a tight loop)",
+    )?;
+    at_least_one(args.region_budget_secs, "region_budget_secs", settings, "")?;
+    positive(args.max_rps, "max_rps", settings)?;
+    positive(Some(args.timeout_secs), "timeout_secs", settings)?;
+    let mut options = FetchOptions::new(args.concurrency, args.per_region);
+    options.retry.max_attempts = args.max_attempts;
+    options.retry.min_delay = Duration::from_millis(args.retry_min_delay_ms);
+    options.retry.region_budget = Duration::from_secs(args.region_budget_secs);
+    options.quota_budget = args.quota_budget;
+    options.max_rps = args.max_rps;
+    Ok(options)
+}
+
+fn client(args: &FetchArgs) -> Result<Client> {
+    let key = args
+        .api_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(ApiKey::new);
+    if key.is_none() && !is_loopback(&args.api_base_url) {
+        return Err(Error::Usage(
+            "no API key: set YOUTUBE_API_KEY (or --api-key); only a loopback --api-base-url works without one".into(),
+        ));
+    }
+    Ok(Client::new(
+        &args.api_base_url,
+        key,
+        Duration::from_secs_f64(args.timeout_secs),
+    )?)
+}
+
+/// Validated settings of `run` / `snapshot`.
+#[derive(Debug)]
+pub struct Job {
+    pub snapshot: SnapshotJob,
+    pub lake: String,
+    /// Where `run` merges afterwards; `None` for `snapshot`.
+    pub warehouse: Option<PathBuf>,
+    pub only_missing: bool,
+}
+
+fn job(
+    fetch: &FetchArgs,
+    lake: &str,
+    when: &SnapshotDateArgs,
+    warehouse: Option<PathBuf>,
+    settings: &[Setting],
+) -> Result<Job> {
+    let regions = parse_regions(&fetch.regions)?;
+    let options = fetch_options(fetch, settings)?;
+    let date = snapshot_date(
+        when.date.as_deref(),
+        when.date_anyway,
+        &fetch.api_base_url,
+        Utc::now().date_naive(),
+        &name_of(settings, "date"),
+    )?;
+    Ok(Job {
+        snapshot: SnapshotJob {
+            regions,
+            fetch: options,
+            date,
+            client: client(fetch)?,
+            clock: Clock::System,
+        },
+        lake: lake.to_string(),
+        warehouse,
+        only_missing: when.only_missing,
+    })
+}
+
+pub fn run_job(args: &RunArgs, settings: &[Setting]) -> Result<Job> {
+    let warehouse = Some(args.warehouse.warehouse.clone());
+    job(
+        &args.fetch,
+        &args.lake.lake,
+        &args.date,
+        warehouse,
+        settings,
+    )
+}
+
+pub fn snapshot_job(args: &SnapshotArgs, settings: &[Setting]) -> Result<Job> {
+    job(&args.fetch, &args.lake.lake, &args.date, None, settings)
+}
+
+#[cfg(feature = "fake-api")]
+pub fn demo_settings(args: super::DemoArgs) -> Result<crate::demo::DemoSettings> {
+    if args.days == 0 {
+        return Err(Error::Usage("--days must be at least 1".into()));
+    }
+    Ok(crate::demo::DemoSettings {
+        days: args.days,
+        last: parse_date(args.date.as_deref(), "--date")?,
+        dir: args.dir,
+        regions: parse_regions(&args.regions)?,
+        seed: args.seed,
+        concurrency: args.concurrency.max(1),
+    })
+}
+
+/// `--param K=V` pairs; names are SQL identifiers, values stay as typed (bound, never spliced).
+pub fn parse_params(params: &[String]) -> Result<Vec<(String, String)>> {
+    params
+        .iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("--param {p:?} is not K=V")))?;
+            let k = k.trim();
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(Error::Usage(format!(
+                    "--param name {k:?} must be letters, digits and underscores"
+                )));
+            }
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn another_date_against_the_real_api_needs_date_anyway() {
+        let today = day("2026-11-27");
+        let real = "https://www.googleapis.com/youtube/v3";
+        let err = snapshot_date(Some("2026-11-26"), false, real, today, "--date").unwrap_err();
+        let msg = err.to_string();
+        assert!(err.is_usage());
+        assert!(
+            msg.contains("the API serves the current chart; it would be stored as 2026-11-26"),
+            "{msg}"
+        );
+        assert_eq!(
+            snapshot_date(Some("2026-11-26"), true, real, today, "--date").unwrap(),
+            day("2026-11-26")
+        );
+        assert_eq!(
+            snapshot_date(Some("2026-11-27"), false, real, today, "--date").unwrap(),
+            today
+        );
+        assert_eq!(
+            snapshot_date(None, false, real, today, "--date").unwrap(),
+            today
+        );
+        // The fake serves any day.
+        assert_eq!(
+            snapshot_date(
+                Some("2020-01-01"),
+                false,
+                "http://127.0.0.1:8787/youtube/v3",
+                today,
+                "--date"
+            )
+            .unwrap(),
+            day("2020-01-01")
+        );
+    }
+
+    #[test]
+    fn loopback_is_recognised() {
+        assert!(is_loopback("http://127.0.0.1:8787/youtube/v3"));
+        assert!(is_loopback("http://localhost/youtube/v3"));
+        assert!(is_loopback("http://[::1]:80/"));
+        assert!(!is_loopback("https://www.googleapis.com/youtube/v3"));
+        assert!(!is_loopback("http://10.0.0.1/"));
+        assert!(!is_loopback("not a url"));
+    }
+
+    #[test]
+    fn regions_are_normalised_and_deduplicated() {
+        let given: Vec<String> = ["jp", " KR", "JP"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(parse_regions(&given).unwrap(), ["JP", "KR"]);
+        for bad in ["XX", "JPN", "../etc", ""] {
+            let err = parse_regions(&[bad.to_string()]).unwrap_err().to_string();
+            assert!(err.contains("trendlake regions"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn params_are_identifiers() {
+        let ok = parse_params(&["date=2026-11-25".into(), "x=a=b".into()]).unwrap();
+        assert_eq!(ok[1], ("x".to_string(), "a=b".to_string()));
+        assert!(parse_params(&["nokey".into()]).is_err());
+        assert!(parse_params(&["a b=1".into()]).is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! Where messages go. Text mode (the default) is for people: plain lines on stderr, colour only on
+//! a terminal. JSON mode is for schedulers: every line on stderr is one JSON object from
+//! `tracing-subscriber`'s JSON layer, with one event per region outcome and one summary event
+//! carrying the run report's fields.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+use tracing::{error, info};
+use tracing_subscriber::EnvFilter;
+
+use crate::pipeline::RunReport;
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Plain lines for people.
+    Text,
+    /// One JSON object per line, for schedulers and log collectors.
+    Json,
+}
+
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Install the subscriber for `format`. `TRENDLAKE_LOG` (a `tracing` filter) overrides the level:
+/// text mode shows warnings, JSON mode also trendlake's own events.
+pub fn init(format: LogFormat) {
+    let _ = FORMAT.set(format);
+    let default = match format {
+        LogFormat::Text => "warn",
+        LogFormat::Json => "warn,trendlake=info",
+    };
+    let filter =
+        EnvFilter::try_from_env("TRENDLAKE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests, a library user with their own subscriber) keeps the first.
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_ansi(false)
+            .try_init(),
+    };
+}
+
+/// Whether stderr carries JSON lines (then nothing else may be printed there).
+pub fn is_json() -> bool {
+    FORMAT.get() == Some(&LogFormat::Json)
+}
+
+/// A message for whoever watches the run: a plain line, or an `info` event in JSON mode.
+pub fn notice(message: &str) {
+    if is_json() {
+        info!(target: "trendlake", "{message}");
+    } else {
+        eprintln!("{message}");
+    }
+}
+
+/// The error that ends the process, with the exit code it gets.
+pub fn fatal(message: &str, exit_code: u8) {
+    if is_json() {
+        error!(target: "trendlake", exit_code, "{message}");
+    } else {
+        eprintln!("trendlake: error: {message}");
+    }
+}
+
+/// A serde enum's stable name (`quota_exceeded`), as written in the run report.
+fn name_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// One event per region outcome and one summary event with the run report's fields (nested ones
+/// flattened: `file_path`, `merge_status`); in text mode the one-line summary and the report's
+/// path.
+pub fn run_report(report: &RunReport) {
+    for r in &report.regions {
+        let e = r.error.as_ref();
+        info!(
+            target: "trendlake::region",
+            snapshot_date = %report.snapshot_date,
+            run_id = %report.run_id,
+            region = %r.region,
+            status = %name_of(&r.status),
+            rows = r.rows as u64,
+            requests = r.requests,
+            quota_units = r.quota_units,
+            retries = r.retries,
+            duplicates_dropped = r.duplicates_dropped as u64,
+            elapsed_ms = r.elapsed_ms as u64,
+            error_page = e.map(|e| e.page as u64),
+            error_kind = e.map(|e| name_of(&e.kind)),
+            error_http_status = e.and_then(|e| e.http_status),
+            error_reason = e.and_then(|e| e.reason.as_deref()),
+            error_message = e.map(|e| e.message.as_str()),
+            error_advice = e.map(|e| e.advice.as_str()),
+            "region {} {}",
+            r.region,
+            name_of(&r.status)
+        );
+    }
+    let ok = report.regions.len() - report.failed_regions().count();
+    let file = report.file.as_ref();
+    let merge = &report.merge;
+    info!(
+        target: "trendlake::run",
+        run_id = %report.run_id,
+        snapshot_date = %report.snapshot_date,
+        lake = %report.lake,
+        started_at = %report.started_at.to_rfc3339(),
+        finished_at = %report.finished_at.to_rfc3339(),
+        outcome = %name_of(&report.outcome()),
+        exit_code = report.exit_code(),
+        quota_units = report.quota_units,
+        rows_committed = report.rows_committed as u64,
+        regions_ok = ok as u64,
+        regions_failed = (report.regions.len() - ok) as u64,
+        regions_kept = %report.regions_kept.join(","),
+        file_path = file.map(|f| f.path.as_str()),
+        file_bytes = file.map(|f| f.bytes as u64),
+        file_unchanged = file.map(|f| f.unchanged),
+        commit_error = report.commit_error.as_deref(),
+        merge_status = %name_of(&merge.status),
+        merge_snapshots = merge.snapshots as u64,
+        merge_rows = merge.rows as u64,
+        merge_error = merge.error.as_deref(),
+        fetch_ms = report.fetch_ms as u64,
+        write_ms = report.write_ms as u64,
+        merge_ms = report.merge_ms as u64,
+        report_path = report.report_path.as_deref(),
+        "{}",
+        report.summary()
+    );
+    if !is_json() {
+        eprintln!("{}", report.summary());
+        if let Some(path) = &report.report_path {
+            eprintln!("run report: {path}");
+        }
+    }
+}
+
+/// A progress bar on stderr when a person watches it (a terminal, text mode); otherwise hidden,
+/// so nothing of it reaches a pipe, a log file or the JSON lines.
+pub fn progress(len: u64, unit: &str) -> indicatif::ProgressBar {
+    if is_json() || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let template = format!("{{bar:40.cyan/blue}} {{pos}}/{{len}} {unit} {{msg}} ({{elapsed}})");
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// `notice`, printed above a progress bar rather than through it.
+pub fn notice_above(bar: &indicatif::ProgressBar, message: &str) {
+    bar.suspend(|| notice(message));
+}

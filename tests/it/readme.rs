@@ -1,0 +1,223 @@
+//! The README's tables are checked against the code: every command, every flag with its
+//! variable, default and commands, and every part of the source tree. A flag added, renamed or
+//! given another default without its README row fails here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use clap::CommandFactory;
+use trendlake::cli::Cli;
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+/// The rows of the first table after the heading `heading`, as cells (backticks kept).
+fn table(text: &str, heading: &str) -> Vec<Vec<String>> {
+    let start = text
+        .lines()
+        .position(|l| l.trim() == heading)
+        .unwrap_or_else(|| panic!("README has no heading {heading:?}"));
+    text.lines()
+        .skip(start + 1)
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2) // header and separator
+        .map(|l| {
+            // Cells split at `|`, except an escaped `\|` inside a cell.
+            let mut cells = vec![String::new()];
+            let mut chars = l.trim().trim_matches('|').chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' if chars.peek() == Some(&'|') => {
+                        cells.last_mut().unwrap().push('|');
+                        chars.next();
+                    }
+                    '|' => cells.push(String::new()),
+                    c => cells.last_mut().unwrap().push(c),
+                }
+            }
+            cells.iter().map(|c| c.trim().to_string()).collect()
+        })
+        .collect()
+}
+
+/// The text inside the first pair of backticks of a cell.
+fn code(cell: &str) -> Option<&str> {
+    let start = cell.find('`')? + 1;
+    let end = start + cell[start..].find('`')?;
+    Some(&cell[start..end])
+}
+
+/// Every command but clap's `help`.
+fn commands() -> Vec<clap::Command> {
+    let mut cli = Cli::command();
+    cli.build();
+    cli.get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn command_table_matches_the_cli() {
+    let rows = table(&readme(), "## Commands");
+    let documented: BTreeSet<String> = rows
+        .iter()
+        .map(|r| {
+            let cell = code(&r[0]).unwrap_or_else(|| panic!("row {r:?}"));
+            let mut words = cell.split_whitespace();
+            assert_eq!(words.next(), Some("trendlake"), "{cell}");
+            words.next().unwrap().to_string()
+        })
+        .collect();
+    let actual: BTreeSet<String> = commands()
+        .iter()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert_eq!(documented, actual);
+    for c in commands() {
+        assert!(
+            c.get_about().is_some(),
+            "{} has a description",
+            c.get_name()
+        );
+    }
+}
+
+/// One README row of the flag table: flag, variable, config key, default, commands.
+#[derive(Debug)]
+struct FlagRow {
+    env: Option<String>,
+    key: Option<String>,
+    default: String,
+    commands: BTreeSet<String>,
+}
+
+fn flag_rows() -> BTreeMap<String, Vec<FlagRow>> {
+    let mut out: BTreeMap<String, Vec<FlagRow>> = BTreeMap::new();
+    for r in table(&readme(), "## Settings") {
+        assert_eq!(r.len(), 6, "six cells: {r:?}");
+        let flag = code(&r[0]).unwrap_or_else(|| panic!("{r:?}"));
+        let flag = flag.split_whitespace().next().unwrap().to_string();
+        let row = FlagRow {
+            env: code(&r[1]).map(str::to_string),
+            key: code(&r[2]).map(str::to_string),
+            default: r[3].trim_matches('`').to_string(),
+            commands: r[4]
+                .split(',')
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        };
+        out.entry(flag).or_default().push(row);
+    }
+    out
+}
+
+#[test]
+fn flag_table_matches_every_command() {
+    let rows = flag_rows();
+    let keys = trendlake::cli::known_keys();
+    let mut seen = BTreeSet::new();
+    let mut cli = Cli::command();
+    cli.build();
+    for command in commands() {
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "help" | "version") {
+                continue;
+            }
+            let flag = format!("--{long}");
+            let name = command.get_name();
+            assert!(
+                arg.get_help().is_some(),
+                "{name} {flag} has a description in --help"
+            );
+            // A global flag has one row for all commands.
+            let listed = if arg.is_global_set() { "all" } else { name };
+            let row = rows
+                .get(&flag)
+                .and_then(|rs| rs.iter().find(|r| r.commands.contains(listed)))
+                .unwrap_or_else(|| panic!("README's settings table lists {flag} for {listed}"));
+            seen.insert((flag.clone(), listed.to_string()));
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert_eq!(row.env, env, "{name} {flag}: variable");
+            let default: Vec<String> = arg
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            let default = match (default.is_empty(), arg.get_value_delimiter()) {
+                (true, _) => String::new(),
+                (false, Some(d)) => default.join(&d.to_string()),
+                (false, None) => default.join(" "),
+            };
+            let documented = row.default.split(' ').next().unwrap_or_default();
+            match default.as_str() {
+                "" | "false" => {}
+                d => assert_eq!(documented, d, "{name} {flag}: default"),
+            }
+            let key = arg.get_id().as_str();
+            let in_file = keys.iter().any(|k| k == key)
+                && (arg.is_global_set() || !matches!(name, "demo" | "fake-api"));
+            assert_eq!(
+                row.key.as_deref(),
+                in_file.then_some(key),
+                "{name} {flag}: config key"
+            );
+        }
+    }
+    // And no row documents a flag (for a command) that does not exist.
+    for (flag, rs) in &rows {
+        for r in rs {
+            for c in &r.commands {
+                assert!(
+                    seen.contains(&(flag.clone(), c.clone())),
+                    "README lists {flag} for {c}, which has no such flag"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn layout_table_covers_the_source_tree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rows = table(&readme(), "## Layout of the code");
+    let mut paths = Vec::new();
+    for r in &rows {
+        let cell = &r[0];
+        let mut rest = cell.as_str();
+        while let Some(p) = code(rest) {
+            assert!(
+                root.join(p).exists(),
+                "README layout names {p}, which is missing"
+            );
+            paths.push(p.trim_end_matches('/').to_string());
+            let used = rest.find(p).unwrap() + p.len() + 1;
+            rest = &rest[used..];
+        }
+    }
+    for entry in std::fs::read_dir(root.join("src")).unwrap() {
+        let name = format!("src/{}", entry.unwrap().file_name().to_string_lossy());
+        assert!(
+            paths.iter().any(|p| p == &name),
+            "README's layout table lists {name}"
+        );
+    }
+    for dir in [
+        "sql",
+        "data",
+        "tests/it",
+        "benches",
+        "docs",
+        "deploy",
+        "tests/fixtures/youtube",
+    ] {
+        assert!(
+            paths.iter().any(|p| p == dir),
+            "README's layout table lists {dir}/"
+        );
+    }
+}

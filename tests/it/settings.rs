@@ -1,0 +1,534 @@
+//! Settings from flags, the environment and a TOML file; `trendlake config`; JSON logs; the date
+//! guard; completions, man page and `regions`. Black-box, through the real binary.
+
+use std::path::Path;
+
+use crate::support::*;
+
+/// The real binary with a clean environment (no inherited key or trendlake settings), run in
+/// `dir` so relative defaults land in a scratch directory.
+fn tl(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_trendlake"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TRENDLAKE_") || k.starts_with("YOUTUBE_") || k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(dir);
+    cmd
+}
+
+fn out_str(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The `config` line of `key`: (value, origin).
+fn setting(config_output: &str, key: &str) -> (String, String) {
+    let line = config_output
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(key))
+        .unwrap_or_else(|| panic!("no {key} in\n{config_output}"));
+    let mut parts = line.split_whitespace().skip(1);
+    let value = parts.next().unwrap().to_string();
+    let origin = parts.collect::<Vec<_>>().join(" ");
+    (value, origin)
+}
+
+const FILE: &str = "\
+# trendlake settings
+concurrency = 7
+lake = \"/srv/lake-from-file\"
+regions = [\"JP\", \"KR\"]
+log_format = \"text\"
+max_attempts = 4
+";
+
+#[test]
+fn flag_beats_env_beats_file_beats_default() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("trendlake.toml");
+    std::fs::write(&file, FILE).unwrap();
+    let file_s = file.display().to_string();
+
+    // File over default.
+    let out = tl(s.dir.path())
+        .env("YOUTUBE_API_KEY", "k")
+        .args(["config", "--config", &file_s])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = out_str(&out.stdout);
+    assert_eq!(
+        setting(&text, "concurrency"),
+        ("7".into(), format!("file {file_s}:2"))
+    );
+    assert_eq!(
+        setting(&text, "lake"),
+        ("/srv/lake-from-file".into(), format!("file {file_s}:3"))
+    );
+    assert_eq!(
+        setting(&text, "regions"),
+        ("JP,KR".into(), format!("file {file_s}:4"))
+    );
+    assert_eq!(
+        setting(&text, "per_region"),
+        ("200".into(), "default".into())
+    );
+    assert_eq!(
+        setting(&text, "quota_budget"),
+        ("(none)".into(), "unset".into())
+    );
+
+    // Env over file (the file named by TRENDLAKE_CONFIG this time).
+    let out = tl(s.dir.path())
+        .env("YOUTUBE_API_KEY", "k")
+        .arg("config")
+        .env("TRENDLAKE_CONFIG", &file_s)
+        .env("TRENDLAKE_CONCURRENCY", "3")
+        .env("TRENDLAKE_LAKE", "/srv/lake-from-env")
+        .env("TRENDLAKE_REGIONS", "US")
+        .env("TRENDLAKE_MAX_ATTEMPTS", "2")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = out_str(&out.stdout);
+    assert_eq!(
+        setting(&text, "concurrency"),
+        ("3".into(), "env TRENDLAKE_CONCURRENCY".into())
+    );
+    assert_eq!(
+        setting(&text, "lake"),
+        ("/srv/lake-from-env".into(), "env TRENDLAKE_LAKE".into())
+    );
+    assert_eq!(
+        setting(&text, "regions"),
+        ("US".into(), "env TRENDLAKE_REGIONS".into())
+    );
+    assert_eq!(
+        setting(&text, "max_attempts"),
+        ("2".into(), "env TRENDLAKE_MAX_ATTEMPTS".into())
+    );
+
+    // Flag over env over file.
+    let out = tl(s.dir.path())
+        .env("YOUTUBE_API_KEY", "k")
+        .args([
+            "config",
+            "--concurrency",
+            "11",
+            "--lake",
+            "/srv/lake-from-flag",
+            "--regions",
+            "GB,TW",
+        ])
+        .env("TRENDLAKE_CONFIG", &file_s)
+        .env("TRENDLAKE_CONCURRENCY", "3")
+        .env("TRENDLAKE_LAKE", "/srv/lake-from-env")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = out_str(&out.stdout);
+    assert_eq!(setting(&text, "concurrency"), ("11".into(), "flag".into()));
+    assert_eq!(
+        setting(&text, "lake"),
+        ("/srv/lake-from-flag".into(), "flag".into())
+    );
+    assert_eq!(setting(&text, "regions"), ("GB,TW".into(), "flag".into()));
+    // Untouched by flag and env, the file still counts.
+    assert_eq!(
+        setting(&text, "max_attempts"),
+        ("4".into(), format!("file {file_s}:6"))
+    );
+}
+
+#[test]
+fn every_fetch_setting_has_a_variable() {
+    let s = Scratch::new();
+    let vars = [
+        ("TRENDLAKE_TIMEOUT_SECS", "timeout_secs", "12.5"),
+        ("TRENDLAKE_MAX_ATTEMPTS", "max_attempts", "3"),
+        ("TRENDLAKE_RETRY_MIN_DELAY_MS", "retry_min_delay_ms", "250"),
+        ("TRENDLAKE_REGION_BUDGET_SECS", "region_budget_secs", "60"),
+        ("TRENDLAKE_PER_REGION", "per_region", "50"),
+        ("TRENDLAKE_QUOTA_BUDGET", "quota_budget", "100"),
+        ("TRENDLAKE_MAX_RPS", "max_rps", "2"),
+        ("TRENDLAKE_WAREHOUSE", "warehouse", "/srv/wh.duckdb"),
+        (
+            "YOUTUBE_API_BASE_URL",
+            "api_base_url",
+            "http://127.0.0.1:9/youtube/v3",
+        ),
+    ];
+    let mut cmd = tl(s.dir.path());
+    cmd.arg("config");
+    for (var, _, value) in vars {
+        cmd.env(var, value);
+    }
+    let text = out_str(&cmd.assert().success().get_output().stdout);
+    for (var, key, value) in vars {
+        assert_eq!(
+            setting(&text, key),
+            (value.to_string(), format!("env {var}")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn config_output_shape_and_the_key_stays_secret() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("trendlake.toml");
+    std::fs::write(&file, FILE).unwrap();
+    let out = tl(s.dir.path())
+        .args(["config", "--config", &file.display().to_string()])
+        .env("YOUTUBE_API_KEY", "AIzaSECRET-never-shown")
+        .env("TRENDLAKE_MAX_RPS", "4")
+        .args(["--per-region", "100"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = out_str(&out.stdout);
+    assert!(!text.contains("AIzaSECRET"), "{text}");
+    assert!(!out_str(&out.stderr).contains("AIzaSECRET"));
+    assert_eq!(
+        setting(&text, "api_key"),
+        ("[REDACTED]".into(), "env YOUTUBE_API_KEY".into())
+    );
+    let dir = s.dir.path().display().to_string();
+    insta::with_settings!({filters => vec![(dir.as_str(), "[DIR]")]}, {
+        insta::assert_snapshot!("config_output", text);
+    });
+}
+
+#[test]
+fn config_shows_the_settings_then_refuses_what_run_would_refuse() {
+    let s = Scratch::new();
+    let out = tl(s.dir.path())
+        .arg("config")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert_eq!(
+        setting(&out_str(&out.stdout), "api_key"),
+        ("(none)".into(), "unset".into())
+    );
+    assert!(out_str(&out.stderr).contains("no API key"));
+}
+
+#[test]
+fn a_bad_config_file_names_the_file_line_and_key() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("bad.toml");
+    let file_s = file.display().to_string();
+    let cases = [
+        // Malformed TOML: the line of the syntax error.
+        (
+            "concurrency = 5\nregions = [\"JP\",\nlake = 3 3\n",
+            vec!["line 3"],
+        ),
+        // A value of the wrong kind.
+        (
+            "lake = \"x\"\n\nconcurrency = \"many\"\n",
+            vec!["line 3", "key `concurrency`", "many"],
+        ),
+        // A key trendlake does not know (a typo).
+        (
+            "concurency = 5\n",
+            vec!["line 1", "key `concurency`", "unknown setting"],
+        ),
+        // A flag that takes no value.
+        (
+            "only_missing = \"yes\"\n",
+            vec!["line 1", "key `only_missing`"],
+        ),
+    ];
+    for (body, needles) in cases {
+        std::fs::write(&file, body).unwrap();
+        let out = tl(s.dir.path())
+            .args(["run", "--config", &file_s])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let err = out_str(&out.stderr);
+        assert!(err.contains(&file_s), "{body:?}: {err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{body:?}: {needle:?} in {err}");
+        }
+        assert!(
+            !s.dir.path().join("data").exists(),
+            "nothing written for {body:?}"
+        );
+    }
+    // A value of the right kind that validation refuses names where it came from.
+    std::fs::write(&file, "regions = [\"JP\"]\nconcurrency = 0\n").unwrap();
+    let out = tl(s.dir.path())
+        .args(["run", "--config", &file_s])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = out_str(&out.stderr);
+    assert!(
+        err.contains(&format!("concurrency ({file_s} line 2) must be at least 1")),
+        "{err}"
+    );
+    // A file that is not there.
+    let out = tl(s.dir.path())
+        .args(["run", "--config", "missing.toml"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(out_str(&out.stderr).contains("missing.toml"));
+    assert!(!s.dir.path().join("data").exists());
+}
+
+#[test]
+fn another_date_against_the_real_api_is_refused_and_writes_nothing() {
+    let s = Scratch::new();
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let out = tl(s.dir.path())
+        .args([
+            "run",
+            "--date",
+            &yesterday,
+            "--api-key",
+            "k",
+            "--lake",
+            &s.lake().display().to_string(),
+            "--warehouse",
+            &s.warehouse().display().to_string(),
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = out_str(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "the API serves the current chart; it would be stored as {yesterday}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--date-anyway"), "{err}");
+    assert!(!s.lake().exists());
+    assert!(!s.warehouse().exists());
+    assert!(tree(s.dir.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line_with_an_event_per_region() {
+    let api = fake(date("2026-11-20"), |c| {
+        c.faults = trendlake::fake_api::parse_faults(
+            r#"{"faults": [{"region": "KR", "kind": "bad_key", "times": 0}]}"#,
+        )
+        .unwrap();
+    })
+    .await;
+    let s = Scratch::new();
+    let out = s
+        .run(
+            &api.base_url(),
+            "2026-11-20",
+            &["--regions", "JP,KR,US", "--log-format", "json"],
+        )
+        .await;
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(!err.contains('\x1b'), "no ANSI codes in a pipe");
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{err}")))
+        .collect();
+    let regions: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["target"] == "trendlake::region")
+        .collect();
+    let mut names: Vec<&str> = regions
+        .iter()
+        .map(|e| e["region"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["JP", "KR", "US"]);
+    let kr = regions.iter().find(|e| e["region"] == "KR").unwrap();
+    assert_eq!(kr["status"], "failed");
+    assert_eq!(kr["error_http_status"], 400);
+    let summaries: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["target"] == "trendlake::run")
+        .collect();
+    assert_eq!(summaries.len(), 1, "{err}");
+    let summary = summaries[0];
+
+    // The summary carries the run report's fields, with the same values.
+    let path = summary["report_path"].as_str().expect("report path logged");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    for (key, value) in report.as_object().unwrap() {
+        match value {
+            serde_json::Value::Array(items) if key == "regions" => {
+                assert_eq!(items.len(), regions.len())
+            }
+            serde_json::Value::Array(items) => {
+                let joined: Vec<&str> = items.iter().map(|v| v.as_str().unwrap()).collect();
+                assert_eq!(summary[key], joined.join(","), "{key}");
+            }
+            serde_json::Value::Object(fields) => {
+                for (sub, v) in fields {
+                    assert_eq!(&summary[format!("{key}_{sub}")], v, "{key}.{sub}");
+                }
+            }
+            _ if key.ends_with("_at") => {
+                let logged = chrono::DateTime::parse_from_rfc3339(summary[key].as_str().unwrap());
+                let written = chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap());
+                assert_eq!(logged.unwrap(), written.unwrap(), "{key}");
+            }
+            _ => assert_eq!(&summary[key], value, "{key}"),
+        }
+    }
+    assert_eq!(summary["regions_ok"], 2);
+    assert_eq!(summary["regions_failed"], 1);
+}
+
+#[test]
+fn json_mode_reports_usage_errors_as_json() {
+    let s = Scratch::new();
+    let out = tl(s.dir.path())
+        .args(["run", "--regions", "XX", "--log-format", "json"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = out_str(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    let event: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(event["level"], "ERROR");
+    assert_eq!(event["exit_code"], 2);
+    assert!(event["message"].as_str().unwrap().contains("XX"));
+}
+
+#[test]
+fn completions_for_every_shell() {
+    let s = Scratch::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = tl(s.dir.path())
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let text = out_str(&out.stdout);
+        assert!(text.contains("trendlake"), "{shell}");
+        assert!(text.contains("concurrency"), "{shell} completes flags");
+        assert!(text.contains("snapshot"), "{shell} completes commands");
+    }
+    tl(s.dir.path())
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn man_pages() {
+    let s = Scratch::new();
+    let out = tl(s.dir.path())
+        .arg("man")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let page = out_str(&out.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH trendlake"),
+        "{page}"
+    );
+    assert!(page.contains("snapshot"));
+    let dir = s.dir.path().join("man");
+    tl(s.dir.path())
+        .args(["man", "--dir", &dir.display().to_string()])
+        .assert()
+        .success();
+    let run = std::fs::read_to_string(dir.join("trendlake-run.1")).unwrap();
+    assert!(run.contains("concurrency"), "{run}");
+    assert!(dir.join("trendlake.1").exists());
+    assert!(dir.join("trendlake-config.1").exists());
+}
+
+#[test]
+fn regions_lists_every_supported_code() {
+    let s = Scratch::new();
+    let out = tl(s.dir.path())
+        .arg("regions")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = out_str(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), trendlake::regions::regions().len());
+    assert!(lines.contains(&"JP  Japan"), "{text}");
+    assert!(lines.contains(&"US  United States"), "{text}");
+}
+
+#[test]
+fn help_of_every_command() {
+    let s = Scratch::new();
+    let commands = [
+        vec![],
+        vec!["run"],
+        vec!["snapshot"],
+        vec!["merge"],
+        vec!["query"],
+        vec!["demo"],
+        vec!["fake-api"],
+        vec!["config"],
+        vec!["completions"],
+        vec!["man"],
+        vec!["regions"],
+    ];
+    for command in commands {
+        let out = tl(s.dir.path())
+            .args(&command)
+            .arg("--help")
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let text = out_str(&out.stdout);
+        let name = if command.is_empty() {
+            "help".to_string()
+        } else {
+            format!("help_{}", command[0].replace('-', "_"))
+        };
+        if matches!(command.first(), None | Some(&"run") | Some(&"snapshot")) {
+            assert!(text.contains("Exit codes: 0"), "{text}");
+            assert!(text.contains("TRENDLAKE_LOG"), "{text}");
+        }
+        if command.first() == Some(&"run") {
+            assert!(
+                text.contains("[default: JP,KR,TW,SG,VN,TH,HK,US,GB]"),
+                "lists print as typed: {text}"
+            );
+            assert!(text.contains("TRENDLAKE_TIMEOUT_SECS"), "{text}");
+        }
+        insta::assert_snapshot!(name, text);
+    }
+}
+
+#[test]
+fn snapshot_takes_no_warehouse() {
+    let s = Scratch::new();
+    let out = tl(s.dir.path())
+        .args(["snapshot", "--warehouse", "x.duckdb"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(out_str(&out.stderr).contains("--warehouse"));
+}
