@@ -2,33 +2,37 @@
 //! to stdout or a file.
 //!
 //! Every type the warehouse holds prints in every format. Parquet keeps Arrow's types; for the
-//! text formats the batches are first made printable:
-//! - timestamps print as RFC 3339: with time zone (DuckDB's `TIMESTAMPTZ`) in UTC with `Z`
+//! text formats the values print as:
+//! - timestamps: RFC 3339; with a time zone (DuckDB's `TIMESTAMPTZ`) in UTC with `Z`
 //!   (`2026-11-25T03:00:00Z`), without one (`TIMESTAMP`) the same without `Z`; fractional
-//!   seconds only when non-zero, as 3, 6 or 9 digits (`…T03:00:00.250Z`); DuckDB's infinite
-//!   timestamps print as `infinity` / `-infinity`. Arrow cannot print a time zone named `UTC`
-//!   without its `chrono-tz` feature, and would print `+00:00` with it, so trendlake formats
-//!   timestamps itself (from the stored instant, whatever zone the column is labelled with);
-//! - lists, structs and maps print as JSON text in the table and CSV (`["a","b"]`), and as
-//!   JSON values in JSON;
-//! - dates print as `YYYY-MM-DD`, decimals (and DuckDB's `HUGEINT`, e.g. `sum(view_count)`)
-//!   as their digits, intervals as Arrow prints them (`1 days 2 hours`);
-//! - null is empty in the table and CSV, `null` in JSON (every record has every key).
+//!   seconds only when non-zero, as 3, 6 or 9 digits (`…T03:00:00.250Z`). Arrow cannot print a
+//!   time zone named `UTC` without its `chrono-tz` feature, and would print `+00:00` with it,
+//!   so trendlake formats timestamps itself, from the stored instant whatever zone the column
+//!   is labelled with;
+//! - dates: `YYYY-MM-DD`; DuckDB's infinite dates and timestamps as `infinity` / `-infinity`;
+//! - lists, structs, maps and unions: JSON text in the table and CSV (`["a","b"]`), JSON
+//!   values in JSON (a union as its member's value);
+//! - decimals (and DuckDB's `HUGEINT`, e.g. `sum(view_count)`) as their digits (JSON numbers),
+//!   intervals as Arrow prints them (`1 days 2 hours`);
+//! - null: empty in the table and CSV, `null` in JSON (every record has every key).
+//!
+//! DuckDB's `INTERVAL` and `UNION` cannot be written to Parquet by arrow; asking for it is a
+//! usage error that suggests a cast.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UnionArray};
 use arrow::buffer::ScalarBuffer;
 use arrow::datatypes::{
-    DataType, FieldRef, Schema, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
+    DataType, Date32Type, FieldRef, Schema, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow::error::ArrowError;
 use arrow::json::writer::{JsonArray, NullableEncoder, make_encoder};
 use arrow::json::{Encoder, EncoderFactory, EncoderOptions};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use clap::ValueEnum;
 
 use crate::error::{Error, Result};
@@ -118,10 +122,25 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
             .to_string(),
         _ => String::new(),
     };
-    if batches.is_empty() {
+    let Some(first) = batches.first() else {
         return Err(Error::Other(
             "the query returned no batches, not even an empty one".into(),
         ));
+    };
+    if format == Format::Parquet
+        && let Some(field) = first
+            .schema()
+            .fields()
+            .iter()
+            .find(|f| !parquet_can_hold(f.data_type()))
+    {
+        return Err(Error::Usage(format!(
+            "column {:?} is of type {}, which trendlake cannot write to Parquet; cast it in the \
+             query (e.g. {0}::VARCHAR, or epoch({0}) for an INTERVAL's seconds) or use \
+             --format csv|json",
+            field.name(),
+            field.data_type()
+        )));
     }
 
     let mut sink: Box<dyn Write + Send> = match output {
@@ -147,6 +166,26 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
     Ok(())
 }
 
+/// Whether arrow's Parquet writer can store `dt`: not a `MonthDayNano` interval (DuckDB's
+/// `INTERVAL`; Parquet's own INTERVAL is unsigned months, days and milliseconds) nor a union,
+/// at any depth.
+fn parquet_can_hold(dt: &DataType) -> bool {
+    use arrow::datatypes::IntervalUnit;
+    match dt {
+        DataType::Interval(IntervalUnit::MonthDayNano) | DataType::Union(_, _) => false,
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _)
+        | DataType::RunEndEncoded(_, f) => parquet_can_hold(f.data_type()),
+        DataType::Struct(fields) => fields.iter().all(|f| parquet_can_hold(f.data_type())),
+        DataType::Dictionary(_, v) => parquet_can_hold(v),
+        _ => true,
+    }
+}
+
 /// Write already printable `batches` (or the rendered `table`) to `sink`.
 fn write_to(
     sink: &mut (dyn Write + Send),
@@ -167,7 +206,7 @@ fn write_to(
         Format::Json => {
             let mut w = arrow::json::WriterBuilder::new()
                 .with_explicit_nulls(true)
-                .with_encoder_factory(Arc::new(TimestampsAsText))
+                .with_encoder_factory(Arc::new(TextEncoders))
                 .build::<_, JsonArray>(&mut *sink);
             for b in batches {
                 w.write(b)?;
@@ -189,8 +228,9 @@ fn write_to(
     Ok(())
 }
 
-/// `batch` with every column a table or CSV can print: timestamps as RFC 3339 text, nested
-/// values (lists, structs, maps) as JSON text; other columns unchanged.
+/// `batch` with every column a table or CSV can print: timestamps and dates as text (see the
+/// module doc), nested values (lists, structs, maps, unions) as JSON text; other columns as
+/// they are.
 pub fn printable(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
     let schema = batch.schema();
     let mut fields = Vec::with_capacity(batch.num_columns());
@@ -198,6 +238,7 @@ pub fn printable(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
         let text = match column.data_type() {
             DataType::Timestamp(unit, tz) => Some(timestamp_strings(column, *unit, tz.is_some())),
+            DataType::Date32 => Some(date_strings(column)),
             dt if dt.is_nested() => Some(json_strings(field, column)?),
             _ => None,
         };
@@ -236,9 +277,21 @@ pub fn timestamp_text(value: i64, unit: TimeUnit, zoned: bool) -> String {
             text
         }
         // Beyond chrono's range (±262,000 years): DuckDB's `infinity` is i64::MAX.
-        None if value > 0 => "infinity".into(),
-        None => "-infinity".into(),
+        None => infinity(value > 0),
     }
+}
+
+/// One date (days since 1970-01-01) as `YYYY-MM-DD`.
+pub fn date_text(days: i32) -> String {
+    NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|epoch| epoch.checked_add_signed(TimeDelta::days(i64::from(days))))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        // Beyond chrono's range: DuckDB's `infinity` is i32::MAX.
+        .unwrap_or_else(|| infinity(days > 0))
+}
+
+fn infinity(positive: bool) -> String {
+    if positive { "infinity" } else { "-infinity" }.to_string()
 }
 
 /// The raw values of a timestamp array (every unit stores i64).
@@ -272,16 +325,24 @@ fn timestamp_strings(array: &ArrayRef, unit: TimeUnit, zoned: bool) -> ArrayRef 
     Arc::new(text)
 }
 
-/// A nested column as one JSON text per row (null stays null), timestamps inside as RFC 3339.
+fn date_strings(array: &ArrayRef) -> ArrayRef {
+    let dates = array.as_primitive::<Date32Type>();
+    let text: StringArray = dates.iter().map(|d| d.map(date_text)).collect();
+    Arc::new(text)
+}
+
+/// A nested column as one JSON text per row (null stays null), temporals inside as in JSON.
 fn json_strings(field: &FieldRef, array: &ArrayRef) -> Result<ArrayRef, ArrowError> {
     let options = EncoderOptions::default()
         .with_explicit_nulls(true)
-        .with_encoder_factory(Arc::new(TimestampsAsText));
+        .with_encoder_factory(Arc::new(TextEncoders));
     let mut encoder = make_encoder(field, array.as_ref(), &options)?;
+    // Logical nulls: a union's nulls are its members'.
+    let nulls = array.logical_nulls();
     let mut text = StringBuilder::with_capacity(array.len(), array.len() * 16);
     let mut buf = Vec::new();
     for i in 0..array.len() {
-        if encoder.is_null(i) {
+        if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
             text.append_null();
             continue;
         }
@@ -294,29 +355,44 @@ fn json_strings(field: &FieldRef, array: &ArrayRef) -> Result<ArrayRef, ArrowErr
     Ok(Arc::new(text.finish()))
 }
 
-/// Makes arrow's JSON writer print every timestamp (at any depth) with [`timestamp_text`].
+/// Arrow's JSON encoders, except: timestamps ([`timestamp_text`]) and dates ([`date_text`])
+/// as strings, and unions as their member's value, at any depth.
 #[derive(Debug)]
-struct TimestampsAsText;
+struct TextEncoders;
 
-impl EncoderFactory for TimestampsAsText {
+impl EncoderFactory for TextEncoders {
     fn make_default_encoder<'a>(
         &self,
         _field: &'a FieldRef,
         array: &'a dyn Array,
-        _options: &'a EncoderOptions,
+        options: &'a EncoderOptions,
     ) -> Result<Option<NullableEncoder<'a>>, ArrowError> {
-        let DataType::Timestamp(unit, tz) = array.data_type() else {
-            return Ok(None);
+        let encoder: Box<dyn Encoder + 'a> = match array.data_type() {
+            DataType::Timestamp(unit, tz) => Box::new(TimestampEncoder {
+                values: timestamp_values(array, *unit),
+                unit: *unit,
+                zoned: tz.is_some(),
+            }),
+            DataType::Date32 => Box::new(DateEncoder(
+                array.as_primitive::<Date32Type>().values().clone(),
+            )),
+            DataType::Union(fields, _) => {
+                let union = array.as_union();
+                let mut members: Vec<Option<NullableEncoder<'a>>> =
+                    (0..=i8::MAX).map(|_| None).collect();
+                for (type_id, field) in fields.iter() {
+                    members[type_id as usize] =
+                        Some(make_encoder(field, union.child(type_id).as_ref(), options)?);
+                }
+                // A union has no null buffer of its own: a null member prints `null`.
+                return Ok(Some(NullableEncoder::new(
+                    Box::new(UnionEncoder { union, members }),
+                    None,
+                )));
+            }
+            _ => return Ok(None),
         };
-        let encoder = TimestampEncoder {
-            values: timestamp_values(array, *unit),
-            unit: *unit,
-            zoned: tz.is_some(),
-        };
-        Ok(Some(NullableEncoder::new(
-            Box::new(encoder),
-            array.nulls().cloned(),
-        )))
+        Ok(Some(NullableEncoder::new(encoder, array.nulls().cloned())))
     }
 }
 
@@ -332,6 +408,36 @@ impl Encoder for TimestampEncoder {
         out.push(b'"');
         out.extend_from_slice(timestamp_text(self.values[idx], self.unit, self.zoned).as_bytes());
         out.push(b'"');
+    }
+}
+
+struct DateEncoder(ScalarBuffer<i32>);
+
+impl Encoder for DateEncoder {
+    fn encode(&mut self, idx: usize, out: &mut Vec<u8>) {
+        out.push(b'"');
+        out.extend_from_slice(date_text(self.0[idx]).as_bytes());
+        out.push(b'"');
+    }
+}
+
+struct UnionEncoder<'a> {
+    union: &'a UnionArray,
+    /// By type id.
+    members: Vec<Option<NullableEncoder<'a>>>,
+}
+
+impl Encoder for UnionEncoder<'_> {
+    fn encode(&mut self, idx: usize, out: &mut Vec<u8>) {
+        let offset = self.union.value_offset(idx);
+        let member = self.members[self.union.type_id(idx) as usize]
+            .as_mut()
+            .expect("a union's type ids are its fields'");
+        if member.is_null(offset) {
+            out.extend_from_slice(b"null");
+        } else {
+            member.encode(offset, out);
+        }
     }
 }
 
@@ -464,6 +570,15 @@ mod tests {
         }
     }
 
+    #[test]
+    fn dates_are_iso_and_infinite_dates_say_so() {
+        assert_eq!(date_text(0), "1970-01-01");
+        assert_eq!(date_text(20_417), "2025-11-25");
+        assert_eq!(date_text(-1), "1969-12-31");
+        assert_eq!(date_text(i32::MAX), "infinity");
+        assert_eq!(date_text(-i32::MAX), "-infinity");
+    }
+
     /// A batch like DuckDB returns: `TIMESTAMPTZ` as microseconds in "UTC", a list, a date, nulls.
     fn sample() -> RecordBatch {
         let ts = TimestampMicrosecondArray::from(vec![Some(1_795_575_600_000_000), None])
@@ -514,7 +629,11 @@ mod tests {
                 Some(r#"{"at":null}"#.to_string())
             ]
         );
-        assert_eq!(b.schema().field(2).data_type(), &DataType::Date32, "kept");
+        assert_eq!(
+            text("snapshot_date"),
+            [Some("2025-11-25".to_string()), None]
+        );
+        assert_eq!(b.schema().field(3).data_type(), &DataType::Int64, "kept");
     }
 
     fn render(format: Format, batches: &[RecordBatch]) -> String {

@@ -484,7 +484,7 @@ impl Client {
     }
 }
 
-/// Map status + reason to a kind, following the error catalogue of `youtube_api.md`.
+/// Map status + reason to a kind, following the error catalogue of `docs/youtube_api.md`.
 pub fn classify(status: StatusCode, reason: Option<&str>, message: Option<&str>) -> ErrorKind {
     match (status.as_u16(), reason) {
         (_, Some("quotaExceeded" | "dailyLimitExceeded")) => ErrorKind::QuotaExceeded,

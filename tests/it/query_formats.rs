@@ -412,6 +412,7 @@ const TYPES: &str = "SELECT \
     TIMESTAMP '2026-11-25 03:00:00.000001' AS naive, \
     'infinity'::TIMESTAMPTZ AS inf, \
     DATE '2026-11-25' AS d, \
+    '-infinity'::DATE AS d_inf, \
     TIME '03:04:05' AS t, \
     INTERVAL '1 day 2 hours' AS i, \
     (SELECT sum(x) FROM (VALUES (9223372036854775807::BIGINT), (1)) v(x)) AS big_sum, \
@@ -420,6 +421,7 @@ const TYPES: &str = "SELECT \
     [TIMESTAMPTZ '2026-11-25 03:00:00+00'] AS ts_list, \
     {'k': 1, 'at': TIMESTAMPTZ '2026-11-25 03:00:00+00'} AS st, \
     MAP {'m': 2} AS m, \
+    union_value(num := 2)::UNION(num INTEGER, str VARCHAR) AS u, \
     NULL::VARCHAR AS nul, \
     true AS b, \
     1.5::DOUBLE AS f";
@@ -442,6 +444,7 @@ async fn every_duckdb_type_prints_in_every_format() {
         ("naive", "2026-11-25T03:00:00.000001"),
         ("inf", "infinity"),
         ("d", "2026-11-25"),
+        ("d_inf", "-infinity"),
         ("t", "03:04:05"),
         ("i", "1 days 2 hours"),
         ("big_sum", "9223372036854775808"),
@@ -450,6 +453,7 @@ async fn every_duckdb_type_prints_in_every_format() {
         ("ts_list", r#"["2026-11-25T03:00:00Z"]"#),
         ("st", r#"{"k":1,"at":"2026-11-25T03:00:00Z"}"#),
         ("m", r#"{"m":2}"#),
+        ("u", "2"),
         ("nul", ""),
         ("b", "true"),
         ("f", "1.5"),
@@ -470,6 +474,8 @@ async fn every_duckdb_type_prints_in_every_format() {
         serde_json::json!({"k": 1, "at": "2026-11-25T03:00:00Z"})
     );
     assert_eq!(o["nul"], Value::Null);
+    assert_eq!(o["u"], 2);
+    assert_eq!(o["i"], "1 days 2 hours");
     assert_eq!(o["big_sum"].to_string(), "9223372036854775808");
     assert_eq!(o.as_object().unwrap().len(), header.len());
 
@@ -484,15 +490,45 @@ async fn every_duckdb_type_prints_in_every_format() {
         assert!(table.contains(text), "table lacks {text}: {table}");
     }
 
+    // Parquet keeps Arrow's types; an INTERVAL (or UNION) it cannot hold is a usage error
+    // naming the column, and no file is left.
     let file = s.dir.path().join("types.parquet");
     let out = trendlake(query_args(
         &wh,
         &[TYPES, "--output", &file.display().to_string()],
     ))
     .await;
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("column \"i\"") && stderr(&out).contains("i::VARCHAR"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!file.exists());
+    let sql = format!("SELECT * EXCLUDE (i, u) FROM ({TYPES})");
+    let out = trendlake(query_args(
+        &wh,
+        &[&sql, "--output", &file.display().to_string()],
+    ))
+    .await;
     assert_exit(&out, 0);
     let (_, batch) = read_parquet(&file);
     assert_eq!(batch.num_rows(), 1);
+    let ty = |name: &str| {
+        batch
+            .schema()
+            .field_with_name(name)
+            .unwrap()
+            .data_type()
+            .clone()
+    };
+    assert_eq!(
+        ty("tz"),
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert_eq!(ty("d"), DataType::Date32);
+    assert_eq!(ty("big_sum"), DataType::Decimal128(38, 0));
+    assert!(matches!(ty("list"), DataType::List(_)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,11 @@ fn tl(dir: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// `trendlake ARGS` in `dir`, which must exit with `code`.
+fn run_in(dir: &Path, args: &[&str], code: i32) -> std::process::Output {
+    tl(dir).args(args).assert().code(code).get_output().clone()
+}
+
 fn out_str(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -43,104 +48,87 @@ log_format = \"text\"
 max_attempts = 4
 ";
 
+/// `trendlake config ARGS` with `env` (and a key, so validation passes): its stdout.
+fn config(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = tl(dir);
+    cmd.env("YOUTUBE_API_KEY", "k").arg("config").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    out_str(&cmd.assert().success().get_output().stdout)
+}
+
+/// Each (key, value, origin) is what `config` reports.
+#[track_caller]
+fn assert_settings(text: &str, expected: &[(&str, &str, &str)]) {
+    for (key, value, origin) in expected {
+        assert_eq!(
+            setting(text, key),
+            (value.to_string(), origin.to_string()),
+            "{key} in\n{text}"
+        );
+    }
+}
+
 #[test]
 fn flag_beats_env_beats_file_beats_default() {
     let s = Scratch::new();
     let file = s.dir.path().join("trendlake.toml");
     std::fs::write(&file, FILE).unwrap();
     let file_s = file.display().to_string();
+    let at = |line: usize| format!("file {file_s}:{line}");
 
     // File over default.
-    let out = tl(s.dir.path())
-        .env("YOUTUBE_API_KEY", "k")
-        .args(["config", "--config", &file_s])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let text = out_str(&out.stdout);
-    assert_eq!(
-        setting(&text, "concurrency"),
-        ("7".into(), format!("file {file_s}:2"))
-    );
-    assert_eq!(
-        setting(&text, "lake"),
-        ("/srv/lake-from-file".into(), format!("file {file_s}:3"))
-    );
-    assert_eq!(
-        setting(&text, "regions"),
-        ("JP,KR".into(), format!("file {file_s}:4"))
-    );
-    assert_eq!(
-        setting(&text, "per_region"),
-        ("200".into(), "default".into())
-    );
-    assert_eq!(
-        setting(&text, "quota_budget"),
-        ("(none)".into(), "unset".into())
+    let text = config(s.dir.path(), &["--config", &file_s], &[]);
+    assert_settings(
+        &text,
+        &[
+            ("concurrency", "7", &at(2)),
+            ("lake", "/srv/lake-from-file", &at(3)),
+            ("regions", "JP,KR", &at(4)),
+            ("per_region", "200", "default"),
+            ("quota_budget", "(none)", "unset"),
+            ("only_missing", "false", "default"),
+        ],
     );
 
     // Env over file (the file named by TRENDLAKE_CONFIG this time).
-    let out = tl(s.dir.path())
-        .env("YOUTUBE_API_KEY", "k")
-        .arg("config")
-        .env("TRENDLAKE_CONFIG", &file_s)
-        .env("TRENDLAKE_CONCURRENCY", "3")
-        .env("TRENDLAKE_LAKE", "/srv/lake-from-env")
-        .env("TRENDLAKE_REGIONS", "US")
-        .env("TRENDLAKE_MAX_ATTEMPTS", "2")
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let text = out_str(&out.stdout);
-    assert_eq!(
-        setting(&text, "concurrency"),
-        ("3".into(), "env TRENDLAKE_CONCURRENCY".into())
-    );
-    assert_eq!(
-        setting(&text, "lake"),
-        ("/srv/lake-from-env".into(), "env TRENDLAKE_LAKE".into())
-    );
-    assert_eq!(
-        setting(&text, "regions"),
-        ("US".into(), "env TRENDLAKE_REGIONS".into())
-    );
-    assert_eq!(
-        setting(&text, "max_attempts"),
-        ("2".into(), "env TRENDLAKE_MAX_ATTEMPTS".into())
+    let env = [
+        ("TRENDLAKE_CONFIG", file_s.as_str()),
+        ("TRENDLAKE_CONCURRENCY", "3"),
+        ("TRENDLAKE_LAKE", "/srv/lake-from-env"),
+        ("TRENDLAKE_REGIONS", "US"),
+        ("TRENDLAKE_MAX_ATTEMPTS", "2"),
+    ];
+    let text = config(s.dir.path(), &[], &env);
+    assert_settings(
+        &text,
+        &[
+            ("concurrency", "3", "env TRENDLAKE_CONCURRENCY"),
+            ("lake", "/srv/lake-from-env", "env TRENDLAKE_LAKE"),
+            ("regions", "US", "env TRENDLAKE_REGIONS"),
+            ("max_attempts", "2", "env TRENDLAKE_MAX_ATTEMPTS"),
+        ],
     );
 
-    // Flag over env over file.
-    let out = tl(s.dir.path())
-        .env("YOUTUBE_API_KEY", "k")
-        .args([
-            "config",
-            "--concurrency",
-            "11",
-            "--lake",
-            "/srv/lake-from-flag",
-            "--regions",
-            "GB,TW",
-        ])
-        .env("TRENDLAKE_CONFIG", &file_s)
-        .env("TRENDLAKE_CONCURRENCY", "3")
-        .env("TRENDLAKE_LAKE", "/srv/lake-from-env")
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let text = out_str(&out.stdout);
-    assert_eq!(setting(&text, "concurrency"), ("11".into(), "flag".into()));
-    assert_eq!(
-        setting(&text, "lake"),
-        ("/srv/lake-from-flag".into(), "flag".into())
-    );
-    assert_eq!(setting(&text, "regions"), ("GB,TW".into(), "flag".into()));
-    // Untouched by flag and env, the file still counts.
-    assert_eq!(
-        setting(&text, "max_attempts"),
-        ("4".into(), format!("file {file_s}:6"))
+    // Flag over env over file; what neither flag nor env gives still comes from the file.
+    let flags = [
+        "--concurrency",
+        "11",
+        "--lake",
+        "/srv/lake-from-flag",
+        "--regions",
+        "GB,TW",
+    ];
+    let text = config(s.dir.path(), &flags, &env[..3]);
+    assert_settings(
+        &text,
+        &[
+            ("concurrency", "11", "flag"),
+            ("lake", "/srv/lake-from-flag", "flag"),
+            ("regions", "GB,TW", "flag"),
+            ("max_attempts", "4", &at(6)),
+        ],
     );
 }
 
@@ -162,19 +150,17 @@ fn every_fetch_setting_has_a_variable() {
             "http://127.0.0.1:9/youtube/v3",
         ),
     ];
-    let mut cmd = tl(s.dir.path());
-    cmd.arg("config");
-    for (var, _, value) in vars {
-        cmd.env(var, value);
-    }
-    let text = out_str(&cmd.assert().success().get_output().stdout);
-    for (var, key, value) in vars {
-        assert_eq!(
-            setting(&text, key),
-            (value.to_string(), format!("env {var}")),
-            "{text}"
-        );
-    }
+    let env: Vec<(&str, &str)> = vars.iter().map(|(var, _, v)| (*var, *v)).collect();
+    let text = config(s.dir.path(), &[], &env);
+    let expected: Vec<(&str, &str, String)> = vars
+        .iter()
+        .map(|(var, key, v)| (*key, *v, format!("env {var}")))
+        .collect();
+    let expected: Vec<(&str, &str, &str)> = expected
+        .iter()
+        .map(|(k, v, o)| (*k, *v, o.as_str()))
+        .collect();
+    assert_settings(&text, &expected);
 }
 
 #[test]
@@ -207,12 +193,7 @@ fn config_output_shape_and_the_key_stays_secret() {
 #[test]
 fn config_shows_the_settings_then_refuses_what_run_would_refuse() {
     let s = Scratch::new();
-    let out = tl(s.dir.path())
-        .arg("config")
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let out = run_in(s.dir.path(), &["config"], 2);
     assert_eq!(
         setting(&out_str(&out.stdout), "api_key"),
         ("(none)".into(), "unset".into())
@@ -249,12 +230,7 @@ fn a_bad_config_file_names_the_file_line_and_key() {
     ];
     for (body, needles) in cases {
         std::fs::write(&file, body).unwrap();
-        let out = tl(s.dir.path())
-            .args(["run", "--config", &file_s])
-            .assert()
-            .code(2)
-            .get_output()
-            .clone();
+        let out = run_in(s.dir.path(), &["run", "--config", &file_s], 2);
         let err = out_str(&out.stderr);
         assert!(err.contains(&file_s), "{body:?}: {err}");
         for needle in needles {
@@ -267,24 +243,14 @@ fn a_bad_config_file_names_the_file_line_and_key() {
     }
     // A value of the right kind that validation refuses names where it came from.
     std::fs::write(&file, "regions = [\"JP\"]\nconcurrency = 0\n").unwrap();
-    let out = tl(s.dir.path())
-        .args(["run", "--config", &file_s])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let out = run_in(s.dir.path(), &["run", "--config", &file_s], 2);
     let err = out_str(&out.stderr);
     assert!(
         err.contains(&format!("concurrency ({file_s} line 2) must be at least 1")),
         "{err}"
     );
     // A file that is not there.
-    let out = tl(s.dir.path())
-        .args(["run", "--config", "missing.toml"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let out = run_in(s.dir.path(), &["run", "--config", "missing.toml"], 2);
     assert!(out_str(&out.stderr).contains("missing.toml"));
     assert!(!s.dir.path().join("data").exists());
 }
@@ -293,8 +259,9 @@ fn a_bad_config_file_names_the_file_line_and_key() {
 fn another_date_against_the_real_api_is_refused_and_writes_nothing() {
     let s = Scratch::new();
     let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
-    let out = tl(s.dir.path())
-        .args([
+    let out = run_in(
+        s.dir.path(),
+        &[
             "run",
             "--date",
             &yesterday,
@@ -304,11 +271,9 @@ fn another_date_against_the_real_api_is_refused_and_writes_nothing() {
             &s.lake().display().to_string(),
             "--warehouse",
             &s.warehouse().display().to_string(),
-        ])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+        ],
+        2,
+    );
     let err = out_str(&out.stderr);
     assert!(
         err.contains(&format!(
@@ -398,12 +363,11 @@ async fn json_logs_are_one_object_per_line_with_an_event_per_region() {
 #[test]
 fn json_mode_reports_usage_errors_as_json() {
     let s = Scratch::new();
-    let out = tl(s.dir.path())
-        .args(["run", "--regions", "XX", "--log-format", "json"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let out = run_in(
+        s.dir.path(),
+        &["run", "--regions", "XX", "--log-format", "json"],
+        2,
+    );
     let err = out_str(&out.stderr);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
@@ -417,12 +381,7 @@ fn json_mode_reports_usage_errors_as_json() {
 fn completions_for_every_shell() {
     let s = Scratch::new();
     for shell in ["bash", "zsh", "fish", "powershell"] {
-        let out = tl(s.dir.path())
-            .args(["completions", shell])
-            .assert()
-            .success()
-            .get_output()
-            .clone();
+        let out = run_in(s.dir.path(), &["completions", shell], 0);
         let text = out_str(&out.stdout);
         assert!(text.contains("trendlake"), "{shell}");
         assert!(text.contains("concurrency"), "{shell} completes flags");
@@ -437,12 +396,7 @@ fn completions_for_every_shell() {
 #[test]
 fn man_pages() {
     let s = Scratch::new();
-    let out = tl(s.dir.path())
-        .arg("man")
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = run_in(s.dir.path(), &["man"], 0);
     let page = out_str(&out.stdout);
     assert!(
         page.starts_with(".ie") || page.contains(".TH trendlake"),
@@ -463,12 +417,7 @@ fn man_pages() {
 #[test]
 fn regions_lists_every_supported_code() {
     let s = Scratch::new();
-    let out = tl(s.dir.path())
-        .arg("regions")
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = run_in(s.dir.path(), &["regions"], 0);
     let text = out_str(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), trendlake::regions::regions().len());
@@ -493,13 +442,8 @@ fn help_of_every_command() {
         vec!["regions"],
     ];
     for command in commands {
-        let out = tl(s.dir.path())
-            .args(&command)
-            .arg("--help")
-            .assert()
-            .success()
-            .get_output()
-            .clone();
+        let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
+        let out = run_in(s.dir.path(), &args, 0);
         let text = out_str(&out.stdout);
         let name = if command.is_empty() {
             "help".to_string()
@@ -524,11 +468,23 @@ fn help_of_every_command() {
 #[test]
 fn snapshot_takes_no_warehouse() {
     let s = Scratch::new();
-    let out = tl(s.dir.path())
-        .args(["snapshot", "--warehouse", "x.duckdb"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let out = run_in(s.dir.path(), &["snapshot", "--warehouse", "x.duckdb"], 2);
     assert!(out_str(&out.stderr).contains("--warehouse"));
+}
+
+#[test]
+fn no_progress_bar_or_colour_reaches_a_pipe() {
+    let s = Scratch::new();
+    let dir = s.dir.path().join("demo");
+    let dir = dir.display().to_string();
+    let args = ["demo", "--days", "2", "--regions", "JP", "--dir", &dir];
+    let out = run_in(s.dir.path(), &args, 0);
+    let err = out_str(&out.stderr);
+    assert!(
+        err.contains("2/2") || err.contains("1/1 regions ok"),
+        "{err}"
+    );
+    assert!(!err.contains("nights"), "no progress bar in a pipe: {err}");
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
+    assert!(!out_str(&out.stdout).contains('\x1b'));
 }
