@@ -101,8 +101,9 @@ fn parquet_to_terminal() -> Error {
 /// batch (an empty result is one empty batch, as `Warehouse::query` returns it) so that the
 /// CSV header, the table header and the Parquet schema are known.
 ///
-/// Everything that can fail on the data is done before `output` is created, so a failure leaves
-/// no file; a write that fails halfway removes the file it created.
+/// The conversions and checks that can fail run before `output` is created; a write that still
+/// fails (a JSON encoding error, a full disk) removes the file it created, so a failed query
+/// never leaves a partial file behind.
 pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Path>) -> Result<()> {
     let render = |e: &dyn std::fmt::Display| Error::Other(format!("writing the result: {e}"));
     if format == Format::Parquet && output.is_none() && std::io::stdout().is_terminal() {
@@ -150,7 +151,10 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
                 source: e,
             })?,
         )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+        None => Box::new(std::io::BufWriter::new(PipeStdout {
+            stdout: std::io::stdout(),
+            closed: false,
+        })),
     };
     let source = match format {
         Format::Table | Format::Csv => &printable,
@@ -164,6 +168,43 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
         return Err(render(&e));
     }
     Ok(())
+}
+
+/// Stdout that takes a closed pipe (`trendlake query … | head`) as the reader having seen
+/// enough: the rest is discarded instead of failing the query.
+struct PipeStdout {
+    stdout: std::io::Stdout,
+    closed: bool,
+}
+
+impl PipeStdout {
+    fn closed_pipe<T>(&mut self, result: std::io::Result<T>, or: T) -> std::io::Result<T> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(or)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for PipeStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let written = self.stdout.write(buf);
+        self.closed_pipe(written, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let flushed = self.stdout.flush();
+        self.closed_pipe(flushed, ())
+    }
 }
 
 /// Whether arrow's Parquet writer can store `dt`: not a `MonthDayNano` interval (DuckDB's

@@ -97,6 +97,15 @@ pub struct Warehouse {
     path: PathBuf,
 }
 
+/// DuckDB as trendlake uses it: never downloading an extension (a query such as `'1'::JSON`
+/// would otherwise make DuckDB fetch one from the internet, unasked, from a nightly job).
+fn offline_config(path: &Path) -> Result<Config, WarehouseError> {
+    Config::default()
+        .enable_autoload_extension(false)
+        .and_then(|c| c.with("autoinstall_known_extensions", "false"))
+        .map_err(db_err(path, "configure"))
+}
+
 impl Warehouse {
     /// Open (creating if needed) for writing: tables, views and reference data are brought up to date.
     pub fn open(path: &Path) -> Result<Self, WarehouseError> {
@@ -106,7 +115,7 @@ impl Warehouse {
                 problem: format!("cannot create its directory ({e})"),
             })?;
         }
-        let conn = Connection::open(path)
+        let conn = Connection::open_with_flags(path, offline_config(path)?)
             .map_err(db_err(path, "open (is another trendlake writing to it?)"))?;
         let mut wh = Self {
             conn,
@@ -123,7 +132,7 @@ impl Warehouse {
                 path: path.display().to_string(),
             });
         }
-        let config = Config::default()
+        let config = offline_config(path)?
             .access_mode(AccessMode::ReadOnly)
             .map_err(db_err(path, "configure"))?;
         let conn = Connection::open_with_flags(path, config)

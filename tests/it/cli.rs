@@ -96,3 +96,19 @@ fn a_bad_fault_plan_names_the_file_and_entry() {
     assert!(err.contains(&plan.display().to_string()), "{err}");
     assert!(err.contains("unknown fault kind \"rate_limit\""), "{err}");
 }
+
+#[test]
+fn duckdb_never_downloads_an_extension() {
+    let s = Scratch::new();
+    duckdb::Connection::open(s.warehouse()).unwrap();
+    let out = trendlake_blocking(&[
+        "query".into(),
+        "SELECT '{\"a\": 1}'::JSON AS j".into(),
+        "--warehouse".into(),
+        s.warehouse().display().to_string(),
+    ]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(!err.contains("http"), "no download attempted: {err}");
+    assert!(err.to_lowercase().contains("json"), "{err}");
+}

@@ -240,7 +240,9 @@ async fn permanent(kind: &str, page: usize, expect_in_stderr: &[&str]) {
     assert_eq!(failing, per_run, "{kind}: permanent faults are not retried");
 
     // quotaExceeded stops the whole run, so KR fails too (exit 1); any other fault is JP's alone.
-    let out = run_with(&s, &api, "JP,KR", &[]).await;
+    // One request at a time, JP first: with KR in parallel, KR could finish all its pages
+    // before JP's page 2 is answered quotaExceeded, and the run would be partial.
+    let out = run_with(&s, &api, "JP,KR", &["--concurrency", "1"]).await;
     assert_exit(&out, if kind == "quota_exceeded" { 1 } else { 3 });
     let rows = assert_complete_snapshot(&s.snapshot_file(DAY), &["JP", "KR"]);
     assert_eq!(

@@ -612,3 +612,28 @@ async fn table_output_shape() {
     .await;
     insta::assert_snapshot!("table_output_null", with_null);
 }
+
+/// `trendlake query … | head`: the reader closing the pipe early is not an error.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::Read;
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    // About 7 MB of CSV: far more than a pipe buffers, so writes go on after the close.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trendlake"))
+        .args(query_args(
+            &wh,
+            &["SELECT range AS n FROM range(1000000)", "--format", "csv"],
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 4];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"n\n0\n");
+    // The read end is dropped here: the pipe is closed.
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(stderr(&out), "");
+}
