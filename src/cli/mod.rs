@@ -6,6 +6,7 @@ mod layering;
 mod validate;
 
 use std::io::Write;
+#[cfg(feature = "fake-api")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
