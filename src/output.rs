@@ -105,7 +105,6 @@ fn parquet_to_terminal() -> Error {
 /// fails (a JSON encoding error, a full disk) removes the file it created, so a failed query
 /// never leaves a partial file behind.
 pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Path>) -> Result<()> {
-    let render = |e: &dyn std::fmt::Display| Error::Other(format!("writing the result: {e}"));
     if format == Format::Parquet && output.is_none() && std::io::stdout().is_terminal() {
         return Err(parquet_to_terminal());
     }
@@ -114,19 +113,17 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
             .iter()
             .map(printable)
             .collect::<Result<_, _>>()
-            .map_err(|e| render(&e))?,
+            .map_err(OutputError::from)?,
         Format::Json | Format::Parquet => Vec::new(),
     };
     let table = match format {
         Format::Table => arrow::util::pretty::pretty_format_batches(&printable)
-            .map_err(|e| render(&e))?
+            .map_err(OutputError::from)?
             .to_string(),
         _ => String::new(),
     };
     let Some(first) = batches.first() else {
-        return Err(Error::Other(
-            "the query returned no batches, not even an empty one".into(),
-        ));
+        return Err(OutputError::NoBatches.into());
     };
     if format == Format::Parquet
         && let Some(field) = first
@@ -165,9 +162,22 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
         if let Some(path) = output {
             let _ = std::fs::remove_file(path);
         }
-        return Err(render(&e));
+        return Err(e.into());
     }
     Ok(())
+}
+
+/// Why a query's result could not be rendered or written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("rendering the result: {0}")]
+    Arrow(#[from] ArrowError),
+    #[error("writing the result as Parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("writing the result: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the query returned no batches, not even an empty one")]
+    NoBatches,
 }
 
 /// Stdout that takes a closed pipe (`trendlake query … | head`) as the reader having seen
@@ -233,7 +243,7 @@ fn write_to(
     format: Format,
     batches: &[RecordBatch],
     table: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<(), OutputError> {
     match format {
         Format::Table => writeln!(sink, "{table}")?,
         Format::Csv => {

@@ -557,7 +557,7 @@ mod tests {
             file: None,
             commit_error: commit_error.then(|| "lake object /lake/x: disk full".to_string()),
             merge: if merge_error {
-                MergeSummary::of(&Err(Error::Other("warehouse locked".into())))
+                MergeSummary::of(&Err(Error::Usage("warehouse locked".into())))
             } else {
                 MergeSummary::of(&Ok(MergeReport {
                     merged: vec![("2026-11-20".parse().unwrap(), 400)],
@@ -618,7 +618,7 @@ mod tests {
             serde_json::to_value(MergeSummary::skipped()).unwrap(),
             serde_json::json!({"status": "skipped", "snapshots": 0, "rows": 0})
         );
-        let failed = MergeSummary::of(&Err(Error::Other("boom".into())));
+        let failed = MergeSummary::of(&Err(Error::Usage("boom".into())));
         assert_eq!(
             serde_json::to_value(failed).unwrap(),
             serde_json::json!({"status": "failed", "snapshots": 0, "rows": 0, "error": "boom"})
