@@ -488,3 +488,24 @@ fn no_progress_bar_or_colour_reaches_a_pipe() {
     assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
     assert!(!out_str(&out.stdout).contains('\x1b'));
 }
+
+#[test]
+fn the_example_config_file_is_valid() {
+    let s = Scratch::new();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/trendlake.toml");
+    let example = example.display().to_string();
+    let text = config(s.dir.path(), &["--config", &example], &[]);
+    let from_file: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("file {example}:")))
+        .collect();
+    assert_eq!(
+        from_file.len(),
+        10,
+        "every key of the example is used:\n{text}"
+    );
+    assert_settings(
+        &text,
+        &[("quota_budget", "200", &format!("file {example}:20"))],
+    );
+}
