@@ -21,8 +21,9 @@ async fn main() -> ExitCode {
             e.print().ok();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
-        Err(ParseError::Config(e)) => {
-            eprintln!("trendlake: error: {e}");
+        Err(ParseError::Config { error, log_format }) => {
+            logging::init(log_format);
+            logging::fatal(&error.to_string(), 2);
             return ExitCode::from(2);
         }
     };

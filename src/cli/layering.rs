@@ -14,6 +14,7 @@ use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches};
 use toml::de::{DeTable, DeValue};
 
 use super::Cli;
+use crate::logging::LogFormat;
 
 /// Subcommands whose settings a config file may give (keys they lack are ignored by them).
 const LAYERED: &[&str] = &["run", "snapshot", "merge", "query", "config"];
@@ -122,8 +123,13 @@ pub enum ParseError {
     /// clap's own error (also `--help` and `--version`, which are not failures).
     #[error(transparent)]
     Clap(#[from] clap::Error),
-    #[error(transparent)]
-    Config(#[from] ConfigError),
+    /// The config file is unusable; the log format the command line asked for is known, so the
+    /// error can be reported in it.
+    #[error("{error}")]
+    Config {
+        error: ConfigError,
+        log_format: LogFormat,
+    },
 }
 
 /// A value read from the config file, as clap would take it from the command line.
@@ -146,7 +152,13 @@ where
     let (matches, file) = match &config_path {
         None => (first, Vec::new()),
         Some(path) => {
-            let file = read_file(path)?;
+            let file = read_file(path).map_err(|error| ParseError::Config {
+                error,
+                log_format: first
+                    .get_one::<LogFormat>("log_format")
+                    .copied()
+                    .unwrap_or(LogFormat::Text),
+            })?;
             let command = with_file_defaults(Cli::command(), &file);
             (command.try_get_matches_from(&argv)?, file)
         }

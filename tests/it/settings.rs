@@ -378,6 +378,28 @@ fn json_mode_reports_usage_errors_as_json() {
 }
 
 #[test]
+fn json_mode_reports_a_bad_config_file_as_json() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("bad.toml");
+    std::fs::write(&file, "concurrency = \"many\"\n").unwrap();
+    let file = file.display().to_string();
+    let out = run_in(
+        s.dir.path(),
+        &["run", "--config", &file, "--log-format", "json"],
+        2,
+    );
+    let err = out_str(&out.stderr);
+    let event: serde_json::Value = serde_json::from_str(err.trim()).expect("one JSON line");
+    assert_eq!(event["level"], "ERROR");
+    assert_eq!(event["exit_code"], 2);
+    let message = event["message"].as_str().unwrap();
+    assert!(
+        message.contains(&file) && message.contains("line 1"),
+        "{message}"
+    );
+}
+
+#[test]
 fn completions_for_every_shell() {
     let s = Scratch::new();
     for shell in ["bash", "zsh", "fish", "powershell"] {
