@@ -7,15 +7,13 @@ use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use clap::ValueEnum;
-use serde::{Deserialize, Serialize};
 use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
 use crate::pipeline::RunReport;
 
 /// `--log-format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// Plain lines for people.
     Text,
@@ -76,15 +74,6 @@ pub fn fatal(message: &str, exit_code: u8) {
     }
 }
 
-/// A serde enum's stable name (`quota_exceeded`), as written in the run report.
-fn name_of<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
-}
-
 /// One event per region outcome and one summary event with the run report's fields (nested ones
 /// flattened: `file_path`, `merge_status`); in text mode the one-line summary and the report's
 /// path.
@@ -96,7 +85,7 @@ pub fn run_report(report: &RunReport) {
             snapshot_date = %report.snapshot_date,
             run_id = %report.run_id,
             region = %r.region,
-            status = %name_of(&r.status),
+            status = %r.status,
             rows = r.rows as u64,
             requests = r.requests,
             quota_units = r.quota_units,
@@ -104,14 +93,14 @@ pub fn run_report(report: &RunReport) {
             duplicates_dropped = r.duplicates_dropped as u64,
             elapsed_ms = r.elapsed_ms as u64,
             error_page = e.map(|e| e.page as u64),
-            error_kind = e.map(|e| name_of(&e.kind)),
+            error_kind = e.map(|e| e.kind.name()),
             error_http_status = e.and_then(|e| e.http_status),
             error_reason = e.and_then(|e| e.reason.as_deref()),
             error_message = e.map(|e| e.message.as_str()),
             error_advice = e.map(|e| e.advice.as_str()),
             "region {} {}",
             r.region,
-            name_of(&r.status)
+            r.status
         );
     }
     let ok = report.regions.len() - report.failed_regions().count();
@@ -124,7 +113,7 @@ pub fn run_report(report: &RunReport) {
         lake = %report.lake,
         started_at = %report.started_at.to_rfc3339(),
         finished_at = %report.finished_at.to_rfc3339(),
-        outcome = %name_of(&report.outcome()),
+        outcome = %report.outcome(),
         exit_code = report.exit_code(),
         quota_units = report.quota_units,
         rows_committed = report.rows_committed as u64,
@@ -135,7 +124,7 @@ pub fn run_report(report: &RunReport) {
         file_bytes = file.map(|f| f.bytes as u64),
         file_unchanged = file.map(|f| f.unchanged),
         commit_error = report.commit_error.as_deref(),
-        merge_status = %name_of(&merge.status),
+        merge_status = %merge.status,
         merge_snapshots = merge.snapshots as u64,
         merge_rows = merge.rows as u64,
         merge_error = merge.error.as_deref(),

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
     logging::init(parsed.cli.log_format);
     redact_panics(parsed.cli.api_key());
     let code = match cli::execute(parsed).await {
-        Ok(finished) => finished.exit_code(),
+        Ok(outcome) => outcome.exit_code(),
         Err(e) => {
             let code = if e.is_usage() { 2 } else { 1 };
             logging::fatal(&e.to_string(), code);

@@ -69,14 +69,8 @@ pub struct Parsed {
     pub settings: Vec<Setting>,
 }
 
-impl Parsed {
-    /// How to name a setting in an error, by where it came from: `--concurrency`,
-    /// `TRENDLAKE_CONCURRENCY`, or `concurrency (trendlake.toml line 3)`.
-    pub fn name_of(&self, key: &str) -> String {
-        name_of(&self.settings, key)
-    }
-}
-
+/// How to name a setting in an error, by where it came from: `--concurrency`,
+/// `TRENDLAKE_CONCURRENCY`, or `concurrency (trendlake.toml line 3)`.
 pub(super) fn name_of(settings: &[Setting], key: &str) -> String {
     match settings.iter().find(|s| s.key == key) {
         Some(Setting {

@@ -72,7 +72,7 @@ impl Cli {
             Command::FakeApi(a) => a.api_key.as_deref(),
             _ => None,
         };
-        key.filter(|k| !k.is_empty()).map(ApiKey::new)
+        validate::api_key(key)
     }
 }
 
@@ -359,39 +359,10 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// What `main` turns into an exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Finished {
-    Ok,
-    Partial,
-    Failed,
-}
-
-impl Finished {
-    /// The process exit code (SPEC): 0, 3 partial, 1 failed (2, usage, is an `Error`).
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Finished::Ok => 0,
-            Finished::Partial => 3,
-            Finished::Failed => 1,
-        }
-    }
-}
-
-impl From<Outcome> for Finished {
-    fn from(o: Outcome) -> Self {
-        match o {
-            Outcome::Complete => Finished::Ok,
-            Outcome::Partial => Finished::Partial,
-            Outcome::Failed => Finished::Failed,
-        }
-    }
-}
-
 /// `snapshot`, and for `run` the merge after it. The merge runs whenever anything is in the
 /// lake, even when `--only-missing` found nothing to fetch: an earlier run may have committed
 /// and stopped before its merge.
-async fn snapshot_then_merge(job: validate::Job) -> Result<Finished> {
+async fn snapshot_then_merge(job: validate::Job) -> Result<Outcome> {
     let mut job = job;
     let lake = Lake::open(&job.lake)?;
     if job.only_missing {
@@ -405,7 +376,7 @@ async fn snapshot_then_merge(job: validate::Job) -> Result<Finished> {
             if let Some(warehouse) = &job.warehouse {
                 pipeline::merge(&lake, warehouse, None, Clock::System).await?;
             }
-            return Ok(Finished::Ok);
+            return Ok(Outcome::Complete);
         }
         logging::notice(&format!(
             "{}: fetching the missing regions {}",
@@ -415,10 +386,10 @@ async fn snapshot_then_merge(job: validate::Job) -> Result<Finished> {
     }
     let report = pipeline::run(&job.snapshot, &lake, job.warehouse.as_deref()).await?;
     logging::run_report(&report);
-    Ok(report.outcome().into())
+    Ok(report.outcome())
 }
 
-pub async fn execute(parsed: Parsed) -> Result<Finished> {
+pub async fn execute(parsed: Parsed) -> Result<Outcome> {
     let Parsed { cli, settings } = parsed;
     match cli.command {
         Command::Snapshot(args) => {
@@ -440,13 +411,11 @@ pub async fn execute(parsed: Parsed) -> Result<Finished> {
                 report.merged.len(),
                 report.up_to_date
             ));
-            Ok(Finished::Ok)
+            Ok(Outcome::Complete)
         }
         Command::Query(args) => query(args).await,
         #[cfg(feature = "fake-api")]
-        Command::Demo(args) => Ok(crate::demo::demo(validate::demo_settings(args)?)
-            .await?
-            .into()),
+        Command::Demo(args) => crate::demo::demo(validate::demo_settings(args)?).await,
         #[cfg(feature = "fake-api")]
         Command::FakeApi(args) => fake_api(args).await,
         Command::Config(args) => {
@@ -454,7 +423,7 @@ pub async fn execute(parsed: Parsed) -> Result<Finished> {
             std::io::stdout().flush().map_err(stdout_error)?;
             // Then validate as `run` would: a setting `run` would refuse is exit 2 here too.
             validate::run_job(&args, &settings)?;
-            Ok(Finished::Ok)
+            Ok(Outcome::Complete)
         }
         Command::Completions(args) => {
             let shell = match args.shell {
@@ -469,7 +438,7 @@ pub async fn execute(parsed: Parsed) -> Result<Finished> {
                 "trendlake",
                 &mut std::io::stdout(),
             );
-            Ok(Finished::Ok)
+            Ok(Outcome::Complete)
         }
         Command::Man(args) => man(args.dir),
         Command::Regions => {
@@ -477,7 +446,7 @@ pub async fn execute(parsed: Parsed) -> Result<Finished> {
             for r in regions() {
                 writeln!(out, "{}  {}", r.code, r.name).map_err(stdout_error)?;
             }
-            Ok(Finished::Ok)
+            Ok(Outcome::Complete)
         }
     }
 }
@@ -490,7 +459,7 @@ fn stdout_error(e: std::io::Error) -> Error {
 }
 
 /// The man page of trendlake, or with `dir` one page per command (`trendlake-run.1`, …).
-fn man(dir: Option<PathBuf>) -> Result<Finished> {
+fn man(dir: Option<PathBuf>) -> Result<Outcome> {
     let mut cmd = Cli::command();
     // Built, so each command's page lists the global flags too.
     cmd.build();
@@ -498,7 +467,7 @@ fn man(dir: Option<PathBuf>) -> Result<Finished> {
         clap_mangen::Man::new(cmd)
             .render(&mut std::io::stdout())
             .map_err(stdout_error)?;
-        return Ok(Finished::Ok);
+        return Ok(Outcome::Complete);
     };
     let io = |path: &std::path::Path| {
         let context = format!("cannot write the man page {}", path.display());
@@ -518,11 +487,11 @@ fn man(dir: Option<PathBuf>) -> Result<Finished> {
             .map_err(io(&path))?;
         std::fs::write(&path, buf).map_err(io(&path))?;
     }
-    Ok(Finished::Ok)
+    Ok(Outcome::Complete)
 }
 
 #[cfg(feature = "fake-api")]
-async fn fake_api(args: FakeApiArgs) -> Result<Finished> {
+async fn fake_api(args: FakeApiArgs) -> Result<Outcome> {
     use crate::fake_api::{FakeApi, FakeConfig};
     let config = FakeConfig {
         seed: args.seed,
@@ -547,16 +516,16 @@ async fn fake_api(args: FakeApiArgs) -> Result<Finished> {
         context: "waiting for Ctrl-C".into(),
         source: e,
     })?;
-    Ok(Finished::Ok)
+    Ok(Outcome::Complete)
 }
 
-async fn query(args: QueryArgs) -> Result<Finished> {
+async fn query(args: QueryArgs) -> Result<Outcome> {
     if args.list {
         let mut out = std::io::stdout().lock();
         for q in NAMED_QUERIES {
             writeln!(out, "{:<16} {}", q.name, q.description()).map_err(stdout_error)?;
         }
-        return Ok(Finished::Ok);
+        return Ok(Outcome::Complete);
     }
     let sql = match (&args.sql, &args.file, &args.name) {
         (Some(sql), _, _) => sql.clone(),
@@ -587,5 +556,5 @@ async fn query(args: QueryArgs) -> Result<Finished> {
     .await
     .expect("query does not panic")?;
     write_batches(&batches, format, args.output.as_deref())?;
-    Ok(Finished::Ok)
+    Ok(Outcome::Complete)
 }

@@ -126,12 +126,13 @@ fn fetch_options(args: &FetchArgs, settings: &[Setting]) -> Result<FetchOptions>
     Ok(options)
 }
 
+/// The key as given; an empty one is no key.
+pub fn api_key(given: Option<&str>) -> Option<ApiKey> {
+    given.filter(|k| !k.is_empty()).map(ApiKey::new)
+}
+
 fn client(args: &FetchArgs) -> Result<Client> {
-    let key = args
-        .api_key
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .map(ApiKey::new);
+    let key = api_key(args.api_key.as_deref());
     if key.is_none() && !is_loopback(&args.api_base_url) {
         return Err(Error::Usage(
             "no API key: set YOUTUBE_API_KEY (or --api-key); only a loopback --api-base-url works without one".into(),
