@@ -8,12 +8,7 @@ use crate::support::*;
 /// The real binary with a clean environment (no inherited key or trendlake settings), run in
 /// `dir` so relative defaults land in a scratch directory.
 fn tl(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_trendlake"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TRENDLAKE_") || k.starts_with("YOUTUBE_") || k.starts_with("AWS_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = assert_cmd::Command::from_std(command(&[], &[]));
     cmd.current_dir(dir);
     cmd
 }

@@ -93,7 +93,8 @@ pub fn trendlake_blocking(args: &[String]) -> Output {
     command(args, &[]).output().expect("binary runs")
 }
 
-fn command(args: &[String], env: &[(String, String)]) -> Command {
+/// The real binary with `args` and `env`, and none of the caller's key or trendlake settings.
+pub fn command(args: &[String], env: &[(String, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trendlake"));
     for (k, _) in std::env::vars() {
         if k.starts_with("TRENDLAKE_") || k.starts_with("YOUTUBE_") || k.starts_with("AWS_") {
