@@ -73,7 +73,7 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
         let job = SnapshotJob {
             client: client.clone(),
             regions: regions.clone(),
-            fetch: FetchOptions::new(concurrency.max(1), 200),
+            fetch: FetchOptions::new(concurrency, 200),
             date,
             clock: Clock::Fixed(date.and_time(nightly).and_utc()),
         };

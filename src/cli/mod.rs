@@ -362,8 +362,7 @@ pub struct ManArgs {
 /// `snapshot`, and for `run` the merge after it. The merge runs whenever anything is in the
 /// lake, even when `--only-missing` found nothing to fetch: an earlier run may have committed
 /// and stopped before its merge.
-async fn snapshot_then_merge(job: validate::Job) -> Result<Outcome> {
-    let mut job = job;
+async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
     let lake = Lake::open(&job.lake)?;
     if job.only_missing {
         let present = lake.snapshot_regions(job.snapshot.date).await?;
