@@ -10,4 +10,5 @@ mod readme;
 mod repo;
 mod samples;
 mod settings;
+mod storage;
 mod support;
