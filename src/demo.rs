@@ -24,6 +24,8 @@ pub struct DemoSettings {
     pub days: u32,
     pub last: NaiveDate,
     pub dir: PathBuf,
+    /// The lake: `dir/lake` unless given (`--lake`, which may be S3).
+    pub lake: String,
     pub regions: Vec<String>,
     pub seed: u64,
     pub concurrency: usize,
@@ -37,6 +39,7 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
         days,
         last,
         dir,
+        lake: lake_url,
         regions,
         seed,
         concurrency,
@@ -55,8 +58,7 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
         context: "cannot start the fake API on 127.0.0.1".into(),
         source: e,
     })?;
-    let lake_dir = dir.join("lake");
-    let lake = Lake::open(&lake_dir.display().to_string())?;
+    let lake = Lake::open(&lake_url)?;
     let warehouse = dir.join("warehouse.duckdb");
     let client = Client::new(&fake.base_url(), None, Duration::from_secs(30))?;
     logging::notice(&format!(
@@ -110,7 +112,7 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
     write_batches(&batches, Format::Table, None)?;
     logging::notice(&format!(
         "demo: lake in {}, warehouse in {}; try `trendlake query --warehouse {} --name cross_region`",
-        lake_dir.display(),
+        lake.url(),
         warehouse.display(),
         warehouse.display()
     ));

@@ -27,6 +27,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `rebuild` found no complete raw pages for the dates asked: nothing was changed.
+    #[error(
+        "the lake {lake} has no complete raw pages for {dates}: nothing to rebuild from, nothing changed; raw pages are kept from the first run of a date that archives them"
+    )]
+    NoRawPages { lake: String, dates: String },
+    #[error(transparent)]
+    Raw(#[from] Box<crate::raw::RawError>),
     /// A query's result could not be rendered or written.
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
@@ -41,7 +48,10 @@ impl Error {
         }
         matches!(
             self,
-            Error::Usage(_) | Error::Client(_) | Error::Lake(LakeError::Config { .. })
+            Error::Usage(_)
+                | Error::Client(_)
+                | Error::Lake(LakeError::Config { .. })
+                | Error::Lake(LakeError::Missing { .. })
         )
     }
 }

@@ -14,7 +14,6 @@
 //! error included, or a timeout after sending); one that never connected (refused, DNS failure,
 //! connect timeout) costs nothing and is not charged to `--quota-budget`.
 
-use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -28,9 +27,10 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use crate::clock::Clock;
-use crate::record::{Page, RegionBatchBuilder};
+use crate::raw::RawPage;
+use crate::record::ChartAssembler;
 use crate::youtube::client::MAX_RESULTS;
-use crate::youtube::{ApiError, Client, ErrorKind};
+use crate::youtube::{ApiError, ChartPage, Client, ErrorKind};
 
 /// How transient faults are retried.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +106,9 @@ pub struct RegionFetch {
     pub elapsed: Duration,
     /// Items dropped because the API repeated an id already seen on an earlier page.
     pub duplicates_dropped: usize,
+    /// The pages of the complete chart as received (empty when the region failed), for the
+    /// raw archive.
+    pub raw: Vec<RawPage>,
 }
 
 /// Why a region failed, with the page it failed on (1-based; 0 when it never started).
@@ -151,7 +154,7 @@ impl Shared {
         max_results: u32,
         token: Option<&str>,
         deadline: Instant,
-    ) -> Result<crate::youtube::model::VideoListResponse, ApiError> {
+    ) -> Result<ChartPage, ApiError> {
         let policy = self.options.retry;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(policy.min_delay)
@@ -186,7 +189,7 @@ impl Shared {
         region: &str,
         max_results: u32,
         token: Option<&str>,
-    ) -> Result<crate::youtube::model::VideoListResponse, ApiError> {
+    ) -> Result<ChartPage, ApiError> {
         let _permit = self
             .permits
             .acquire()
@@ -295,6 +298,7 @@ pub async fn fetch_all(
                 retries: 0,
                 elapsed: Duration::ZERO,
                 duplicates_dropped: 0,
+                raw: Vec::new(),
             });
             continue;
         }
@@ -327,26 +331,23 @@ pub async fn fetch_all(
 
 /// A region's progress through its chart; reset when the API rejects a page token.
 struct Progress {
-    builder: RegionBatchBuilder,
-    seen: HashSet<String>,
+    chart: ChartAssembler,
+    /// The pages as received, compressed, for the raw archive.
+    raw: Vec<RawPage>,
     token: Option<String>,
-    offset: usize,
     /// Items the chart should hold: `per_region`, or fewer when the API announces fewer.
     expected: usize,
     page_no: usize,
-    duplicates_dropped: usize,
 }
 
 impl Progress {
     fn new(region: &str, per_region: usize) -> Self {
         Self {
-            builder: RegionBatchBuilder::new(region),
-            seen: HashSet::with_capacity(per_region),
+            chart: ChartAssembler::new(region, per_region),
+            raw: Vec::new(),
             token: None,
-            offset: 0,
             expected: per_region,
             page_no: 0,
-            duplicates_dropped: 0,
         }
     }
 }
@@ -371,7 +372,7 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
             progress.page_no += 1;
             let page_no = progress.page_no;
             page_reached.store(page_no, Ordering::Relaxed);
-            let wanted = (per_region - progress.offset).min(MAX_RESULTS as usize) as u32;
+            let wanted = (per_region - progress.chart.received()).min(MAX_RESULTS as usize) as u32;
             let response = shared
                 .request_with_retries(
                     &counters,
@@ -397,29 +398,19 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
                 }
             };
             let fetched_at = shared.clock.now();
+            let crate::youtube::ChartPage { response, body } = response;
             let received = response.items.len();
-            let mut items = response.items;
-            items.truncate(per_region - progress.offset);
-            // Ranks come from positions, so an id repeated across pages (the chart moved while we
-            // paged) would claim two ranks; keep its first, better one.
-            let before = items.len();
-            items.retain(|v| progress.seen.insert(v.id.clone()));
-            progress.duplicates_dropped += before - items.len();
             debug!(region = %region, page = page_no, items = received, "page received");
-            // Ranks stay dense (1..=n) even when a duplicate was dropped.
-            let page = Page {
-                offset: progress.builder.len(),
-                fetched_at,
-                items,
-            };
-            if let Err(e) = progress.builder.push_page(&page) {
+            if let Err(e) = progress.chart.push(response.items, fetched_at) {
                 warn!(region = %region, page = page_no, error = %e, "item cannot be stored");
                 break Err(fail(
                     page_no,
                     ApiError::local(ErrorKind::BadItem, e.to_string()),
                 ));
             }
-            progress.offset += received;
+            progress
+                .raw
+                .push(RawPage::new(page_no, fetched_at, received, &body));
             progress.token = response.next_page_token;
             // The first page's announcement is the chart's size; a later page that announces
             // less must not lower the bar (that is how a chart cut short looks).
@@ -428,13 +419,14 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
             {
                 progress.expected = (info.total_results as usize).min(per_region);
             }
-            if progress.token.is_none() || progress.offset >= per_region || received == 0 {
+            if progress.token.is_none() || progress.chart.received() >= per_region || received == 0
+            {
                 // A chart that ends early (an empty page, no next token before its announced
                 // total) or that moved while we paged (an id repeated, so another one missed) is
                 // not a success: committing it would erase an earlier good copy of the region.
-                let kept = progress.builder.len();
+                let kept = progress.chart.len();
                 if kept < progress.expected || kept == 0 {
-                    let problem = if progress.duplicates_dropped > 0 {
+                    let problem = if progress.chart.duplicates_dropped() > 0 {
                         format!(
                             "the chart moved while paging: {kept} distinct of {} items",
                             progress.expected
@@ -456,15 +448,12 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
                         ApiError::local(ErrorKind::IncompleteChart, problem),
                     ));
                 }
-                let Progress {
-                    builder,
-                    duplicates_dropped,
-                    ..
-                } = progress;
+                let Progress { chart, raw, .. } = progress;
+                let duplicates_dropped = chart.duplicates_dropped();
                 if duplicates_dropped > 0 {
                     warn!(region = %region, duplicates_dropped, "the API repeated ids across pages");
                 }
-                break Ok((builder.finish(), duplicates_dropped));
+                break Ok((chart.finish(), raw, duplicates_dropped));
             }
         }
     };
@@ -482,9 +471,9 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
             ),
         }),
     };
-    let (outcome, duplicates_dropped) = match outcome {
-        Ok((batch, dups)) => (Ok(batch), dups),
-        Err(e) => (Err(e), 0),
+    let (outcome, raw, duplicates_dropped) = match outcome {
+        Ok((batch, raw, dups)) => (Ok(batch), raw, dups),
+        Err(e) => (Err(e), Vec::new(), 0),
     };
     RegionFetch {
         region,
@@ -494,5 +483,6 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
         retries: counters.retries.into_inner(),
         elapsed: started.elapsed(),
         duplicates_dropped,
+        raw,
     }
 }

@@ -1,9 +1,13 @@
 //! The Parquet lake on `object_store` (local directory or S3): layout, encoding, atomic commit.
 //!
 //! Layout (SPEC): `videos/snapshot_date=D/videos.parquet` — one file per date, all regions,
-//! sorted by region then rank, one row group per region; `_runs/snapshot_date=D/<run-id>.json`.
+//! sorted by region then rank, one row group per region; `raw/…` (see `raw`);
+//! `_runs/snapshot_date=D/<run-id>.json`; `_quarantine/` for files that could not be read.
 //! A commit is one `put` of the whole file: `LocalFileSystem` stages and renames, S3 publishes a
-//! PUT atomically, so readers see the old file or the new one, never half of one.
+//! PUT atomically, so readers see the old file or the new one, never half of one. Commits are a
+//! read-merge-write of the date's file, so concurrent runs of a date are serialised: locally by a
+//! lock file, on S3 by conditional puts (`If-Match` the version read, `If-None-Match` for the
+//! first file), retried from the read when another run got there first.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,15 +21,33 @@ use chrono::NaiveDate;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{
+    ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode, PutOptions, PutPayload,
+    UpdateVersion,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use tracing::warn;
 
 use crate::record::{SCHEMA_VERSION, schema};
+
+/// Read-merge-write rounds a commit tries before it gives up on a date other runs keep
+/// committing.
+const MAX_COMMIT_ATTEMPTS: u32 = 20;
+
+/// S3 requests: retried with backoff, but bounded, so a dead endpoint is reported in seconds, not
+/// minutes (object_store's default keeps trying for three).
+fn s3_retry() -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        backoff: object_store::BackoffConfig::default(),
+        max_retries: 5,
+        retry_timeout: std::time::Duration::from_secs(30),
+    }
+}
 
 /// Errors of the lake, each naming the path or URL concerned.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +74,16 @@ pub enum LakeError {
     },
     #[error("encoding Parquet: {0}")]
     Encode(#[from] parquet::errors::ParquetError),
+    #[error(
+        "there is no lake at {url}: {problem}; check --lake (TRENDLAKE_LAKE), or create it with `trendlake run`"
+    )]
+    Missing { url: String, problem: String },
+    #[error(
+        "{path}: {attempts} other runs committed this date while this one tried to; nothing of this run was written, run it again"
+    )]
+    Contended { path: String, attempts: u32 },
+    #[error("raw archive: {0}")]
+    Raw(#[from] Box<crate::raw::RawError>),
 }
 
 /// Why bytes are not a snapshot this trendlake can read ([`decode_snapshot`]); the lake wraps it
@@ -112,30 +144,105 @@ pub struct Commit {
     /// The new file was byte-identical to the one in place, so nothing was written.
     pub unchanged: bool,
     pub bytes: usize,
+    /// The file in place could not be read: where it was moved aside.
+    pub quarantined: Option<String>,
+    /// Regions of the unreadable file re-derived from their raw pages and kept.
+    pub regions_restored: Vec<String>,
+    /// Times the commit started over because another run committed the date meanwhile (S3).
+    pub conflicts: u32,
 }
 
 impl Lake {
-    /// Open `spec`: a path, `file:///abs/path`, or `s3://bucket/prefix` (credentials and endpoint
-    /// from the standard AWS variables). A local lake's directory is created if missing.
+    /// Open `spec` for writing: a path, `file:///abs/path`, or `s3://bucket/prefix` (credentials,
+    /// region and endpoint from the standard `AWS_*` variables). A local lake's directory is
+    /// created if missing.
     pub fn open(spec: &str) -> Result<Self, LakeError> {
+        Self::open_with(spec, &[])
+    }
+
+    /// [`Lake::open`] with object_store options (`aws_endpoint`, `aws_allow_http`, …) that take
+    /// precedence over the environment.
+    pub fn open_with(spec: &str, options: &[(String, String)]) -> Result<Self, LakeError> {
+        Self::open_inner(spec, options, true)
+    }
+
+    /// Open a lake that must already exist (`merge`, `check`, `rebuild`): a directory or prefix
+    /// holding trendlake's folders. Nothing is created.
+    pub async fn open_existing(spec: &str) -> Result<Self, LakeError> {
+        Self::open_existing_with(spec, &[]).await
+    }
+
+    pub async fn open_existing_with(
+        spec: &str,
+        options: &[(String, String)],
+    ) -> Result<Self, LakeError> {
+        let lake = Self::open_inner(spec, options, false)?;
+        let mut found = false;
+        for top in ["videos", "raw", "_runs"] {
+            let prefix = lake.path(top);
+            let first = lake.store.list(Some(&prefix)).try_next().await;
+            match first {
+                Ok(Some(_)) => {
+                    found = true;
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => return Err(lake.store_err(&prefix)(e)),
+            }
+        }
+        if !found {
+            return Err(LakeError::Missing {
+                url: lake.url.clone(),
+                problem: "it holds no snapshots, raw pages or run reports".into(),
+            });
+        }
+        Ok(lake)
+    }
+
+    fn open_inner(
+        spec: &str,
+        options: &[(String, String)],
+        create: bool,
+    ) -> Result<Self, LakeError> {
         let config = |problem: String| LakeError::Config {
             url: spec.to_string(),
             problem,
         };
-        if let Some(rest) = spec.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if spec.contains("://") && !spec.starts_with("file://") {
+            let url = url::Url::parse(spec).map_err(|e| config(format!("not a URL ({e})")))?;
+            let (scheme, prefix) = ObjectStoreScheme::parse(&url).map_err(|_| {
+                config("unsupported scheme; use a path, file://… or s3://bucket/prefix".into())
+            })?;
+            if scheme != ObjectStoreScheme::AmazonS3 {
+                return Err(config(
+                    "unsupported scheme; use a path, file://… or s3://bucket/prefix".into(),
+                ));
+            }
+            let bucket = url.host_str().unwrap_or_default().to_string();
             if bucket.is_empty() {
                 return Err(config("no bucket; write s3://bucket/prefix".into()));
             }
-            let store = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .build()
-                .map_err(|e| config(format!("{e}; set AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL, AWS_ALLOW_HTTP for a local S3)")))?;
-            let prefix = prefix.trim_matches('/');
+            let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(spec)
+                .with_retry(s3_retry());
+            for (key, value) in options {
+                // As `from_env` reads them: `AWS_ENDPOINT_URL` is `aws_endpoint_url`.
+                let key = key
+                    .to_ascii_lowercase()
+                    .parse()
+                    .map_err(|e| config(format!("option {key:?}: {e}")))?;
+                builder = builder.with_config(key, value);
+            }
+            let store = builder.build().map_err(|e| {
+                config(format!(
+                    "{e}; set AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL, AWS_ALLOW_HTTP=true for an S3-compatible server)"
+                ))
+            })?;
+            let prefix = prefix.as_ref().trim_matches('/').to_string();
             return Ok(Self {
                 store: Arc::new(store),
-                root: Path::from(prefix),
-                url: match prefix {
+                root: Path::from(prefix.as_str()),
+                url: match prefix.as_str() {
                     "" => format!("s3://{bucket}"),
                     prefix => format!("s3://{bucket}/{prefix}"),
                 },
@@ -149,15 +256,20 @@ impl Lake {
                 .ok()
                 .and_then(|u| u.to_file_path().ok())
                 .unwrap_or_else(|| std::path::PathBuf::from(path)),
-            None if spec.contains("://") => {
-                return Err(config(
-                    "unsupported scheme; use a path, file://… or s3://…".into(),
-                ));
-            }
             None => std::path::PathBuf::from(spec),
         };
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| config(format!("cannot create the directory ({e})")))?;
+        if create {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| config(format!("cannot create the directory ({e})")))?;
+        } else if !dir.is_dir() {
+            return Err(LakeError::Missing {
+                url: std::path::absolute(&dir)
+                    .unwrap_or(dir)
+                    .display()
+                    .to_string(),
+                problem: "no such directory".into(),
+            });
+        }
         // Absolute, so reports and messages say where the lake is whatever the working directory.
         let dir = std::fs::canonicalize(&dir)
             .map_err(|e| config(format!("cannot resolve the directory ({e})")))?;
@@ -180,13 +292,18 @@ impl Lake {
         })
     }
 
+    /// The local directory of a lake on disk.
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        self.local_dir.as_deref()
+    }
+
     /// The lake as an absolute URL, whatever form it was opened with: `file:///abs/path/lake`
     /// for a local lake (percent-encoded where a path needs it), `s3://bucket/prefix` for S3.
     pub fn url(&self) -> &str {
         &self.url
     }
 
-    fn path(&self, rel: &str) -> Path {
+    pub(crate) fn path(&self, rel: &str) -> Path {
         if self.root.as_ref().is_empty() {
             Path::from(rel)
         } else {
@@ -204,9 +321,85 @@ impl Lake {
         format!("{}/{path}", self.base)
     }
 
-    fn store_err(&self, path: &Path) -> impl FnOnce(object_store::Error) -> LakeError {
+    pub(crate) fn store_err(
+        &self,
+        path: &Path,
+    ) -> impl FnOnce(object_store::Error) -> LakeError + use<> {
         let path = self.display(path);
         move |source| LakeError::Store { path, source }
+    }
+
+    /// Every object under `prefix` (a store path), in no particular order.
+    pub(crate) async fn list(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, LakeError> {
+        self.store
+            .list(Some(prefix))
+            .try_collect()
+            .await
+            .map_err(self.store_err(prefix))
+    }
+
+    /// An object's bytes, or `None` when there is no such object.
+    pub(crate) async fn get(&self, path: &Path) -> Result<Option<Bytes>, LakeError> {
+        match self.store.get(path).await {
+            Ok(got) => Ok(Some(got.bytes().await.map_err(self.store_err(path))?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.store_err(path)(e)),
+        }
+    }
+
+    /// Write an object whole (atomically: staged and renamed locally, one PUT on S3).
+    pub(crate) async fn put(&self, path: &Path, bytes: Bytes) -> Result<(), LakeError> {
+        self.store
+            .put(path, PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(self.store_err(path))
+    }
+
+    /// Delete an object; one that is not there is not an error.
+    pub(crate) async fn delete(&self, path: &Path) -> Result<(), LakeError> {
+        match self.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.store_err(path)(e)),
+        }
+    }
+
+    /// Remove what a killed process left staged in `dir` (a store path) of a local lake:
+    /// `LocalFileSystem` writes `name#N` and renames it into place, so a kill in between leaves
+    /// the `#N` file behind, invisible to listings and never reused. Called only for a directory
+    /// this run is about to write (a region's raw pages, under the date's lock for the snapshot),
+    /// so it cannot take another writer's file in flight unless two runs write the same region
+    /// of the same date at once. S3 has nothing staged: a PUT is one request.
+    pub(crate) fn remove_staged(&self, dir: &Path) -> Result<(), LakeError> {
+        let Some(root) = &self.local_dir else {
+            return Ok(());
+        };
+        let local = dir
+            .parts()
+            .fold(root.clone(), |p, part| p.join(part.as_ref()));
+        let entries = match std::fs::read_dir(&local) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(LakeError::Lock {
+                    path: local.display().to_string(),
+                    source,
+                });
+            }
+        };
+        for entry in entries.flatten() {
+            if is_staged(&entry.file_name().to_string_lossy()) {
+                let path = entry.path();
+                warn!(path = %path.display(), "removing a staged file left by an interrupted write");
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        Ok(())
+    }
+
+    /// A store path relative to the lake's root (`videos/snapshot_date=…/videos.parquet`).
+    pub fn relative<'a>(&self, path: &'a Path) -> Option<Vec<object_store::path::PathPart<'a>>> {
+        path.prefix_match(&self.root).map(Iterator::collect)
     }
 
     /// Every snapshot file in the lake, oldest date first.
@@ -267,49 +460,164 @@ impl Lake {
 
     /// Replace the regions in `fetched` in `date`'s snapshot, keep every other region already
     /// there, and publish the whole file atomically. An identical file is not rewritten.
+    ///
+    /// A file in place that cannot be read (torn, foreign, of an unknown schema version) does not
+    /// block the commit: it is moved aside under `_quarantine/`, and the regions it held are
+    /// re-derived from their raw pages where those exist.
     pub async fn commit_snapshot(
         &self,
         date: NaiveDate,
         fetched: BTreeMap<String, RecordBatch>,
     ) -> Result<Commit, LakeError> {
         let path = self.snapshot_path(date);
-        // Read-modify-write of the date's file: one writer at a time, or a concurrent run of the
-        // same date could drop the regions this one keeps.
+        // Locally one writer at a time (a lock file); on S3 a conditional put that fails when
+        // another run committed the date since we read it, and then we start over from the read.
         let _lock = self.lock(date).await?;
-        let previous = self.read_snapshot(date).await?;
+        self.remove_staged(&self.path(&format!("videos/snapshot_date={date}")))?;
+        let mut conflicts = 0;
+        loop {
+            let attempt = self.try_commit(date, &path, fetched.clone()).await?;
+            match attempt {
+                Some(mut commit) => {
+                    commit.conflicts = conflicts;
+                    return Ok(commit);
+                }
+                None => {
+                    conflicts += 1;
+                    if conflicts >= MAX_COMMIT_ATTEMPTS {
+                        return Err(LakeError::Contended {
+                            path: self.display(&path),
+                            attempts: conflicts,
+                        });
+                    }
+                    warn!(path = %self.display(&path), conflicts, "another run committed this date meanwhile; merging with its file");
+                    // Jittered, so two contenders do not collide again in step.
+                    let jitter = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos() % 50)
+                        .unwrap_or(0);
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        10 * u64::from(conflicts) + u64::from(jitter),
+                    ))
+                    .await;
+                }
+            }
+        }
+    }
+
+    /// One read-merge-write; `None` when the conditional put lost to another writer.
+    async fn try_commit(
+        &self,
+        date: NaiveDate,
+        path: &Path,
+        fetched: BTreeMap<String, RecordBatch>,
+    ) -> Result<Option<Commit>, LakeError> {
+        let (previous, version) = match self.store.get(path).await {
+            Ok(got) => {
+                let meta = got.meta.clone();
+                let bytes = got.bytes().await.map_err(self.store_err(path))?;
+                let version = UpdateVersion {
+                    e_tag: meta.e_tag.clone(),
+                    version: meta.version.clone(),
+                };
+                (Some((meta, bytes)), Some(version))
+            }
+            Err(object_store::Error::NotFound { .. }) => (None, None),
+            Err(e) => return Err(self.store_err(path)(e)),
+        };
         let mut regions = fetched;
         let mut regions_kept = Vec::new();
+        let mut regions_restored = Vec::new();
+        let mut quarantined = None;
         let mut previous_bytes = None;
-        if let Some(previous) = previous {
-            for (region, batch) in previous.regions {
+        if let Some((meta, bytes)) = previous {
+            let held = match decode_snapshot(bytes.clone()) {
+                Ok(held) => {
+                    previous_bytes = Some(bytes);
+                    held
+                }
+                Err(problem) => {
+                    let aside = self.quarantine(date, &meta.location, bytes).await?;
+                    warn!(
+                        path = %self.display(path), %problem, quarantined = %aside,
+                        "the snapshot in place cannot be read; moved it aside and restoring its regions from raw pages"
+                    );
+                    quarantined = Some(aside);
+                    let restored = crate::raw::replay_date(self, date)
+                        .await
+                        .map_err(|e| LakeError::Raw(Box::new(e)))?;
+                    regions_restored = restored
+                        .keys()
+                        .filter(|r| !regions.contains_key(*r))
+                        .cloned()
+                        .collect();
+                    restored
+                }
+            };
+            for (region, batch) in held {
                 if let std::collections::btree_map::Entry::Vacant(slot) = regions.entry(region) {
-                    regions_kept.push(slot.key().clone());
+                    if quarantined.is_none() {
+                        regions_kept.push(slot.key().clone());
+                    }
                     slot.insert(batch);
                 }
             }
-            previous_bytes = Some(previous.bytes);
         }
         let rows = regions.values().map(RecordBatch::num_rows).sum();
         let encoded = encode_snapshot(regions.values())?;
         let unchanged = previous_bytes.is_some_and(|p| p == encoded);
         let bytes = encoded.len();
-        if !unchanged {
-            self.store
-                .put(&path, PutPayload::from(encoded))
-                .await
-                .map_err(self.store_err(&path))?;
-        }
-        Ok(Commit {
-            path: self.display(&path),
+        let commit = Commit {
+            path: self.display(path),
             rows,
             regions_kept,
             unchanged,
             bytes,
-        })
+            quarantined,
+            regions_restored,
+            conflicts: 0,
+        };
+        if unchanged {
+            return Ok(Some(commit));
+        }
+        crate::pause::at("commit").await;
+        let mode = match (&self.local_dir, version) {
+            // The local lock already excludes other writers (and LocalFileSystem has no
+            // conditional update).
+            (Some(_), _) => PutMode::Overwrite,
+            (None, Some(version)) => PutMode::Update(version),
+            (None, None) => PutMode::Create,
+        };
+        let put = self
+            .store
+            .put_opts(path, PutPayload::from(encoded), PutOptions::from(mode))
+            .await;
+        match put {
+            Ok(_) => Ok(Some(commit)),
+            Err(object_store::Error::Precondition { .. })
+            | Err(object_store::Error::AlreadyExists { .. }) => Ok(None),
+            Err(e) => Err(self.store_err(path)(e)),
+        }
+    }
+
+    /// Move an unreadable file to `_quarantine/snapshot_date=D/<time>-<name>`; returns where.
+    async fn quarantine(
+        &self,
+        date: NaiveDate,
+        from: &Path,
+        bytes: Bytes,
+    ) -> Result<String, LakeError> {
+        let name = from.filename().unwrap_or("videos.parquet");
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+        let to = self.path(&format!("_quarantine/snapshot_date={date}/{stamp}-{name}"));
+        // Copied, not renamed: the commit that follows replaces the original, and on S3 the
+        // conditional put must still see the version it read.
+        self.put(&to, bytes).await?;
+        Ok(self.display(&to))
     }
 
     /// An exclusive lock on `date`'s snapshot, held until dropped. Local lakes lock a file under
-    /// `_locks/`; S3 has no such lock (conditional puts come with the S3 issue).
+    /// `_locks/`; on S3 there is none (commits are conditional puts instead).
     async fn lock(&self, date: NaiveDate) -> Result<Option<DateLock>, LakeError> {
         let Some(dir) = &self.local_dir else {
             return Ok(None);
@@ -430,6 +738,12 @@ fn is_current(file: &std::fs::File, path: &std::path::Path) -> std::io::Result<b
 #[cfg(not(unix))]
 fn is_current(_file: &std::fs::File, _path: &std::path::Path) -> std::io::Result<bool> {
     Ok(true)
+}
+
+/// Whether a file name is one `LocalFileSystem` stages a write under (`name#123`).
+pub fn is_staged(name: &str) -> bool {
+    name.rsplit_once('#')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Columns written uncompressed (see [`encode_snapshot`]).

@@ -4,6 +4,7 @@
 //! → `record` (normalised rows as Arrow) → `lake` (Parquet on object_store) → `warehouse`
 //! (DuckDB) → `cli`. `fake_api` stands beside `youtube` and shares its model.
 
+pub mod check;
 pub mod cli;
 pub mod clock;
 #[cfg(feature = "fake-api")]
@@ -15,7 +16,9 @@ pub mod fetch;
 pub mod lake;
 pub mod logging;
 pub mod output;
+pub mod pause;
 pub mod pipeline;
+pub mod raw;
 pub mod record;
 pub mod regions;
 pub mod warehouse;

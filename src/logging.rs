@@ -164,3 +164,52 @@ pub fn progress(len: u64, unit: &str) -> indicatif::ProgressBar {
 pub fn notice_above(bar: &indicatif::ProgressBar, message: &str) {
     bar.suspend(|| notice(message));
 }
+
+/// The merge after a run's commit: one `trendlake::merge` event; in text mode its line.
+pub fn merge_result(report: &RunReport) {
+    let merge = &report.merge;
+    info!(
+        target: "trendlake::merge",
+        run_id = %report.run_id,
+        snapshot_date = %report.snapshot_date,
+        merge_status = %merge.status,
+        merge_snapshots = merge.snapshots as u64,
+        merge_rows = merge.rows as u64,
+        merge_error = merge.error.as_deref(),
+        merge_ms = report.merge_ms as u64,
+        outcome = %report.outcome(),
+        exit_code = report.exit_code(),
+        report_path = report.report_path.as_deref(),
+        "{}",
+        report.merge_summary()
+    );
+    if !is_json() {
+        eprintln!("{}", report.merge_summary());
+    }
+}
+
+/// `check`'s findings: one line per problem on stdout (one JSON object per line in JSON mode),
+/// and a summary.
+pub fn check_result(lake: &crate::lake::Lake, problems: &[crate::check::Problem]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for p in problems {
+        let line = if is_json() {
+            serde_json::to_string(p).expect("a problem serialises")
+        } else {
+            p.to_string()
+        };
+        // A closed pipe (`check | head`) ends the listing quietly.
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    let summary = match problems.len() {
+        0 => format!(
+            "{}: the lake and the warehouse agree; no problems",
+            lake.url()
+        ),
+        n => format!("{}: {n} problem(s)", lake.url()),
+    };
+    notice(&summary);
+}

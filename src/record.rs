@@ -4,6 +4,7 @@
 //! CJK and ligatures), Unicode control characters removed, absent counts as null, never 0.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{
@@ -385,6 +386,71 @@ impl RegionBatchBuilder {
             Arc::new(self.fetched_at.finish()),
         ];
         RecordBatch::try_new(schema(), columns).expect("builders match the schema")
+    }
+}
+
+/// A region's chart assembled from its pages, in order: the one rule that both the fetch and the
+/// replay from raw pages (`rebuild`) follow, so the two give identical rows.
+pub struct ChartAssembler {
+    builder: RegionBatchBuilder,
+    seen: HashSet<String>,
+    per_region: usize,
+    received: usize,
+    duplicates_dropped: usize,
+}
+
+impl ChartAssembler {
+    pub fn new(region: &str, per_region: usize) -> Self {
+        Self {
+            builder: RegionBatchBuilder::new(region),
+            seen: HashSet::with_capacity(per_region),
+            per_region,
+            received: 0,
+            duplicates_dropped: 0,
+        }
+    }
+
+    /// Add the next page's items. Items past `per_region` are cut; an id already seen on an
+    /// earlier page is dropped, since ranks come from positions and it would claim two (the chart
+    /// moved while it was paged): it keeps its first, better rank, and ranks stay dense.
+    pub fn push(
+        &mut self,
+        mut items: Vec<Video>,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), RecordError> {
+        let received = items.len();
+        items.truncate(self.per_region.saturating_sub(self.received));
+        let before = items.len();
+        items.retain(|v| self.seen.insert(v.id.clone()));
+        self.duplicates_dropped += before - items.len();
+        self.received += received;
+        self.builder.push_page(&Page {
+            offset: self.builder.len(),
+            fetched_at,
+            items,
+        })
+    }
+
+    /// Items received so far, cut and repeated ones included.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// Rows kept so far.
+    pub fn len(&self) -> usize {
+        self.builder.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.builder.is_empty()
+    }
+
+    pub fn duplicates_dropped(&self) -> usize {
+        self.duplicates_dropped
+    }
+
+    pub fn finish(self) -> RecordBatch {
+        self.builder.finish()
     }
 }
 

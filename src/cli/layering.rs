@@ -17,7 +17,9 @@ use super::Cli;
 use crate::logging::LogFormat;
 
 /// Subcommands whose settings a config file may give (keys they lack are ignored by them).
-const LAYERED: &[&str] = &["run", "snapshot", "merge", "query", "config"];
+const LAYERED: &[&str] = &[
+    "run", "snapshot", "merge", "rebuild", "check", "query", "config",
+];
 /// The subcommand that holds every key a config file may set (it takes `run`'s flags).
 const ALL_KEYS: &str = "config";
 /// Top-level settings a config file may also give.

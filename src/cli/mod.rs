@@ -30,7 +30,9 @@ pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/youtube/v3";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 every region fetched and committed; 3 partial (some regions failed, the others \
-were committed); 1 failure, nothing new committed; 2 bad usage or configuration, nothing touched.
+were committed); 1 failure, nothing new committed; 4 the snapshot was committed but the merge \
+failed (the lake is safe; `trendlake merge` finishes); 2 bad usage or configuration, nothing \
+touched.
 
 Settings come from flags, then TRENDLAKE_* (and YOUTUBE_*) environment variables, then the \
 --config TOML file, then defaults; `trendlake config` shows which. Logs go to stderr; \
@@ -87,6 +89,11 @@ pub enum Command {
     /// Merge every snapshot not yet merged or changed since (or --date D) into the warehouse.
     #[command(after_help = AFTER_HELP)]
     Merge(MergeArgs),
+    /// Re-derive snapshots from the raw pages in the lake (no API calls), then merge them.
+    #[command(after_help = AFTER_HELP)]
+    Rebuild(RebuildArgs),
+    /// Verify the lake and the warehouse against each other; exit 0, or 1 with every problem.
+    Check(CheckArgs),
     /// Run SQL (an argument, --file or --name) against the warehouse, read-only.
     Query(QueryArgs),
     /// The no-setup main job: serve the fake API in-process and build --days of history.
@@ -258,6 +265,31 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Rebuild this date.
+    #[arg(long, env = "TRENDLAKE_DATE", value_name = "YYYY-MM-DD", conflicts_with_all = ["from", "to"])]
+    pub date: Option<String>,
+    /// Rebuild every date with raw pages from this one on (with --to, up to that one).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<String>,
+    /// Rebuild every date with raw pages up to this one.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+}
+
+#[derive(Debug, Args)]
 pub struct QueryArgs {
     /// SQL to run (one statement).
     pub sql: Option<String>,
@@ -295,6 +327,10 @@ pub struct DemoArgs {
     /// Where the demo's lake and warehouse go.
     #[arg(long, default_value = "./data/demo", value_name = "DIR")]
     pub dir: PathBuf,
+    /// The demo's lake instead of DIR/lake: a path, file://… or s3://bucket/prefix (the
+    /// warehouse stays in DIR).
+    #[arg(long, value_name = "URL")]
+    pub lake: Option<String>,
     /// Region codes, comma-separated.
     #[arg(
         long,
@@ -383,8 +419,16 @@ async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
             job.snapshot.regions.join(",")
         ));
     }
-    let report = pipeline::run(&job.snapshot, &lake, job.warehouse.as_deref()).await?;
-    logging::run_report(&report);
+    let report = pipeline::run(
+        &job.snapshot,
+        &lake,
+        job.warehouse.as_deref(),
+        logging::run_report,
+    )
+    .await?;
+    if job.warehouse.is_some() {
+        logging::merge_result(&report);
+    }
     Ok(report.outcome())
 }
 
@@ -401,7 +445,7 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
                 .as_deref()
                 .map(|d| parse_date(Some(d), &name_of(&settings, "date")))
                 .transpose()?;
-            let lake = Lake::open(&args.lake.lake)?;
+            let lake = Lake::open_existing(&args.lake.lake).await?;
             let report =
                 pipeline::merge(&lake, &args.warehouse.warehouse, only, Clock::System).await?;
             let rows: usize = report.merged.iter().map(|m| m.1).sum();
@@ -411,6 +455,17 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
                 report.up_to_date
             ));
             Ok(Outcome::Complete)
+        }
+        Command::Rebuild(args) => rebuild(args, &settings).await,
+        Command::Check(args) => {
+            let lake = Lake::open_existing(&args.lake.lake).await?;
+            let problems = crate::check::check(&lake, &args.warehouse.warehouse).await?;
+            logging::check_result(&lake, &problems);
+            Ok(if problems.is_empty() {
+                Outcome::Complete
+            } else {
+                Outcome::Failed
+            })
         }
         Command::Query(args) => query(args).await,
         #[cfg(feature = "fake-api")]
@@ -448,6 +503,58 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
     }
+}
+
+/// `rebuild`: the dates asked for, re-derived from raw pages, then merged.
+async fn rebuild(args: RebuildArgs, settings: &[Setting]) -> Result<Outcome> {
+    let day = |v: &Option<String>, key: &str| {
+        v.as_deref()
+            .map(|d| parse_date(Some(d), &name_of(settings, key)))
+            .transpose()
+    };
+    let (date, from, to) = (
+        day(&args.date, "date")?,
+        day(&args.from, "from")?,
+        day(&args.to, "to")?,
+    );
+    if date.is_none() && from.is_none() && to.is_none() {
+        return Err(Error::Usage(
+            "rebuild needs --date D, or --from D1 (and/or --to D2)".into(),
+        ));
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(Error::Usage(format!(
+            "--from {from} is after --to {to}; give the earlier date first"
+        )));
+    }
+    let range = match date {
+        Some(d) => (Some(d), Some(d)),
+        None => (from, to),
+    };
+    let lake = Lake::open_existing(&args.lake.lake).await?;
+    let report = pipeline::rebuild(&lake, range, Clock::System).await?;
+    for d in &report.dates {
+        logging::notice(&format!(
+            "{}: rebuilt {} region(s), {} rows from raw pages{}",
+            d.date,
+            d.regions.len(),
+            d.rows,
+            if d.unchanged {
+                "; identical to the snapshot in place"
+            } else {
+                ""
+            }
+        ));
+    }
+    let merged = pipeline::merge(&lake, &args.warehouse.warehouse, None, Clock::System).await?;
+    let rows: usize = merged.merged.iter().map(|m| m.1).sum();
+    logging::notice(&format!(
+        "merged {} snapshot(s), {rows} chart entries",
+        merged.merged.len()
+    ));
+    Ok(Outcome::Complete)
 }
 
 fn stdout_error(e: std::io::Error) -> Error {

@@ -208,6 +208,9 @@ pub fn demo_settings(args: super::DemoArgs) -> Result<crate::demo::DemoSettings>
     Ok(crate::demo::DemoSettings {
         days: args.days,
         last: parse_date(args.date.as_deref(), "--date")?,
+        lake: args
+            .lake
+            .unwrap_or_else(|| args.dir.join("lake").display().to_string()),
         dir: args.dir,
         regions: parse_regions(&args.regions)?,
         seed: args.seed,

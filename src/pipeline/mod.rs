@@ -15,8 +15,10 @@ use crate::fetch::{FetchOptions, fetch_all};
 use crate::lake::Lake;
 
 mod merge;
+mod rebuild;
 use crate::youtube::{Client, ErrorKind};
 pub use merge::{MergeReport, merge};
+pub use rebuild::{RebuildReport, RebuiltDate, rebuild};
 
 /// Everything `snapshot` needs.
 #[derive(Debug, Clone)]
@@ -96,6 +98,10 @@ pub enum MergeStatus {
     Failed,
     /// No merge was asked for (`trendlake snapshot`).
     Skipped,
+    /// Not finished when the report was written: the report is first written right after the
+    /// commit, before the merge starts, and rewritten when the merge ends. A report left saying
+    /// `pending` belongs to a run that stopped during its merge; `trendlake merge` finishes it.
+    Pending,
 }
 
 /// The run report's `merge` section.
@@ -117,6 +123,7 @@ impl std::fmt::Display for MergeStatus {
             MergeStatus::UpToDate => "up_to_date",
             MergeStatus::Failed => "failed",
             MergeStatus::Skipped => "skipped",
+            MergeStatus::Pending => "pending",
         })
     }
 }
@@ -128,6 +135,13 @@ impl MergeSummary {
             snapshots: 0,
             rows: 0,
             error: None,
+        }
+    }
+
+    pub fn pending() -> Self {
+        Self {
+            status: MergeStatus::Pending,
+            ..Self::skipped()
         }
     }
 
@@ -183,6 +197,9 @@ pub struct RunReport {
     /// Where this report was written (not part of the report itself).
     #[serde(skip)]
     pub report_path: Option<String>,
+    /// Why the report could not be written (not part of the report itself).
+    #[serde(skip)]
+    pub report_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -201,8 +218,11 @@ pub enum Outcome {
     Complete,
     /// Some regions failed; the others were committed (and merged).
     Partial,
-    /// Nothing new was committed, or the commit or the merge failed.
+    /// Nothing new was committed: every region failed, or the commit did.
     Failed,
+    /// The snapshot was committed to the lake (completely or partly), then the warehouse merge
+    /// failed. The lake is safe; `trendlake merge` finishes the job.
+    MergeFailed,
 }
 
 impl std::fmt::Display for Outcome {
@@ -211,17 +231,20 @@ impl std::fmt::Display for Outcome {
             Outcome::Complete => "complete",
             Outcome::Partial => "partial",
             Outcome::Failed => "failed",
+            Outcome::MergeFailed => "merge_failed",
         })
     }
 }
 
 impl Outcome {
-    /// The process exit code of SPEC: 0 complete, 3 partial, 1 failed.
+    /// The process exit code of SPEC: 0 complete, 3 partial, 1 failed, and 4 when the snapshot
+    /// was committed but the merge after it failed.
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Complete => 0,
             Outcome::Partial => 3,
             Outcome::Failed => 1,
+            Outcome::MergeFailed => 4,
         }
     }
 }
@@ -234,7 +257,14 @@ impl RunReport {
     /// How the run ended, from the regions, the commit and the merge alone.
     pub fn outcome(&self) -> Outcome {
         let failed = self.failed_regions().count();
-        if self.commit_error.is_some() || self.merge.status == MergeStatus::Failed {
+        let committed = self.commit_error.is_none() && failed < self.regions.len();
+        if self.merge.status == MergeStatus::Failed {
+            if committed && !self.regions.is_empty() {
+                Outcome::MergeFailed
+            } else {
+                Outcome::Failed
+            }
+        } else if self.commit_error.is_some() {
             Outcome::Failed
         } else if failed == 0 {
             Outcome::Complete
@@ -288,6 +318,28 @@ impl RunReport {
         }
         line
     }
+
+    /// The merge's line for stderr, once it is over.
+    pub fn merge_summary(&self) -> String {
+        let m = &self.merge;
+        match m.status {
+            MergeStatus::Merged => format!(
+                "merged {} snapshot(s), {} chart entries into the warehouse",
+                m.snapshots, m.rows
+            ),
+            MergeStatus::UpToDate => "the warehouse was up to date".to_string(),
+            MergeStatus::Failed if self.outcome() == Outcome::MergeFailed => format!(
+                "merge failed: {}. The snapshot of {} is committed and safe in the lake; finish with `trendlake merge` (exit code 4)",
+                m.error.as_deref().unwrap_or("unknown error"),
+                self.snapshot_date
+            ),
+            MergeStatus::Failed => format!(
+                "merge failed: {}; `trendlake merge` retries it",
+                m.error.as_deref().unwrap_or("unknown error")
+            ),
+            MergeStatus::Skipped | MergeStatus::Pending => format!("merge {}", m.status),
+        }
+    }
 }
 
 /// The run's id: its start time, plus the process id for real runs (two runs in one second
@@ -300,38 +352,61 @@ fn run_id(clock: Clock) -> String {
     }
 }
 
-/// The nightly job: fetch every region, commit the ones that succeeded to the lake, then, with
-/// a `warehouse`, merge every snapshot not merged yet, and write the run report once, at the end,
-/// with the outcome of all three. Failed regions never touch the lake: the previous file's data
-/// for them stays. The merge runs whatever the snapshot's outcome, so a snapshot committed by an
-/// earlier run that stopped before its merge is merged now. A failed commit or merge is recorded
-/// in the report (outcome `failed`, exit code 1), not returned as an error; an error means the
-/// report itself could not be written.
-pub async fn run(job: &SnapshotJob, lake: &Lake, warehouse: Option<&Path>) -> Result<RunReport> {
+/// The nightly job: fetch every region, archive the raw pages of the ones that succeeded and
+/// commit them to the lake, then, with a `warehouse`, merge every snapshot not merged yet. Failed
+/// regions never touch the lake: the previous file's data for them stays. The merge runs whatever
+/// the snapshot's outcome, so a snapshot committed by an earlier run that stopped before its merge
+/// is merged now.
+///
+/// The run report is written as soon as the commit is over, and `committed` is called with it
+/// (the CLI prints the summary), before the merge, which can fail or be interrupted: whatever
+/// happens after, the report and the summary say what is safe in the lake. The report is written
+/// again when the merge ends. A failed commit or merge is recorded in the report, not returned as
+/// an error.
+pub async fn run(
+    job: &SnapshotJob,
+    lake: &Lake,
+    warehouse: Option<&Path>,
+    committed: impl FnOnce(&RunReport),
+) -> Result<RunReport> {
     let mut report = fetch_and_commit(job, lake).await;
+    if warehouse.is_some() {
+        report.merge = MergeSummary::pending();
+    }
+    write_report(job, lake, &mut report).await;
+    committed(&report);
     if let Some(warehouse) = warehouse {
         let started = Instant::now();
         let merged = merge(lake, warehouse, None, job.clock).await;
         if let Err(e) = &merged {
-            warn!(error = %e, "merge failed; the next run merges what this one committed");
+            warn!(error = %e, "merge failed; the next run (or `trendlake merge`) merges what this one committed");
         }
         report.merge = MergeSummary::of(&merged);
         report.merge_ms = started.elapsed().as_millis();
+        write_report(job, lake, &mut report).await;
     }
+    Ok(report)
+}
+
+/// Write (or rewrite) the run report with the outcome so far. A report that cannot be written
+/// (the store is down) is logged, not fatal: what was committed stays committed.
+async fn write_report(job: &SnapshotJob, lake: &Lake, report: &mut RunReport) {
     report.finished_at = job.clock.now();
     report.outcome = report.outcome();
     report.exit_code = report.exit_code();
-    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    report.report_path = Some(
-        lake.write_run_report(job.date, &report.run_id, json)
-            .await?,
-    );
-    Ok(report)
+    let json = serde_json::to_vec_pretty(&*report).expect("report serialises");
+    match lake.write_run_report(job.date, &report.run_id, json).await {
+        Ok(path) => report.report_path = Some(path),
+        Err(e) => {
+            warn!(error = %e, "the run report could not be written");
+            report.report_error = Some(e.to_string());
+        }
+    }
 }
 
 /// [`run`] without a merge: fetch, commit, write the run report.
 pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
-    run(job, lake, None).await
+    run(job, lake, None, |_| ()).await
 }
 
 /// Fetch and commit; the report of both, not written yet.
@@ -343,6 +418,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
 
     let mut regions = Vec::with_capacity(fetched.len());
     let mut batches = BTreeMap::new();
+    let mut raw_pages = BTreeMap::new();
     for f in fetched {
         let mut report = RegionReport {
             region: f.region.clone(),
@@ -358,6 +434,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
         match f.outcome {
             Ok(batch) => {
                 report.rows = batch.num_rows();
+                raw_pages.insert(f.region.clone(), f.raw);
                 batches.insert(f.region, batch);
             }
             Err(e) => {
@@ -377,13 +454,23 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
 
     let write_started = Instant::now();
     let mut commit_error = None;
+    let run_id = run_id(job.clock);
     let (file, rows_committed, regions_kept) = if batches.is_empty() {
         (None, 0, Vec::new())
     } else {
+        crate::pause::at("fetched").await;
         let rows: usize = batches.values().map(|b| b.num_rows()).sum();
-        match lake.commit_snapshot(job.date, batches).await {
+        // The raw pages first: a snapshot region always has the pages it came from.
+        let archived = archive_raw(job, lake, &run_id, &batches, raw_pages).await;
+        crate::pause::at("raw_written").await;
+        let committed = match archived {
+            Ok(()) => lake.commit_snapshot(job.date, batches).await,
+            Err(e) => Err(e),
+        };
+        match committed {
             Ok(commit) => {
                 info!(path = %commit.path, rows = commit.rows, unchanged = commit.unchanged, "snapshot committed");
+                crate::pause::at("committed").await;
                 let file = FileReport {
                     path: commit.path,
                     bytes: commit.bytes,
@@ -406,7 +493,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
         }
     }
     RunReport {
-        run_id: run_id(job.clock),
+        run_id,
         snapshot_date: job.date,
         lake: lake.url().to_string(),
         started_at,
@@ -424,7 +511,36 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
         write_ms: write_started.elapsed().as_millis(),
         merge_ms: 0,
         report_path: None,
+        report_error: None,
     }
+}
+
+/// Archive the raw pages of every fetched region, a few regions at a time.
+async fn archive_raw(
+    job: &SnapshotJob,
+    lake: &Lake,
+    run_id: &str,
+    batches: &BTreeMap<String, arrow::array::RecordBatch>,
+    pages: BTreeMap<String, Vec<crate::raw::RawPage>>,
+) -> std::result::Result<(), crate::lake::LakeError> {
+    use futures::{StreamExt, TryStreamExt};
+    futures::stream::iter(pages)
+        .map(|(region, pages)| async move {
+            let rows = batches.get(&region).map_or(0, |b| b.num_rows());
+            crate::raw::write_region(
+                lake,
+                job.date,
+                run_id,
+                &region,
+                job.fetch.per_region,
+                rows,
+                &pages,
+            )
+            .await
+        })
+        .buffer_unordered(4)
+        .try_collect()
+        .await
 }
 
 #[cfg(test)]
@@ -486,6 +602,7 @@ mod tests {
             write_ms: 0,
             merge_ms: 0,
             report_path: None,
+            report_error: None,
         }
     }
 
@@ -501,8 +618,12 @@ mod tests {
             (&all, false, false, Failed, 1),
             (&ok, true, false, Failed, 1),
             (&some, true, false, Failed, 1),
-            (&ok, false, true, Failed, 1),
-            (&some, false, true, Failed, 1),
+            // Committed, then the merge failed: the lake is safe, the exit code says so.
+            (&ok, false, true, MergeFailed, 4),
+            (&some, false, true, MergeFailed, 4),
+            // Nothing committed and the merge failed too.
+            (&all, false, true, Failed, 1),
+            (&ok, true, true, Failed, 1),
         ] {
             let r = report(regions, commit_error, merge_error);
             let case =
@@ -567,8 +688,14 @@ mod tests {
             serde_json::json!(["ok", "failed", "not_committed"])
         );
         assert_eq!(
-            serde_json::to_value([Outcome::Complete, Outcome::Partial, Outcome::Failed]).unwrap(),
-            serde_json::json!(["complete", "partial", "failed"])
+            serde_json::to_value([
+                Outcome::Complete,
+                Outcome::Partial,
+                Outcome::Failed,
+                Outcome::MergeFailed
+            ])
+            .unwrap(),
+            serde_json::json!(["complete", "partial", "failed", "merge_failed"])
         );
         // Display (logs) says what the report says.
         let same = |value: serde_json::Value, shown: String| assert_eq!(value, shown.as_str());
@@ -579,7 +706,12 @@ mod tests {
         ] {
             same(serde_json::to_value(s).unwrap(), s.to_string());
         }
-        for o in [Outcome::Complete, Outcome::Partial, Outcome::Failed] {
+        for o in [
+            Outcome::Complete,
+            Outcome::Partial,
+            Outcome::Failed,
+            Outcome::MergeFailed,
+        ] {
             same(serde_json::to_value(o).unwrap(), o.to_string());
         }
         for m in [
@@ -587,6 +719,7 @@ mod tests {
             MergeStatus::UpToDate,
             MergeStatus::Failed,
             MergeStatus::Skipped,
+            MergeStatus::Pending,
         ] {
             same(serde_json::to_value(m).unwrap(), m.to_string());
         }

@@ -300,6 +300,13 @@ pub enum ClientError {
     Build(String),
 }
 
+/// One answered page: what it says, and the bytes it said it in.
+#[derive(Debug, Clone)]
+pub struct ChartPage {
+    pub response: VideoListResponse,
+    pub body: bytes::Bytes,
+}
+
 /// Client for `GET {base}/videos?chart=mostPopular`.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -348,13 +355,14 @@ impl Client {
         })
     }
 
-    /// One page of a region's chart.
+    /// One page of a region's chart, parsed, with the body exactly as received (for the raw
+    /// archive, so the page can be parsed again later without the API).
     pub async fn chart_page(
         &self,
         region: &str,
         max_results: u32,
         page_token: Option<&str>,
-    ) -> Result<VideoListResponse, ApiError> {
+    ) -> Result<ChartPage, ApiError> {
         let mut url = self.videos_url.clone();
         {
             let mut q = url.query_pairs_mut();
@@ -380,24 +388,26 @@ impl Client {
             .map_err(|e| self.transport_error(e))?;
         if status.is_success() {
             let first = body.iter().find(|b| !b.is_ascii_whitespace());
-            serde_json::from_slice::<VideoListResponse>(&body).map_err(|e| ApiError {
-                // Cut-short JSON is a dropped connection (worth another try); an HTML page or
-                // well-formed JSON of another shape will be the same next time.
-                kind: if first == Some(&b'<') {
-                    ErrorKind::NotJson
-                } else if e.is_data() {
-                    ErrorKind::UnexpectedShape
-                } else {
-                    ErrorKind::Decode
-                },
-                status: Some(status.as_u16()),
-                reason: None,
-                message: format!(
-                    "the response is not a videoListResponse ({e}); it starts with {:?}",
-                    self.snippet(&body)
-                ),
-                retry_after,
-            })
+            let response =
+                serde_json::from_slice::<VideoListResponse>(&body).map_err(|e| ApiError {
+                    // Cut-short JSON is a dropped connection (worth another try); an HTML page or
+                    // well-formed JSON of another shape will be the same next time.
+                    kind: if first == Some(&b'<') {
+                        ErrorKind::NotJson
+                    } else if e.is_data() {
+                        ErrorKind::UnexpectedShape
+                    } else {
+                        ErrorKind::Decode
+                    },
+                    status: Some(status.as_u16()),
+                    reason: None,
+                    message: format!(
+                        "the response is not a videoListResponse ({e}); it starts with {:?}",
+                        self.snippet(&body)
+                    ),
+                    retry_after,
+                })?;
+            Ok(ChartPage { response, body })
         } else {
             Err(self.status_error(status, &body, retry_after))
         }

@@ -621,7 +621,7 @@ async fn the_run_report_of_a_run_with_a_failed_region() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_merge_is_in_the_run_report_and_exits_1() {
+async fn a_merge_failing_after_the_commit_is_in_the_run_report_and_exits_4() {
     let api = fake(date("2026-11-20"), |_| {}).await;
     let s = Scratch::new();
     // A directory where the warehouse file should be: the merge cannot open it.
@@ -629,16 +629,30 @@ async fn a_failed_merge_is_in_the_run_report_and_exits_1() {
     let out = s
         .run(&api.base_url(), "2026-11-20", &["--regions", "JP"])
         .await;
-    assert_exit(&out, 1);
+    assert_exit(&out, 4);
     let err = stderr(&out);
-    assert!(err.contains("1/1 regions ok, 200 rows committed"), "{err}");
-    assert!(err.contains("; merge failed: "), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    // The commit's summary comes first, written before the merge could fail.
+    let committed = lines
+        .iter()
+        .position(|l| l.starts_with("2026-11-20: 1/1 regions ok, 200 rows committed"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let failed = lines
+        .iter()
+        .position(|l| l.starts_with("merge failed: "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(committed < failed, "{err}");
+    assert!(
+        lines[failed].contains("The snapshot of 2026-11-20 is committed and safe in the lake")
+            && lines[failed].contains("`trendlake merge`"),
+        "{err}"
+    );
     let report = run_report(&s, "2026-11-20");
     assert_eq!(report["merge"]["status"], "failed");
     assert!(report["merge"]["error"].as_str().is_some());
     assert_eq!(
         (report["outcome"].as_str(), report["exit_code"].as_u64()),
-        (Some("failed"), Some(1))
+        (Some("merge_failed"), Some(4))
     );
     // The snapshot is committed all the same, for the next run to merge.
     assert_complete_snapshot(&s.snapshot_file("2026-11-20"), &["JP"]);

@@ -324,9 +324,30 @@ async fn json_logs_are_one_object_per_line_with_an_event_per_region() {
         .filter(|e| e["target"] == "trendlake::run")
         .collect();
     assert_eq!(summaries.len(), 1, "{err}");
-    let summary = summaries[0];
+    let mut summary = summaries[0].clone();
+    // Written before the merge, so a merge that fails or is killed cannot take it with it.
+    assert_eq!(summary["merge_status"], "pending");
+    // The merge's event follows, with the fields the merge settles.
+    let merges: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["target"] == "trendlake::merge")
+        .collect();
+    assert_eq!(merges.len(), 1, "{err}");
+    assert_eq!(merges[0]["merge_status"], "merged");
+    for key in [
+        "merge_status",
+        "merge_snapshots",
+        "merge_rows",
+        "merge_ms",
+        "outcome",
+        "exit_code",
+    ] {
+        summary[key] = merges[0][key].clone();
+    }
+    // The report was rewritten when the merge ended.
+    summary["finished_at"] = serde_json::Value::Null;
 
-    // The summary carries the run report's fields, with the same values.
+    // The summary (with the merge's fields) carries the run report's fields, with the same values.
     let path = summary["report_path"].as_str().expect("report path logged");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     for (key, value) in report.as_object().unwrap() {
@@ -343,6 +364,7 @@ async fn json_logs_are_one_object_per_line_with_an_event_per_region() {
                     assert_eq!(&summary[format!("{key}_{sub}")], v, "{key}.{sub}");
                 }
             }
+            _ if key == "finished_at" => assert!(summary[key].is_null()),
             _ if key.ends_with("_at") => {
                 let logged = chrono::DateTime::parse_from_rfc3339(summary[key].as_str().unwrap());
                 let written = chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap());
@@ -450,6 +472,8 @@ fn help_of_every_command() {
         vec!["run"],
         vec!["snapshot"],
         vec!["merge"],
+        vec!["rebuild"],
+        vec!["check"],
         vec!["query"],
         vec!["demo"],
         vec!["fake-api"],

@@ -443,36 +443,5 @@ pub fn open_lake(url: &str, options: &[(String, String)]) -> trendlake::lake::La
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
         .collect();
-    // >>> Calls `Lake::open_with(url: &str, options: &[(String, String)]) -> Result<Lake,
-    // LakeError>` (src/lake.rs). Until that lands, the stand-in below answers instead.
     Lake::open_with(url, &options).unwrap_or_else(|e| panic!("opening {url}: {e}"))
-}
-
-/// STAND-IN for `Lake::open_with` while src/lake.rs lacks it: delete it once the real one lands
-/// (an inherent `Lake::open_with` takes precedence over this, so nothing else changes). It opens
-/// local lakes only: an S3 lake with explicit options needs the real function.
-#[allow(dead_code)]
-trait OpenWithStandIn {
-    fn open_with(
-        url: &str,
-        options: &[(String, String)],
-    ) -> Result<trendlake::lake::Lake, trendlake::lake::LakeError>;
-}
-
-#[allow(dead_code)]
-impl OpenWithStandIn for trendlake::lake::Lake {
-    fn open_with(
-        url: &str,
-        options: &[(String, String)],
-    ) -> Result<trendlake::lake::Lake, trendlake::lake::LakeError> {
-        if url.starts_with("s3://") {
-            panic!(
-                "Lake::open_with(url, options) is not in src/lake.rs yet: an S3 lake cannot be \
-                 opened in-process with explicit options (the tests must not set AWS_* in the \
-                 shared process environment)"
-            );
-        }
-        assert!(options.is_empty(), "a local lake takes no options");
-        Self::open(url)
-    }
 }

@@ -1,0 +1,5 @@
+-- `trendlake check`: chart entries per snapshot date, to compare with the lake's row counts.
+SELECT strftime(snapshot_date, '%Y-%m-%d') AS snapshot_date, count(*)::BIGINT AS entries
+FROM chart_entries
+GROUP BY snapshot_date
+ORDER BY snapshot_date;
