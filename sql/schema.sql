@@ -1,4 +1,12 @@
--- The warehouse's tables (SPEC "Warehouse"). Idempotent: run on every writable open.
+-- The warehouse's tables (SPEC "Warehouse") at the current schema version, which
+-- `SCHEMA_VERSION` in src/warehouse.rs names. Idempotent: run in every merge session, after the
+-- migrations (sql/migrations/NNN_*.sql) have brought an older warehouse to this version.
+
+-- The schema version and the trendlake that last published the warehouse; one row.
+CREATE TABLE IF NOT EXISTS trendlake_warehouse (
+    schema_version INTEGER NOT NULL,
+    written_by VARCHAR NOT NULL          -- "trendlake 0.1.0"
+);
 
 CREATE TABLE IF NOT EXISTS regions (
     code VARCHAR PRIMARY KEY,            -- ISO 3166-1 alpha-2, as in the lake's `region`
@@ -11,7 +19,13 @@ CREATE TABLE IF NOT EXISTS categories (
     assignable BOOLEAN NOT NULL
 );
 
--- One row per video per region per day.
+-- The two big tables have no PRIMARY KEY (version 2 dropped them): DuckDB keeps a key's ART
+-- index in the file, where it was three quarters of a long history's bytes, and every merge
+-- copies and fsyncs the whole file. Their keys hold by construction instead: a snapshot's rows are
+-- checked unique before merging (merge/staging_duplicates.sql), chart_entries.sql upserts on the
+-- key, and videos.sql takes one row per video.
+
+-- One row per video per region per day; key (snapshot_date, region, video_id).
 CREATE TABLE IF NOT EXISTS chart_entries (
     snapshot_date DATE NOT NULL,
     region VARCHAR NOT NULL,
@@ -20,13 +34,16 @@ CREATE TABLE IF NOT EXISTS chart_entries (
     view_count BIGINT,                   -- NULL when the API did not send it, never 0 for "unknown"
     like_count BIGINT,                   -- NULL: the owner hides likes
     comment_count BIGINT,                -- NULL: comments are disabled
-    fetched_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (snapshot_date, region, video_id)
+    fetched_at TIMESTAMPTZ NOT NULL
 );
 
--- Latest metadata per video, with the span of days it was seen on any chart.
+-- Latest metadata per video, with the span of days it was seen on any chart. The metadata is that
+-- of the video's entry on `last_seen_date` (the first region in code order on that date);
+-- `metadata_date` says which date it came from, and differs from `last_seen_date` only inside a
+-- merge session, between a replaced snapshot dropping the video's last entries and the refresh
+-- from the snapshot of its new last date.
 CREATE TABLE IF NOT EXISTS videos (
-    video_id VARCHAR PRIMARY KEY,
+    video_id VARCHAR NOT NULL,           -- the key
     title VARCHAR NOT NULL,
     description VARCHAR NOT NULL,
     channel_id VARCHAR NOT NULL,
@@ -43,7 +60,8 @@ CREATE TABLE IF NOT EXISTS videos (
     caption BOOLEAN,
     licensed_content BOOLEAN,
     first_seen_date DATE NOT NULL,
-    last_seen_date DATE NOT NULL
+    last_seen_date DATE NOT NULL,
+    metadata_date DATE NOT NULL          -- since schema version 2
 );
 
 -- Which lake file was merged for each date; a file whose etag or size changed is merged again.

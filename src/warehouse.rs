@@ -1,9 +1,19 @@
 //! The DuckDB warehouse: schema from `sql/`, incremental merge of lake snapshots, read-only queries.
 //!
+//! Readers never block and never see a half-merged state: a merge works on a copy. A
+//! [`MergeSession`] ([`Warehouse::begin`]) takes the writer lock `<warehouse>.lock`, copies the
+//! published file to `<warehouse>.merging` (while holding a read-only connection on it, so no other
+//! DuckDB writer can be changing it), migrates the copy to [`SCHEMA_VERSION`], merges into it, and
+//! [`MergeSession::publish`] checkpoints, fsyncs and renames it over `<warehouse>`. A reader that
+//! opened the old file keeps reading it (its snapshot); the next reader opens the new one. A
+//! session dropped without publishing removes its copy; a crashed one leaves a copy that the next
+//! session removes.
+//!
 //! DuckDB's `Connection` is not `Sync`; callers run these methods on a blocking thread
-//! (`spawn_blocking`) and never share a connection across tasks. Each snapshot merges in one
-//! transaction, so an interrupted merge leaves the warehouse as it was.
+//! (`spawn_blocking`) and never share a connection across tasks.
 
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
@@ -11,6 +21,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use duckdb::{AccessMode, Config, Connection, params};
 
 use crate::regions::{categories, regions};
+
+/// The warehouse schema this trendlake writes (sql/schema.sql). A warehouse without the
+/// `trendlake_warehouse` table but with the tables is version 1.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Who wrote a warehouse, recorded in `trendlake_warehouse.written_by`.
+const WRITTEN_BY: &str = concat!("trendlake ", env!("CARGO_PKG_VERSION"));
 
 const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
 const VIEWS_SQL: &str = include_str!("../sql/views.sql");
@@ -20,6 +37,24 @@ const MERGE_STALE_ENTRIES: &str = include_str!("../sql/merge/chart_entries_stale
 const MERGE_VIDEOS: &str = include_str!("../sql/merge/videos.sql");
 const MERGE_RESEEN: &str = include_str!("../sql/merge/videos_reseen.sql");
 const MERGE_RECORD: &str = include_str!("../sql/merge/merged_snapshots.sql");
+const STALE_VIDEOS: &str = include_str!("../sql/merge/videos_stale.sql");
+const REFRESH_VIDEOS: &str = include_str!("../sql/merge/videos_refresh.sql");
+const STAGING_DUPLICATES: &str = include_str!("../sql/merge/staging_duplicates.sql");
+
+/// One step of the schema's history: the SQL that takes a warehouse from version `to - 1` to `to`.
+#[derive(Debug, Clone, Copy)]
+struct Migration {
+    to: u32,
+    file: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in order; the last one's `to` is [`SCHEMA_VERSION`].
+const MIGRATIONS: &[Migration] = &[Migration {
+    to: 2,
+    file: "sql/migrations/002_metadata_date_no_big_keys.sql",
+    sql: include_str!("../sql/migrations/002_metadata_date_no_big_keys.sql"),
+}];
 
 /// A named query shipped in `sql/queries/`.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +95,7 @@ pub fn named_query(name: &str) -> Option<&'static NamedQuery> {
     NAMED_QUERIES.iter().find(|q| q.name == name)
 }
 
-/// Errors of the warehouse, naming the file and the step.
+/// Errors of the warehouse, each naming the file, the step and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
     #[error("warehouse {path}: {step}: {source}")]
@@ -68,10 +103,38 @@ pub enum WarehouseError {
         path: String,
         step: String,
         #[source]
-        source: duckdb::Error,
+        source: Box<duckdb::Error>,
+    },
+    #[error("warehouse {path}: {step}: {source}")]
+    Io {
+        path: String,
+        step: String,
+        #[source]
+        source: std::io::Error,
     },
     #[error("warehouse {path} does not exist; run `trendlake merge` (or `run`) first")]
     Missing { path: String },
+    #[error(
+        "warehouse {path} is open for writing in another process ({source}); analysts must open it \
+         read-only (Python: duckdb.connect(path, read_only=True); duckdb CLI: -readonly; or \
+         `trendlake query`), and then merges never disturb them: close that connection and retry"
+    )]
+    OpenForWriting {
+        path: String,
+        #[source]
+        source: Box<duckdb::Error>,
+    },
+    #[error(
+        "warehouse {path} has schema version {found}, newer than {supported}, the newest this \
+         trendlake ({written_by}) knows; upgrade trendlake, or build a fresh warehouse from the \
+         lake with `trendlake merge --warehouse NEW_PATH`",
+        written_by = WRITTEN_BY
+    )]
+    NewerSchema {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
     #[error("warehouse {path}: {problem}")]
     Other { path: String, problem: String },
 }
@@ -92,9 +155,12 @@ pub struct SourceFile<'a> {
     pub size: u64,
 }
 
+/// A warehouse opened read-only: analysts' queries, and what a merge needs to know before it
+/// decides whether to begin a [`MergeSession`].
 pub struct Warehouse {
     conn: Connection,
     path: PathBuf,
+    version: Option<u32>,
 }
 
 /// DuckDB as trendlake uses it: never downloading an extension (a query such as `'1'::JSON`
@@ -107,151 +173,45 @@ fn offline_config(path: &Path) -> Result<Config, WarehouseError> {
 }
 
 impl Warehouse {
-    /// Open (creating if needed) for writing: tables, views and reference data are brought up to date.
-    pub fn open(path: &Path) -> Result<Self, WarehouseError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| WarehouseError::Other {
-                path: path.display().to_string(),
-                problem: format!("cannot create its directory ({e})"),
-            })?;
-        }
-        let conn = Connection::open_with_flags(path, offline_config(path)?)
-            .map_err(db_err(path, "open (is another trendlake writing to it?)"))?;
-        let mut wh = Self {
-            conn,
-            path: path.to_path_buf(),
-        };
-        wh.init()?;
-        Ok(wh)
-    }
-
-    /// Open an existing warehouse read-only (analysts' queries).
+    /// Open an existing warehouse read-only (analysts' queries). A warehouse of a newer schema
+    /// version than this trendlake knows is refused; an older one is readable as it is.
     pub fn open_read_only(path: &Path) -> Result<Self, WarehouseError> {
         if !path.exists() {
             return Err(WarehouseError::Missing {
                 path: path.display().to_string(),
             });
         }
-        let config = offline_config(path)?
-            .access_mode(AccessMode::ReadOnly)
-            .map_err(db_err(path, "configure"))?;
-        let conn = Connection::open_with_flags(path, config)
-            .map_err(db_err(path, "open read-only (is a merge running?)"))?;
+        let conn = open_read_only(path)?;
+        let version = read_version(&conn, path)?;
+        upgrade_plan(path, version)?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
+            version,
         })
     }
 
-    fn init(&mut self) -> Result<(), WarehouseError> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(db_err(&self.path, "begin"))?;
-        tx.execute_batch(SCHEMA_SQL)
-            .map_err(db_err(&self.path, "create tables (sql/schema.sql)"))?;
-        tx.execute_batch(VIEWS_SQL)
-            .map_err(db_err(&self.path, "create views (sql/views.sql)"))?;
-        // Reference data comes from data/*.csv compiled into the binary; reload it so the
-        // warehouse follows the binary, in the same transaction as the schema.
-        tx.execute_batch("DELETE FROM regions; DELETE FROM categories;")
-            .map_err(db_err(&self.path, "clear reference data"))?;
-        {
-            let mut ins = tx
-                .prepare("INSERT INTO regions (code, name) VALUES (?, ?)")
-                .map_err(db_err(&self.path, "load regions"))?;
-            for r in regions() {
-                ins.execute(params![r.code, r.name])
-                    .map_err(db_err(&self.path, "load regions"))?;
-            }
-            let mut ins = tx
-                .prepare("INSERT INTO categories (category_id, name, assignable) VALUES (?, ?, ?)")
-                .map_err(db_err(&self.path, "load categories"))?;
-            for c in categories() {
-                ins.execute(params![c.id, c.name, c.assignable])
-                    .map_err(db_err(&self.path, "load categories"))?;
-            }
-        }
-        tx.commit().map_err(db_err(&self.path, "commit schema"))?;
-        Ok(())
+    /// Begin merging into the warehouse at `path` (created if missing): see [`MergeSession`].
+    pub fn begin(path: &Path) -> Result<MergeSession, WarehouseError> {
+        MergeSession::begin(path)
+    }
+
+    /// The schema version of the file: `None` when it has none of trendlake's tables.
+    pub fn schema_version(&self) -> Option<u32> {
+        self.version
+    }
+
+    /// Whether a merge session would change the schema (a new or older warehouse).
+    pub fn needs_upgrade(&self) -> bool {
+        self.version != Some(SCHEMA_VERSION)
     }
 
     /// Snapshots already merged, with the file identity they were merged from.
     pub fn merged_snapshots(&self) -> Result<Vec<MergedSnapshot>, WarehouseError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT strftime(snapshot_date, '%Y-%m-%d'), etag, size FROM merged_snapshots ORDER BY snapshot_date",
-            )
-            .map_err(db_err(&self.path, "read merged_snapshots"))?;
-        let rows = stmt
-            .query_map([], |row| {
-                let date: String = row.get(0)?;
-                Ok(MergedSnapshot {
-                    date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-                        .expect("DuckDB formats dates"),
-                    etag: row.get(1)?,
-                    size: row.get::<_, i64>(2)? as u64,
-                })
-            })
-            .map_err(db_err(&self.path, "read merged_snapshots"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(db_err(&self.path, "read merged_snapshots"))
-    }
-
-    /// Merge one snapshot (its region batches in the lake schema) in a single transaction.
-    /// Returns the number of chart entries merged.
-    pub fn merge_snapshot(
-        &mut self,
-        date: NaiveDate,
-        source: SourceFile<'_>,
-        batches: impl IntoIterator<Item = RecordBatch>,
-        merged_at: DateTime<Utc>,
-    ) -> Result<usize, WarehouseError> {
-        let path = self.path.clone();
-        let e = |step: &str| db_err(&path, &format!("merge {date}: {step}"));
-        let date_s = date.format("%Y-%m-%d").to_string();
-        let tx = self.conn.transaction().map_err(e("begin"))?;
-        tx.execute_batch(STAGING_SQL).map_err(e("create staging"))?;
-        let mut rows = 0usize;
-        {
-            let mut appender = tx.appender("trendlake_staging").map_err(e("appender"))?;
-            for batch in batches {
-                rows += batch.num_rows();
-                appender
-                    .append_record_batch(batch)
-                    .map_err(e("append batch"))?;
-            }
-            appender.flush().map_err(e("flush appender"))?;
+        if self.version.is_none() {
+            return Ok(Vec::new());
         }
-        tx.execute(MERGE_CHART_ENTRIES, params![date_s])
-            .map_err(e("sql/merge/chart_entries.sql"))?;
-        let dropped = tx
-            .execute(MERGE_STALE_ENTRIES, params![date_s])
-            .map_err(e("sql/merge/chart_entries_stale.sql"))?;
-        tx.execute(MERGE_VIDEOS, params![date_s])
-            .map_err(e("sql/merge/videos.sql"))?;
-        if dropped > 0 {
-            // A replaced snapshot lost entries: seen dates may have narrowed, and a video may
-            // have no entry left.
-            tx.execute_batch(MERGE_RESEEN)
-                .map_err(e("sql/merge/videos_reseen.sql"))?;
-        }
-        tx.execute(
-            MERGE_RECORD,
-            params![
-                date_s,
-                source.path,
-                source.etag,
-                source.size as i64,
-                merged_at.to_rfc3339()
-            ],
-        )
-        .map_err(e("sql/merge/merged_snapshots.sql"))?;
-        tx.execute_batch("DROP TABLE trendlake_staging")
-            .map_err(e("drop staging"))?;
-        tx.commit().map_err(e("commit"))?;
-        Ok(rows)
+        merged_snapshots(&self.conn, &self.path)
     }
 
     /// Run one SQL statement and return its result as Arrow batches. `variables` are set first
@@ -292,9 +252,997 @@ impl Warehouse {
     }
 }
 
+/// A read-only connection to `path`; a file some other process holds open for writing is
+/// [`WarehouseError::OpenForWriting`].
+fn open_read_only(path: &Path) -> Result<Connection, WarehouseError> {
+    let config = offline_config(path)?
+        .access_mode(AccessMode::ReadOnly)
+        .map_err(db_err(path, "configure"))?;
+    Connection::open_with_flags(path, config).map_err(|source| {
+        let text = source.to_string();
+        if text.contains("Could not set lock") || text.contains("Conflicting lock") {
+            WarehouseError::OpenForWriting {
+                path: path.display().to_string(),
+                source: Box::new(source),
+            }
+        } else {
+            db_err(path, "open read-only")(source)
+        }
+    })
+}
+
+/// The schema version recorded in the file (`None`: none of trendlake's tables; 1: the tables
+/// without the version table).
+fn read_version(conn: &Connection, path: &Path) -> Result<Option<u32>, WarehouseError> {
+    let step = "read the schema version";
+    let (has_version_table, has_tables): (bool, bool) = conn
+        .query_row(
+            "SELECT count(*) FILTER (WHERE table_name = 'trendlake_warehouse') > 0, \
+                    count(*) FILTER (WHERE table_name IN ('chart_entries', 'videos', 'merged_snapshots')) > 0 \
+             FROM duckdb_tables() \
+             WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(db_err(path, step))?;
+    let recorded = if has_version_table {
+        let mut stmt = conn
+            .prepare("SELECT schema_version FROM trendlake_warehouse")
+            .map_err(db_err(path, step))?;
+        let rows = stmt
+            .query_map([], |row| row.get::<_, Option<i64>>(0))
+            .map_err(db_err(path, step))?;
+        Some(
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(db_err(path, step))?,
+        )
+    } else {
+        None
+    };
+    version_of(recorded.as_deref(), has_tables).map_err(|problem| WarehouseError::Other {
+        path: path.display().to_string(),
+        problem: format!(
+            "{problem}; build a fresh warehouse from the lake with `trendlake merge --warehouse NEW_PATH`"
+        ),
+    })
+}
+
+/// The schema version from the rows of `trendlake_warehouse` (`None`: no such table) and whether
+/// trendlake's tables exist.
+fn version_of(recorded: Option<&[Option<i64>]>, has_tables: bool) -> Result<Option<u32>, String> {
+    match recorded {
+        None if has_tables => Ok(Some(1)),
+        None => Ok(None),
+        Some([Some(v)]) => match u32::try_from(*v) {
+            Ok(v) if v >= 1 => Ok(Some(v)),
+            _ => Err(format!(
+                "its schema version {v} is not one trendlake writes"
+            )),
+        },
+        Some(rows) => Err(format!(
+            "its trendlake_warehouse table holds {} rows instead of one schema version",
+            rows.len()
+        )),
+    }
+}
+
+/// What a merge session does to bring a warehouse of version `found` to [`SCHEMA_VERSION`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upgrade {
+    /// No tables yet: create them.
+    Create,
+    /// Run the migrations after `from`.
+    Migrate {
+        from: u32,
+    },
+    Current,
+}
+
+fn upgrade_plan(path: &Path, found: Option<u32>) -> Result<Upgrade, WarehouseError> {
+    match found {
+        None => Ok(Upgrade::Create),
+        Some(v) if v == SCHEMA_VERSION => Ok(Upgrade::Current),
+        Some(v) if v < SCHEMA_VERSION => Ok(Upgrade::Migrate { from: v }),
+        Some(v) => Err(WarehouseError::NewerSchema {
+            path: path.display().to_string(),
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
+    }
+}
+
+/// The migrations that take a warehouse of version `from` to [`SCHEMA_VERSION`], in order.
+fn migrations_after(from: u32) -> impl Iterator<Item = &'static Migration> {
+    MIGRATIONS.iter().filter(move |m| m.to > from)
+}
+
+/// Snapshots merged into the warehouse on `conn`.
+fn merged_snapshots(conn: &Connection, path: &Path) -> Result<Vec<MergedSnapshot>, WarehouseError> {
+    let step = "read merged_snapshots";
+    let mut stmt = conn
+        .prepare(
+            "SELECT strftime(snapshot_date, '%Y-%m-%d'), etag, size FROM merged_snapshots ORDER BY snapshot_date",
+        )
+        .map_err(db_err(path, step))?;
+    let rows = stmt
+        .query_map([], |row| {
+            let date: String = row.get(0)?;
+            Ok(MergedSnapshot {
+                date: parse_date(&date),
+                etag: row.get(1)?,
+                size: row.get::<_, i64>(2)? as u64,
+            })
+        })
+        .map_err(db_err(path, step))?;
+    rows.collect::<Result<_, _>>().map_err(db_err(path, step))
+}
+
+fn parse_date(date: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("DuckDB formats dates as %Y-%m-%d")
+}
+
+/// One merge into a warehouse, on a private copy that [`MergeSession::publish`] puts in place
+/// atomically.
+///
+/// [`Warehouse::begin`] takes the writer lock `<warehouse>.lock` (waiting, with one line on
+/// stderr, while another trendlake merges), removes any `<warehouse>.merging*` a crashed merge
+/// left, copies the warehouse (and its `.wal`, if any) to `<warehouse>.merging` while holding a
+/// read-only connection on it, opens the copy, and brings it to [`SCHEMA_VERSION`] (migrations,
+/// tables, views, reference data). A new warehouse is built the same way, from nothing.
+///
+/// Dropping a session without publishing removes the copy; the warehouse stays as it was.
+pub struct MergeSession {
+    /// The copy; `None` once closed by `publish`.
+    conn: Option<Connection>,
+    /// The published warehouse.
+    path: PathBuf,
+    /// The copy: `<warehouse>.merging`.
+    work: PathBuf,
+    /// The warehouse's schema version when the session began (`None`: created by the session).
+    found_version: Option<u32>,
+    /// Released after the copy is removed: fields drop after `Drop::drop`.
+    _lock: WriterLock,
+}
+
+impl MergeSession {
+    fn begin(path: &Path) -> Result<Self, WarehouseError> {
+        if let Some(dir) = parent_dir(path) {
+            std::fs::create_dir_all(dir).map_err(io_err(path, "create its directory"))?;
+        }
+        let lock = WriterLock::acquire(path)?;
+        remove_leftovers(path).map_err(io_err(
+            path,
+            "remove the <warehouse>.merging* files a crashed merge left",
+        ))?;
+        let work = sibling(path, ".merging");
+        // From here on, dropping the session removes the copy.
+        let mut session = Self {
+            conn: None,
+            path: path.to_path_buf(),
+            work,
+            found_version: None,
+            _lock: lock,
+        };
+        if path.exists() {
+            // No DuckDB writer can be changing the file while this connection is open (DuckDB
+            // locks it), so the copy is consistent: the file plus its write-ahead log, if any.
+            let reader = open_read_only(path)?;
+            // A newer warehouse is refused before anything is copied.
+            upgrade_plan(path, read_version(&reader, path)?)?;
+            copy_database(path, &session.work).map_err(io_err(
+                path,
+                &format!("copy it to {}", session.work.display()),
+            ))?;
+            drop(reader);
+        }
+        let conn = Connection::open_with_flags(&session.work, offline_config(path)?).map_err(
+            db_err(path, &format!("open the copy {}", session.work.display())),
+        )?;
+        // No checkpoint before `publish`: a session merging many snapshots then writes each
+        // table once, compactly, instead of rewriting its last row groups at every automatic
+        // checkpoint and leaving the freed blocks in the file (which every later merge copies).
+        conn.execute_batch("SET checkpoint_threshold = '1TB'")
+            .map_err(db_err(path, "configure the copy"))?;
+        session.conn = Some(conn);
+        session.found_version = session.prepare()?;
+        Ok(session)
+    }
+
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("open until published")
+    }
+
+    fn conn_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("open until published")
+    }
+
+    /// The published warehouse this session will replace.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version the warehouse had when the session began (`None`: a new warehouse);
+    /// the copy is at [`SCHEMA_VERSION`] now.
+    pub fn found_version(&self) -> Option<u32> {
+        self.found_version
+    }
+
+    /// Migrate the copy to [`SCHEMA_VERSION`], then (re)create tables and views, reload the
+    /// reference data and record the version. Returns the version found.
+    fn prepare(&mut self) -> Result<Option<u32>, WarehouseError> {
+        let path = self.path.clone();
+        let found = read_version(self.conn(), &path)?;
+        let tx = self
+            .conn_mut()
+            .transaction()
+            .map_err(db_err(&path, "begin"))?;
+        if let Upgrade::Migrate { from } = upgrade_plan(&path, found)? {
+            for m in migrations_after(from) {
+                tx.execute_batch(m.sql).map_err(db_err(
+                    &path,
+                    &format!("migrate to schema version {} ({})", m.to, m.file),
+                ))?;
+            }
+        }
+        tx.execute_batch(SCHEMA_SQL)
+            .map_err(db_err(&path, "create tables (sql/schema.sql)"))?;
+        tx.execute_batch(VIEWS_SQL)
+            .map_err(db_err(&path, "create views (sql/views.sql)"))?;
+        // Reference data comes from data/*.csv compiled into the binary; reload it so the
+        // warehouse follows the binary.
+        tx.execute_batch("DELETE FROM regions; DELETE FROM categories;")
+            .map_err(db_err(&path, "clear reference data"))?;
+        {
+            let mut app = tx
+                .appender("regions")
+                .map_err(db_err(&path, "load regions"))?;
+            for r in regions() {
+                app.append_row(params![r.code, r.name])
+                    .map_err(db_err(&path, "load regions"))?;
+            }
+            app.flush().map_err(db_err(&path, "load regions"))?;
+            let mut app = tx
+                .appender("categories")
+                .map_err(db_err(&path, "load categories"))?;
+            for c in categories() {
+                app.append_row(params![c.id, c.name, c.assignable])
+                    .map_err(db_err(&path, "load categories"))?;
+            }
+            app.flush().map_err(db_err(&path, "load categories"))?;
+        }
+        tx.execute_batch("DELETE FROM trendlake_warehouse")
+            .map_err(db_err(&path, "record the schema version"))?;
+        tx.execute(
+            "INSERT INTO trendlake_warehouse (schema_version, written_by) VALUES (?, ?)",
+            params![SCHEMA_VERSION, WRITTEN_BY],
+        )
+        .map_err(db_err(&path, "record the schema version"))?;
+        tx.commit().map_err(db_err(&path, "commit the schema"))?;
+        Ok(found)
+    }
+
+    /// Snapshots merged so far (the warehouse's, then this session's).
+    pub fn merged_snapshots(&self) -> Result<Vec<MergedSnapshot>, WarehouseError> {
+        merged_snapshots(self.conn(), &self.path)
+    }
+
+    /// Merge one snapshot (its region batches in the lake schema) in a single transaction.
+    /// Returns the number of chart entries merged.
+    pub fn merge_snapshot(
+        &mut self,
+        date: NaiveDate,
+        source: SourceFile<'_>,
+        batches: impl IntoIterator<Item = RecordBatch>,
+        merged_at: DateTime<Utc>,
+    ) -> Result<usize, WarehouseError> {
+        let path = self.path.clone();
+        let e = |step: &str| db_err(&path, &format!("merge {date}: {step}"));
+        let date_s = date.format("%Y-%m-%d").to_string();
+        let tx = self.conn_mut().transaction().map_err(e("begin"))?;
+        let rows = stage(&tx, batches).map_err(e("stage the snapshot"))?;
+        let repeated: i64 = tx
+            .query_row(STAGING_DUPLICATES, [], |row| row.get(0))
+            .map_err(e("sql/merge/staging_duplicates.sql"))?;
+        if repeated > 0 {
+            return Err(WarehouseError::Other {
+                path: path.display().to_string(),
+                problem: format!(
+                    "merge {date}: the snapshot repeats a video within a region {repeated} time(s), \
+                     which no trendlake snapshot does; nothing was merged. Write the date again \
+                     (`trendlake run --date {date}`) or move its file out of the lake"
+                ),
+            });
+        }
+        tx.execute(MERGE_CHART_ENTRIES, params![date_s])
+            .map_err(e("sql/merge/chart_entries.sql"))?;
+        let dropped = tx
+            .execute(MERGE_STALE_ENTRIES, params![date_s])
+            .map_err(e("sql/merge/chart_entries_stale.sql"))?;
+        tx.execute(MERGE_VIDEOS, params![date_s])
+            .map_err(e("sql/merge/videos.sql"))?;
+        if dropped > 0 {
+            // A replaced snapshot lost entries: seen dates may have narrowed (leaving metadata
+            // stale: see `stale_metadata_dates`), and a video may have no entry left.
+            tx.execute_batch(MERGE_RESEEN)
+                .map_err(e("sql/merge/videos_reseen.sql"))?;
+        }
+        tx.execute(
+            MERGE_RECORD,
+            params![
+                date_s,
+                source.path,
+                source.etag,
+                source.size as i64,
+                merged_at.to_rfc3339()
+            ],
+        )
+        .map_err(e("sql/merge/merged_snapshots.sql"))?;
+        tx.execute_batch("DROP TABLE trendlake_staging")
+            .map_err(e("drop staging"))?;
+        tx.commit().map_err(e("commit"))?;
+        Ok(rows)
+    }
+
+    /// The dates whose snapshots hold the metadata of videos whose metadata is stale (it came
+    /// from entries a replaced snapshot dropped), oldest first: refresh each with
+    /// [`MergeSession::refresh_metadata`] before publishing.
+    pub fn stale_metadata_dates(&self) -> Result<Vec<NaiveDate>, WarehouseError> {
+        let step = "find videos with stale metadata (sql/merge/videos_stale.sql)";
+        let mut stmt = self
+            .conn()
+            .prepare(STALE_VIDEOS)
+            .map_err(db_err(&self.path, step))?;
+        let rows = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(db_err(&self.path, step))?;
+        rows.map(|d| d.map(|d| parse_date(&d)))
+            .collect::<Result<_, _>>()
+            .map_err(db_err(&self.path, step))
+    }
+
+    /// Rewrite the metadata of the videos whose metadata is stale and whose last seen date is
+    /// `date`, from `batches`, the snapshot of `date` (the one merged: the caller checks), with
+    /// the same SQL as a merge. Returns how many videos were refreshed.
+    pub fn refresh_metadata(
+        &mut self,
+        date: NaiveDate,
+        batches: impl IntoIterator<Item = RecordBatch>,
+    ) -> Result<usize, WarehouseError> {
+        let path = self.path.clone();
+        let e = |step: &str| db_err(&path, &format!("refresh metadata from {date}: {step}"));
+        let date_s = date.format("%Y-%m-%d").to_string();
+        let tx = self.conn_mut().transaction().map_err(e("begin"))?;
+        stage(&tx, batches).map_err(e("stage the snapshot"))?;
+        tx.execute(REFRESH_VIDEOS, params![date_s])
+            .map_err(e("sql/merge/videos_refresh.sql"))?;
+        let refreshed = tx
+            .execute(MERGE_VIDEOS, params![date_s])
+            .map_err(e("sql/merge/videos.sql"))?;
+        tx.execute_batch("DROP TABLE trendlake_staging")
+            .map_err(e("drop staging"))?;
+        tx.commit().map_err(e("commit"))?;
+        Ok(refreshed)
+    }
+
+    /// Put the merged copy in place of the warehouse: checkpoint and close it, fsync it, rename it
+    /// over `<warehouse>`, fsync the directory. Readers that opened the old file keep it.
+    pub fn publish(mut self) -> Result<(), WarehouseError> {
+        let path = self.path.clone();
+        let conn = self.conn.take().expect("open until published");
+        conn.execute_batch("CHECKPOINT")
+            .map_err(db_err(&path, "checkpoint the merged copy"))?;
+        conn.close()
+            .map_err(|(_, e)| db_err(&path, "close the merged copy")(e))?;
+        // Everything is in the file after the checkpoint; a log left over would hold changes the
+        // renamed file lacks.
+        let wal = sibling(&self.work, ".wal");
+        match std::fs::metadata(&wal) {
+            Ok(m) if m.len() > 0 => {
+                return Err(WarehouseError::Other {
+                    path: path.display().to_string(),
+                    problem: format!(
+                        "DuckDB left a write-ahead log {} after checkpointing the merged copy; nothing was published, merge again",
+                        wal.display()
+                    ),
+                });
+            }
+            Ok(_) => std::fs::remove_file(&wal).map_err(io_err(&path, "remove an empty log"))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&path, "look for the copy's log")(e)),
+        }
+        File::open(&self.work)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(&path, &format!("fsync {}", self.work.display())))?;
+        std::fs::rename(&self.work, &path).map_err(io_err(
+            &path,
+            &format!("rename {} over it", self.work.display()),
+        ))?;
+        // A log of the old file (a foreign writer crashed; the copy replayed it) must not be
+        // replayed onto the new one.
+        match std::fs::remove_file(sibling(&path, ".wal")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_err(&path, "remove the old file's write-ahead log")(e));
+            }
+            _ => {}
+        }
+        // The rename itself reaches the disk with the directory.
+        File::open(parent_dir(&path).unwrap_or(Path::new(".")))
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&path, "fsync its directory"))?;
+        Ok(())
+    }
+}
+
+impl Drop for MergeSession {
+    fn drop(&mut self) {
+        // Close the copy before removing it (a published copy is gone already). Still under the
+        // writer lock, so only this session's files match.
+        drop(self.conn.take());
+        let _ = remove_leftovers(&self.path);
+    }
+}
+
+/// Append `batches` to a fresh staging table (sql/staging.sql) in `tx`; returns the rows.
+fn stage(
+    tx: &duckdb::Transaction<'_>,
+    batches: impl IntoIterator<Item = RecordBatch>,
+) -> duckdb::Result<usize> {
+    tx.execute_batch(STAGING_SQL)?;
+    let mut rows = 0usize;
+    let mut appender = tx.appender("trendlake_staging")?;
+    for batch in batches {
+        rows += batch.num_rows();
+        appender.append_record_batch(batch)?;
+    }
+    appender.flush()?;
+    Ok(rows)
+}
+
+/// `<path><suffix>`: `wh.duckdb` → `wh.duckdb.merging`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn parent_dir(path: &Path) -> Option<&Path> {
+    path.parent().filter(|d| !d.as_os_str().is_empty())
+}
+
+/// Remove `<warehouse>.merging` and whatever DuckDB made beside it (`.merging.wal`,
+/// `.merging.tmp/`, …).
+fn remove_leftovers(path: &Path) -> std::io::Result<()> {
+    let Some(name) = path.file_name() else {
+        return Ok(());
+    };
+    let mut prefix = name.to_os_string();
+    prefix.push(".merging");
+    let prefix = prefix.as_encoded_bytes();
+    let dir = parent_dir(path).unwrap_or(Path::new("."));
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().as_encoded_bytes().starts_with(prefix) {
+            // DuckDB's spill directory (`.merging.tmp`) is a directory.
+            let removed = match entry.file_type()?.is_dir() {
+                true => std::fs::remove_dir_all(entry.path()),
+                false => std::fs::remove_file(entry.path()),
+            };
+            match removed {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copy the database file and its write-ahead log (if any) byte for byte, keeping the file's
+/// permissions (the copy reaches the disk with the checkpoint's and `publish`'s fsyncs). Both
+/// sources are opened before either is copied, and closed after both are: closing a descriptor of
+/// a file drops the process's POSIX locks on it, DuckDB's read lock included.
+fn copy_database(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut src = File::open(from)?;
+    let mut src_wal = match File::open(sibling(from, ".wal")) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let create = |p: &Path| OpenOptions::new().write(true).create_new(true).open(p);
+    let mut dst = create(to)?;
+    std::io::copy(&mut src, &mut dst)?;
+    dst.set_permissions(src.metadata()?.permissions())?;
+    if let Some(src_wal) = src_wal.as_mut() {
+        let mut dst_wal = create(&sibling(to, ".wal"))?;
+        std::io::copy(src_wal, &mut dst_wal)?;
+    }
+    Ok(())
+}
+
+/// The exclusive writer lock of a warehouse: `<warehouse>.lock`, locked with the operating
+/// system's advisory file lock (`flock` on Unix), as the lake's per-date locks are.
+///
+/// Released on drop; on Unix the file is removed first, while still locked, and every locker
+/// checks, once it holds the lock, that the file it locked is still the one at the path
+/// (retrying otherwise), so two sessions can never hold "the" lock at once.
+#[derive(Debug)]
+struct WriterLock {
+    /// Held for its lock: closing it releases the lock.
+    _file: File,
+    path: PathBuf,
+}
+
+impl WriterLock {
+    fn acquire(warehouse: &Path) -> Result<Self, WarehouseError> {
+        let path = sibling(warehouse, ".lock");
+        let fail = |source| WarehouseError::Io {
+            path: warehouse.display().to_string(),
+            step: format!("take the writer lock {}", path.display()),
+            source,
+        };
+        let mut announced = false;
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(fail)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !announced {
+                        eprintln!(
+                            "another trendlake is merging into {}; waiting for it ({})",
+                            warehouse.display(),
+                            path.display()
+                        );
+                        announced = true;
+                    }
+                    file.lock().map_err(fail)?;
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+            }
+            // The session we waited for removed the file as it released it, and another may
+            // have made a new one since: only a lock on the file at `path` now counts.
+            if is_current(&file, &path).map_err(fail)? {
+                return Ok(Self { _file: file, path });
+            }
+        }
+    }
+}
+
+impl Drop for WriterLock {
+    fn drop(&mut self) {
+        if cfg!(unix) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `file` is (still) the file at `path`.
+#[cfg(unix)]
+fn is_current(file: &File, path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let held = file.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Lock files are never removed off Unix, so the file locked is the one at the path.
+#[cfg(not(unix))]
+fn is_current(_file: &File, _path: &Path) -> std::io::Result<bool> {
+    Ok(true)
+}
+
 /// Wrap a DuckDB error with the warehouse file and the step that failed.
 fn db_err(path: &Path, step: &str) -> impl FnOnce(duckdb::Error) -> WarehouseError + use<> {
     let path = path.display().to_string();
     let step = step.to_string();
-    move |source| WarehouseError::Db { path, step, source }
+    move |source| WarehouseError::Db {
+        path,
+        step,
+        source: Box::new(source),
+    }
+}
+
+/// Wrap an I/O error with the warehouse file and the step that failed.
+fn io_err(path: &Path, step: &str) -> impl FnOnce(std::io::Error) -> WarehouseError + use<> {
+    let path = path.display().to_string();
+    let step = step.to_string();
+    move |source| WarehouseError::Io { path, step, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema of version 1 as shipped, frozen.
+    const V1_SCHEMA: &str = include_str!("../sql/migrations/v1_schema.sql");
+
+    fn rows(conn: &Connection, sql: &str) -> Vec<Vec<String>> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            let n = row.as_ref().column_count();
+            out.push(
+                (0..n)
+                    .map(|i| format!("{:?}", row.get::<_, duckdb::types::Value>(i).unwrap()))
+                    .collect(),
+            );
+        }
+        out
+    }
+
+    /// Columns, constraints and views: what a migration must get right.
+    fn shape(path: &Path) -> [Vec<Vec<String>>; 3] {
+        let wh = Warehouse::open_read_only(path).unwrap();
+        [
+            "SELECT table_name, column_index, column_name, data_type, is_nullable, column_default \
+             FROM duckdb_columns() WHERE NOT internal ORDER BY ALL",
+            "SELECT table_name, constraint_type, constraint_column_names FROM duckdb_constraints() \
+             ORDER BY ALL",
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY ALL",
+        ]
+        .map(|q| rows(&wh.conn, q))
+    }
+
+    fn files_beside(path: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn wh_path(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("wh.duckdb")
+    }
+
+    #[test]
+    fn versions_are_read_and_planned() {
+        let p = Path::new("wh.duckdb");
+        assert_eq!(version_of(None, false), Ok(None), "an empty file");
+        assert_eq!(
+            version_of(None, true),
+            Ok(Some(1)),
+            "tables, no version table"
+        );
+        assert_eq!(version_of(Some(&[Some(2)]), true), Ok(Some(2)));
+        assert_eq!(version_of(Some(&[Some(7)]), true), Ok(Some(7)));
+        assert!(version_of(Some(&[]), true).unwrap_err().contains("0 rows"));
+        assert!(version_of(Some(&[Some(2), Some(2)]), true).is_err());
+        assert!(version_of(Some(&[None]), true).is_err());
+        assert!(version_of(Some(&[Some(0)]), true).is_err());
+        assert!(version_of(Some(&[Some(-3)]), true).is_err());
+
+        assert_eq!(upgrade_plan(p, None).unwrap(), Upgrade::Create);
+        assert_eq!(
+            upgrade_plan(p, Some(1)).unwrap(),
+            Upgrade::Migrate { from: 1 }
+        );
+        assert_eq!(
+            upgrade_plan(p, Some(SCHEMA_VERSION)).unwrap(),
+            Upgrade::Current
+        );
+        let newer = upgrade_plan(p, Some(SCHEMA_VERSION + 1)).unwrap_err();
+        let text = newer.to_string();
+        assert!(
+            matches!(newer, WarehouseError::NewerSchema { found, supported, .. } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+            "{newer:?}"
+        );
+        for needle in [
+            "wh.duckdb",
+            &format!("schema version {}", SCHEMA_VERSION + 1),
+            &format!("newer than {SCHEMA_VERSION}"),
+            "upgrade trendlake",
+            "trendlake merge --warehouse NEW_PATH",
+        ] {
+            assert!(text.contains(needle), "{needle:?} in {text}");
+        }
+    }
+
+    #[test]
+    fn migrations_lead_from_version_1_to_the_current_one() {
+        let tos: Vec<u32> = MIGRATIONS.iter().map(|m| m.to).collect();
+        assert_eq!(tos, (2..=SCHEMA_VERSION).collect::<Vec<_>>());
+        for m in MIGRATIONS {
+            assert!(m.file.starts_with(&format!("sql/migrations/{:03}_", m.to)));
+        }
+        assert_eq!(migrations_after(1).count(), MIGRATIONS.len());
+        assert_eq!(migrations_after(SCHEMA_VERSION).count(), 0);
+    }
+
+    #[test]
+    fn a_version_1_warehouse_is_migrated_to_the_current_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.duckdb");
+        {
+            let conn = Connection::open(&old).unwrap();
+            conn.execute_batch(V1_SCHEMA).unwrap();
+            conn.execute_batch(
+                "INSERT INTO chart_entries VALUES
+                     ('2026-11-20', 'JP', 'v1', 1, 10, 1, 1, '2026-11-20T03:00:00Z'),
+                     ('2026-11-21', 'JP', 'v1', 2, 20, 2, 2, '2026-11-21T03:00:00Z');
+                 INSERT INTO videos VALUES ('v1', 'title', 'd', 'c', 'ct', 10,
+                     '2026-11-19T00:00:00Z', 60, 'none', ['a'], NULL, NULL, NULL, 'hd', false, true,
+                     '2026-11-20', '2026-11-21');
+                 INSERT INTO merged_snapshots VALUES ('2026-11-20', 'p', 'e', 1, 1, ['JP'], '2026-11-20T03:00:00Z'),
+                     ('2026-11-21', 'p', 'e', 1, 1, ['JP'], '2026-11-21T03:00:00Z');",
+            )
+            .unwrap();
+        }
+        let ro = Warehouse::open_read_only(&old).unwrap();
+        assert_eq!(ro.schema_version(), Some(1));
+        assert!(ro.needs_upgrade());
+        assert_eq!(
+            ro.merged_snapshots().unwrap().len(),
+            2,
+            "version 1 is readable"
+        );
+        drop(ro);
+
+        let session = Warehouse::begin(&old).unwrap();
+        assert_eq!(session.found_version(), Some(1));
+        session.publish().unwrap();
+        let wh = Warehouse::open_read_only(&old).unwrap();
+        assert_eq!(wh.schema_version(), Some(SCHEMA_VERSION));
+        assert!(!wh.needs_upgrade());
+        assert_eq!(
+            rows(
+                &wh.conn,
+                "SELECT video_id, title, first_seen_date::VARCHAR, last_seen_date::VARCHAR, metadata_date::VARCHAR FROM videos"
+            ),
+            vec![vec![
+                "Text(\"v1\")".to_string(),
+                "Text(\"title\")".into(),
+                "Text(\"2026-11-20\")".into(),
+                "Text(\"2026-11-21\")".into(),
+                "Text(\"2026-11-21\")".into(),
+            ]]
+        );
+        assert_eq!(
+            rows(&wh.conn, "SELECT count(*) FROM chart_entries"),
+            vec![vec!["BigInt(2)".to_string()]]
+        );
+        assert_eq!(
+            rows(&wh.conn, "SELECT * FROM trendlake_warehouse"),
+            vec![vec![
+                format!("Int({SCHEMA_VERSION})"),
+                format!("Text({WRITTEN_BY:?})")
+            ]]
+        );
+        drop(wh);
+
+        // The migrated schema is the one a new warehouse gets, column for column.
+        let new = dir.path().join("new.duckdb");
+        Warehouse::begin(&new).unwrap().publish().unwrap();
+        assert_eq!(shape(&old), shape(&new));
+        assert_eq!(
+            files_beside(&old),
+            ["new.duckdb", "old.duckdb"],
+            "no copy, log or lock left"
+        );
+    }
+
+    #[test]
+    fn a_newer_warehouse_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = wh_path(&dir);
+        Warehouse::begin(&path).unwrap().publish().unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "UPDATE trendlake_warehouse SET schema_version = schema_version + 1",
+            )
+            .unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        for error in [
+            Warehouse::open_read_only(&path).err().unwrap(),
+            Warehouse::begin(&path).err().unwrap(),
+        ] {
+            assert!(
+                matches!(error, WarehouseError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1),
+                "{error:?}"
+            );
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(files_beside(&path), ["wh.duckdb"]);
+    }
+
+    #[test]
+    fn a_crashed_merges_copy_is_removed_and_an_abandoned_session_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = wh_path(&dir);
+        Warehouse::begin(&path).unwrap().publish().unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // What a merge killed mid-way leaves: a torn copy and its log.
+        std::fs::write(sibling(&path, ".merging"), b"torn").unwrap();
+        std::fs::write(sibling(&path, ".merging.wal"), b"torn log").unwrap();
+        std::fs::create_dir(sibling(&path, ".merging.tmp")).unwrap();
+        std::fs::write(sibling(&path, ".merging.tmp/spill"), b"spilled").unwrap();
+        std::fs::write(dir.path().join("other.duckdb.merging"), b"not ours").unwrap();
+
+        let mut session = Warehouse::begin(&path).unwrap();
+        // The copy is a working warehouse, whatever was at its path before.
+        assert_eq!(session.merged_snapshots().unwrap(), Vec::new());
+        session
+            .conn_mut()
+            .execute_batch(
+                "INSERT INTO chart_entries VALUES ('2026-11-20', 'JP', 'v', 1, 1, 1, 1, now())",
+            )
+            .unwrap();
+        assert!(sibling(&path, ".lock").exists());
+        drop(session);
+
+        assert_eq!(std::fs::read(&path).unwrap(), before, "nothing published");
+        assert_eq!(
+            files_beside(&path),
+            ["other.duckdb.merging", "wh.duckdb"],
+            "copy and lock removed; another warehouse's files untouched"
+        );
+    }
+
+    #[test]
+    fn a_second_session_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = wh_path(&dir);
+        let first = Warehouse::begin(&path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let second = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let session = Warehouse::begin(&path).unwrap();
+                tx.send(session.found_version()).unwrap();
+                session.publish().unwrap();
+            })
+        };
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(500))
+                .is_err(),
+            "the second session began while the first held the lock"
+        );
+        first.publish().unwrap();
+        // It then copies what the first published.
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap(),
+            Some(SCHEMA_VERSION)
+        );
+        second.join().unwrap();
+        assert_eq!(files_beside(&path), ["wh.duckdb"]);
+    }
+
+    /// A region's chart of `videos` (id, title) on `day`.
+    fn batch(region: &str, day: &str, videos: &[(&str, &str)]) -> RecordBatch {
+        use crate::record::{Page, region_batch};
+        use crate::youtube::model::{Snippet, Video};
+        let items = videos
+            .iter()
+            .map(|(id, title)| Video {
+                id: id.to_string(),
+                snippet: Some(Snippet {
+                    published_at: "2026-11-01T00:00:00Z".into(),
+                    title: title.to_string(),
+                    ..Snippet::default()
+                }),
+                ..Video::default()
+            })
+            .collect();
+        let page = Page {
+            offset: 0,
+            fetched_at: format!("{day}T03:00:00Z").parse().unwrap(),
+            items,
+        };
+        region_batch(region, &[page]).unwrap()
+    }
+
+    fn merge(session: &mut MergeSession, day: &str, batches: Vec<RecordBatch>) -> usize {
+        let source = SourceFile {
+            path: "lake/videos.parquet",
+            etag: Some(day),
+            size: 1,
+        };
+        let at = format!("{day}T04:00:00Z").parse().unwrap();
+        session
+            .merge_snapshot(day.parse().unwrap(), source, batches, at)
+            .unwrap()
+    }
+
+    fn title(session: &MergeSession, id: &str) -> Vec<Vec<String>> {
+        rows(
+            session.conn(),
+            &format!(
+                "SELECT title, last_seen_date::VARCHAR, metadata_date::VARCHAR FROM videos WHERE video_id = '{id}'"
+            ),
+        )
+    }
+
+    #[test]
+    fn metadata_left_stale_by_a_replaced_snapshot_is_refreshed_from_the_new_last_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = Warehouse::begin(&wh_path(&dir)).unwrap();
+        let day1 = || {
+            vec![batch(
+                "JP",
+                "2026-11-20",
+                &[("v", "first title"), ("w", "w")],
+            )]
+        };
+        merge(&mut session, "2026-11-20", day1());
+        merge(
+            &mut session,
+            "2026-11-21",
+            vec![batch(
+                "JP",
+                "2026-11-21",
+                &[("v", "second title"), ("w", "w")],
+            )],
+        );
+        assert_eq!(session.stale_metadata_dates().unwrap(), Vec::new());
+        // The 21st again, without v: its metadata came from there.
+        merge(
+            &mut session,
+            "2026-11-21",
+            vec![batch("JP", "2026-11-21", &[("w", "w")])],
+        );
+        assert_eq!(
+            title(&session, "v"),
+            [[
+                "Text(\"second title\")",
+                "Text(\"2026-11-20\")",
+                "Text(\"2026-11-21\")"
+            ]]
+        );
+        let day: NaiveDate = "2026-11-20".parse().unwrap();
+        assert_eq!(session.stale_metadata_dates().unwrap(), [day]);
+        assert_eq!(session.refresh_metadata(day, day1()).unwrap(), 1, "v alone");
+        assert_eq!(
+            title(&session, "v"),
+            [[
+                "Text(\"first title\")",
+                "Text(\"2026-11-20\")",
+                "Text(\"2026-11-20\")"
+            ]]
+        );
+        assert_eq!(session.stale_metadata_dates().unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn a_snapshot_repeating_a_video_in_a_region_is_not_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = Warehouse::begin(&wh_path(&dir)).unwrap();
+        let source = SourceFile {
+            path: "p",
+            etag: None,
+            size: 1,
+        };
+        let error = session
+            .merge_snapshot(
+                "2026-11-20".parse().unwrap(),
+                source,
+                vec![batch(
+                    "JP",
+                    "2026-11-20",
+                    &[("v", "a"), ("w", "b"), ("v", "a")],
+                )],
+                Utc::now(),
+            )
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("repeats a video within a region 1 time(s)"),
+            "{error}"
+        );
+        assert_eq!(session.merged_snapshots().unwrap(), Vec::new());
+        assert_eq!(
+            rows(session.conn(), "SELECT count(*) FROM chart_entries"),
+            [["BigInt(0)"]]
+        );
+    }
 }

@@ -12,3 +12,4 @@ mod samples;
 mod settings;
 mod storage;
 mod support;
+mod warehouse;
