@@ -1,0 +1,258 @@
+//! Merging one new night into warehouses of 1, 365 and 1,095 nights of 9-region history: how the
+//! nightly merge's cost grows with the warehouse (issue 7). Run with `cargo bench --bench merge`
+//! (`-- 1 365` runs those histories only).
+//!
+//! The lake history is built with the library, not through HTTP: each night's charts come from the
+//! fake's generator (`fake_api::chart`, what the fake API serves) and are committed with
+//! `Lake::commit_snapshot`, as a fetch's are. One lake of 1,096 nights is built once; each history
+//! gets a lake of hard links to its last N nights, merged into a warehouse in one session. Each
+//! timed merge is `pipeline::merge` (what `trendlake run` does after its snapshot) of the new night
+//! into a fresh copy of that warehouse.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use chrono::{NaiveDate, NaiveTime};
+use rayon::prelude::*;
+use trendlake::clock::Clock;
+use trendlake::fake_api::chart;
+use trendlake::lake::Lake;
+use trendlake::pipeline;
+use trendlake::record::{Page, region_batch};
+use trendlake::warehouse::{SourceFile, Warehouse};
+
+// The same allocator as the `trendlake` binary, so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const NINE: [&str; 9] = ["JP", "KR", "TW", "SG", "VN", "TH", "HK", "US", "GB"];
+const SEED: u64 = 42;
+const HISTORIES: [usize; 3] = [1, 365, 1095];
+/// Timed merges per history, each into a fresh copy of its warehouse.
+const RUNS: usize = 7;
+/// The 1,095-night merge may take at most this many times the 1-night one.
+const TARGET_RATIO: f64 = 1.5;
+
+fn main() {
+    // `cargo bench --bench merge -- 1 365` runs those histories only.
+    let asked: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let histories: Vec<usize> = HISTORIES
+        .into_iter()
+        .filter(|n| asked.is_empty() || asked.contains(n))
+        .collect();
+    if histories.is_empty() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // TRENDLAKE_BENCH_DIR keeps the work (and the lake, reused when complete) for a later run.
+    let tmp = tempfile::tempdir().unwrap();
+    let work = std::env::var_os("TRENDLAKE_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let new_night = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    let longest = *histories.iter().max().unwrap();
+    let first = new_night - chrono::Duration::days(longest as i64);
+
+    let started = Instant::now();
+    let all = work.join("all");
+    if !first
+        .iter_days()
+        .take_while(|d| *d <= new_night)
+        .all(|d| snapshot_file(&all, d).exists())
+    {
+        rt.block_on(build_lake(&all, first, new_night));
+    }
+    println!(
+        "merge bench: lake of {} nights x 9 regions x 200 videos built in {:.1} s with the library \
+         (fake_api::chart + Lake::commit_snapshot, no HTTP)",
+        longest + 1,
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut medians = BTreeMap::new();
+    println!(
+        "{:>8} {:>12} {:>11} {:>10} {:>16} {:>10} {:>10} {:>10}",
+        "history", "chart rows", "build (s)", "file MiB", "1-night median", "min", "max", "runs"
+    );
+    for &nights in &histories {
+        let dir = work.join(format!("h{nights}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        let lake_dir = dir.join("lake");
+        let history: Vec<NaiveDate> = (1..=nights as i64)
+            .rev()
+            .map(|k| new_night - chrono::Duration::days(k))
+            .collect();
+        for d in &history {
+            link_night(&all, &lake_dir, *d);
+        }
+        let lake = Lake::open(&lake_dir.display().to_string()).unwrap();
+        let base = dir.join("base.duckdb");
+        let t = Instant::now();
+        let built = rt
+            .block_on(pipeline::merge(&lake, &base, None, clock(new_night)))
+            .unwrap();
+        let build_secs = t.elapsed().as_secs_f64();
+        assert_eq!(built.merged.len(), nights);
+        let rows: usize = built.merged.iter().map(|m| m.1).sum();
+        let size = std::fs::metadata(&base).unwrap().len();
+
+        link_night(&all, &lake_dir, new_night);
+        let mut times = Vec::new();
+        for run in 0..RUNS {
+            let wh = dir.join(format!("run{run}.duckdb"));
+            std::fs::copy(&base, &wh).unwrap();
+            // On disk before the clock starts, as a published warehouse is: no write-back of the
+            // bench's own copy competes with the merge.
+            std::fs::File::open(&wh).unwrap().sync_all().unwrap();
+            settle();
+            let t = Instant::now();
+            let report = rt
+                .block_on(pipeline::merge(&lake, &wh, None, clock(new_night)))
+                .unwrap();
+            times.push(t.elapsed());
+            assert_eq!(report.merged.len(), 1, "one new night merged");
+            assert_eq!(report.up_to_date, nights);
+            std::fs::remove_file(&wh).unwrap();
+        }
+        times.sort();
+        let median = times[RUNS / 2];
+        medians.insert(nights, median);
+        println!(
+            "{:>8} {:>12} {:>11.1} {:>10.1} {:>14.0}ms {:>8.0}ms {:>8.0}ms {:>10}",
+            nights,
+            rows,
+            build_secs,
+            size as f64 / (1024.0 * 1024.0),
+            ms(median),
+            ms(times[0]),
+            ms(times[RUNS - 1]),
+            RUNS
+        );
+        phases(&rt, &lake, &base, &dir, new_night);
+    }
+    if let (Some(one), Some(most)) = (medians.get(&1), medians.get(&1095)) {
+        let ratio = most.as_secs_f64() / one.as_secs_f64();
+        println!(
+            "ratio 1095-night / 1-night: {ratio:.2}x (target at most {TARGET_RATIO}x: {})",
+            if ratio <= TARGET_RATIO {
+                "met"
+            } else {
+                "NOT met"
+            }
+        );
+    }
+}
+
+/// Let the write-back of the bench's own files (history builds, copies) finish before a timed
+/// merge, so that each merge pays for its own writes only.
+fn settle() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn clock(night: NaiveDate) -> Clock {
+    Clock::Fixed(
+        night
+            .and_time(NaiveTime::from_hms_opt(3, 0, 0).unwrap())
+            .and_utc(),
+    )
+}
+
+/// The snapshot of every night in `first..=last`, committed to a lake at `dir`, built in
+/// parallel a few weeks at a time (to bound memory).
+async fn build_lake(dir: &Path, first: NaiveDate, last: NaiveDate) {
+    let lake = Lake::open(&dir.display().to_string()).unwrap();
+    let nights: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
+    for chunk in nights.chunks(64) {
+        let built: Vec<(NaiveDate, BTreeMap<String, RecordBatch>)> = chunk
+            .par_iter()
+            .map(|&night| {
+                let fetched_at = night
+                    .and_time(NaiveTime::from_hms_opt(3, 0, 0).unwrap())
+                    .and_utc();
+                let regions = NINE
+                    .iter()
+                    .map(|r| {
+                        let page = Page {
+                            offset: 0,
+                            fetched_at,
+                            items: chart(SEED, r, night),
+                        };
+                        (r.to_string(), region_batch(r, &[page]).unwrap())
+                    })
+                    .collect();
+                (night, regions)
+            })
+            .collect();
+        let commits = built
+            .into_iter()
+            .map(|(night, regions)| lake.commit_snapshot(night, regions));
+        for commit in futures::future::join_all(commits).await {
+            commit.unwrap();
+        }
+    }
+}
+
+fn snapshot_file(lake: &Path, night: NaiveDate) -> PathBuf {
+    lake.join(format!("videos/snapshot_date={night}/videos.parquet"))
+}
+
+/// Put `night`'s snapshot of the lake `all` into the lake `to`, as a hard link (same bytes, same
+/// etag).
+fn link_night(all: &Path, to: &Path, night: NaiveDate) {
+    let target = snapshot_file(to, night);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::hard_link(snapshot_file(all, night), target).unwrap();
+}
+
+/// Where one merge's time goes, with the warehouse API directly: begin (lock, copy, schema),
+/// merge the night, publish (checkpoint, fsync, rename).
+fn phases(rt: &tokio::runtime::Runtime, lake: &Lake, base: &Path, dir: &Path, night: NaiveDate) {
+    let wh = dir.join("phases.duckdb");
+    std::fs::copy(base, &wh).unwrap();
+    std::fs::File::open(&wh).unwrap().sync_all().unwrap();
+    settle();
+    let snapshot = rt.block_on(lake.read_snapshot(night)).unwrap().unwrap();
+    let t = Instant::now();
+    let mut session = Warehouse::begin(&wh).unwrap();
+    let begin = t.elapsed();
+    let t = Instant::now();
+    let path = snapshot.meta.location.to_string();
+    session
+        .merge_snapshot(
+            night,
+            SourceFile {
+                path: &path,
+                etag: snapshot.meta.e_tag.as_deref(),
+                size: snapshot.meta.size,
+            },
+            snapshot.regions.into_values(),
+            clock(night).now(),
+        )
+        .unwrap();
+    assert!(session.stale_metadata_dates().unwrap().is_empty());
+    let merge = t.elapsed();
+    let t = Instant::now();
+    session.publish().unwrap();
+    let publish = t.elapsed();
+    println!(
+        "{:>8}   phases of one merge: begin (lock, copy, schema) {:.0} ms, merge {:.0} ms, \
+         publish (checkpoint, fsync, rename) {:.0} ms",
+        "",
+        ms(begin),
+        ms(merge),
+        ms(publish)
+    );
+    std::fs::remove_file(&wh).unwrap();
+}
