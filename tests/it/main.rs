@@ -1,7 +1,9 @@
 //! Integration tests, one binary (link once): real samples, and the real `trendlake` binary
 //! against the in-process fake API on loopback.
 
+mod archive;
 mod cli;
+mod crash;
 mod deploy;
 mod faults;
 mod pipeline;
