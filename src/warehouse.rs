@@ -145,6 +145,7 @@ pub struct MergedSnapshot {
     pub date: NaiveDate,
     pub etag: Option<String>,
     pub size: u64,
+    pub merged_at: DateTime<Utc>,
 }
 
 /// The file a snapshot came from, as recorded in `merged_snapshots`.
@@ -193,7 +194,12 @@ impl Warehouse {
 
     /// Begin merging into the warehouse at `path` (created if missing): see [`MergeSession`].
     pub fn begin(path: &Path) -> Result<MergeSession, WarehouseError> {
-        MergeSession::begin(path)
+        MergeSession::begin(path, true)
+    }
+
+    /// [`Warehouse::begin`] that copies the published file even when a standby could serve.
+    pub fn begin_copy(path: &Path) -> Result<MergeSession, WarehouseError> {
+        MergeSession::begin(path, false)
     }
 
     /// The schema version of the file: `None` when it has none of trendlake's tables.
@@ -361,7 +367,7 @@ fn merged_snapshots(conn: &Connection, path: &Path) -> Result<Vec<MergedSnapshot
     let step = "read merged_snapshots";
     let mut stmt = conn
         .prepare(
-            "SELECT strftime(snapshot_date, '%Y-%m-%d'), etag, size FROM merged_snapshots ORDER BY snapshot_date",
+            "SELECT strftime(snapshot_date, '%Y-%m-%d'), etag, size, epoch_us(merged_at) FROM merged_snapshots ORDER BY snapshot_date",
         )
         .map_err(db_err(path, step))?;
     let rows = stmt
@@ -371,6 +377,8 @@ fn merged_snapshots(conn: &Connection, path: &Path) -> Result<Vec<MergedSnapshot
                 date: parse_date(&date),
                 etag: row.get(1)?,
                 size: row.get::<_, i64>(2)? as u64,
+                merged_at: DateTime::from_timestamp_micros(row.get(3)?)
+                    .expect("DuckDB timestamps are in chrono's range"),
             })
         })
         .map_err(db_err(path, step))?;
@@ -400,12 +408,14 @@ pub struct MergeSession {
     work: PathBuf,
     /// The warehouse's schema version when the session began (`None`: created by the session).
     found_version: Option<u32>,
+    /// What the published warehouse had merged when the session began (under the lock).
+    published: Vec<MergedSnapshot>,
     /// Released after the copy is removed: fields drop after `Drop::drop`.
     _lock: WriterLock,
 }
 
 impl MergeSession {
-    fn begin(path: &Path) -> Result<Self, WarehouseError> {
+    fn begin(path: &Path, standby: bool) -> Result<Self, WarehouseError> {
         if let Some(dir) = parent_dir(path) {
             std::fs::create_dir_all(dir).map_err(io_err(path, "create its directory"))?;
         }
@@ -421,6 +431,7 @@ impl MergeSession {
             path: path.to_path_buf(),
             work,
             found_version: None,
+            published: Vec::new(),
             _lock: lock,
         };
         if path.exists() {
@@ -429,10 +440,13 @@ impl MergeSession {
             let reader = open_read_only(path)?;
             // A newer warehouse is refused before anything is copied.
             upgrade_plan(path, read_version(&reader, path)?)?;
-            copy_database(path, &session.work).map_err(io_err(
-                path,
-                &format!("copy it to {}", session.work.display()),
-            ))?;
+            session.published = merged_snapshots(&reader, path)?;
+            if !(standby && take_standby(path, &session.work)) {
+                copy_database(path, &session.work).map_err(io_err(
+                    path,
+                    &format!("copy it to {}", session.work.display()),
+                ))?;
+            }
             drop(reader);
         }
         let conn = Connection::open_with_flags(&session.work, offline_config(path)?).map_err(
@@ -519,6 +533,12 @@ impl MergeSession {
         .map_err(db_err(&path, "record the schema version"))?;
         tx.commit().map_err(db_err(&path, "commit the schema"))?;
         Ok(found)
+    }
+
+    /// What the published warehouse had merged when the session began. The work file may lack
+    /// some of it: a standby is one merge behind.
+    pub fn published(&self) -> &[MergedSnapshot] {
+        &self.published
     }
 
     /// Snapshots merged so far (the warehouse's, then this session's).
@@ -653,6 +673,22 @@ impl MergeSession {
         File::open(&self.work)
             .and_then(|f| f.sync_all())
             .map_err(io_err(&path, &format!("fsync {}", self.work.display())))?;
+        // The file being replaced becomes the next merge's standby (a hard link: readers that
+        // hold it keep reading it). Should a crash come between the link and the rename, the two
+        // names are one file, which `take_standby` notices and refuses.
+        let standby = sibling(&path, ".standby");
+        match std::fs::remove_file(&standby) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_err(&path, "remove the previous standby copy")(e));
+            }
+            _ => {}
+        }
+        if path.exists() {
+            // Without a standby the next merge copies the file, as the first one did.
+            if let Err(e) = std::fs::hard_link(&path, &standby) {
+                tracing::debug!(error = %e, "no standby copy kept");
+            }
+        }
         std::fs::rename(&self.work, &path).map_err(io_err(
             &path,
             &format!("rename {} over it", self.work.display()),
@@ -707,6 +743,49 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 fn parent_dir(path: &Path) -> Option<&Path> {
     path.parent().filter(|d| !d.as_os_str().is_empty())
+}
+
+/// Turn the standby (`<warehouse>.standby`: the file the last merge replaced, one publish behind)
+/// into this session's work file, instead of copying the whole warehouse; the session then merges
+/// what the standby lacks (the last merge's snapshots) along with what is new. Refused, so that
+/// the caller copies instead, when there is none, when it is the published file itself (a crash
+/// between the link and the rename of `publish`), when the published file has a write-ahead log
+/// (changes the standby never saw), or when any process still holds it open: an analyst who
+/// opened the warehouse before the last merge is reading it, and it must not change under them
+/// (DuckDB's lock tells: opening it for writing fails). A refused standby is deleted (a holder
+/// keeps its open file).
+fn take_standby(path: &Path, work: &Path) -> bool {
+    let standby = sibling(path, ".standby");
+    let usable = (|| {
+        let held = std::fs::metadata(&standby).ok()?;
+        let published = std::fs::metadata(path).ok()?;
+        if same_file(&held, &published) || sibling(path, ".wal").exists() {
+            return None;
+        }
+        let conn = Connection::open_with_flags(&standby, offline_config(path).ok()?).ok()?;
+        conn.close().ok()?;
+        if sibling(&standby, ".wal").exists() {
+            return None;
+        }
+        std::fs::rename(&standby, work).ok()
+    })();
+    if usable.is_none() {
+        let _ = std::fs::remove_file(&standby);
+        let _ = std::fs::remove_file(sibling(&standby, ".wal"));
+    }
+    usable.is_some()
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Without inode numbers, a standby is never trusted.
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// Remove `<warehouse>.merging` and whatever DuckDB made beside it (`.merging.wal`,
@@ -1024,8 +1103,8 @@ mod tests {
         assert_eq!(shape(&old), shape(&new));
         assert_eq!(
             files_beside(&old),
-            ["new.duckdb", "old.duckdb"],
-            "no copy, log or lock left"
+            ["new.duckdb", "old.duckdb", "old.duckdb.standby"],
+            "no copy, log or lock left; the replaced file kept as the standby"
         );
     }
 
@@ -1114,7 +1193,7 @@ mod tests {
             Some(SCHEMA_VERSION)
         );
         second.join().unwrap();
-        assert_eq!(files_beside(&path), ["wh.duckdb"]);
+        assert_eq!(files_beside(&path), ["wh.duckdb", "wh.duckdb.standby"]);
     }
 
     /// A region's chart of `videos` (id, title) on `day`.

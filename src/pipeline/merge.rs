@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -68,11 +68,49 @@ pub async fn merge(
         });
     }
 
-    let path: PathBuf = warehouse.to_path_buf();
-    let session = tokio::task::spawn_blocking(move || Warehouse::begin(&path))
-        .await
-        .expect("beginning a merge does not panic")?;
-    let mut session = Session(Some(session));
+    let mut session = begin(warehouse, true).await?;
+    // The work file is a copy of the published warehouse, or its standby, one merge behind: what
+    // the standby lacks of the published warehouse is merged into it again, from the same lake
+    // files and with the same `merged_at`, so the result is what a copy would give. Should the
+    // lake no longer hold a file the published warehouse merged, the standby cannot catch up:
+    // copy instead.
+    let published = session.get().published().to_vec();
+    let work = session.run(|s| s.merged_snapshots()).await?;
+    let lagging: Vec<&MergedSnapshot> = published.iter().filter(|p| !work.contains(p)).collect();
+    let unreachable = lagging.iter().any(|p| {
+        !files
+            .iter()
+            .any(|f| f.date == p.date && f.meta.e_tag == p.etag && f.meta.size == p.size)
+    });
+    if unreachable {
+        drop(session);
+        session = begin(warehouse, false).await?;
+    }
+    let catch_up: Vec<(&SnapshotFile, DateTime<Utc>)> = if unreachable {
+        Vec::new()
+    } else {
+        lagging
+            .iter()
+            .filter_map(|p| {
+                let file = files.iter().find(|f| f.date == p.date)?;
+                Some((file, p.merged_at))
+            })
+            .collect()
+    };
+    if !catch_up.is_empty() {
+        info!(
+            snapshots = catch_up.len(),
+            "merging into the standby copy what it lacks of the published warehouse"
+        );
+    }
+    for (file, merged_at) in catch_up {
+        let Some(snapshot) = lake.read_snapshot(file.date).await? else {
+            continue;
+        };
+        session
+            .merge(snapshot, file.date, Clock::Fixed(merged_at))
+            .await?;
+    }
     if let Some(found) = session.get().found_version()
         && found < SCHEMA_VERSION
     {
@@ -82,9 +120,9 @@ pub async fn merge(
             "warehouse schema migrated (published with this merge)"
         );
     }
-    // Decided again under the writer lock: another trendlake may have merged meanwhile.
-    let merged = session.run(|s| s.merged_snapshots()).await?;
-    let (pending, up_to_date) = to_merge(&files, &merged, only);
+    // Decided again under the writer lock (another trendlake may have merged meanwhile), against
+    // the published warehouse, which the work file now equals.
+    let (pending, up_to_date) = to_merge(&files, &published, only);
     let mut report = MergeReport {
         merged: Vec::new(),
         up_to_date,
@@ -193,6 +231,18 @@ async fn refresh_stale_metadata(
         }
     }
     unreachable!("the loop returns")
+}
+
+/// Begin a merge session on a blocking thread; `standby`: may start from the standby copy.
+async fn begin(warehouse: &Path, standby: bool) -> Result<Session> {
+    let path: PathBuf = warehouse.to_path_buf();
+    let session = tokio::task::spawn_blocking(move || match standby {
+        true => Warehouse::begin(&path),
+        false => Warehouse::begin_copy(&path),
+    })
+    .await
+    .expect("beginning a merge does not panic")?;
+    Ok(Session(Some(session)))
 }
 
 /// The merge session, moved to a blocking thread for each DuckDB call (they block).

@@ -527,3 +527,79 @@ async fn a_merge_refuses_a_warehouse_another_process_holds_open_for_writing() {
         vec![vec!["BigInt(400)".to_string()]]
     );
 }
+
+/// A nightly merge starts from the standby copy (the file the previous merge replaced) instead
+/// of copying the whole warehouse, catches it up, and ends equal to a warehouse merged at once;
+/// a standby that a reader still holds is left alone and the merge copies instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nightly_merges_start_from_the_standby_unless_a_reader_holds_it() {
+    let api = fake(date("2026-11-20"), |_| {}).await;
+    let s = Scratch::new();
+    let standby = PathBuf::from(format!("{}.standby", s.warehouse().display()));
+    let night = |d: &'static str| {
+        let api = &api;
+        let s = &s;
+        async move {
+            api.set_date(date(d));
+            let mut args = vec![
+                "run".to_string(),
+                "--api-base-url".into(),
+                api.base_url(),
+                "--date".into(),
+                d.into(),
+                "--regions".into(),
+                "JP,US".into(),
+                "--lake".into(),
+                s.lake().display().to_string(),
+                "--warehouse".into(),
+                s.warehouse().display().to_string(),
+            ];
+            args.push("--log-format".into());
+            args.push("text".into());
+            let out = trendlake_env(args, &[("TRENDLAKE_LOG", "info")]).await;
+            assert_exit(&out, 0);
+            stderr(&out)
+        }
+    };
+    let caught_up = "merging into the standby copy what it lacks";
+
+    let first = night("2026-11-20").await;
+    assert!(!first.contains(caught_up), "{first}");
+    assert!(!standby.exists(), "a new warehouse replaces nothing");
+    let second = night("2026-11-21").await;
+    assert!(!second.contains(caught_up), "{second}");
+    assert!(standby.exists(), "the replaced file is kept as the standby");
+    let third = night("2026-11-22").await;
+    assert!(third.contains(caught_up), "{third}");
+
+    // A reader opened the warehouse before the last merge: it holds what is now the standby.
+    let held = {
+        let config = duckdb::Config::default()
+            .access_mode(duckdb::AccessMode::ReadOnly)
+            .unwrap();
+        duckdb::Connection::open_with_flags(&standby, config).unwrap()
+    };
+    let count = |c: &duckdb::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM chart_entries", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = count(&held);
+    let fourth = night("2026-11-23").await;
+    assert!(!fourth.contains(caught_up), "{fourth}");
+    assert_eq!(count(&held), before, "the reader's file did not change");
+    drop(held);
+    let fifth = night("2026-11-24").await;
+    assert!(fifth.contains(caught_up), "{fifth}");
+
+    // Night by night through standbys, or at once: the same warehouse.
+    let fresh = s.dir.path().join("fresh.duckdb");
+    merge(&s, &fresh, None).await;
+    assert_eq!(all_tables(&s.warehouse()), all_tables(&fresh));
+    assert_eq!(
+        warehouse_rows(
+            &s.warehouse(),
+            "SELECT count(DISTINCT snapshot_date) FROM chart_entries"
+        ),
+        [["BigInt(5)"]]
+    );
+}
