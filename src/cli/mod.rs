@@ -534,7 +534,7 @@ async fn rebuild(args: RebuildArgs, settings: &[Setting]) -> Result<Outcome> {
         None => (from, to),
     };
     let lake = Lake::open_existing(&args.lake.lake).await?;
-    let report = pipeline::rebuild(&lake, range, Clock::System).await?;
+    let report = pipeline::rebuild(&lake, range).await?;
     for d in &report.dates {
         logging::notice(&format!(
             "{}: rebuilt {} region(s), {} rows from raw pages{}",

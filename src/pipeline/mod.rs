@@ -13,10 +13,10 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::fetch::{FetchOptions, fetch_all};
 use crate::lake::Lake;
+use crate::youtube::{Client, ErrorKind};
 
 mod merge;
 mod rebuild;
-use crate::youtube::{Client, ErrorKind};
 pub use merge::{MergeReport, merge};
 pub use rebuild::{RebuildReport, RebuiltDate, rebuild};
 

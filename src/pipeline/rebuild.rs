@@ -6,7 +6,6 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::lake::Lake;
 
@@ -30,7 +29,6 @@ pub struct RebuildReport {
 pub async fn rebuild(
     lake: &Lake,
     (from, to): (Option<NaiveDate>, Option<NaiveDate>),
-    _clock: Clock,
 ) -> Result<RebuildReport> {
     let dates: Vec<NaiveDate> = crate::raw::dates(lake)
         .await?
