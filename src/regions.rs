@@ -16,6 +16,19 @@ pub const CATEGORIES_CSV: &str = include_str!("../data/categories.csv");
 pub struct Region {
     pub code: String,
     pub name: String,
+    /// The IANA time zone most of the region's audience lives in (for a country with several,
+    /// its most populous: `America/New_York` for US, `Europe/Moscow` for RU), for questions in
+    /// local time such as the hour videos are published.
+    pub time_zone: String,
+}
+
+impl Region {
+    /// [`Region::time_zone`] as a chrono-tz zone (a unit test checks every row has one).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone
+            .parse()
+            .expect("data/regions.csv names IANA zones (a unit test checks)")
+    }
 }
 
 /// A YouTube video category (a row of `data/categories.csv`).
@@ -69,18 +82,20 @@ mod tests {
     fn csv_rows_are_read_as_csv() {
         // Quoted fields may hold commas, which a split on ',' would break.
         let rows: Vec<Region> =
-            parse_csv("code,name\nBQ,\"Bonaire, Sint Eustatius and Saba\"\n\nJP , Japan\n")
+            parse_csv("code,name,time_zone\nBQ,\"Bonaire, Sint Eustatius and Saba\",America/Kralendijk\n\nJP , Japan,Asia/Tokyo\n")
                 .unwrap();
         assert_eq!(
             rows,
             [
                 Region {
                     code: "BQ".into(),
-                    name: "Bonaire, Sint Eustatius and Saba".into()
+                    name: "Bonaire, Sint Eustatius and Saba".into(),
+                    time_zone: "America/Kralendijk".into()
                 },
                 Region {
                     code: "JP".into(),
-                    name: "Japan".into()
+                    name: "Japan".into(),
+                    time_zone: "Asia/Tokyo".into()
                 }
             ]
         );
@@ -99,5 +114,37 @@ mod tests {
         let music = categories().iter().find(|c| c.id == 10).unwrap();
         assert_eq!(music.name, "Music");
         assert!(regions().windows(2).all(|w| w[0].code < w[1].code));
+    }
+
+    #[test]
+    fn every_region_has_an_iana_time_zone() {
+        for r in regions() {
+            assert!(
+                r.time_zone.parse::<chrono_tz::Tz>().is_ok(),
+                "{}: {:?} is not an IANA zone",
+                r.code,
+                r.time_zone
+            );
+        }
+        assert_eq!(region("JP").unwrap().tz(), chrono_tz::Asia::Tokyo);
+        assert_eq!(region("VN").unwrap().tz(), chrono_tz::Asia::Ho_Chi_Minh);
+        assert_eq!(region("US").unwrap().tz(), chrono_tz::America::New_York);
+        // A zone's offset is the country's: Kathmandu is UTC+5:45, Kolkata UTC+5:30.
+        use chrono::{Offset, TimeZone};
+        let noon = chrono::NaiveDate::from_ymd_opt(2026, 1, 15)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        let offset = |code: &str| {
+            region(code)
+                .unwrap()
+                .tz()
+                .offset_from_utc_datetime(&noon)
+                .fix()
+                .local_minus_utc()
+        };
+        assert_eq!(offset("NP"), 5 * 3600 + 45 * 60);
+        assert_eq!(offset("IN"), 5 * 3600 + 30 * 60);
+        assert_eq!(offset("BR"), -3 * 3600);
     }
 }

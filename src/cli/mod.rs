@@ -108,7 +108,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (or write one page per command into --dir).
     Man(ManArgs),
-    /// List the supported region codes and their names.
+    /// List the supported region codes, their names and time zones.
     Regions,
 }
 
@@ -498,7 +498,8 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
         Command::Regions => {
             let mut out = std::io::stdout().lock();
             for r in regions() {
-                writeln!(out, "{}  {}", r.code, r.name).map_err(stdout_error)?;
+                writeln!(out, "{}  {:<32}  {}", r.code, r.name, r.time_zone)
+                    .map_err(stdout_error)?;
             }
             Ok(Outcome::Complete)
         }

@@ -454,14 +454,30 @@ fn man_pages() {
 }
 
 #[test]
-fn regions_lists_every_supported_code() {
+fn regions_lists_every_supported_code_with_its_name_and_time_zone() {
     let s = Scratch::new();
     let out = run_in(s.dir.path(), &["regions"], 0);
     let text = out_str(&out.stdout);
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .collect()
+        })
+        .collect();
     assert_eq!(lines.len(), trendlake::regions::regions().len());
-    assert!(lines.contains(&"JP  Japan"), "{text}");
-    assert!(lines.contains(&"US  United States"), "{text}");
+    assert!(lines.iter().all(|l| l.len() == 3), "{text}");
+    assert!(lines.contains(&vec!["JP", "Japan", "Asia/Tokyo"]), "{text}");
+    assert!(
+        lines.contains(&vec!["US", "United States", "America/New_York"]),
+        "{text}"
+    );
+    assert!(
+        lines.contains(&vec!["VN", "Vietnam", "Asia/Ho_Chi_Minh"]),
+        "{text}"
+    );
 }
 
 #[test]
