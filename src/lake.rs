@@ -340,8 +340,17 @@ impl Lake {
 
     /// An object's bytes, or `None` when there is no such object.
     pub(crate) async fn get(&self, path: &Path) -> Result<Option<Bytes>, LakeError> {
+        Ok(self.get_with_meta(path).await?.map(|(_, bytes)| bytes))
+    }
+
+    /// An object's metadata (its version, for a conditional put) and bytes, or `None`.
+    async fn get_with_meta(&self, path: &Path) -> Result<Option<(ObjectMeta, Bytes)>, LakeError> {
         match self.store.get(path).await {
-            Ok(got) => Ok(Some(got.bytes().await.map_err(self.store_err(path))?)),
+            Ok(got) => {
+                let meta = got.meta.clone();
+                let bytes = got.bytes().await.map_err(self.store_err(path))?;
+                Ok(Some((meta, bytes)))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.store_err(path)(e)),
         }
@@ -404,13 +413,7 @@ impl Lake {
 
     /// Every snapshot file in the lake, oldest date first.
     pub async fn list_snapshots(&self) -> Result<Vec<SnapshotFile>, LakeError> {
-        let prefix = self.path("videos");
-        let metas: Vec<ObjectMeta> = self
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(self.store_err(&prefix))?;
+        let metas = self.list(&self.path("videos")).await?;
         let mut files: Vec<SnapshotFile> = metas
             .into_iter()
             .filter_map(|meta| {
@@ -431,13 +434,9 @@ impl Lake {
     /// Read the snapshot of `date`, if there is one.
     pub async fn read_snapshot(&self, date: NaiveDate) -> Result<Option<Snapshot>, LakeError> {
         let path = self.snapshot_path(date);
-        let got = match self.store.get(&path).await {
-            Ok(got) => got,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(self.store_err(&path)(e)),
+        let Some((meta, bytes)) = self.get_with_meta(&path).await? else {
+            return Ok(None);
         };
-        let meta = got.meta.clone();
-        let bytes = got.bytes().await.map_err(self.store_err(&path))?;
         let regions = decode_snapshot(bytes.clone()).map_err(|source| LakeError::Corrupt {
             path: self.display(&path),
             source,
@@ -512,19 +511,11 @@ impl Lake {
         path: &Path,
         fetched: BTreeMap<String, RecordBatch>,
     ) -> Result<Option<Commit>, LakeError> {
-        let (previous, version) = match self.store.get(path).await {
-            Ok(got) => {
-                let meta = got.meta.clone();
-                let bytes = got.bytes().await.map_err(self.store_err(path))?;
-                let version = UpdateVersion {
-                    e_tag: meta.e_tag.clone(),
-                    version: meta.version.clone(),
-                };
-                (Some((meta, bytes)), Some(version))
-            }
-            Err(object_store::Error::NotFound { .. }) => (None, None),
-            Err(e) => return Err(self.store_err(path)(e)),
-        };
+        let previous = self.get_with_meta(path).await?;
+        let version = previous.as_ref().map(|(meta, _)| UpdateVersion {
+            e_tag: meta.e_tag.clone(),
+            version: meta.version.clone(),
+        });
         let mut regions = fetched;
         let mut regions_kept = Vec::new();
         let mut regions_restored = Vec::new();

@@ -353,11 +353,7 @@ fn video_title(id: &str, day: NaiveDate) -> String {
 
 /// The project's Python with the `duckdb` module, or a panic saying how to get it.
 fn python_with_duckdb() -> PathBuf {
-    let venv = match std::env::var_os("TRENDLAKE_VENV") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-            .join(".cache/trendlake-venv"),
-    };
+    let venv = venv();
     let python = venv.join("bin/python");
     let ok = Command::new(&python)
         .args(["-c", "import duckdb"])
