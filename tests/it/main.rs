@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod deploy;
 mod faults;
+mod notebooks;
 mod pipeline;
 mod query_formats;
 mod readme;

@@ -1,0 +1,459 @@
+//! The lake as analysts read it: the example notebook (`examples/trends.ipynb`) executed top to
+//! bottom, pyarrow and pandas, and PySpark in local mode, each against a lake the real binary
+//! built, and each compared with what trendlake itself reports. The Python side runs in the
+//! project's virtualenv (`.ci/venv`, found by [`venv`]); a missing package, or a missing Java for
+//! Spark, fails the test with what to do, never skips it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// The demo's last night; ten nights keep the demo at about two seconds.
+const DEMO_DATE: &str = "2026-11-20";
+const DEMO_DAYS: &str = "10";
+const DEMO_REGIONS: usize = 9;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn notebook() -> PathBuf {
+    repo().join("examples/trends.ipynb")
+}
+
+fn script(name: &str) -> PathBuf {
+    repo().join("tests/python").join(name)
+}
+
+/// The virtualenv's python, able to import every one of `modules`, or a panic saying how to get
+/// them.
+fn python(modules: &[&str]) -> PathBuf {
+    let python = venv().join("bin/python");
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(format!("import {}", modules.join(", ")))
+        .output();
+    let why = match &out {
+        Ok(o) if o.status.success() => return python,
+        Ok(o) => stderr(o),
+        Err(e) => e.to_string(),
+    };
+    panic!(
+        "{} cannot import {}: the notebook tests need the project's virtualenv; run .ci/venv (it \
+         creates or completes {}; set TRENDLAKE_VENV to use another)\n{why}",
+        python.display(),
+        modules.join(", "),
+        venv().display()
+    );
+}
+
+/// A demo lake and warehouse, built by the real binary in a temp dir.
+struct Demo {
+    dir: tempfile::TempDir,
+}
+
+impl Demo {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let out = trendlake_blocking(&[
+            "demo".into(),
+            "--days".into(),
+            DEMO_DAYS.into(),
+            "--date".into(),
+            DEMO_DATE.into(),
+            "--dir".into(),
+            dir.path().display().to_string(),
+        ]);
+        assert_exit(&out, 0);
+        Demo { dir }
+    }
+    fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+    fn warehouse(&self) -> PathBuf {
+        self.dir.path().join("warehouse.duckdb")
+    }
+}
+
+/// `trendlake query --format json SQL` on `warehouse`, through the real binary.
+fn query(warehouse: &Path, sql: &str) -> Vec<Value> {
+    let out = trendlake_blocking(&[
+        "query".into(),
+        "--warehouse".into(),
+        warehouse.display().to_string(),
+        "--format".into(),
+        "json".into(),
+        sql.into(),
+    ]);
+    assert_exit(&out, 0);
+    match serde_json::from_str(&stdout(&out)).unwrap() {
+        Value::Array(rows) => rows,
+        other => panic!("query {sql}: not an array: {other}"),
+    }
+}
+
+/// Rows and NULL view, like and comment counts per snapshot date, as trendlake's warehouse has
+/// them, keyed and named as the Python scripts print them.
+fn nights(warehouse: &Path) -> BTreeMap<String, Value> {
+    let total = query(warehouse, "SELECT count(*) AS n FROM chart_entries");
+    let rows = query(
+        warehouse,
+        "SELECT snapshot_date, count(*) AS rows, \
+                count(*) - count(view_count) AS view_count_nulls, \
+                count(*) - count(like_count) AS like_count_nulls, \
+                count(*) - count(comment_count) AS comment_count_nulls \
+         FROM chart_entries GROUP BY snapshot_date ORDER BY snapshot_date",
+    );
+    let nights: BTreeMap<String, Value> = rows
+        .into_iter()
+        .map(|mut row| {
+            let date = row["snapshot_date"].as_str().unwrap().to_string();
+            row.as_object_mut().unwrap().remove("snapshot_date");
+            (date, row)
+        })
+        .collect();
+    let sum: i64 = nights.values().map(|n| n["rows"].as_i64().unwrap()).sum();
+    assert_eq!(total[0]["n"].as_i64(), Some(sum));
+    nights
+}
+
+/// Run a script of tests/python (or any `args`) with the virtualenv's python; it must exit 0, and
+/// its stdout's last line is JSON.
+fn run_json(python: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &Path)]) -> Value {
+    let started = Instant::now();
+    let mut cmd = Command::new(python);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TRENDLAKE_") && k != "TRENDLAKE_VENV" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let out = cmd.output().expect("python runs");
+    assert!(
+        out.status.success(),
+        "{args:?} failed ({}):\nstderr:\n{}\nstdout:\n{}",
+        out.status,
+        stderr(&out),
+        stdout(&out)
+    );
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap_or_default();
+    let value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("{args:?}: last line of stdout is not JSON ({e}):\n{text}"));
+    eprintln!("{args:?}: {:.1} s", started.elapsed().as_secs_f64());
+    value
+}
+
+/// What the check cell appended to the notebook prints: the notebook's own results, by name.
+const CHECK_CELL: &str = r#"
+import json
+print("TRENDLAKE-CHECK " + json.dumps({
+    "nights": {
+        str(n["snapshot_date"]): {"rows": n["rows"], "like_count_nulls": n["likes_hidden"]}
+        for n in nights.to_dicts()
+    },
+    "duckdb_nights": {
+        str(n["snapshot_date"]): {"rows": n["rows"], "like_count_nulls": n["likes_hidden"]}
+        for n in duckdb_nights.to_dicts()
+    },
+    "gaps": [str(d) for d in gaps],
+    "top_videos": top_videos["video_id"].to_list(),
+    "movers": [
+        {**m, "previous_date": str(m["previous_date"])}
+        for m in movers.select(
+            "region", "video_id", "previous_date", "days", "view_gain", "gain_per_day"
+        ).to_dicts()
+    ],
+    "warehouse_agrees": movers.select(same).equals(wh_movers.select(same)),
+}))
+"#;
+
+/// Execute the notebook against `lake` and `warehouse` (through its environment variables), with
+/// [`CHECK_CELL`] appended; the summary tests/python/run_notebook.py prints.
+fn execute_notebook(lake: &Path, warehouse: &Path) -> Value {
+    let python = python(&[
+        "nbclient",
+        "nbformat",
+        "ipykernel",
+        "polars",
+        "duckdb",
+        "matplotlib",
+    ]);
+    let scratch = tempfile::tempdir().unwrap();
+    let check = scratch.path().join("check.py");
+    std::fs::write(&check, CHECK_CELL).unwrap();
+    let executed = scratch.path().join("trends.executed.ipynb");
+    let summary = run_json(
+        &python,
+        &[
+            script("run_notebook.py").as_os_str(),
+            notebook().as_os_str(),
+            executed.as_os_str(),
+            check.as_os_str(),
+        ],
+        &[
+            ("TRENDLAKE_LAKE", lake),
+            ("TRENDLAKE_WAREHOUSE", warehouse),
+            // matplotlib's font cache, away from $HOME and from other tests.
+            ("MPLCONFIGDIR", scratch.path()),
+        ],
+    );
+    assert!(
+        summary["png"].as_u64().unwrap() >= 2,
+        "the notebook draws its two charts: {summary}"
+    );
+    assert_eq!(
+        summary["stderr"],
+        serde_json::json!([]),
+        "the notebook runs without warnings"
+    );
+    summary["check"].clone()
+}
+
+/// The notebook's nights (rows and hidden likes), from Polars and from DuckDB, equal the
+/// warehouse's.
+#[track_caller]
+fn assert_nights(check: &Value, expected: &BTreeMap<String, Value>) {
+    let expected: BTreeMap<&String, Value> = expected
+        .iter()
+        .map(|(d, n)| {
+            let n =
+                serde_json::json!({"rows": n["rows"], "like_count_nulls": n["like_count_nulls"]});
+            (d, n)
+        })
+        .collect();
+    for engine in ["nights", "duckdb_nights"] {
+        let got: BTreeMap<&String, Value> = check[engine]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(d, n)| (d, n.clone()))
+            .collect();
+        assert_eq!(got, expected, "{engine}");
+    }
+}
+
+/// Each region's five largest view gains on the latest night since the region's previous
+/// snapshot, from the warehouse's entries (the definition the notebook's chart follows).
+const TOP_MOVERS: &str = "
+    WITH latest AS (SELECT max(snapshot_date) AS d FROM chart_entries),
+    previous AS (
+        SELECT region, max(snapshot_date) AS previous_date
+        FROM chart_entries, latest WHERE snapshot_date < latest.d GROUP BY region
+    )
+    SELECT cur.region, cur.video_id, cur.snapshot_date, p.previous_date,
+           cur.view_count - old.view_count AS view_gain
+    FROM chart_entries cur
+    JOIN latest ON cur.snapshot_date = latest.d
+    JOIN previous p ON p.region = cur.region
+    JOIN chart_entries old ON old.region = cur.region AND old.video_id = cur.video_id
+                          AND old.snapshot_date = p.previous_date
+    WHERE cur.view_count IS NOT NULL AND old.view_count IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY cur.region ORDER BY view_gain DESC, cur.video_id) <= 5
+    ORDER BY cur.region, view_gain DESC, cur.video_id";
+
+/// The notebook's top movers (from the lake, with Polars) are the warehouse's, video for video,
+/// with the gain divided by the days since the region's previous snapshot. Returns each region's
+/// days.
+#[track_caller]
+fn assert_movers(check: &Value, warehouse: &Path) -> BTreeMap<String, i64> {
+    let expected = query(warehouse, TOP_MOVERS);
+    let got = check["movers"].as_array().unwrap();
+    assert!(!expected.is_empty());
+    assert_eq!(got.len(), expected.len(), "{got:?}\n{expected:?}");
+    let mut days = BTreeMap::new();
+    for (g, e) in got.iter().zip(&expected) {
+        for key in ["region", "video_id", "previous_date", "view_gain"] {
+            assert_eq!(g[key], e[key], "{key}: notebook {g}, trendlake {e}");
+        }
+        let previous = date(e["previous_date"].as_str().unwrap());
+        let latest = date(e["snapshot_date"].as_str().unwrap());
+        let d = (latest - previous).num_days();
+        assert_eq!(g["days"].as_i64(), Some(d), "{g}");
+        let per_day = e["view_gain"].as_i64().unwrap() as f64 / d as f64;
+        let got_per_day = g["gain_per_day"].as_f64().unwrap();
+        assert!(
+            (got_per_day - per_day).abs() <= 1e-9 * per_day.abs().max(1.0),
+            "gain per day {got_per_day}, expected {per_day}: {g}"
+        );
+        days.insert(g["region"].as_str().unwrap().to_string(), d);
+    }
+    assert_eq!(check["warehouse_agrees"], true, "the notebook's own check");
+    days
+}
+
+#[test]
+fn notebook_is_saved_without_outputs() {
+    let text = std::fs::read_to_string(notebook()).unwrap();
+    let nb: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(nb["nbformat"], 4);
+    assert_eq!(nb["metadata"]["kernelspec"]["name"], "python3");
+    let cells = nb["cells"].as_array().unwrap();
+    let code: Vec<&Value> = cells.iter().filter(|c| c["cell_type"] == "code").collect();
+    assert!(code.len() >= 10, "{} code cells", code.len());
+    for cell in &code {
+        assert_eq!(
+            cell["outputs"],
+            serde_json::json!([]),
+            "outputs saved: {cell}"
+        );
+        assert!(
+            cell["execution_count"].is_null(),
+            "execution count saved: {cell}"
+        );
+    }
+    assert!(text.len() < 40_000, "{} bytes", text.len());
+    for needle in [
+        "TRENDLAKE_LAKE",
+        "TRENDLAKE_WAREHOUSE",
+        "hive_partitioning=True",
+        "hive_partitioning = true",
+        "read_only=True",
+        "channel_id",
+    ] {
+        assert!(text.contains(needle), "the notebook uses {needle}");
+    }
+}
+
+#[test]
+fn notebook_runs_top_to_bottom_on_a_demo_lake_and_draws_its_two_charts() {
+    let demo = Demo::new();
+    let check = execute_notebook(&demo.lake(), &demo.warehouse());
+    let expected = nights(&demo.warehouse());
+    assert_eq!(expected.len(), 10);
+    assert_nights(&check, &expected);
+    assert_eq!(check["gaps"], serde_json::json!([]));
+    assert_eq!(check["top_videos"].as_array().unwrap().len(), 5);
+    let days = assert_movers(&check, &demo.warehouse());
+    assert_eq!(days.len(), DEMO_REGIONS);
+    assert!(days.values().all(|&d| d == 1), "{days:?}");
+}
+
+/// A missed night (11-18) and a region missing from a night (US on 11-19): the notebook compares
+/// each region with its own previous snapshot and divides the gain by the days between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notebook_divides_a_gain_over_a_gap_by_its_days() {
+    let api = fake(date("2026-11-16"), |_| {}).await;
+    let s = Scratch::new();
+    for (day, regions) in [
+        ("2026-11-16", "JP,US"),
+        ("2026-11-17", "JP,US"),
+        ("2026-11-19", "JP"),
+        ("2026-11-20", "JP,US"),
+    ] {
+        api.set_date(date(day));
+        assert_exit(
+            &s.run(&api.base_url(), day, &["--regions", regions]).await,
+            0,
+        );
+    }
+    let (lake, warehouse) = (s.lake(), s.warehouse());
+    let check = tokio::task::spawn_blocking(move || execute_notebook(&lake, &warehouse))
+        .await
+        .unwrap();
+    let expected = nights(&s.warehouse());
+    assert_eq!(expected["2026-11-19"]["rows"], 200);
+    assert_nights(&check, &expected);
+    assert_eq!(check["gaps"], serde_json::json!(["2026-11-19"]));
+    let days = assert_movers(&check, &s.warehouse());
+    assert_eq!(
+        days,
+        BTreeMap::from([("JP".to_string(), 1), ("US".to_string(), 3)])
+    );
+}
+
+#[test]
+fn pyarrow_and_pandas_read_the_lake_with_a_date_and_nullable_counts() {
+    let python = python(&["pyarrow", "pandas"]);
+    let demo = Demo::new();
+    let expected = nights(&demo.warehouse());
+    let rows: i64 = expected.values().map(|n| n["rows"].as_i64().unwrap()).sum();
+    assert_eq!(rows, 10 * DEMO_REGIONS as i64 * 200);
+    let likes_hidden: i64 = expected
+        .values()
+        .map(|n| n["like_count_nulls"].as_i64().unwrap())
+        .sum();
+    assert!(likes_hidden > 0, "the demo hides some likes");
+    let got = run_json(
+        &python,
+        &[
+            script("read_lake_pandas.py").as_os_str(),
+            demo.lake().join("videos").as_os_str(),
+        ],
+        &[],
+    );
+    let expected = serde_json::to_value(&expected).unwrap();
+    for reader in ["pyarrow_hive", "pyarrow", "pandas", "pandas_default"] {
+        assert_eq!(got[reader]["rows"], rows, "{reader}");
+        assert_eq!(got[reader]["per_date"], expected, "{reader}");
+    }
+    // `partitioning="hive"` alone leaves the key a string; typed, it is a date, and the counts
+    // stay int64 with their NULLs.
+    let types = |reader: &str| got[reader]["types"].clone();
+    assert_eq!(types("pyarrow_hive")["snapshot_date"], "string");
+    assert_eq!(
+        types("pyarrow"),
+        serde_json::json!({"snapshot_date": "date32[day]", "view_count": "int64",
+                           "like_count": "int64", "comment_count": "int64"})
+    );
+    // The README's pandas line: a date (not a category), and nullable int64 (not float64).
+    assert_eq!(
+        types("pandas"),
+        serde_json::json!({"snapshot_date": "date32[day][pyarrow]", "view_count": "int64[pyarrow]",
+                           "like_count": "int64[pyarrow]", "comment_count": "int64[pyarrow]"})
+    );
+    assert_eq!(got["pandas"]["first_date_type"], "date");
+    assert_ne!(
+        types("pandas_default")["snapshot_date"],
+        "date32[day][pyarrow]"
+    );
+}
+
+#[test]
+fn spark_reads_the_lake_with_a_date_partition_and_long_counts() {
+    let python = python(&["pyspark"]);
+    let java = match std::env::var_os("JAVA_HOME") {
+        Some(home) if !home.is_empty() => PathBuf::from(home).join("bin/java"),
+        _ => PathBuf::from("java"),
+    };
+    let version = Command::new(&java).arg("-version").output();
+    assert!(
+        version.as_ref().is_ok_and(|o| o.status.success()),
+        "{} -version failed ({version:?}): Spark needs a Java runtime (17 or later); .ci/run \
+         installs Debian's default-jre-headless when there is no java, or set JAVA_HOME",
+        java.display()
+    );
+    let demo = Demo::new();
+    let expected = nights(&demo.warehouse());
+    let rows: i64 = expected.values().map(|n| n["rows"].as_i64().unwrap()).sum();
+    let got = run_json(
+        &python,
+        &[
+            script("read_lake_spark.py").as_os_str(),
+            demo.lake().join("videos").as_os_str(),
+        ],
+        &[("SPARK_LOCAL_IP", Path::new("127.0.0.1"))],
+    );
+    assert_eq!(got["rows"], rows);
+    assert_eq!(got["per_date"], serde_json::to_value(&expected).unwrap());
+    let types = &got["types"];
+    assert_eq!(types["snapshot_date"], "DateType", "{types}");
+    for count in ["view_count", "like_count", "comment_count"] {
+        assert_eq!(types[count], "LongType", "{count}: {types}");
+    }
+    assert_eq!(types["published_at"], "TimestampType");
+    assert_eq!(
+        got["partition_columns"],
+        serde_json::json!(["snapshot_date"])
+    );
+    // With partition type inference off, the key is a string; a schema makes it a date again.
+    assert_eq!(got["uninferred_type"], "StringType");
+    assert_eq!(got["with_schema_type"], "DateType");
+    assert_eq!(got["with_schema_rows"], rows);
+}
