@@ -1,29 +1,74 @@
--- The largest view gains since each region's previous snapshot. Params: date (default: latest), limit (default 5 per region).
-WITH params AS (
-    SELECT coalesce(CAST(getvariable('date') AS DATE), (SELECT max(snapshot_date) FROM chart_entries)) AS d,
-           coalesce(CAST(getvariable('limit') AS BIGINT), 5) AS n
+-- top_movers: the largest view gains per day since each region's previous snapshot
+--
+-- For the chart of `date`, the videos of each region that were also on that region's previous
+-- held snapshot, ranked by views gained per day since then. "Previous" is the region's previous
+-- snapshot in the warehouse, not yesterday: after a missing day the gain spans two or more days,
+-- so `view_gain` is the gain over `days_since_previous` days and `gain_per_day` is that gain
+-- divided by the days (the same number when the previous snapshot is the day before). View counts
+-- are cumulative: a gain is the difference of two counts, never a sum.
+--
+-- Not movers (no count to start from, or none to end at): a video that was not on the previous
+-- snapshot (an entry or re-entry, see new_entries), a video whose view count is hidden (NULL) on
+-- either snapshot, and every video of a region's first held snapshot (there is no previous one).
+-- A date with no snapshot for a region gives no rows for it.
+--
+-- Columns: snapshot_date, region, mover (1 = the largest gain per day), video_id, title (the
+-- latest), rank, previous_rank, previous_date, days_since_previous, view_count, view_gain (over
+-- days_since_previous days), gain_per_day (rounded to 0.1 view). Ties go to the lower video_id.
+--
+-- @param date date (default: the latest snapshot date) the chart date
+-- @param region region (default: every region) only this region
+-- @param limit integer (default: 5) movers per region
+WITH chosen AS (
+    SELECT coalesce(CAST(getvariable('date') AS DATE),
+                    (SELECT max(snapshot_date) FROM merged_snapshots)) AS chart_date,
+           CAST(getvariable('region') AS VARCHAR) AS only_region,
+           coalesce(CAST(getvariable('limit') AS BIGINT), 5) AS per_region
 ),
-previous AS (
-    SELECT e.region, max(e.snapshot_date) AS p
-    FROM chart_entries e, params
-    WHERE e.snapshot_date < params.d
-    GROUP BY e.region
+-- Each region's previous held snapshot. merged_snapshots (one row a date, listing the regions its
+-- snapshot holds) answers this without touching chart_entries.
+previous_snapshots AS (
+    SELECT r.region, max(m.snapshot_date) AS previous_date
+    FROM merged_snapshots m, unnest(m.regions) AS r(region), chosen
+    WHERE m.snapshot_date < chosen.chart_date
+      AND (chosen.only_region IS NULL OR r.region = chosen.only_region)
+    GROUP BY r.region
+),
+on_chart_date AS (
+    SELECT e.region, e.video_id, e.rank, e.view_count, e.snapshot_date
+    FROM chart_entries e, chosen
+    WHERE e.snapshot_date = chosen.chart_date
+      AND (chosen.only_region IS NULL OR e.region = chosen.only_region)
+),
+-- Filtering on the previous dates themselves lets the scan skip every other date's row groups.
+on_previous AS (
+    SELECT e.region, e.video_id, e.rank, e.view_count, e.snapshot_date
+    FROM chart_entries e
+    JOIN previous_snapshots p ON p.region = e.region AND p.previous_date = e.snapshot_date
+    WHERE e.snapshot_date IN (SELECT previous_date FROM previous_snapshots)
 ),
 gains AS (
-    SELECT cur.snapshot_date, cur.region, cur.video_id, cur.rank, old.rank AS previous_rank,
-           previous.p AS previous_date, cur.view_count,
-           cur.view_count - old.view_count AS view_gain
-    FROM chart_entries cur
-    JOIN params ON cur.snapshot_date = params.d
-    JOIN previous ON previous.region = cur.region
-    JOIN chart_entries old
-      ON old.region = cur.region AND old.snapshot_date = previous.p AND old.video_id = cur.video_id
-    WHERE cur.view_count IS NOT NULL AND old.view_count IS NOT NULL
+    SELECT cur.snapshot_date, cur.region, cur.video_id, cur.rank, prev.rank AS previous_rank,
+           prev.snapshot_date AS previous_date,
+           datediff('day', prev.snapshot_date, cur.snapshot_date) AS days_since_previous,
+           cur.view_count, cur.view_count - prev.view_count AS view_gain
+    FROM on_chart_date cur
+    JOIN on_previous prev USING (region, video_id)
+    -- Hidden on either side: the gain is unknown, not zero.
+    WHERE cur.view_count IS NOT NULL AND prev.view_count IS NOT NULL
+),
+ranked AS (
+    SELECT g.*,
+           row_number() OVER (
+               PARTITION BY g.region
+               ORDER BY g.view_gain / g.days_since_previous DESC, g.video_id
+           ) AS mover
+    FROM gains g
 )
-SELECT g.snapshot_date, g.region,
-       row_number() OVER (PARTITION BY g.region ORDER BY g.view_gain DESC, g.video_id) AS mover,
-       g.video_id, v.title, g.rank, g.previous_rank, g.view_gain, g.view_count, g.previous_date
-FROM gains g
+SELECT r.snapshot_date, r.region, r.mover, r.video_id, v.title, r.rank, r.previous_rank,
+       r.previous_date, r.days_since_previous, r.view_count, r.view_gain,
+       round(r.view_gain / r.days_since_previous, 1) AS gain_per_day
+FROM ranked r
 JOIN videos v USING (video_id)
-QUALIFY mover <= (SELECT n FROM params)
-ORDER BY g.region, mover;
+WHERE r.mover <= (SELECT per_region FROM chosen)
+ORDER BY r.region, r.mover;
