@@ -1,0 +1,59 @@
+-- publish_hour: at what local hour the videos on each region's chart were uploaded
+--
+-- For each region, the videos on its chart at least once between `from` and `to` (inclusive),
+-- each counted once however many days it stayed, by the hour of its upload (published_at) in
+-- the region's own time zone (regions.time_zone), daylight saving included: the UTC time plus
+-- the region's UTC offset at that instant (region_utc_offsets, computed from the IANA zone when
+-- the warehouse was written; the bundled DuckDB has no time zone support of its own). A video on
+-- several regions' charts counts in each, in each one's local time. All 24 hours are listed, with
+-- 0 where no video was uploaded. Appearances are counted, not arrivals: a video already on the
+-- chart on the first day of the period or of the history counts like any other (no censoring).
+--
+-- Columns: region, time_zone, local_hour (0-23), videos, share (videos / all the region's videos
+-- in the period, rounded to 4 places).
+--
+-- @param region region (default: every region) only this region
+-- @param from date (default: the first snapshot date) the period's first day
+-- @param to date (default: the latest snapshot date) the period's last day
+WITH chosen AS (
+    SELECT CAST(getvariable('region') AS VARCHAR) AS only_region,
+           coalesce(CAST(getvariable('from') AS DATE),
+                    (SELECT min(snapshot_date) FROM merged_snapshots)) AS from_date,
+           coalesce(CAST(getvariable('to') AS DATE),
+                    (SELECT max(snapshot_date) FROM merged_snapshots)) AS to_date
+),
+charted AS (
+    SELECT DISTINCT e.region, e.video_id
+    FROM chart_entries e, chosen
+    WHERE e.snapshot_date BETWEEN chosen.from_date AND chosen.to_date
+      AND (chosen.only_region IS NULL OR e.region = chosen.only_region)
+),
+-- published_at is TIMESTAMPTZ and this DuckDB has no ICU: the cast to TIMESTAMP gives the UTC
+-- wall clock, which is what the offsets' spans are written in.
+local_uploads AS (
+    SELECT c.region,
+           hour(CAST(v.published_at AS TIMESTAMP) + to_seconds(o.utc_offset_s)) AS local_hour
+    FROM charted c
+    JOIN videos v USING (video_id)
+    JOIN region_utc_offsets o
+      ON o.region = c.region
+     AND CAST(v.published_at AS TIMESTAMP) >= o.valid_from
+     AND CAST(v.published_at AS TIMESTAMP) < o.valid_until
+),
+per_hour AS (
+    SELECT region, local_hour, count(*) AS videos
+    FROM local_uploads
+    GROUP BY region, local_hour
+),
+-- Every hour of every region with videos, so an empty hour shows as 0 rather than missing.
+region_hours AS (
+    SELECT r.region, h.local_hour
+    FROM (SELECT DISTINCT region FROM charted) r, range(24) AS h(local_hour)
+)
+SELECT rh.region, g.time_zone, rh.local_hour, coalesce(p.videos, 0) AS videos,
+       round(coalesce(p.videos, 0) / sum(coalesce(p.videos, 0)) OVER (PARTITION BY rh.region), 4)
+           AS share
+FROM region_hours rh
+LEFT JOIN per_hour p USING (region, local_hour)
+LEFT JOIN regions g ON g.code = rh.region
+ORDER BY rh.region, rh.local_hour;

@@ -1,0 +1,60 @@
+-- video_history: one video's rank and views on every region's chart over time, with the gains between snapshots
+--
+-- Every entry of `video` (required), per region in date order: its rank and counts, and the
+-- change since the region's previous held snapshot (`previous_date`), which is not always
+-- yesterday: after a missing day (no snapshot for the region) the gain spans `days_between`
+-- days, so `view_gain` is a gain over that many days and `view_gain_per_day` is it divided by
+-- them (never a daily gain over a gap). Counts are cumulative: gains are differences, never sums.
+--
+-- Where the video was not on the previous snapshot's chart, previous_rank, rank_change and the
+-- gains are NULL and `arrival` says why: `censored` on the region's first held snapshot (it may
+-- have been on the chart before the history began: its entry is unknown), `entered` at its first
+-- appearance in the region, `re-entered` when it comes back after a held snapshot without it;
+-- `stayed` when it was on the previous snapshot too. `still_on_chart` marks its entry on the
+-- region's latest held snapshot (its stay is not over: right-censored). A gain is NULL where
+-- either view count is NULL.
+--
+-- Columns: region, snapshot_date, rank, previous_date, days_between, previous_rank, rank_change
+-- (previous_rank - rank: > 0 climbed), view_count, view_gain, view_gain_per_day, like_count,
+-- comment_count, arrival, still_on_chart.
+--
+-- @param video video (default: none, required) the video's id
+WITH chosen AS (
+    SELECT coalesce(CAST(getvariable('video') AS VARCHAR),
+                    error('video_history needs a video: --param video=ID (an 11-character id)'))
+               AS video_id
+),
+-- Every region's held snapshots with the previous one. merged_snapshots (one row a date, listing
+-- the regions its snapshot holds) is tiny.
+region_calendar AS (
+    SELECT r.region, m.snapshot_date,
+           lag(m.snapshot_date) OVER (PARTITION BY r.region ORDER BY m.snapshot_date)
+               AS previous_date,
+           m.snapshot_date = max(m.snapshot_date) OVER (PARTITION BY r.region) AS is_latest
+    FROM merged_snapshots m, unnest(m.regions) AS r(region)
+),
+video_entries AS (
+    SELECT e.region, e.snapshot_date, e.rank, e.view_count, e.like_count, e.comment_count,
+           -- The previous entry of this video in the region, whatever its date: tells an entry
+           -- from a re-entry.
+           lag(e.snapshot_date) OVER (PARTITION BY e.region ORDER BY e.snapshot_date)
+               AS previous_entry_date
+    FROM chart_entries e, chosen
+    WHERE e.video_id = chosen.video_id
+)
+SELECT e.region, e.snapshot_date, e.rank, c.previous_date,
+       datediff('day', c.previous_date, e.snapshot_date) AS days_between,
+       p.rank AS previous_rank, p.rank - e.rank AS rank_change, e.view_count,
+       e.view_count - p.view_count AS view_gain,
+       (e.view_count - p.view_count) / datediff('day', c.previous_date, e.snapshot_date)
+           AS view_gain_per_day,
+       e.like_count, e.comment_count,
+       CASE WHEN c.previous_date IS NULL THEN 'censored'
+            WHEN p.snapshot_date IS NOT NULL THEN 'stayed'
+            WHEN e.previous_entry_date IS NULL THEN 'entered'
+            ELSE 're-entered' END AS arrival,
+       c.is_latest AS still_on_chart
+FROM video_entries e
+JOIN region_calendar c USING (region, snapshot_date)
+LEFT JOIN video_entries p ON p.region = e.region AND p.snapshot_date = c.previous_date
+ORDER BY e.region, e.snapshot_date;
