@@ -1,8 +1,14 @@
-//! Query results rendered for people and tools: a table on a terminal, CSV, JSON or Parquet,
-//! to stdout or a file.
+//! Query results rendered for people and tools: a table on a terminal, CSV, JSON, JSON lines or
+//! Parquet, to stdout or a file.
 //!
-//! Every type the warehouse holds prints in every format. Parquet keeps Arrow's types; for the
-//! text formats the values print as:
+//! Results stream: each batch is written as DuckDB hands it over ([`write_stream`]), so a result
+//! larger than memory goes to a file or a pipe in bounded memory. CSV, JSON and JSON lines are
+//! written batch by batch (and flushed after each one on stdout); Parquet is written in row
+//! groups of at most [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] bytes. The table is for
+//! people: it shows at most `--max-rows` rows and counts the rest without rendering them.
+//!
+//! Every type the warehouse holds prints in every format. Parquet keeps Arrow's types (a date
+//! stays `Date32`, a count `Int64`); for the text formats the values print as:
 //! - timestamps: RFC 3339; with a time zone (DuckDB's `TIMESTAMPTZ`) in UTC with `Z`
 //!   (`2026-11-25T03:00:00Z`), without one (`TIMESTAMP`) the same without `Z`; fractional
 //!   seconds only when non-zero, as 3, 6 or 9 digits (`…T03:00:00.250Z`). Arrow cannot print a
@@ -11,43 +17,65 @@
 //!   is labelled with;
 //! - dates: `YYYY-MM-DD`; DuckDB's infinite dates and timestamps as `infinity` / `-infinity`;
 //! - lists, structs, maps and unions: JSON text in the table and CSV (`["a","b"]`), JSON
-//!   values in JSON (a union as its member's value);
+//!   values in JSON and JSON lines (a union as its member's value);
 //! - decimals (and DuckDB's `HUGEINT`, e.g. `sum(view_count)`) as their digits (JSON numbers),
 //!   intervals as Arrow prints them (`1 days 2 hours`);
-//! - null: empty in the table and CSV, `null` in JSON (every record has every key).
+//! - null: empty in the table and CSV, `null` in JSON and JSON lines (every record has every
+//!   key).
+//!
+//! JSON is one array of records (`[]` when empty); JSON lines is one record per line (nothing
+//! when empty). An empty result still prints the CSV header and the table's, and writes a
+//! Parquet file with the result's schema.
 //!
 //! DuckDB's `INTERVAL` and `UNION` cannot be written to Parquet by arrow; asking for it is a
 //! usage error that suggests a cast.
 
-use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UnionArray};
 use arrow::buffer::ScalarBuffer;
 use arrow::datatypes::{
-    DataType, Date32Type, FieldRef, Schema, TimeUnit, TimestampMicrosecondType,
+    DataType, Date32Type, FieldRef, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow::error::ArrowError;
-use arrow::json::writer::{JsonArray, NullableEncoder, make_encoder};
+use arrow::json::writer::{JsonArray, JsonFormat, LineDelimited, NullableEncoder, make_encoder};
 use arrow::json::{Encoder, EncoderFactory, EncoderOptions};
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use clap::ValueEnum;
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
 
 /// Output format of `query`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// A table for people (at most --max-rows rows)
     Table,
+    /// CSV with a header line
     Csv,
+    /// One JSON array of records
     Json,
+    /// JSON lines: one JSON record per line
+    Jsonl,
+    /// Parquet, with the result's types
     Parquet,
 }
 
 /// The `--output` extensions that choose a format, as the messages list them.
-const EXTENSIONS: &str = ".csv, .json, .parquet";
+const EXTENSIONS: &str = ".csv, .json, .jsonl, .ndjson, .parquet";
+
+/// Most rows in one Parquet row group; with [`ROW_GROUP_BYTES`], what a Parquet result holds in
+/// memory at most before it is written out.
+pub const ROW_GROUP_ROWS: usize = 500_000;
+
+/// Most (estimated, encoded) bytes in one Parquet row group.
+pub const ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
 
 /// The format of `query`'s result: `--format` if given, else `--output`'s extension, else a
 /// table when stdout is a terminal and CSV when it is not.
@@ -76,11 +104,13 @@ pub fn choose_format(
             match ext.as_deref() {
                 Some("csv") => Format::Csv,
                 Some("json") => Format::Json,
+                Some("jsonl" | "ndjson") => Format::Jsonl,
                 Some("parquet") => Format::Parquet,
                 _ => {
                     return Err(Error::Usage(format!(
                         "cannot tell which format to write to --output {}: its extension is \
-                         none of {EXTENSIONS}; rename it or pass --format table|csv|json|parquet",
+                         none of {EXTENSIONS}; rename it or pass \
+                         --format table|csv|json|jsonl|parquet",
                         path.display()
                     )));
                 }
@@ -97,37 +127,41 @@ fn parquet_to_terminal() -> Error {
     Error::Usage("--format parquet writes binary; give --output F or redirect stdout".into())
 }
 
-/// Render query results in `format` to `output` (or stdout). `batches` must hold at least one
-/// batch (an empty result is one empty batch, as `Warehouse::query` returns it) so that the
-/// CSV header, the table header and the Parquet schema are known.
+/// What [`write_stream`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Rows in the result (all of them were fetched, even those a table did not show), or, when
+    /// the reader of stdout went away, the rows fetched until then.
+    pub rows: u64,
+    /// Rows written out: all of them but in a table cut at `max_rows`.
+    pub shown: u64,
+}
+
+/// Write a result in `format` to `output` (or stdout) as its batches come: `schema` first (so an
+/// empty result still has its CSV header, its table header and its Parquet schema), then each
+/// batch. `max_rows` bounds the rows a table shows (0: all); the other formats write every row.
 ///
-/// The conversions and checks that can fail run before `output` is created; a write that still
-/// fails (a JSON encoding error, a full disk) removes the file it created, so a failed query
-/// never leaves a partial file behind.
-pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Path>) -> Result<()> {
+/// The checks that can fail early (Parquet to a terminal, a type Parquet cannot hold) run
+/// before anything is created. A file is written beside `--output` under a temporary name and
+/// renamed over it only once complete, so a query that fails midway (an error from DuckDB, a
+/// full disk) never leaves a partial file; the temporary one is removed. (A FIFO or a device is
+/// written directly.) On stdout, a reader that goes away (`trendlake query … | head`) ends the
+/// query quietly: no more batches are fetched.
+pub fn write_stream<E>(
+    schema: SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch, E>>,
+    format: Format,
+    max_rows: usize,
+    output: Option<&Path>,
+) -> Result<Written>
+where
+    Error: From<E>,
+{
     if format == Format::Parquet && output.is_none() && std::io::stdout().is_terminal() {
         return Err(parquet_to_terminal());
     }
-    let printable: Vec<RecordBatch> = match format {
-        Format::Table | Format::Csv => batches
-            .iter()
-            .map(printable)
-            .collect::<Result<_, _>>()
-            .map_err(OutputError::from)?,
-        Format::Json | Format::Parquet => Vec::new(),
-    };
-    let table = match format {
-        Format::Table => arrow::util::pretty::pretty_format_batches(&printable)
-            .map_err(OutputError::from)?
-            .to_string(),
-        _ => String::new(),
-    };
-    let Some(first) = batches.first() else {
-        return Err(OutputError::NoBatches.into());
-    };
     if format == Format::Parquet
-        && let Some(field) = first
-            .schema()
+        && let Some(field) = schema
             .fields()
             .iter()
             .find(|f| !parquet_can_hold(f.data_type()))
@@ -135,35 +169,61 @@ pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Pa
         return Err(Error::Usage(format!(
             "column {:?} is of type {}, which trendlake cannot write to Parquet; cast it in the \
              query (e.g. {0}::VARCHAR, or epoch({0}) for an INTERVAL's seconds) or use \
-             --format csv|json",
+             --format csv|json|jsonl",
             field.name(),
             field.data_type()
         )));
     }
-
-    let mut sink: Box<dyn Write + Send> = match output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| Error::Io {
-                context: format!("cannot create --output {}", path.display()),
-                source: e,
-            })?,
-        )),
-        None => Box::new(std::io::BufWriter::new(PipeStdout {
-            stdout: std::io::stdout(),
-            closed: false,
-        })),
-    };
-    let source = match format {
-        Format::Table | Format::Csv => &printable,
-        Format::Json | Format::Parquet => batches,
-    };
-    if let Err(e) = write_to(&mut *sink, format, source, &table) {
-        drop(sink);
-        if let Some(path) = output {
-            let _ = std::fs::remove_file(path);
+    let (mut sink, file) = match output {
+        Some(path) => {
+            let (out, file) = OutputFile::create(path)?;
+            (Sink::new(Box::new(out), None), Some(file))
         }
-        return Err(e.into());
+        None => {
+            let closed = Arc::new(AtomicBool::new(false));
+            let stdout = PipeStdout {
+                stdout: std::io::stdout(),
+                closed: closed.clone(),
+            };
+            (Sink::new(Box::new(stdout), Some(closed)), None)
+        }
+    };
+    let written = match format {
+        Format::Table => write_table(&mut sink, schema, batches, max_rows),
+        Format::Csv => write_csv(&mut sink, schema, batches),
+        Format::Json => write_json::<JsonArray, E>(&mut sink, batches, true),
+        Format::Jsonl => write_json::<LineDelimited, E>(&mut sink, batches, false),
+        Format::Parquet => write_parquet(&mut sink, schema, batches),
     }
+    .and_then(|w| {
+        sink.flush().map_err(OutputError::from)?;
+        Ok(w)
+    });
+    drop(sink);
+    match (written, file) {
+        (Ok(w), Some(file)) => {
+            file.finish()?;
+            Ok(w)
+        }
+        // Dropping `file` removes the unfinished one.
+        (result, _) => result,
+    }
+}
+
+/// [`write_stream`] of batches already in memory, a table showing them all. `batches` must hold
+/// at least one batch (an empty result is one empty batch, as `Warehouse::query` returns it),
+/// whose schema is the result's.
+pub fn write_batches(batches: &[RecordBatch], format: Format, output: Option<&Path>) -> Result<()> {
+    let Some(first) = batches.first() else {
+        return Err(OutputError::NoBatches.into());
+    };
+    write_stream(
+        first.schema(),
+        batches.iter().cloned().map(Ok::<_, Error>),
+        format,
+        0,
+        output,
+    )?;
     Ok(())
 }
 
@@ -180,18 +240,286 @@ pub enum OutputError {
     NoBatches,
 }
 
+/// The table: the first `max_rows` rows (all when 0) rendered, the rest only counted, then a
+/// note saying how many were left out.
+fn write_table<E>(
+    sink: &mut Sink,
+    schema: SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch, E>>,
+    max_rows: usize,
+) -> Result<Written>
+where
+    Error: From<E>,
+{
+    let mut shown: Vec<RecordBatch> = Vec::new();
+    let (mut rows, mut shown_rows) = (0u64, 0usize);
+    for batch in batches {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        let room = if max_rows == 0 {
+            usize::MAX
+        } else {
+            max_rows - shown_rows
+        };
+        let take = batch.num_rows().min(room);
+        if take > 0 {
+            shown.push(printable(&batch.slice(0, take)).map_err(OutputError::from)?);
+            shown_rows += take;
+        }
+    }
+    if shown.is_empty() {
+        shown.push(printable(&RecordBatch::new_empty(schema)).map_err(OutputError::from)?);
+    }
+    let table = arrow::util::pretty::pretty_format_batches(&shown).map_err(OutputError::from)?;
+    writeln!(sink, "{table}").map_err(OutputError::from)?;
+    if rows > shown_rows as u64 {
+        writeln!(
+            sink,
+            "({} of {} rows shown; --max-rows 0 shows all, or --format csv)",
+            thousands(shown_rows as u64),
+            thousands(rows)
+        )
+        .map_err(OutputError::from)?;
+    }
+    Ok(Written {
+        rows,
+        shown: shown_rows as u64,
+    })
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn write_csv<E>(
+    sink: &mut Sink,
+    schema: SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch, E>>,
+) -> Result<Written>
+where
+    Error: From<E>,
+{
+    let mut rows = 0u64;
+    let mut header = true;
+    for batch in batches {
+        let batch = batch?;
+        if batch.num_rows() == 0 && !header {
+            continue;
+        }
+        rows += batch.num_rows() as u64;
+        let text = printable(&batch).map_err(OutputError::from)?;
+        arrow::csv::WriterBuilder::new()
+            .with_header(header)
+            .build(&mut *sink)
+            .write(&text)
+            .map_err(OutputError::from)?;
+        header = false;
+        if sink.batch_done()? {
+            break;
+        }
+    }
+    if header {
+        // No batch at all: the header alone.
+        let empty = printable(&RecordBatch::new_empty(schema)).map_err(OutputError::from)?;
+        arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(&mut *sink)
+            .write(&empty)
+            .map_err(OutputError::from)?;
+    }
+    Ok(Written { rows, shown: rows })
+}
+
+/// JSON (one array, `[]` when empty) or JSON lines (one record per line, nothing when empty).
+fn write_json<F: JsonFormat, E>(
+    sink: &mut Sink,
+    batches: impl IntoIterator<Item = Result<RecordBatch, E>>,
+    array: bool,
+) -> Result<Written>
+where
+    Error: From<E>,
+{
+    let mut rows = 0u64;
+    let mut w = arrow::json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .with_encoder_factory(Arc::new(TextEncoders))
+        .build::<_, F>(&mut *sink);
+    for batch in batches {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        w.write(&batch).map_err(OutputError::from)?;
+        if w.get_mut().batch_done()? {
+            break;
+        }
+    }
+    w.finish().map_err(OutputError::from)?;
+    drop(w);
+    if array {
+        // The array ends its line; each of JSON lines' records already does.
+        writeln!(sink).map_err(OutputError::from)?;
+    }
+    Ok(Written { rows, shown: rows })
+}
+
+fn write_parquet<E>(
+    sink: &mut Sink,
+    schema: SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch, E>>,
+) -> Result<Written>
+where
+    Error: From<E>,
+{
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+        .build();
+    let mut w = ArrowWriter::try_new(&mut *sink, schema, Some(props)).map_err(OutputError::from)?;
+    let mut rows = 0u64;
+    for batch in batches {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        w.write(&batch).map_err(OutputError::from)?;
+        if w.inner_mut().batch_done()? {
+            break;
+        }
+    }
+    w.close().map_err(OutputError::from)?;
+    Ok(Written { rows, shown: rows })
+}
+
+/// Where the bytes go: a buffer in front of stdout or the output file.
+struct Sink {
+    out: BufWriter<Box<dyn Write + Send>>,
+    /// Set when stdout's reader went away; `None` for a file.
+    stdout_closed: Option<Arc<AtomicBool>>,
+}
+
+impl Sink {
+    fn new(out: Box<dyn Write + Send>, stdout_closed: Option<Arc<AtomicBool>>) -> Self {
+        Self {
+            out: BufWriter::with_capacity(256 * 1024, out),
+            stdout_closed,
+        }
+    }
+
+    /// After each batch: stdout is flushed, so a reader sees rows as they come. Whether to stop
+    /// because stdout's reader went away.
+    fn batch_done(&mut self) -> Result<bool, OutputError> {
+        let Some(closed) = &self.stdout_closed else {
+            return Ok(false);
+        };
+        self.out.flush()?;
+        Ok(closed.load(Ordering::Relaxed))
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// An `--output` file being written: a temporary file beside it, renamed over it by
+/// [`OutputFile::finish`] and removed if dropped unfinished. A path that exists and is not a
+/// regular file (a FIFO, `/dev/stdout`) is written directly.
+struct OutputFile {
+    path: PathBuf,
+    /// The temporary file, until renamed.
+    temp: Option<PathBuf>,
+}
+
+impl OutputFile {
+    fn create(path: &Path) -> Result<(File, Self)> {
+        let io = |context: String| move |source| Error::Io { context, source };
+        let cannot_create = || format!("cannot create --output {}", path.display());
+        // A symbolic link keeps pointing where it did: the file it names is replaced.
+        let target = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+            }
+            _ => path.to_path_buf(),
+        };
+        let existing = std::fs::metadata(&target).ok();
+        if existing.as_ref().is_some_and(|m| !m.is_file()) {
+            let file = File::create(&target).map_err(io(cannot_create()))?;
+            return Ok((
+                file,
+                Self {
+                    path: target,
+                    temp: None,
+                },
+            ));
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let temp = target.with_file_name(format!(".{name}.trendlake-{}.tmp", std::process::id()));
+        let file = File::create(&temp).map_err(io(cannot_create()))?;
+        let this = Self {
+            path: target,
+            temp: Some(temp),
+        };
+        if let Some(m) = existing {
+            // The result replaces the file, not its permissions.
+            let _ = file.set_permissions(m.permissions());
+        }
+        Ok((file, this))
+    }
+
+    /// Put the complete result in place.
+    fn finish(mut self) -> Result<()> {
+        if let Some(temp) = self.temp.take() {
+            std::fs::rename(&temp, &self.path).map_err(|source| {
+                let _ = std::fs::remove_file(&temp);
+                Error::Io {
+                    context: format!("cannot move the result to --output {}", self.path.display()),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
 /// Stdout that takes a closed pipe (`trendlake query … | head`) as the reader having seen
-/// enough: the rest is discarded instead of failing the query.
+/// enough: the rest is discarded instead of failing the query, and `closed` tells the writer to
+/// stop fetching.
 struct PipeStdout {
     stdout: std::io::Stdout,
-    closed: bool,
+    closed: Arc<AtomicBool>,
 }
 
 impl PipeStdout {
     fn closed_pipe<T>(&mut self, result: std::io::Result<T>, or: T) -> std::io::Result<T> {
         match result {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                self.closed = true;
+                self.closed.store(true, Ordering::Relaxed);
                 Ok(or)
             }
             other => other,
@@ -201,7 +529,7 @@ impl PipeStdout {
 
 impl Write for PipeStdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.closed {
+        if self.closed.load(Ordering::Relaxed) {
             return Ok(buf.len());
         }
         let written = self.stdout.write(buf);
@@ -209,7 +537,7 @@ impl Write for PipeStdout {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        if self.closed {
+        if self.closed.load(Ordering::Relaxed) {
             return Ok(());
         }
         let flushed = self.stdout.flush();
@@ -235,48 +563,6 @@ fn parquet_can_hold(dt: &DataType) -> bool {
         DataType::Dictionary(_, v) => parquet_can_hold(v),
         _ => true,
     }
-}
-
-/// Write already printable `batches` (or the rendered `table`) to `sink`.
-fn write_to(
-    sink: &mut (dyn Write + Send),
-    format: Format,
-    batches: &[RecordBatch],
-    table: &str,
-) -> Result<(), OutputError> {
-    match format {
-        Format::Table => writeln!(sink, "{table}")?,
-        Format::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut *sink);
-            for b in batches {
-                w.write(b)?;
-            }
-        }
-        Format::Json => {
-            let mut w = arrow::json::WriterBuilder::new()
-                .with_explicit_nulls(true)
-                .with_encoder_factory(Arc::new(TextEncoders))
-                .build::<_, JsonArray>(&mut *sink);
-            for b in batches {
-                w.write(b)?;
-            }
-            w.finish()?;
-            drop(w);
-            writeln!(sink)?;
-        }
-        Format::Parquet => {
-            let schema = batches[0].schema();
-            let mut w = parquet::arrow::ArrowWriter::try_new(&mut *sink, schema, None)?;
-            for b in batches {
-                w.write(b)?;
-            }
-            w.close()?;
-        }
-    }
-    sink.flush()?;
-    Ok(())
 }
 
 /// `batch` with every column a table or CSV can print: timestamps and dates as text (see the
@@ -536,6 +822,8 @@ mod tests {
                 ("x.json", Format::Json),
                 ("x.parquet", Format::Parquet),
                 ("X.PARQUET", Format::Parquet),
+                ("x.jsonl", Format::Jsonl),
+                ("x.NDJSON", Format::Jsonl),
                 ("x.Json", Format::Json),
             ] {
                 assert_eq!(choose_format(None, Some(&p(file)), tty).unwrap(), format);
@@ -557,7 +845,10 @@ mod tests {
                 assert!(err.is_usage(), "{file}: {err}");
                 let msg = err.to_string();
                 assert!(msg.contains(file), "{msg}");
-                assert!(msg.contains(".csv, .json, .parquet"), "{msg}");
+                assert!(
+                    msg.contains(".csv, .json, .jsonl, .ndjson, .parquet"),
+                    "{msg}"
+                );
                 assert!(msg.contains("--format"), "{msg}");
             }
         }
@@ -756,5 +1047,178 @@ mod tests {
             reader.schema().field(0).data_type(),
             &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
         );
+    }
+
+    /// `n` rows of `sample()` in batches of `per` (the last may be shorter).
+    fn batches_of(n: usize, per: usize) -> Vec<RecordBatch> {
+        let one = sample().slice(1, 1);
+        let rows: Vec<RecordBatch> = (0..n).map(|_| one.clone()).collect();
+        rows.chunks(per)
+            .map(|c| arrow::compute::concat_batches(&one.schema(), c).unwrap())
+            .collect()
+    }
+
+    fn stream_to(
+        path: &Path,
+        format: Format,
+        max_rows: usize,
+        batches: Vec<Result<RecordBatch, Error>>,
+    ) -> Result<Written> {
+        write_stream(sample().schema(), batches, format, max_rows, Some(path))
+    }
+
+    #[test]
+    fn json_lines_is_one_record_per_line_like_json() {
+        let text = render(Format::Jsonl, &[sample()]);
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let array: serde_json::Value =
+            serde_json::from_str(&render(Format::Json, &[sample()])).unwrap();
+        assert_eq!(serde_json::Value::Array(lines), array);
+        assert!(text.ends_with("}\n") && text.lines().count() == 2, "{text}");
+        assert_eq!(
+            render(Format::Jsonl, &[RecordBatch::new_empty(sample().schema())]),
+            ""
+        );
+    }
+
+    #[test]
+    fn every_batch_is_written_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let batches = batches_of(10, 3);
+        assert_eq!(batches.len(), 4);
+        for format in [Format::Csv, Format::Json, Format::Jsonl, Format::Parquet] {
+            let path = dir.path().join("out");
+            let written =
+                stream_to(&path, format, 0, batches.iter().cloned().map(Ok).collect()).unwrap();
+            assert_eq!(
+                written,
+                Written {
+                    rows: 10,
+                    shown: 10
+                },
+                "{format:?}"
+            );
+            let rows = match format {
+                Format::Csv => std::fs::read_to_string(&path).unwrap().lines().count() - 1,
+                Format::Json => {
+                    let v: serde_json::Value =
+                        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                    v.as_array().unwrap().len()
+                }
+                Format::Jsonl => std::fs::read_to_string(&path).unwrap().lines().count(),
+                _ => {
+                    let reader =
+                        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                            std::fs::File::open(&path).unwrap(),
+                        )
+                        .unwrap();
+                    reader.metadata().file_metadata().num_rows() as usize
+                }
+            };
+            assert_eq!(rows, 10, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn a_table_shows_max_rows_and_counts_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t");
+        let batches = || batches_of(1234, 100).into_iter().map(Ok).collect();
+        let written = stream_to(&path, Format::Table, 40, batches()).unwrap();
+        assert_eq!(
+            written,
+            Written {
+                rows: 1234,
+                shown: 40
+            }
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3 + 40 + 1 + 1, "{text}");
+        assert_eq!(
+            lines.last().unwrap(),
+            &"(40 of 1,234 rows shown; --max-rows 0 shows all, or --format csv)"
+        );
+        // 0: every row, no note.
+        let written = stream_to(&path, Format::Table, 0, batches()).unwrap();
+        assert_eq!(
+            written,
+            Written {
+                rows: 1234,
+                shown: 1234
+            }
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3 + 1234 + 1);
+        // A limit the result does not reach: no note either.
+        stream_to(&path, Format::Table, 5000, batches()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn a_failure_midway_leaves_no_file_and_keeps_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        for format in [
+            Format::Csv,
+            Format::Json,
+            Format::Jsonl,
+            Format::Parquet,
+            Format::Table,
+        ] {
+            let path = dir.path().join("out");
+            let _ = std::fs::remove_file(&path);
+            let failing = || {
+                let mut b: Vec<Result<RecordBatch, Error>> =
+                    batches_of(5, 2).into_iter().map(Ok).collect();
+                b.insert(2, Err(Error::Usage("the query failed midway".into())));
+                b
+            };
+            let err = stream_to(&path, format, 0, failing()).unwrap_err();
+            assert!(err.to_string().contains("midway"), "{format:?}: {err}");
+            assert!(!path.exists(), "{format:?}: no partial file");
+            std::fs::write(&path, "old").unwrap();
+            stream_to(&path, format, 0, failing()).unwrap_err();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "old", "{format:?}");
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert_eq!(left.len(), 1, "{format:?}: no temporary file left");
+        }
+    }
+
+    #[test]
+    fn a_symbolic_link_is_followed_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.csv");
+        let link = dir.path().join("link.csv");
+        std::fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_batches(&[sample()], Format::Csv, Some(&link)).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            std::fs::read_to_string(&real)
+                .unwrap()
+                .starts_with("fetched_at,")
+        );
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (1234, "1,234"),
+            (20_000_000, "20,000,000"),
+            (123_456_789_012, "123,456,789,012"),
+        ] {
+            assert_eq!(thousands(n), text);
+        }
     }
 }

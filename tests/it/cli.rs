@@ -107,7 +107,8 @@ fn duckdb_never_downloads_an_extension() {
         "--warehouse".into(),
         s.warehouse().display().to_string(),
     ]);
-    assert_exit(&out, 1);
+    // A type DuckDB lacks is the query's fault, found before anything runs: exit 2.
+    assert_exit(&out, 2);
     let err = stderr(&out);
     assert!(!err.contains("http"), "no download attempted: {err}");
     assert!(err.to_lowercase().contains("json"), "{err}");

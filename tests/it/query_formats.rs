@@ -1,6 +1,11 @@
 //! Every column the warehouse holds prints in every `query` format (issue 6 item 0): the real
 //! binary builds a warehouse from the fake API, then every table and view is queried as a
 //! table, CSV, JSON and Parquet.
+//!
+//! And `query` built for real use (issue 8): results stream in every format, the table stops at
+//! `--max-rows`, bad SQL and writes are refused with exit 2 and nothing touched, SQL comes on
+//! stdin, and on a terminal an interactive prompt runs SQL and named queries (driven here under
+//! a pseudo-terminal by util-linux's `script`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -210,7 +215,7 @@ async fn every_table_and_view_prints_in_every_format() {
         }
 
         // Table: the header names every column; no row is lost (a description may span lines).
-        let text = query(&wh, &sql, "table").await;
+        let (text, _) = query_exit(&wh, &[&sql, "--format", "table", "--max-rows", "0"], 0).await;
         let lines: Vec<&str> = text.lines().collect();
         assert!(
             lines.len() >= rows + 4,
@@ -546,7 +551,7 @@ async fn an_unknown_output_extension_is_a_usage_error_and_writes_nothing() {
         let err = stderr(&out);
         assert!(err.contains(&file.display().to_string()), "{err}");
         assert!(
-            err.contains(".csv, .json, .parquet") && err.contains("--format"),
+            err.contains(".csv, .json, .jsonl, .ndjson, .parquet") && err.contains("--format"),
             "{err}"
         );
         assert!(!file.exists(), "{name} must not be created");
@@ -636,4 +641,572 @@ fn a_closed_pipe_ends_the_output_quietly() {
     let out = child.wait_with_output().unwrap();
     assert_exit(&out, 0);
     assert_eq!(stderr(&out), "");
+}
+
+/// `trendlake demo` (fake seed 7, clock fixed): a deterministic warehouse of `days` nights
+/// ending on D1, in `regions`.
+async fn demo_warehouse(s: &Scratch, days: u32, regions: &str) -> std::path::PathBuf {
+    let dir = s.dir.path().join("demo");
+    let out = trendlake(
+        [
+            "demo",
+            "--days",
+            &days.to_string(),
+            "--date",
+            D1,
+            "--regions",
+            regions,
+            "--seed",
+            "7",
+            "--dir",
+            &dir.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    )
+    .await;
+    assert_exit(&out, 0);
+    dir.join("warehouse.duckdb")
+}
+
+/// `trendlake query --warehouse W ARGS…`, asserting the exit code; (stdout, stderr).
+async fn query_exit(warehouse: &Path, args: &[&str], code: i32) -> (String, String) {
+    let out = trendlake(query_args(warehouse, args)).await;
+    assert_exit(&out, code);
+    (stdout(&out), stderr(&out))
+}
+
+/// Far more rows than one batch (DuckDB hands over 2,048 at a time) and, for Parquet, more
+/// than one row group: every row comes back, with its type.
+const BIG: &str = "SELECT range AS n, (range % 1000)::INTEGER AS small, \
+                   DATE '2026-01-01' + (range % 365)::INTEGER AS day, 'v' || range AS text \
+                   FROM range(1200000)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_larger_than_a_batch_streams_in_every_format() {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Date32Type, Int32Type, Int64Type};
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    let rows = 1_200_000usize;
+
+    // Parquet: row groups of at most 500,000 rows, Arrow's types kept.
+    let file = s.dir.path().join("big.parquet");
+    query_exit(&wh, &[BIG, "--output", &file.display().to_string()], 0).await;
+    let (meta, batch) = read_parquet(&file);
+    assert_eq!(batch.num_rows(), rows);
+    assert_eq!(meta.num_row_groups(), 3, "500,000 + 500,000 + 200,000 rows");
+    assert!(meta.row_groups().iter().all(|g| g.num_rows() <= 500_000));
+    let schema = batch.schema();
+    let ty = |name: &str| schema.field_with_name(name).unwrap().data_type().clone();
+    assert_eq!(ty("n"), DataType::Int64);
+    assert_eq!(ty("small"), DataType::Int32);
+    assert_eq!(ty("day"), DataType::Date32);
+    assert_eq!(ty("text"), DataType::Utf8);
+    let n = batch.column(0).as_primitive::<Int64Type>();
+    assert!(
+        (0..rows).all(|i| n.value(i) == i as i64),
+        "every row, in order"
+    );
+    assert_eq!(
+        batch.column(1).as_primitive::<Int32Type>().value(rows - 1),
+        999
+    );
+    assert_eq!(
+        batch.column(2).as_primitive::<Date32Type>().value(365),
+        NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days() as i32
+    );
+
+    // CSV on stdout.
+    let (text, _) = query_exit(&wh, &[BIG, "--format", "csv"], 0).await;
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("n,small,day,text"));
+    assert_eq!(lines.next(), Some("0,0,2026-01-01,v0"));
+    assert_eq!(text.lines().count(), rows + 1);
+    assert_eq!(text.lines().last(), Some("1199999,999,2026-09-02,v1199999"));
+
+    // JSON lines to a file, by its extension; JSON one array.
+    let file = s.dir.path().join("big.ndjson");
+    query_exit(&wh, &[BIG, "--output", &file.display().to_string()], 0).await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), rows);
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        last,
+        serde_json::json!({"n": 1199999, "small": 999, "day": "2026-09-02", "text": "v1199999"})
+    );
+    let (text, _) = query_exit(&wh, &[BIG, "--format", "json"], 0).await;
+    let all: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), rows);
+    assert_eq!(all[rows - 1], last);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_lines_prints_what_json_prints_one_record_a_line() {
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    let sql = format!("SELECT * EXCLUDE (i) FROM ({TYPES})");
+    let (lines, _) = query_exit(&wh, &[&sql, "--format", "jsonl"], 0).await;
+    let (array, _) = query_exit(&wh, &[&sql, "--format", "json"], 0).await;
+    let records: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        Value::Array(records),
+        serde_json::from_str::<Value>(&array).unwrap()
+    );
+    assert!(lines.ends_with("}\n"), "{lines}");
+    let (empty, _) = query_exit(&wh, &["SELECT 1 AS a WHERE false", "--format", "jsonl"], 0).await;
+    assert_eq!(empty, "", "no rows, no lines");
+    let file = s.dir.path().join("x.JSONL");
+    query_exit(
+        &wh,
+        &["SELECT 1 AS a", "--output", &file.display().to_string()],
+        0,
+    )
+    .await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"a\":1}\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_stops_at_max_rows_and_counts_the_rest() {
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    let sql = "SELECT range AS n FROM range(12345)";
+    let (table, _) = query_exit(&wh, &[sql, "--format", "table"], 0).await;
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3 + 40 + 1 + 1, "{table}");
+    assert_eq!(lines[3], "| 0  |");
+    assert_eq!(lines[42], "| 39 |");
+    assert_eq!(
+        lines[44],
+        "(40 of 12,345 rows shown; --max-rows 0 shows all, or --format csv)"
+    );
+    let (table, _) = query_exit(&wh, &[sql, "--format", "table", "--max-rows", "3"], 0).await;
+    assert!(
+        table.ends_with(
+            "| 2 |\n+---+\n(3 of 12,345 rows shown; --max-rows 0 shows all, or --format csv)\n"
+        ),
+        "{table}"
+    );
+    let (table, _) = query_exit(&wh, &[sql, "--format", "table", "--max-rows", "0"], 0).await;
+    assert_eq!(table.lines().count(), 3 + 12345 + 1);
+    assert!(!table.contains("rows shown"));
+    // A result within the limit has no note.
+    let (table, _) = query_exit(&wh, &["SELECT 1 AS n", "--format", "table"], 0).await;
+    assert_eq!(table, "+---+\n| n |\n+---+\n| 1 |\n+---+\n");
+    // --max-rows is the table's only: the other formats hold every row.
+    let (csv, _) = query_exit(&wh, &[sql, "--format", "csv", "--max-rows", "3"], 0).await;
+    assert_eq!(csv.lines().count(), 12346);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_sql_is_exit_2_with_duckdbs_message_and_no_file() {
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    let file = s.dir.path().join("out.csv");
+    let output = file.display().to_string();
+    for (sql, says) in [
+        ("SELECT 1 +", "Parser Error"),
+        (
+            "SELECT * FROM no_such_table",
+            "Catalog Error: Table with name no_such_table",
+        ),
+        ("SELECT no_such_column FROM range(3)", "Binder Error"),
+        ("SELECT no_such_function(1)", "no_such_function"),
+        ("SELECT '{}'::JSON", "JSON"),
+    ] {
+        let (out, err) = query_exit(&wh, &[sql, "--output", &output], 2).await;
+        assert_eq!(out, "");
+        assert!(err.contains(says), "{sql}: {err}");
+        assert!(err.contains("the query cannot run"), "{sql}: {err}");
+        assert!(!file.exists(), "{sql}: no --output file");
+    }
+    // An error while valid SQL runs (here a cast failing past the first batches) is exit 1,
+    // and leaves no file either, not even a partial one.
+    let sql = "SELECT CASE WHEN range > 100000 THEN 'x'::INTEGER ELSE range END AS n \
+               FROM range(200000)";
+    for name in ["out.csv", "out.parquet", "out.jsonl"] {
+        let file = s.dir.path().join(name);
+        let (_, err) = query_exit(&wh, &[sql, "--output", &file.display().to_string()], 1).await;
+        assert!(err.contains("Conversion Error"), "{err}");
+        assert!(!file.exists(), "{name}: no partial file");
+    }
+    let left: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("wh.duckdb"))
+        .collect();
+    assert!(left.is_empty(), "no temporary files left: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_refused_before_they_run_and_the_warehouse_is_unchanged() {
+    let s = Scratch::new();
+    let wh = s.warehouse();
+    {
+        let conn = duckdb::Connection::open(&wh).unwrap();
+        conn.execute_batch("CREATE TABLE t AS SELECT 1 AS a")
+            .unwrap();
+    }
+    let before = std::fs::read(&wh).unwrap();
+    let copied = s.dir.path().join("copied.csv");
+    let attached = s.dir.path().join("attached.duckdb");
+    let cases = [
+        (
+            "INSERT INTO t VALUES (2)".to_string(),
+            "INSERT would change rows",
+        ),
+        ("update t set a = 3".into(), "UPDATE would change rows"),
+        ("DELETE FROM t".into(), "DELETE would change rows"),
+        (
+            format!("COPY (SELECT 1) TO '{}'", copied.display()),
+            "COPY would copy data to or from files",
+        ),
+        (
+            format!("ATTACH '{}' AS x", attached.display()),
+            "ATTACH would change the attached databases",
+        ),
+        (
+            "CREATE TEMP TABLE x AS SELECT 1".into(),
+            "CREATE would change the catalog",
+        ),
+        ("DROP TABLE t".into(), "DROP would"),
+        ("SET threads = 1".into(), "SET would change a setting"),
+        ("PRAGMA table_info('t')".into(), "PRAGMA would"),
+        ("CALL pragma_version()".into(), "CALL would"),
+        ("INSTALL httpfs".into(), "INSTALL would"),
+        ("CHECKPOINT".into(), "CHECKPOINT would"),
+        (
+            "-- just a look\n/* SELECT * FROM t */\n  (INSERT INTO t VALUES (4))".into(),
+            "INSERT would change rows",
+        ),
+        (
+            "WITH x AS (SELECT 5) INSERT INTO t SELECT * FROM x".into(),
+            "WITH … INSERT would change rows",
+        ),
+        (
+            "EXPLAIN ANALYZE DELETE FROM t".into(),
+            "EXPLAIN ANALYZE DELETE would change rows",
+        ),
+    ];
+    for (sql, says) in &cases {
+        let (out, err) = query_exit(&wh, &["--", sql], 2).await;
+        assert_eq!(out, "", "{sql}");
+        assert!(
+            err.contains(&format!("trendlake query is read-only: {says}"))
+                && err.contains("trendlake merge"),
+            "{sql}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&wh).unwrap(),
+            before,
+            "{sql}: the warehouse is unchanged"
+        );
+    }
+    assert!(!copied.exists() && !attached.exists());
+    // Statements that are not SQL's reading kind are refused too, naming the word.
+    let (_, err) = query_exit(&wh, &["GRANT ALL ON t TO me"], 2).await;
+    assert!(err.contains("GRANT is not one"), "{err}");
+    // The table still reads as it was.
+    let (out, _) = query_exit(&wh, &["FROM t", "--format", "csv"], 0).await;
+    assert_eq!(out, "a\n1\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_statement_at_a_time() {
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    for (sql, count) in [
+        ("SELECT 1; SELECT 2", 2),
+        ("SET threads = 1; SELECT 1", 2),
+        ("SELECT 1;\nSELECT 2;\nSELECT 3;", 3),
+    ] {
+        let (out, err) = query_exit(&wh, &[sql], 2).await;
+        assert_eq!(out, "");
+        assert!(
+            err.contains(&format!("one statement at a time; this SQL holds {count}")),
+            "{sql}: {err}"
+        );
+    }
+    // A trailing `;`, comments and empty statements are one statement.
+    let (out, _) = query_exit(&wh, &["SELECT 1 AS a; -- done\n;", "--format", "csv"], 0).await;
+    assert_eq!(out, "a\n1\n");
+    let (_, err) = query_exit(&wh, &[" -- nothing\n"], 2).await;
+    assert!(err.contains("no SQL to run"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_query_parameters_are_checked() {
+    let s = Scratch::new();
+    let wh = demo_warehouse(&s, 2, "JP,KR").await;
+    let (_, err) = query_exit(&wh, &["--name", "top_movers", "--param", "regoin=KR"], 2).await;
+    assert!(
+        err.contains("takes no parameter \"regoin\"") && err.contains("date (date)"),
+        "{err}"
+    );
+    let (_, err) = query_exit(
+        &wh,
+        &["--name", "top_movers", "--param", "date=2026-02-30"],
+        2,
+    )
+    .await;
+    assert!(
+        err.contains("2026-02-30") && err.contains("YYYY-MM-DD"),
+        "{err}"
+    );
+    let (_, err) = query_exit(&wh, &["--name", "top_movers", "--param", "limit=-1"], 2).await;
+    assert!(err.contains("whole number"), "{err}");
+    let (_, err) = query_exit(&wh, &["--name", "days_on_chart", "--param", "region=XX"], 2).await;
+    assert!(err.contains("region"), "{err}");
+    // A region in any case is the region; the named query declares it.
+    let (csv, _) = query_exit(
+        &wh,
+        &[
+            "--name",
+            "days_on_chart",
+            "--param",
+            "region=kr",
+            "--param",
+            "limit=3",
+            "--format",
+            "csv",
+        ],
+        0,
+    )
+    .await;
+    let (header, rows) = parse_csv(&csv);
+    let region = header.iter().position(|h| h == "region").unwrap();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows.iter().all(|r| r[region] == "KR"), "{csv}");
+    let (csv, _) = query_exit(&wh, &["--name", "days_on_chart", "--format", "csv"], 0).await;
+    let (_, rows) = parse_csv(&csv);
+    assert!(rows.iter().any(|r| r[region] == "JP"), "{csv}");
+}
+
+#[test]
+fn sql_piped_on_stdin_runs() {
+    use std::io::Write;
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    let run = |sql: &str| {
+        let mut child = command(&query_args(&wh, &["--format", "csv"]), &[])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(sql.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("SELECT 42 AS answer\n");
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "answer\n42\n");
+    let out = run("SELECT 1;\nSELECT 2;\n");
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("one statement"), "{}", stderr(&out));
+    let out = run("  \n");
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("no SQL on stdin"), "{}", stderr(&out));
+}
+
+/// The binary on a pseudo-terminal: util-linux's `script` runs it, what is written to `script`'s
+/// stdin is typed, and what the terminal shows is read back. Each line is typed only once the
+/// prompt asks for it, as a person would: rustyline reads ahead and drops what it read beyond
+/// one line.
+struct Terminal {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Where the next [`Terminal::expect`] starts looking.
+    from: usize,
+}
+
+impl Terminal {
+    fn start(args: &[String], env: &[(String, String)]) -> Self {
+        use std::io::Read;
+        let line = std::iter::once(env!("CARGO_BIN_EXE_trendlake").to_string())
+            .chain(args.iter().cloned())
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut cmd = std::process::Command::new("script");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("TRENDLAKE_") || k.starts_with("YOUTUBE_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut child = cmd
+            .args(["-qec", &line, "/dev/null"])
+            .env("TERM", "xterm")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect(
+                "util-linux's `script` runs the prompt on a pseudo-terminal; install util-linux",
+            );
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Self {
+            child,
+            stdin,
+            seen,
+            from: 0,
+        }
+    }
+
+    /// Wait until the terminal shows `text` after what was already matched; what it showed in
+    /// between.
+    #[track_caller]
+    fn expect(&mut self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            {
+                let seen = self.seen.lock().unwrap();
+                if let Some(i) = seen[self.from..].find(text) {
+                    let shown = seen[self.from..self.from + i].to_string();
+                    self.from += i + text.len();
+                    return shown;
+                }
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "the terminal never showed {text:?}; it showed:\n{}",
+                    &self.seen.lock().unwrap()[self.from..]
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Type one line and wait for the prompt that follows it; what the terminal showed.
+    #[track_caller]
+    fn type_line(&mut self, line: &str, prompt: &str) -> String {
+        use std::io::Write;
+        self.stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+        self.stdin.flush().unwrap();
+        self.expect(prompt)
+    }
+}
+
+const PROMPT: &str = "trendlake> ";
+const MORE: &str = "..> ";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interactive_prompt_runs_sql_and_named_queries() {
+    let s = Scratch::new();
+    let wh = demo_warehouse(&s, 2, "JP,KR").await;
+    let state = s.dir.path().join("state");
+    let env = [
+        ("XDG_STATE_HOME".to_string(), state.display().to_string()),
+        ("HOME".to_string(), s.dir.path().display().to_string()),
+    ];
+    let mut t = Terminal::start(&query_args(&wh, &["--max-rows", "5"]), &env);
+    let greeting = t.expect(PROMPT);
+    assert!(greeting.contains("read-only"), "{greeting}");
+
+    // A named query with name=value words, bound and checked like --param.
+    let shown = t.type_line("top_movers region=kr limit=2", PROMPT);
+    assert!(shown.contains("| region "), "{shown}");
+    assert_eq!(shown.matches("| KR ").count(), 2, "{shown}");
+    assert!(shown.contains("(2 rows)"), "{shown}");
+
+    // SQL over several lines, run at the `;`; the table cut at --max-rows.
+    t.type_line("SELECT region, count(*) AS n", MORE);
+    let shown = t.type_line("FROM chart_entries GROUP BY 1 ORDER BY 1;", PROMPT);
+    assert!(
+        shown.contains("| JP     | 400 |") && shown.contains("| KR     | 400 |"),
+        "{shown}"
+    );
+    let shown = t.type_line("SELECT * FROM range(100);", PROMPT);
+    assert!(shown.contains("(5 of 100 rows shown;"), "{shown}");
+
+    // Errors print, and the prompt goes on.
+    let shown = t.type_line("SELECT nope FROM chart;", PROMPT);
+    assert!(
+        shown.contains("error: ") && shown.contains("Binder Error"),
+        "{shown}"
+    );
+    let shown = t.type_line("top_movers regoin=kr", PROMPT);
+    assert!(shown.contains("takes no parameter \"regoin\""), "{shown}");
+    let shown = t.type_line("INSERT INTO regions SELECT * FROM regions;", PROMPT);
+    assert!(
+        shown.contains("trendlake query is read-only: INSERT"),
+        "{shown}"
+    );
+    let shown = t.type_line(".list", PROMPT);
+    assert!(
+        shown.contains("days_on_chart") && shown.contains("--param region=<region>"),
+        "{shown}"
+    );
+    let shown = t.type_line(".tables", PROMPT);
+    assert!(
+        shown.contains("chart_entries") && shown.contains("view"),
+        "{shown}"
+    );
+
+    t.type_line(".quit", "\n");
+    let status = t.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", t.seen.lock().unwrap());
+
+    // History kept where XDG says, one entry per statement or command.
+    let history = std::fs::read_to_string(state.join("trendlake/query_history")).unwrap();
+    assert!(
+        history.contains("top_movers region=kr limit=2"),
+        "{history}"
+    );
+    assert!(
+        history.contains("SELECT region, count(*) AS n"),
+        "{history}"
+    );
+    assert!(history.contains(".quit"), "{history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_goes_on_without_a_history_file() {
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    // The history's directory cannot be created: a file is in the way.
+    let state = s.dir.path().join("state");
+    std::fs::write(&state, "not a directory").unwrap();
+    let env = [("XDG_STATE_HOME".to_string(), state.display().to_string())];
+    let mut t = Terminal::start(&query_args(&wh, &[]), &env);
+    t.expect(PROMPT);
+    let shown = t.type_line("SELECT 41 + 1 AS answer;", PROMPT);
+    assert!(shown.contains("| 42     |"), "{shown}");
+    drop(t.stdin); // Ctrl-D's equivalent: the terminal's input ends.
+    let status = t.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let all = t.seen.lock().unwrap().clone();
+    assert!(
+        all.contains("history"),
+        "a warning about the history: {all}"
+    );
 }
