@@ -10,7 +10,19 @@ CREATE TABLE IF NOT EXISTS trendlake_warehouse (
 
 CREATE TABLE IF NOT EXISTS regions (
     code VARCHAR PRIMARY KEY,            -- ISO 3166-1 alpha-2, as in the lake's `region`
-    name VARCHAR NOT NULL
+    name VARCHAR NOT NULL,
+    time_zone VARCHAR NOT NULL           -- IANA zone of most of its audience; since version 3
+);
+
+-- Each region's UTC offset over time, from its time zone (chrono-tz, compiled in): the bundled
+-- DuckDB has no ICU, so SQL turns a UTC time into local time by adding the offset of the span
+-- holding it. `valid_from`/`valid_until` are UTC wall-clock times (TIMESTAMP: comparable with
+-- `published_at::TIMESTAMP`), tiling 1970..2100 per region; since version 3.
+CREATE TABLE IF NOT EXISTS region_utc_offsets (
+    region VARCHAR NOT NULL,
+    valid_from TIMESTAMP NOT NULL,       -- inclusive
+    valid_until TIMESTAMP NOT NULL,      -- exclusive
+    utc_offset_s INTEGER NOT NULL        -- local time = UTC + utc_offset_s seconds
 );
 
 CREATE TABLE IF NOT EXISTS categories (

@@ -9,6 +9,7 @@ SELECT
     e.rank,
     e.video_id,
     v.title,
+    v.channel_id,                       -- the channel's key: titles change and are shared
     v.channel_title,
     v.category_id,
     c.name AS category,

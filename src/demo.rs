@@ -15,7 +15,8 @@ use crate::lake::Lake;
 use crate::logging;
 use crate::output::{Format, write_batches};
 use crate::pipeline::{self, Outcome, SnapshotJob};
-use crate::warehouse::{Warehouse, named_query};
+use crate::queries::named_query;
+use crate::warehouse::Warehouse;
 use crate::youtube::Client;
 
 /// Validated settings of `demo`.
@@ -101,7 +102,7 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
         merged.up_to_date
     ));
     let top = named_query("top_movers").expect("top_movers ships");
-    let params = vec![("date".to_string(), last.to_string())];
+    let params = top.bind(&[format!("date={last}")])?;
     let read = warehouse.clone();
     let batches = tokio::task::spawn_blocking(move || {
         Warehouse::open_read_only(&read)?.query(top.sql, &params)

@@ -35,6 +35,9 @@ pub enum Error {
     #[error(transparent)]
     Raw(#[from] Box<crate::raw::RawError>),
     /// A query's result could not be rendered or written.
+    /// A named query or its `--param` values are unusable (exit 2).
+    #[error(transparent)]
+    Query(Box<crate::queries::QueryError>),
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
 }
@@ -49,10 +52,19 @@ impl Error {
         matches!(
             self,
             Error::Usage(_)
+                | Error::Query(_)
                 | Error::Client(_)
                 | Error::Lake(LakeError::Config { .. })
                 | Error::Lake(LakeError::Missing { .. })
+                | Error::Warehouse(WarehouseError::BadQuery { .. } | WarehouseError::Refused(_))
         )
+    }
+}
+
+/// Boxed: a query error carries the query's parameter list, and `Error` stays small.
+impl From<crate::queries::QueryError> for Error {
+    fn from(e: crate::queries::QueryError) -> Self {
+        Error::Query(Box::new(e))
     }
 }
 

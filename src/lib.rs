@@ -18,6 +18,7 @@ pub mod logging;
 pub mod output;
 pub mod pause;
 pub mod pipeline;
+pub mod queries;
 pub mod raw;
 pub mod record;
 pub mod regions;

@@ -17,14 +17,16 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, NaiveDate, Utc};
 use duckdb::{AccessMode, Config, Connection, params};
 
+use crate::queries::Binding;
 use crate::regions::{categories, regions};
 
 /// The warehouse schema this trendlake writes (sql/schema.sql). A warehouse without the
 /// `trendlake_warehouse` table but with the tables is version 1.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Who wrote a warehouse, recorded in `trendlake_warehouse.written_by`.
 const WRITTEN_BY: &str = concat!("trendlake ", env!("CARGO_PKG_VERSION"));
@@ -50,50 +52,18 @@ struct Migration {
 }
 
 /// Every migration, in order; the last one's `to` is [`SCHEMA_VERSION`].
-const MIGRATIONS: &[Migration] = &[Migration {
-    to: 2,
-    file: "sql/migrations/002_metadata_date_no_big_keys.sql",
-    sql: include_str!("../sql/migrations/002_metadata_date_no_big_keys.sql"),
-}];
-
-/// A named query shipped in `sql/queries/`.
-#[derive(Debug, Clone, Copy)]
-pub struct NamedQuery {
-    pub name: &'static str,
-    pub sql: &'static str,
-}
-
-impl NamedQuery {
-    /// The first comment line of the file.
-    pub fn description(&self) -> &'static str {
-        self.sql
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("--"))
-            .map(str::trim)
-            .unwrap_or("")
-    }
-}
-
-/// Every named query, in name order.
-pub const NAMED_QUERIES: &[NamedQuery] = &[
-    NamedQuery {
-        name: "cross_region",
-        sql: include_str!("../sql/queries/cross_region.sql"),
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        to: 2,
+        file: "sql/migrations/002_metadata_date_no_big_keys.sql",
+        sql: include_str!("../sql/migrations/002_metadata_date_no_big_keys.sql"),
     },
-    NamedQuery {
-        name: "days_on_chart",
-        sql: include_str!("../sql/queries/days_on_chart.sql"),
-    },
-    NamedQuery {
-        name: "top_movers",
-        sql: include_str!("../sql/queries/top_movers.sql"),
+    Migration {
+        to: 3,
+        file: "sql/migrations/003_region_time_zones.sql",
+        sql: include_str!("../sql/migrations/003_region_time_zones.sql"),
     },
 ];
-
-pub fn named_query(name: &str) -> Option<&'static NamedQuery> {
-    NAMED_QUERIES.iter().find(|q| q.name == name)
-}
 
 /// Errors of the warehouse, each naming the file, the step and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +107,14 @@ pub enum WarehouseError {
     },
     #[error("warehouse {path}: {problem}")]
     Other { path: String, problem: String },
+    /// SQL DuckDB cannot prepare against the warehouse: a syntax error, an unknown table,
+    /// column, function or type. Nothing ran; the query's fault (exit 2).
+    #[error("the query cannot run on warehouse {path}: {message}")]
+    BadQuery { path: String, message: String },
+    /// SQL `trendlake query` does not run: not one statement, or one that would write.
+    /// Nothing ran (exit 2).
+    #[error(transparent)]
+    Refused(#[from] statement::Refusal),
 }
 
 /// What the warehouse records about one merged snapshot.
@@ -164,6 +142,8 @@ pub struct Warehouse {
     version: Option<u32>,
 }
 
+pub mod statement;
+
 /// DuckDB as trendlake uses it: never downloading an extension (a query such as `'1'::JSON`
 /// would otherwise make DuckDB fetch one from the internet, unasked, from a nightly job).
 fn offline_config(path: &Path) -> Result<Config, WarehouseError> {
@@ -174,15 +154,16 @@ fn offline_config(path: &Path) -> Result<Config, WarehouseError> {
 }
 
 impl Warehouse {
-    /// Open an existing warehouse read-only (analysts' queries). A warehouse of a newer schema
-    /// version than this trendlake knows is refused; an older one is readable as it is.
+    /// Open an existing warehouse read-only (analysts' queries), sealed: no file or network
+    /// access beyond it and no settings changed (see `open_sealed`). A warehouse of a newer
+    /// schema version than this trendlake knows is refused; an older one is readable as it is.
     pub fn open_read_only(path: &Path) -> Result<Self, WarehouseError> {
         if !path.exists() {
             return Err(WarehouseError::Missing {
                 path: path.display().to_string(),
             });
         }
-        let conn = open_read_only(path)?;
+        let conn = open_sealed(path)?;
         let version = read_version(&conn, path)?;
         upgrade_plan(path, version)?;
         Ok(Self {
@@ -200,6 +181,11 @@ impl Warehouse {
     /// [`Warehouse::begin`] that copies the published file even when a standby could serve.
     pub fn begin_copy(path: &Path) -> Result<MergeSession, WarehouseError> {
         MergeSession::begin(path, false)
+    }
+
+    /// The warehouse file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The schema version of the file: `None` when it has none of trendlake's tables.
@@ -220,41 +206,110 @@ impl Warehouse {
         merged_snapshots(&self.conn, &self.path)
     }
 
-    /// Run one SQL statement and return its result as Arrow batches. `variables` are set first
-    /// (`SET VARIABLE name = 'value'`) so queries read them with `getvariable('name')`.
+    /// Run one statement that only reads and hand its result to `consume` as DuckDB streams it:
+    /// the schema at once, then the batches as they are fetched (2,048 rows each), so a result
+    /// larger than memory can be written out as it comes. `variables` are set first
+    /// (`SET VARIABLE name = CAST(? AS type)`) so the SQL reads them, typed, with
+    /// `getvariable('name')`.
+    ///
+    /// Each call runs on a connection of its own, so variables set for one query never reach
+    /// the next (the interactive prompt runs many on one `Warehouse`).
+    ///
+    /// SQL that is not one reading statement ([`WarehouseError::Refused`], see [`statement`]) or
+    /// that DuckDB cannot prepare ([`WarehouseError::BadQuery`]: a syntax error, an unknown
+    /// table, column, function or type; also a result column of a type the duckdb crate cannot
+    /// hand over as Arrow) runs nothing and is the query's fault (exit 2). An error
+    /// while the statement runs (a cast failing on some row, memory) is [`WarehouseError::Db`]
+    /// (exit 1): from DuckDB's start of execution here, or later as an item of the batches.
+    pub fn query_each<T, E: From<WarehouseError>>(
+        &self,
+        sql: &str,
+        variables: &[Binding],
+        consume: impl FnOnce(Batches<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        statement::check_read_only(sql).map_err(WarehouseError::from)?;
+        let conn = self
+            .conn
+            .try_clone()
+            .map_err(db_err(&self.path, "connect for the query"))?;
+        for Binding { name, value } in variables {
+            // Names are identifiers (checked when bound); the value is bound, never spliced.
+            conn.execute(
+                &format!("SET VARIABLE \"{name}\" = CAST(? AS {})", value.sql_type()),
+                params![value.to_sql_text()],
+            )
+            .map_err(db_err(&self.path, &format!("set parameter {name}")))?;
+        }
+        let mut stmt = conn.prepare(sql).map_err(|e| {
+            let mut message = e.to_string();
+            if message.contains("extension") {
+                // DuckDB suggests INSTALL, LOAD and SET, all of which `query` refuses.
+                message.push_str(
+                    "\n(trendlake's DuckDB has no extensions beyond those built in, and never \
+                     installs or loads one)",
+                );
+            }
+            WarehouseError::BadQuery {
+                path: self.path.display().to_string(),
+                message,
+            }
+        })?;
+        let stream = stmt.stream_arrow([]).map_err(|e| match e {
+            // A column of a type the duckdb crate cannot hand over as Arrow (VARIANT).
+            duckdb::Error::FromSqlConversionFailure(..) => WarehouseError::BadQuery {
+                path: self.path.display().to_string(),
+                message: format!("{e}; cast that column in the query (e.g. to VARCHAR)"),
+            },
+            e => db_err(&self.path, "run the query")(e),
+        })?;
+        let schema = stream.get_schema();
+        consume(Batches {
+            stream,
+            schema,
+            path: &self.path,
+        })
+    }
+
+    /// [`Warehouse::query_each`] collected: the whole result in memory, at least one batch (an
+    /// empty result is one empty batch, with its columns), for callers that want it all.
     pub fn query(
         &self,
         sql: &str,
-        variables: &[(String, String)],
+        variables: &[Binding],
     ) -> Result<Vec<RecordBatch>, WarehouseError> {
-        for (name, value) in variables {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(WarehouseError::Other {
-                    path: self.path.display().to_string(),
-                    problem: format!(
-                        "parameter name {name:?} must be letters, digits and underscores"
-                    ),
-                });
+        self.query_each(sql, variables, |batches| {
+            let schema = batches.schema();
+            let mut all = batches.collect::<Result<Vec<_>, _>>()?;
+            if all.is_empty() {
+                all.push(RecordBatch::new_empty(schema));
             }
-            // The name is validated above; the value is bound, never spliced into SQL.
-            self.conn
-                .execute(&format!("SET VARIABLE \"{name}\" = ?"), params![value])
-                .map_err(db_err(&self.path, &format!("set parameter {name}")))?;
-        }
-        let mut stmt = self
-            .conn
-            .prepare(sql)
-            .map_err(db_err(&self.path, "prepare the query"))?;
-        let result = stmt
-            .query_arrow([])
-            .map_err(db_err(&self.path, "run the query"))?;
-        let schema = result.get_schema();
-        let mut batches: Vec<RecordBatch> = result.collect();
-        // An empty result still has columns: writers print the header, Parquet gets its schema.
-        if batches.is_empty() {
-            batches.push(RecordBatch::new_empty(schema));
-        }
-        Ok(batches)
+            Ok(all)
+        })
+    }
+}
+
+/// The result of [`Warehouse::query_each`]: its schema, known before the first batch, and its
+/// batches, fetched from DuckDB one at a time as the iterator is advanced. An error while the
+/// statement runs ends the iterator.
+pub struct Batches<'s> {
+    stream: duckdb::ArrowStream<'s>,
+    schema: SchemaRef,
+    path: &'s Path,
+}
+
+impl Batches<'_> {
+    /// The result's columns, even when it has no rows.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+impl Iterator for Batches<'_> {
+    type Item = Result<RecordBatch, WarehouseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let next = self.stream.next()?;
+        Some(next.map_err(db_err(self.path, "run the query")))
     }
 }
 
@@ -264,6 +319,24 @@ fn open_read_only(path: &Path) -> Result<Connection, WarehouseError> {
     let config = offline_config(path)?
         .access_mode(AccessMode::ReadOnly)
         .map_err(db_err(path, "configure"))?;
+    connect(path, config)
+}
+
+/// [`open_read_only`] for any SQL an analyst types: besides being read-only, DuckDB reaches no
+/// file or network beyond the warehouse itself (`enable_external_access = false`: no
+/// `COPY … TO`, `ATTACH`, `read_csv('/etc/…')`, `INSTALL`) and its settings are locked
+/// (`lock_configuration`: no `SET`), so a statement that [`statement`]'s check misjudged still
+/// could not write anything.
+fn open_sealed(path: &Path) -> Result<Connection, WarehouseError> {
+    let config = offline_config(path)?
+        .access_mode(AccessMode::ReadOnly)
+        .and_then(|c| c.with("enable_external_access", "false"))
+        .and_then(|c| c.with("lock_configuration", "true"))
+        .map_err(db_err(path, "configure"))?;
+    connect(path, config)
+}
+
+fn connect(path: &Path, config: Config) -> Result<Connection, WarehouseError> {
     Connection::open_with_flags(path, config).map_err(|source| {
         let text = source.to_string();
         if text.contains("Could not set lock") || text.contains("Conflicting lock") {
@@ -504,17 +577,36 @@ impl MergeSession {
             .map_err(db_err(&path, "create views (sql/views.sql)"))?;
         // Reference data comes from data/*.csv compiled into the binary; reload it so the
         // warehouse follows the binary.
-        tx.execute_batch("DELETE FROM regions; DELETE FROM categories;")
-            .map_err(db_err(&path, "clear reference data"))?;
+        tx.execute_batch(
+            "DELETE FROM regions; DELETE FROM region_utc_offsets; DELETE FROM categories;",
+        )
+        .map_err(db_err(&path, "clear reference data"))?;
         {
             let mut app = tx
                 .appender("regions")
                 .map_err(db_err(&path, "load regions"))?;
             for r in regions() {
-                app.append_row(params![r.code, r.name])
+                app.append_row(params![r.code, r.name, r.time_zone])
                     .map_err(db_err(&path, "load regions"))?;
             }
             app.flush().map_err(db_err(&path, "load regions"))?;
+            let mut app = tx
+                .appender("region_utc_offsets")
+                .map_err(db_err(&path, "load region_utc_offsets"))?;
+            for r in regions() {
+                for span in r.offset_spans() {
+                    let utc = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                    app.append_row(params![
+                        r.code,
+                        utc(span.from),
+                        utc(span.until),
+                        span.offset_s
+                    ])
+                    .map_err(db_err(&path, "load region_utc_offsets"))?;
+                }
+            }
+            app.flush()
+                .map_err(db_err(&path, "load region_utc_offsets"))?;
             let mut app = tx
                 .appender("categories")
                 .map_err(db_err(&path, "load categories"))?;
@@ -1093,6 +1185,23 @@ mod tests {
             vec![vec![
                 format!("Int({SCHEMA_VERSION})"),
                 format!("Text({WRITTEN_BY:?})")
+            ]]
+        );
+        // Version 3's regions carry their zone, and SQL can turn UTC into local time with the
+        // offsets table: New York is UTC-4 in July and UTC-5 in December.
+        assert_eq!(
+            rows(
+                &wh.conn,
+                "SELECT r.time_zone, strftime(t.utc + to_seconds(o.utc_offset_s), '%H:%M')
+                 FROM regions r
+                 JOIN (VALUES (TIMESTAMP '2026-07-01 12:00:00'), (TIMESTAMP '2026-12-01 12:00:00')) t(utc) ON true
+                 JOIN region_utc_offsets o
+                   ON o.region = r.code AND t.utc >= o.valid_from AND t.utc < o.valid_until
+                 WHERE r.code = 'US' ORDER BY t.utc"
+            ),
+            [["Text(\"America/New_York\")", "Text(\"08:00\")"], [
+                "Text(\"America/New_York\")",
+                "Text(\"07:00\")"
             ]]
         );
         drop(wh);

@@ -18,7 +18,7 @@
 -- (previous_rank - rank: > 0 climbed), view_count, view_gain, view_gain_per_day, like_count,
 -- comment_count, arrival, still_on_chart.
 --
--- @param video video (default: none, required) the video's id
+-- @param video video (default: required) the video's id
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('video') AS VARCHAR),
                     error('video_history needs a video: --param video=ID (an 11-character id)'))

@@ -3,6 +3,7 @@
 //! A usage error touches nothing.
 
 mod layering;
+mod prompt;
 mod validate;
 
 use std::io::Write;
@@ -16,10 +17,11 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::lake::Lake;
 use crate::logging::{self, LogFormat};
-use crate::output::{Format, output_format, write_batches};
+use crate::output::{Format, output_format, write_stream};
 use crate::pipeline::{self, Outcome};
+use crate::queries::{Binding, NAMED_QUERIES, bind_free, named_query};
 use crate::regions::regions;
-use crate::warehouse::{NAMED_QUERIES, Warehouse, named_query};
+use crate::warehouse::Warehouse;
 use crate::youtube::ApiKey;
 
 use layering::name_of;
@@ -94,7 +96,8 @@ pub enum Command {
     Rebuild(RebuildArgs),
     /// Verify the lake and the warehouse against each other; exit 0, or 1 with every problem.
     Check(CheckArgs),
-    /// Run SQL (an argument, --file or --name) against the warehouse, read-only.
+    /// Run SQL (an argument, --file, --name or stdin) against the warehouse, read-only; with
+    /// none on a terminal, an interactive prompt.
     Query(QueryArgs),
     /// The no-setup main job: serve the fake API in-process and build --days of history.
     #[cfg(feature = "fake-api")]
@@ -291,7 +294,8 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// SQL to run (one statement).
+    /// SQL to run: one statement that reads (SELECT, WITH … SELECT, FROM …, DESCRIBE, …).
+    /// Without SQL, --file or --name: SQL piped on stdin, or on a terminal an interactive prompt.
     pub sql: Option<String>,
     /// Read the SQL from a file.
     #[arg(long, conflicts_with = "sql", value_name = "FILE")]
@@ -302,15 +306,21 @@ pub struct QueryArgs {
     /// List the named queries and their parameters.
     #[arg(long)]
     pub list: bool,
-    /// Set a variable the SQL reads with getvariable('K'); repeatable.
+    /// Set a variable the SQL reads with getvariable('K'); repeatable. A named query takes only
+    /// the parameters it declares, checked by type (see --list).
     #[arg(long = "param", value_name = "K=V")]
     pub params: Vec<String>,
     /// Output format (default: from --output's extension, else table on a terminal, else csv).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Write the result to this file instead of stdout (.csv, .json or .parquet).
+    /// Write the result to this file instead of stdout (.csv, .json, .jsonl or .ndjson,
+    /// .parquet); it appears only when complete, so a failed query leaves none.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Rows the table format shows at most, followed by a count of all of them (0: no limit).
+    /// Only the table: csv, json, jsonl and parquet always hold every row.
+    #[arg(long, default_value_t = 40, value_name = "N")]
+    pub max_rows: usize,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
 }
@@ -627,41 +637,99 @@ async fn fake_api(args: FakeApiArgs) -> Result<Outcome> {
 }
 
 async fn query(args: QueryArgs) -> Result<Outcome> {
+    use std::io::IsTerminal;
     if args.list {
-        let mut out = std::io::stdout().lock();
-        for q in NAMED_QUERIES {
-            writeln!(out, "{:<16} {}", q.name, q.description()).map_err(stdout_error)?;
-        }
+        write_named_queries(&mut std::io::stdout().lock(), "")?;
         return Ok(Outcome::Complete);
     }
-    let sql = match (&args.sql, &args.file, &args.name) {
-        (Some(sql), _, _) => sql.clone(),
-        (_, Some(file), _) => std::fs::read_to_string(file).map_err(|e| Error::Io {
-            context: format!("cannot read --file {}", file.display()),
-            source: e,
-        })?,
-        (_, _, Some(name)) => named_query(name)
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "no named query {name:?}; `trendlake query --list` shows them"
-                ))
-            })?
-            .sql
-            .to_string(),
+    /// Where the SQL comes from.
+    enum Source {
+        Text(String, Vec<Binding>),
+        Stdin(Vec<Binding>),
+        Prompt(Vec<Binding>),
+    }
+    let source = match (&args.sql, &args.file, &args.name) {
+        (Some(sql), _, _) => Source::Text(sql.clone(), bind_free(&args.params)?),
+        (_, Some(file), _) => Source::Text(
+            std::fs::read_to_string(file).map_err(|e| Error::Io {
+                context: format!("cannot read --file {}", file.display()),
+                source: e,
+            })?,
+            bind_free(&args.params)?,
+        ),
+        (_, _, Some(name)) => {
+            let q = named_query(name)?;
+            Source::Text(q.sql.to_string(), q.bind(&args.params)?)
+        }
+        _ if !std::io::stdin().is_terminal() => Source::Stdin(bind_free(&args.params)?),
+        _ if std::io::stdout().is_terminal() => {
+            if args.output.is_some() {
+                return Err(Error::Usage(
+                    "--output needs SQL, --file F or --name N; the interactive prompt prints \
+                     to the terminal"
+                        .into(),
+                ));
+            }
+            Source::Prompt(bind_free(&args.params)?)
+        }
         _ => {
             return Err(Error::Usage(
-                "give SQL, --file F or --name N (see --list)".into(),
+                "give SQL, --file F or --name N (see --list), or pipe SQL on stdin; on a \
+                 terminal, `trendlake query` alone opens a prompt"
+                    .into(),
             ));
         }
     };
-    let params = validate::parse_params(&args.params)?;
     let format = output_format(args.format, args.output.as_deref())?;
     let warehouse = args.warehouse.warehouse.clone();
-    let batches = tokio::task::spawn_blocking(move || {
-        Warehouse::open_read_only(&warehouse)?.query(&sql, &params)
+    let output = args.output.clone();
+    let max_rows = args.max_rows;
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let (sql, params) = match source {
+            Source::Text(sql, params) => (sql, params),
+            Source::Stdin(params) => {
+                let sql = std::io::read_to_string(std::io::stdin()).map_err(|e| Error::Io {
+                    context: "cannot read SQL from stdin".into(),
+                    source: e,
+                })?;
+                if sql.trim().is_empty() {
+                    return Err(Error::Usage(
+                        "no SQL on stdin; give SQL, --file F or --name N (see --list)".into(),
+                    ));
+                }
+                (sql, params)
+            }
+            Source::Prompt(params) => {
+                let wh = Warehouse::open_read_only(&warehouse)?;
+                return prompt::run(&wh, format, max_rows, &params);
+            }
+        };
+        Warehouse::open_read_only(&warehouse)?.query_each(&sql, &params, |batches| {
+            let schema = batches.schema();
+            write_stream(schema, batches, format, max_rows, output.as_deref())
+        })?;
+        Ok(())
     })
     .await
     .expect("query does not panic")?;
-    write_batches(&batches, format, args.output.as_deref())?;
     Ok(Outcome::Complete)
+}
+
+/// The named queries, each with its summary and parameters (`query --list`, `.list`).
+fn write_named_queries(out: &mut impl Write, indent: &str) -> Result<()> {
+    for q in NAMED_QUERIES {
+        writeln!(out, "{indent}{:<20} {}", q.name, q.summary()).map_err(stdout_error)?;
+        for p in q.params()? {
+            writeln!(
+                out,
+                "{indent}    --param {}=<{}>  {} (default: {})",
+                p.name,
+                p.kind.name(),
+                p.description,
+                p.default
+            )
+            .map_err(stdout_error)?;
+        }
+    }
+    Ok(())
 }

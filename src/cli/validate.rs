@@ -218,25 +218,6 @@ pub fn demo_settings(args: super::DemoArgs) -> Result<crate::demo::DemoSettings>
     })
 }
 
-/// `--param K=V` pairs; names are SQL identifiers, values stay as typed (bound, never spliced).
-pub fn parse_params(params: &[String]) -> Result<Vec<(String, String)>> {
-    params
-        .iter()
-        .map(|p| {
-            let (k, v) = p
-                .split_once('=')
-                .ok_or_else(|| Error::Usage(format!("--param {p:?} is not K=V")))?;
-            let k = k.trim();
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(Error::Usage(format!(
-                    "--param name {k:?} must be letters, digits and underscores"
-                )));
-            }
-            Ok((k.to_string(), v.to_string()))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,13 +281,5 @@ mod tests {
             let err = parse_regions(&[bad.to_string()]).unwrap_err().to_string();
             assert!(err.contains("trendlake regions"), "{bad}: {err}");
         }
-    }
-
-    #[test]
-    fn params_are_identifiers() {
-        let ok = parse_params(&["date=2026-11-25".into(), "x=a=b".into()]).unwrap();
-        assert_eq!(ok[1], ("x".to_string(), "a=b".to_string()));
-        assert!(parse_params(&["nokey".into()]).is_err());
-        assert!(parse_params(&["a b=1".into()]).is_err());
     }
 }

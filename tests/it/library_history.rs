@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{NaiveDate, TimeZone, Timelike};
 
 use crate::history::{Entry, FIRST, History, LAST, MISSING, REGIONS, history};
-use crate::support::{date, stderr, trendlake};
+use crate::support::{assert_exit, date, stderr, trendlake};
 
 /// A query's CSV output: the header and the rows.
 struct Table {
@@ -969,7 +969,7 @@ async fn video_history_gives_gains_over_the_days_between_held_snapshots() {
     // A video the warehouse does not hold: no rows.
     let t = query(h, "video_history", &["video=AAAAAAAAAAA"]).await;
     assert!(t.rows.is_empty());
-    // No video: an error that says how to give one.
+    // No video: a usage error (exit 2) that says how to give one, before the warehouse is read.
     let out = trendlake(vec![
         "query".into(),
         "--warehouse".into(),
@@ -978,9 +978,11 @@ async fn video_history_gives_gains_over_the_days_between_held_snapshots() {
         "video_history".into(),
     ])
     .await;
-    assert!(!out.status.success());
+    assert_exit(&out, 2);
     assert!(
-        stderr(&out).contains("--param video=ID"),
+        stderr(&out).contains(
+            "query video_history needs --param video=<video>; its parameters are video (video)"
+        ),
         "{}",
         stderr(&out)
     );

@@ -299,9 +299,16 @@ async fn query_formats_and_named_queries() {
 
     let out = trendlake(q(&["--list"])).await;
     assert_exit(&out, 0);
-    for name in ["top_movers", "days_on_chart", "cross_region"] {
-        assert!(stdout(&out).contains(name));
+    // Every named query, each with its parameters and their types and defaults.
+    assert_eq!(trendlake::queries::NAMED_QUERIES.len(), 15);
+    for q in trendlake::queries::NAMED_QUERIES {
+        assert!(stdout(&out).contains(q.name), "{}", q.name);
     }
+    assert!(
+        stdout(&out).contains("--param region=<region>"),
+        "{}",
+        stdout(&out)
+    );
 
     // No rows: the header still names the columns, and Parquet still gets a schema.
     let out = trendlake(q(&[
@@ -368,7 +375,8 @@ async fn query_formats_and_named_queries() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "video_id,title,category,region_count,first_date,first_regions,arrivals"
+        "video_id,title,channel_id,channel_title,regions_reached,origin_known,first_date,\
+         first_regions,max_lag_days,arrivals,censored_regions,still_on_chart"
     );
     assert!(
         lines.len() > 1,
@@ -415,9 +423,9 @@ async fn query_formats_and_named_queries() {
         stderr(&out)
     );
 
-    // The warehouse is opened read-only: writes are refused.
+    // The warehouse is opened read-only: writes are refused before they run (a usage error).
     let out = trendlake(q(&["DELETE FROM chart_entries"])).await;
-    assert_exit(&out, 1);
+    assert_exit(&out, 2);
     assert!(
         stderr(&out).to_lowercase().contains("read-only"),
         "{}",

@@ -1,0 +1,244 @@
+//! A history of the fake's charts for the trend-library tests, built once per test process by the
+//! real binary, and its rows read back from the lake's Parquet with the parquet crate alone, so
+//! the tests compute what each named query should answer without the warehouse's SQL.
+//!
+//! Nine regions (SPEC's defaults) from [`FIRST`] to [`LAST`], with no snapshot on [`MISSING`]:
+//! the gap a "daily" gain must not hide, and a day a streak does not break for want of data.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Int32Type, Int64Type, TimestampMicrosecondType};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::support::{Scratch, assert_exit, date, fake, read_parquet, stderr, trendlake};
+
+pub const FIRST: &str = "2026-11-10";
+pub const LAST: &str = "2026-11-21";
+pub const MISSING: &str = "2026-11-15";
+pub const REGIONS: [&str; 9] = ["GB", "HK", "JP", "KR", "SG", "TH", "TW", "US", "VN"];
+
+/// One chart entry as the lake holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub date: NaiveDate,
+    pub region: String,
+    pub rank: i32,
+    pub video_id: String,
+    pub title: String,
+    pub channel_id: String,
+    pub channel_title: String,
+    pub category_id: Option<i32>,
+    pub published_at: DateTime<Utc>,
+    pub view_count: Option<i64>,
+    pub like_count: Option<i64>,
+    pub comment_count: Option<i64>,
+}
+
+/// Kept for the process's life, under `CARGO_TARGET_TMPDIR/history-<pid>`; a later process
+/// removes it.
+pub struct History {
+    pub lake: PathBuf,
+    pub warehouse: PathBuf,
+    /// The snapshot dates held, in order ([`MISSING`] is not among them).
+    pub dates: Vec<NaiveDate>,
+    /// Every entry of every snapshot, by date, region, rank.
+    pub entries: Vec<Entry>,
+}
+
+impl History {
+    /// `trendlake query --name NAME --param …` on this history as CSV rows (header first).
+    pub async fn query(&self, name: &str, params: &[&str]) -> Vec<Vec<String>> {
+        let mut args = vec![
+            "query".to_string(),
+            "--warehouse".into(),
+            self.warehouse.display().to_string(),
+            "--format".into(),
+            "csv".into(),
+            "--name".into(),
+            name.into(),
+        ];
+        for p in params {
+            args.push("--param".into());
+            args.push(p.to_string());
+        }
+        let out = trendlake(args).await;
+        assert_exit(&out, 0);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(out.stdout.as_slice());
+        reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    }
+
+    /// The entries of one date, by region and rank.
+    pub fn on(&self, day: NaiveDate) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.date == day)
+    }
+
+    /// Each (region, video)'s entries in date order.
+    pub fn by_region_video(&self) -> BTreeMap<(&str, &str), Vec<&Entry>> {
+        let mut out: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
+        for e in &self.entries {
+            out.entry((&e.region, &e.video_id)).or_default().push(e);
+        }
+        out
+    }
+}
+
+/// The shared history, built on first use (about 20 s: twelve nightly `trendlake run`s).
+pub fn history() -> &'static History {
+    static HISTORY: OnceLock<History> = OnceLock::new();
+    HISTORY.get_or_init(|| {
+        // Each test has its own runtime; building on a thread of its own keeps this one's
+        // fake API serving whichever test gets here first.
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(build())
+        })
+        .join()
+        .expect("the history builds")
+    })
+}
+
+async fn build() -> History {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    remove_stale(&root);
+    let dir = root.join(format!("history-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch {
+        dir: tempfile::Builder::new().tempdir_in(&dir).unwrap(),
+    };
+    let (first, last, missing) = (date(FIRST), date(LAST), date(MISSING));
+    let mut dates = Vec::new();
+    for day in first.iter_days().take_while(|d| *d <= last) {
+        if day == missing {
+            continue;
+        }
+        let api = fake(day, |_| {}).await;
+        let out = scratch.run(&api.base_url(), &day.to_string(), &[]).await;
+        assert_exit(&out, 0);
+        assert!(stderr(&out).contains("9/9 regions ok"), "{}", stderr(&out));
+        dates.push(day);
+    }
+    let mut entries = Vec::new();
+    for day in &dates {
+        entries.extend(read_entries(&scratch.snapshot_file(&day.to_string()), *day));
+    }
+    // The scratch's TempDir would remove the files when dropped; the history outlives it.
+    let kept = scratch.dir.keep();
+    History {
+        lake: kept.join("lake"),
+        warehouse: kept.join("wh.duckdb"),
+        dates,
+        entries,
+    }
+}
+
+/// Remove histories of test processes that have ended.
+fn remove_stale(root: &Path) {
+    let Ok(read) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in read.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("history-")
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only asks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0;
+        if !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn read_entries(path: &Path, day: NaiveDate) -> Vec<Entry> {
+    let (_, rows) = read_parquet(path);
+    let text = |name: &str| {
+        rows.column_by_name(name)
+            .unwrap()
+            .as_string::<i32>()
+            .clone()
+    };
+    let int64 = |name: &str| {
+        rows.column_by_name(name)
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone()
+    };
+    let int32 = |name: &str| {
+        rows.column_by_name(name)
+            .unwrap()
+            .as_primitive::<Int32Type>()
+            .clone()
+    };
+    let (region, id, title, channel, channel_title) = (
+        text("region"),
+        text("video_id"),
+        text("title"),
+        text("channel_id"),
+        text("channel_title"),
+    );
+    let (rank, category) = (int32("rank"), int32("category_id"));
+    let (views, likes, comments) = (
+        int64("view_count"),
+        int64("like_count"),
+        int64("comment_count"),
+    );
+    let published = rows
+        .column_by_name("published_at")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>()
+        .clone();
+    let opt64 = |a: &arrow::array::Int64Array, i: usize| a.is_valid(i).then(|| a.value(i));
+    (0..rows.num_rows())
+        .map(|i| Entry {
+            date: day,
+            region: region.value(i).into(),
+            rank: rank.value(i),
+            video_id: id.value(i).into(),
+            title: title.value(i).into(),
+            channel_id: channel.value(i).into(),
+            channel_title: channel_title.value(i).into(),
+            category_id: category.is_valid(i).then(|| category.value(i)),
+            published_at: DateTime::from_timestamp_micros(published.value(i)).unwrap(),
+            view_count: opt64(&views, i),
+            like_count: opt64(&likes, i),
+            comment_count: opt64(&comments, i),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_history_has_its_gap_and_every_region_every_day() {
+    let h = history();
+    assert_eq!(h.dates.len(), 11);
+    assert!(!h.dates.contains(&date(MISSING)));
+    assert!(
+        !h.lake
+            .join(format!("videos/snapshot_date={MISSING}"))
+            .exists()
+    );
+    assert_eq!(h.entries.len(), 11 * 9 * 200);
+    for day in &h.dates {
+        let regions: std::collections::BTreeSet<&str> =
+            h.on(*day).map(|e| e.region.as_str()).collect();
+        assert_eq!(regions.into_iter().collect::<Vec<_>>(), REGIONS);
+    }
+    // The fake's charts change from day to day: some entries come and go.
+    let first: std::collections::BTreeSet<_> = h.on(h.dates[0]).map(|e| &e.video_id).collect();
+    let last: std::collections::BTreeSet<_> = h.on(h.dates[10]).map(|e| &e.video_id).collect();
+    assert!(first.difference(&last).count() > 0 && last.difference(&first).count() > 0);
+}
