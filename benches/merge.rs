@@ -2,33 +2,29 @@
 //! nightly merge's cost grows with the warehouse (issue 7). Run with `cargo bench --bench merge`
 //! (`-- 1 365` runs those histories only).
 //!
-//! The lake history is built with the library, not through HTTP: each night's charts come from the
-//! fake's generator (`fake_api::chart`, what the fake API serves) and are committed with
-//! `Lake::commit_snapshot`, as a fetch's are. One lake of 1,096 nights is built once; each history
-//! gets a lake of hard links to its last N nights, merged into a warehouse in one session. Each
-//! timed merge is `pipeline::merge` (what `trendlake run` does after its snapshot) of the new night
-//! into a fresh copy of that warehouse.
+//! The lake history is built with the library, not through HTTP (`common`, shared with the queries
+//! bench): each night's charts come from the fake's generator (`fake_api::chart`, what the fake API
+//! serves) and are committed with `Lake::commit_snapshot`, as a fetch's are. One lake of 1,096
+//! nights is built once; each history gets a lake of hard links to its last N nights, merged into
+//! a warehouse in one session. Each timed merge is `pipeline::merge` (what `trendlake run` does
+//! after its snapshot) of the new night into a fresh copy of that warehouse.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use arrow::array::RecordBatch;
-use chrono::{NaiveDate, NaiveTime};
-use rayon::prelude::*;
-use trendlake::clock::Clock;
-use trendlake::fake_api::chart;
+use chrono::NaiveDate;
+use common::{clock, ensure_lake, link_night};
 use trendlake::lake::Lake;
 use trendlake::pipeline;
-use trendlake::record::{Page, region_batch};
 use trendlake::warehouse::{SourceFile, Warehouse};
 
 // The same allocator as the `trendlake` binary, so the numbers are the binary's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const NINE: [&str; 9] = ["JP", "KR", "TW", "SG", "VN", "TH", "HK", "US", "GB"];
-const SEED: u64 = 42;
 const HISTORIES: [usize; 3] = [1, 365, 1095];
 /// Timed merges per history, each into a fresh copy of its warehouse.
 const RUNS: usize = 7;
@@ -54,19 +50,13 @@ fn main() {
     let work = std::env::var_os("TRENDLAKE_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| tmp.path().to_path_buf());
-    let new_night = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    let new_night = common::last_night();
     let longest = *histories.iter().max().unwrap();
     let first = new_night - chrono::Duration::days(longest as i64);
 
     let started = Instant::now();
     let all = work.join("all");
-    if !first
-        .iter_days()
-        .take_while(|d| *d <= new_night)
-        .all(|d| snapshot_file(&all, d).exists())
-    {
-        rt.block_on(build_lake(&all, first, new_night));
-    }
+    ensure_lake(&rt, &all, first, new_night);
     println!(
         "merge bench: lake of {} nights x 9 regions x 200 videos built in {:.1} s with the library \
          (fake_api::chart + Lake::commit_snapshot, no HTTP)",
@@ -178,61 +168,6 @@ fn settle() {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn clock(night: NaiveDate) -> Clock {
-    Clock::Fixed(
-        night
-            .and_time(NaiveTime::from_hms_opt(3, 0, 0).unwrap())
-            .and_utc(),
-    )
-}
-
-/// The snapshot of every night in `first..=last`, committed to a lake at `dir`, built in
-/// parallel a few weeks at a time (to bound memory).
-async fn build_lake(dir: &Path, first: NaiveDate, last: NaiveDate) {
-    let lake = Lake::open(&dir.display().to_string()).unwrap();
-    let nights: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
-    for chunk in nights.chunks(64) {
-        let built: Vec<(NaiveDate, BTreeMap<String, RecordBatch>)> = chunk
-            .par_iter()
-            .map(|&night| {
-                let fetched_at = night
-                    .and_time(NaiveTime::from_hms_opt(3, 0, 0).unwrap())
-                    .and_utc();
-                let regions = NINE
-                    .iter()
-                    .map(|r| {
-                        let page = Page {
-                            offset: 0,
-                            fetched_at,
-                            items: chart(SEED, r, night),
-                        };
-                        (r.to_string(), region_batch(r, &[page]).unwrap())
-                    })
-                    .collect();
-                (night, regions)
-            })
-            .collect();
-        let commits = built
-            .into_iter()
-            .map(|(night, regions)| lake.commit_snapshot(night, regions));
-        for commit in futures::future::join_all(commits).await {
-            commit.unwrap();
-        }
-    }
-}
-
-fn snapshot_file(lake: &Path, night: NaiveDate) -> PathBuf {
-    lake.join(format!("videos/snapshot_date={night}/videos.parquet"))
-}
-
-/// Put `night`'s snapshot of the lake `all` into the lake `to`, as a hard link (same bytes, same
-/// etag).
-fn link_night(all: &Path, to: &Path, night: NaiveDate) {
-    let target = snapshot_file(to, night);
-    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    std::fs::hard_link(snapshot_file(all, night), target).unwrap();
 }
 
 /// Where one merge's time goes when it has to copy the warehouse (no standby: a first merge, or a
