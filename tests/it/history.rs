@@ -5,7 +5,7 @@
 //! Nine regions (SPEC's defaults) from [`FIRST`] to [`LAST`], with no snapshot on [`MISSING`]:
 //! the gap a "daily" gain must not hide, and a day a streak does not break for want of data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -87,6 +87,76 @@ impl History {
             out.entry((&e.region, &e.video_id)).or_default().push(e);
         }
         out
+    }
+}
+
+/// The history rearranged for computing what a query should answer: charts by region and date,
+/// each region's held dates, and each video's latest metadata (the `videos` row: its entry on its
+/// latest date, first region by code).
+pub struct Model<'a> {
+    pub charts: BTreeMap<(&'a str, NaiveDate), BTreeMap<&'a str, &'a Entry>>,
+    pub calendar: BTreeMap<&'a str, Vec<NaiveDate>>,
+    pub latest: BTreeMap<&'a str, &'a Entry>,
+    pub by_region_video: BTreeMap<(&'a str, &'a str), Vec<&'a Entry>>,
+}
+
+impl<'a> Model<'a> {
+    pub fn new(h: &'a History) -> Self {
+        let mut charts: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
+        let mut calendar: BTreeMap<&str, BTreeSet<NaiveDate>> = BTreeMap::new();
+        let mut latest: BTreeMap<&str, &Entry> = BTreeMap::new();
+        for e in &h.entries {
+            charts
+                .entry((e.region.as_str(), e.date))
+                .or_default()
+                .insert(e.video_id.as_str(), e);
+            calendar.entry(&e.region).or_default().insert(e.date);
+            let slot = latest.entry(&e.video_id).or_insert(e);
+            if (e.date, std::cmp::Reverse(&e.region)) > (slot.date, std::cmp::Reverse(&slot.region))
+            {
+                *slot = e;
+            }
+        }
+        Model {
+            charts,
+            calendar: calendar
+                .into_iter()
+                .map(|(r, d)| (r, d.into_iter().collect()))
+                .collect(),
+            latest,
+            by_region_video: h.by_region_video(),
+        }
+    }
+
+    pub fn on_chart(&self, region: &str, day: NaiveDate, video: &str) -> bool {
+        self.charts
+            .get(&(region, day))
+            .is_some_and(|c| c.contains_key(video))
+    }
+
+    pub fn held(&self, region: &str, day: NaiveDate) -> bool {
+        self.calendar[region].binary_search(&day).is_ok()
+    }
+
+    /// The region's held snapshot before `day`.
+    pub fn previous(&self, region: &str, day: NaiveDate) -> Option<NaiveDate> {
+        self.calendar[region]
+            .iter()
+            .rev()
+            .find(|d| **d < day)
+            .copied()
+    }
+
+    pub fn first_date(&self, region: &str) -> NaiveDate {
+        self.calendar[region][0]
+    }
+
+    pub fn last_date(&self, region: &str) -> NaiveDate {
+        *self.calendar[region].last().unwrap()
+    }
+
+    pub fn chart(&self, region: &'a str, day: NaiveDate) -> Option<&BTreeMap<&'a str, &'a Entry>> {
+        self.charts.get(&(region, day))
     }
 }
 

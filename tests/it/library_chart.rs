@@ -6,11 +6,11 @@
 //! previous snapshot; [`FIRST`] is every region's first snapshot (left-censored: nothing enters
 //! or appears first there) and [`LAST`] its latest (right-censored: nothing has left).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::history::{Entry, FIRST, History, LAST, MISSING, REGIONS, history};
+use crate::history::{Entry, FIRST, History, LAST, MISSING, Model, REGIONS, history};
 use crate::support::date;
 
 /// A query's CSV output: the header and the rows.
@@ -63,65 +63,7 @@ struct Run<'a> {
     best_rank: i32,
 }
 
-/// The history rearranged for computing answers: charts by region and date, each region's held
-/// dates, and each video's latest metadata.
-struct Model<'a> {
-    charts: BTreeMap<(&'a str, NaiveDate), BTreeMap<&'a str, &'a Entry>>,
-    calendar: BTreeMap<&'a str, Vec<NaiveDate>>,
-    /// The entry the warehouse's `videos` row comes from: the latest date, first region by code.
-    latest: BTreeMap<&'a str, &'a Entry>,
-    by_region_video: BTreeMap<(&'a str, &'a str), Vec<&'a Entry>>,
-}
-
 impl<'a> Model<'a> {
-    fn new(h: &'a History) -> Self {
-        let mut charts: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
-        let mut calendar: BTreeMap<&str, BTreeSet<NaiveDate>> = BTreeMap::new();
-        let mut latest: BTreeMap<&str, &Entry> = BTreeMap::new();
-        for e in &h.entries {
-            charts
-                .entry((e.region.as_str(), e.date))
-                .or_default()
-                .insert(e.video_id.as_str(), e);
-            calendar.entry(&e.region).or_default().insert(e.date);
-            let slot = latest.entry(&e.video_id).or_insert(e);
-            if (e.date, std::cmp::Reverse(&e.region)) > (slot.date, std::cmp::Reverse(&slot.region))
-            {
-                *slot = e;
-            }
-        }
-        Model {
-            charts,
-            calendar: calendar
-                .into_iter()
-                .map(|(r, d)| (r, d.into_iter().collect()))
-                .collect(),
-            latest,
-            by_region_video: h.by_region_video(),
-        }
-    }
-
-    fn chart(&self, region: &'a str, day: NaiveDate) -> Option<&BTreeMap<&'a str, &'a Entry>> {
-        self.charts.get(&(region, day))
-    }
-
-    /// The region's held snapshot before `day`.
-    fn previous(&self, region: &str, day: NaiveDate) -> Option<NaiveDate> {
-        self.calendar[region]
-            .iter()
-            .rev()
-            .find(|d| **d < day)
-            .copied()
-    }
-
-    fn first_date(&self, region: &str) -> NaiveDate {
-        self.calendar[region][0]
-    }
-
-    fn last_date(&self, region: &str) -> NaiveDate {
-        *self.calendar[region].last().unwrap()
-    }
-
     fn title(&self, video: &str) -> String {
         self.latest[video].title.clone()
     }

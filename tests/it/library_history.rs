@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, TimeZone, Timelike};
 
-use crate::history::{Entry, FIRST, History, LAST, MISSING, REGIONS, history};
+use crate::history::{Entry, FIRST, History, LAST, MISSING, Model, REGIONS, history};
 use crate::support::{assert_exit, date, stderr, trendlake};
 
 /// A query's CSV output: the header and the rows.
@@ -77,69 +77,7 @@ fn assert_rounded(got: Option<f64>, want: Option<f64>, places: i32, what: &str) 
     }
 }
 
-/// The history rearranged: charts by region and date, each region's held dates, and each
-/// video's latest metadata (the `videos` row: its entry on its latest date, first region by code).
-struct Model<'a> {
-    charts: BTreeMap<(&'a str, NaiveDate), BTreeMap<&'a str, &'a Entry>>,
-    calendar: BTreeMap<&'a str, Vec<NaiveDate>>,
-    latest: BTreeMap<&'a str, &'a Entry>,
-    by_region_video: BTreeMap<(&'a str, &'a str), Vec<&'a Entry>>,
-}
-
 impl<'a> Model<'a> {
-    fn new(h: &'a History) -> Self {
-        let mut charts: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
-        let mut calendar: BTreeMap<&str, BTreeSet<NaiveDate>> = BTreeMap::new();
-        let mut latest: BTreeMap<&str, &Entry> = BTreeMap::new();
-        for e in &h.entries {
-            charts
-                .entry((e.region.as_str(), e.date))
-                .or_default()
-                .insert(e.video_id.as_str(), e);
-            calendar.entry(&e.region).or_default().insert(e.date);
-            let slot = latest.entry(&e.video_id).or_insert(e);
-            if (e.date, std::cmp::Reverse(&e.region)) > (slot.date, std::cmp::Reverse(&slot.region))
-            {
-                *slot = e;
-            }
-        }
-        Model {
-            charts,
-            calendar: calendar
-                .into_iter()
-                .map(|(r, d)| (r, d.into_iter().collect()))
-                .collect(),
-            latest,
-            by_region_video: h.by_region_video(),
-        }
-    }
-
-    fn on_chart(&self, region: &str, day: NaiveDate, video: &str) -> bool {
-        self.charts
-            .get(&(region, day))
-            .is_some_and(|c| c.contains_key(video))
-    }
-
-    fn held(&self, region: &str, day: NaiveDate) -> bool {
-        self.calendar[region].binary_search(&day).is_ok()
-    }
-
-    fn previous(&self, region: &str, day: NaiveDate) -> Option<NaiveDate> {
-        self.calendar[region]
-            .iter()
-            .rev()
-            .find(|d| **d < day)
-            .copied()
-    }
-
-    fn first_date(&self, region: &str) -> NaiveDate {
-        self.calendar[region][0]
-    }
-
-    fn last_date(&self, region: &str) -> NaiveDate {
-        *self.calendar[region].last().unwrap()
-    }
-
     /// The entries of `region` (all regions with None) between `from` and `to`.
     fn entries_in(
         &self,
