@@ -37,6 +37,35 @@ pub struct Entry {
     pub comment_count: Option<i64>,
 }
 
+/// A query's CSV output: the header and the rows.
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn col(&self, name: &str) -> usize {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.header))
+    }
+
+    /// Every row's values of `cols`, in order.
+    pub fn project(&self, cols: &[&str]) -> Vec<Vec<String>> {
+        let idx: Vec<usize> = cols.iter().map(|c| self.col(c)).collect();
+        self.rows
+            .iter()
+            .map(|r| idx.iter().map(|&i| r[i].clone()).collect())
+            .collect()
+    }
+
+    pub fn column(&self, name: &str) -> Vec<&str> {
+        let i = self.col(name);
+        self.rows.iter().map(|r| r[i].as_str()).collect()
+    }
+}
+
 /// Kept for the process's life, under `CARGO_TARGET_TMPDIR/history-<pid>`; a later process
 /// removes it.
 pub struct History {
@@ -49,8 +78,8 @@ pub struct History {
 }
 
 impl History {
-    /// `trendlake query --name NAME --param …` on this history as CSV rows (header first).
-    pub async fn query(&self, name: &str, params: &[&str]) -> Vec<Vec<String>> {
+    /// `trendlake query --name NAME --param …` on this history, read back from CSV.
+    pub async fn query(&self, name: &str, params: &[&str]) -> Table {
         let mut args = vec![
             "query".to_string(),
             "--warehouse".into(),
@@ -69,10 +98,12 @@ impl History {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(out.stdout.as_slice());
-        reader
+        let mut rows: Vec<Vec<String>> = reader
             .records()
             .map(|r| r.unwrap().iter().map(str::to_string).collect())
-            .collect()
+            .collect();
+        let header = rows.remove(0);
+        Table { header, rows }
     }
 
     /// The entries of one date, by region and rank.

@@ -10,45 +10,11 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::history::{Entry, FIRST, History, LAST, MISSING, Model, REGIONS, history};
+use crate::history::{Entry, FIRST, History, LAST, MISSING, Model, REGIONS, Table, history};
 use crate::support::date;
 
-/// A query's CSV output: the header and the rows.
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn new(mut rows: Vec<Vec<String>>) -> Self {
-        let header = rows.remove(0);
-        Self { header, rows }
-    }
-
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.header))
-    }
-
-    /// Every row's values of `cols`, in order.
-    fn project(&self, cols: &[&str]) -> Vec<Vec<String>> {
-        let idx: Vec<usize> = cols.iter().map(|c| self.col(c)).collect();
-        self.rows
-            .iter()
-            .map(|r| idx.iter().map(|&i| r[i].clone()).collect())
-            .collect()
-    }
-
-    fn column(&self, name: &str) -> Vec<&str> {
-        let i = self.col(name);
-        self.rows.iter().map(|r| r[i].as_str()).collect()
-    }
-}
-
 async fn query(h: &History, name: &str, params: &[&str]) -> Table {
-    Table::new(h.query(name, params).await)
+    h.query(name, params).await
 }
 
 /// A run: consecutive held snapshots of one region with the video on its chart.

@@ -10,37 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, TimeZone, Timelike};
 
-use crate::history::{Entry, FIRST, History, LAST, MISSING, Model, REGIONS, history};
+use crate::history::{Entry, FIRST, History, LAST, MISSING, Model, REGIONS, Table, history};
 use crate::support::{assert_exit, date, stderr, trendlake};
 
-/// A query's CSV output: the header and the rows.
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
 impl Table {
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.header))
-    }
-
-    /// Every row's values of `cols`, in order.
-    fn project(&self, cols: &[&str]) -> Vec<Vec<String>> {
-        let idx: Vec<usize> = cols.iter().map(|c| self.col(c)).collect();
-        self.rows
-            .iter()
-            .map(|r| idx.iter().map(|&i| r[i].clone()).collect())
-            .collect()
-    }
-
-    fn column(&self, name: &str) -> Vec<&str> {
-        let i = self.col(name);
-        self.rows.iter().map(|r| r[i].as_str()).collect()
-    }
-
     /// A column of numbers; an empty cell (NULL) is None.
     fn floats(&self, name: &str) -> Vec<Option<f64>> {
         self.column(name)
@@ -51,9 +24,7 @@ impl Table {
 }
 
 async fn query(h: &History, name: &str, params: &[&str]) -> Table {
-    let mut rows = h.query(name, params).await;
-    let header = rows.remove(0);
-    Table { header, rows }
+    h.query(name, params).await
 }
 
 fn s(x: impl ToString) -> String {
