@@ -321,7 +321,7 @@ fn pairs(given: &[String]) -> Result<Vec<(String, String)>, QueryError> {
 }
 
 /// `date (date), limit (integer)`, or `none` — how errors list a query's parameters.
-pub fn describe_params(params: &[Param]) -> String {
+fn describe_params(params: &[Param]) -> String {
     if params.is_empty() {
         return "none".into();
     }

@@ -316,10 +316,14 @@ impl Iterator for Batches<'_> {
 /// A read-only connection to `path`; a file some other process holds open for writing is
 /// [`WarehouseError::OpenForWriting`].
 fn open_read_only(path: &Path) -> Result<Connection, WarehouseError> {
-    let config = offline_config(path)?
+    connect(path, read_only_config(path)?)
+}
+
+/// [`offline_config`], read-only.
+fn read_only_config(path: &Path) -> Result<Config, WarehouseError> {
+    offline_config(path)?
         .access_mode(AccessMode::ReadOnly)
-        .map_err(db_err(path, "configure"))?;
-    connect(path, config)
+        .map_err(db_err(path, "configure"))
 }
 
 /// [`open_read_only`] for any SQL an analyst types: besides being read-only, DuckDB reaches no
@@ -328,9 +332,8 @@ fn open_read_only(path: &Path) -> Result<Connection, WarehouseError> {
 /// (`lock_configuration`: no `SET`), so a statement that [`statement`]'s check misjudged still
 /// could not write anything.
 fn open_sealed(path: &Path) -> Result<Connection, WarehouseError> {
-    let config = offline_config(path)?
-        .access_mode(AccessMode::ReadOnly)
-        .and_then(|c| c.with("enable_external_access", "false"))
+    let config = read_only_config(path)?
+        .with("enable_external_access", "false")
         .and_then(|c| c.with("lock_configuration", "true"))
         .map_err(db_err(path, "configure"))?;
     connect(path, config)
