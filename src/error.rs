@@ -56,7 +56,11 @@ impl Error {
                 | Error::Client(_)
                 | Error::Lake(LakeError::Config { .. })
                 | Error::Lake(LakeError::Missing { .. })
-                | Error::Warehouse(WarehouseError::BadQuery { .. } | WarehouseError::Refused(_))
+                | Error::Warehouse(
+                    WarehouseError::BadQuery { .. }
+                        | WarehouseError::Refused(_)
+                        | WarehouseError::Outdated { .. }
+                )
         )
     }
 }

@@ -26,7 +26,7 @@ use crate::regions::{categories, regions};
 
 /// The warehouse schema this trendlake writes (sql/schema.sql). A warehouse without the
 /// `trendlake_warehouse` table but with the tables is version 1.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Who wrote a warehouse, recorded in `trendlake_warehouse.written_by`.
 const WRITTEN_BY: &str = concat!("trendlake ", env!("CARGO_PKG_VERSION"));
@@ -63,6 +63,11 @@ const MIGRATIONS: &[Migration] = &[
         file: "sql/migrations/003_region_time_zones.sql",
         sql: include_str!("../sql/migrations/003_region_time_zones.sql"),
     },
+    Migration {
+        to: 4,
+        file: "sql/migrations/004_region_snapshots.sql",
+        sql: include_str!("../sql/migrations/004_region_snapshots.sql"),
+    },
 ];
 
 /// Errors of the warehouse, each naming the file, the step and what to do.
@@ -84,6 +89,16 @@ pub enum WarehouseError {
     },
     #[error("warehouse {path} does not exist; run `trendlake merge` (or `run`) first")]
     Missing { path: String },
+    #[error(
+        "warehouse {path} is at schema version {found}, and the named queries need version \
+         {needed}: run `trendlake merge` once to upgrade it (it keeps every row, and needs no new \
+         snapshot)"
+    )]
+    Outdated {
+        path: String,
+        found: u32,
+        needed: u32,
+    },
     #[error(
         "warehouse {path} is open for writing in another process ({source}); analysts must open it \
          read-only (Python: duckdb.connect(path, read_only=True); duckdb CLI: -readonly; or \
@@ -191,6 +206,19 @@ impl Warehouse {
     /// The schema version of the file: `None` when it has none of trendlake's tables.
     pub fn schema_version(&self) -> Option<u32> {
         self.version
+    }
+
+    /// Refuse a warehouse older than the named queries of `sql/queries/` are written for (they
+    /// read tables and views of the current schema); any other SQL may still read it as it is.
+    pub fn require_current_schema(&self) -> Result<(), WarehouseError> {
+        match self.version {
+            Some(found) if found < SCHEMA_VERSION => Err(WarehouseError::Outdated {
+                path: self.path.display().to_string(),
+                found,
+                needed: SCHEMA_VERSION,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Whether a merge session would change the schema (a new or older warehouse).
@@ -357,36 +385,45 @@ fn connect(path: &Path, config: Config) -> Result<Connection, WarehouseError> {
 /// without the version table).
 fn read_version(conn: &Connection, path: &Path) -> Result<Option<u32>, WarehouseError> {
     let step = "read the schema version";
-    let (has_version_table, has_tables): (bool, bool) = conn
-        .query_row(
-            "SELECT count(*) FILTER (WHERE table_name = 'trendlake_warehouse') > 0, \
-                    count(*) FILTER (WHERE table_name IN ('chart_entries', 'videos', 'merged_snapshots')) > 0 \
-             FROM duckdb_tables() \
-             WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .map_err(db_err(path, step))?;
-    let recorded = if has_version_table {
-        let mut stmt = conn
-            .prepare("SELECT schema_version FROM trendlake_warehouse")
-            .map_err(db_err(path, step))?;
-        let rows = stmt
-            .query_map([], |row| row.get::<_, Option<i64>>(0))
-            .map_err(db_err(path, step))?;
-        Some(
-            rows.collect::<Result<Vec<_>, _>>()
-                .map_err(db_err(path, step))?,
-        )
-    } else {
-        None
+    let read_recorded = || -> duckdb::Result<Vec<Option<i64>>> {
+        let mut stmt = conn.prepare("SELECT schema_version FROM trendlake_warehouse")?;
+        let rows = stmt.query_map([], |row| row.get::<_, Option<i64>>(0))?;
+        rows.collect()
     };
-    version_of(recorded.as_deref(), has_tables).map_err(|problem| WarehouseError::Other {
+    // Every warehouse trendlake wrote since version 2 answers the direct read. Only when it fails
+    // is the catalog asked which tables exist: `duckdb_tables()` costs about 17 ms on a fresh
+    // connection to a large warehouse, a sixth of a named query's budget.
+    let recorded = match read_recorded() {
+        Ok(rows) => rows,
+        Err(direct) => {
+            let (has_version_table, has_tables): (bool, bool) = conn
+                .query_row(
+                    "SELECT count(*) FILTER (WHERE table_name = 'trendlake_warehouse') > 0, \
+                            count(*) FILTER (WHERE table_name IN ('chart_entries', 'videos', 'merged_snapshots')) > 0 \
+                     FROM duckdb_tables() \
+                     WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .map_err(db_err(path, step))?;
+            if has_version_table {
+                // The table is there, so the read failed for another reason.
+                return Err(db_err(path, step)(direct));
+            }
+            return version_of(None, has_tables).map_err(|problem| unreadable(path, problem));
+        }
+    };
+    version_of(Some(&recorded), true).map_err(|problem| unreadable(path, problem))
+}
+
+/// A warehouse whose version record trendlake cannot read.
+fn unreadable(path: &Path, problem: String) -> WarehouseError {
+    WarehouseError::Other {
         path: path.display().to_string(),
         problem: format!(
             "{problem}; build a fresh warehouse from the lake with `trendlake merge --warehouse NEW_PATH`"
         ),
-    })
+    }
 }
 
 /// The schema version from the rows of `trendlake_warehouse` (`None`: no such table) and whether
@@ -1158,6 +1195,20 @@ mod tests {
             2,
             "version 1 is readable"
         );
+        // ...but not by the named queries, which read the current schema's views.
+        let outdated = ro.require_current_schema().unwrap_err();
+        assert!(
+            matches!(
+                outdated,
+                WarehouseError::Outdated {
+                    found: 1,
+                    needed: SCHEMA_VERSION,
+                    ..
+                }
+            ),
+            "{outdated:?}"
+        );
+        assert!(outdated.to_string().contains("run `trendlake merge` once"));
         drop(ro);
 
         let session = Warehouse::begin(&old).unwrap();
@@ -1166,6 +1217,34 @@ mod tests {
         let wh = Warehouse::open_read_only(&old).unwrap();
         assert_eq!(wh.schema_version(), Some(SCHEMA_VERSION));
         assert!(!wh.needs_upgrade());
+        wh.require_current_schema().unwrap();
+        // Version 4's region_snapshots: the held snapshots numbered, with the previous one.
+        assert_eq!(
+            rows(
+                &wh.conn,
+                "SELECT region, snapshot_date::VARCHAR, snapshot_no, previous_date::VARCHAR, \
+                        first_date::VARCHAR, last_date::VARCHAR \
+                 FROM region_snapshots ORDER BY snapshot_date"
+            ),
+            vec![
+                vec![
+                    "Text(\"JP\")".to_string(),
+                    "Text(\"2026-11-20\")".into(),
+                    "BigInt(1)".into(),
+                    "Null".into(),
+                    "Text(\"2026-11-20\")".into(),
+                    "Text(\"2026-11-21\")".into(),
+                ],
+                vec![
+                    "Text(\"JP\")".to_string(),
+                    "Text(\"2026-11-21\")".into(),
+                    "BigInt(2)".into(),
+                    "Text(\"2026-11-20\")".into(),
+                    "Text(\"2026-11-20\")".into(),
+                    "Text(\"2026-11-21\")".into(),
+                ],
+            ]
+        );
         assert_eq!(
             rows(
                 &wh.conn,

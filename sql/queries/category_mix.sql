@@ -49,7 +49,10 @@ video_weeks AS (
 category_weeks AS (
     SELECT w.region, w.week_start, v.category_id, CAST(sum(w.entries) AS BIGINT) AS entries
     FROM video_weeks w
-    JOIN videos v USING (video_id)
+    JOIN videos v USING (video_id), chosen
+    -- Every video with an entry in the period was first seen by its end and last seen at its
+    -- start or later: bounds that let the scan of videos skip the row groups of the others.
+    WHERE v.first_seen_date <= chosen.to_date AND v.last_seen_date >= chosen.from_date
     GROUP BY ALL
 ),
 week_totals AS (

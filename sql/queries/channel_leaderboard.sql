@@ -54,7 +54,10 @@ per_channel AS (
            min(p.best_rank) AS best_rank, min(p.first_date) AS first_date,
            max(p.last_date) AS last_date
     FROM per_video p
-    JOIN videos v USING (video_id)
+    JOIN videos v USING (video_id), chosen
+    -- Every video with an entry in the period was first seen by its end and last seen at its
+    -- start or later: bounds that let the scan of videos skip the row groups of the others.
+    WHERE v.first_seen_date <= chosen.to_date AND v.last_seen_date >= chosen.from_date
     GROUP BY p.region, v.channel_id
 ),
 leaders AS (
@@ -70,6 +73,9 @@ latest_titles AS (
     SELECT channel_id, channel_title
     FROM videos
     WHERE channel_id IN (SELECT channel_id FROM leaders)
+      -- The channel's video refreshed last was seen last, at the period's start or later: a
+      -- bound that lets the scan skip the row groups of videos seen only before.
+      AND last_seen_date >= (SELECT from_date FROM chosen)
     QUALIFY row_number() OVER (PARTITION BY channel_id
                                ORDER BY metadata_date DESC, video_id DESC) = 1
 )

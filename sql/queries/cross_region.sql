@@ -28,20 +28,27 @@ WITH chosen AS (
                     CASE WHEN getvariable('video') IS NULL THEN 2 ELSE 1 END) AS min_regions,
            coalesce(CAST(getvariable('limit') AS BIGINT), 20) AS row_limit
 ),
--- Each region's first and latest held snapshot. merged_snapshots (one row a date, listing the
--- regions its snapshot holds) is tiny.
+-- Each region's first and latest held snapshot.
 region_spans AS (
-    SELECT r.region, min(m.snapshot_date) AS region_first_date,
-           max(m.snapshot_date) AS region_last_date
-    FROM merged_snapshots m, unnest(m.regions) AS r(region)
-    GROUP BY r.region
+    SELECT DISTINCT region, first_date AS region_first_date, last_date AS region_last_date
+    FROM region_snapshots
+),
+-- With one video asked for, its entries lie between its first and last day on any chart: the
+-- scan of chart_entries then reads those dates' row groups only, not two million video ids.
+video_span AS (
+    SELECT min(first_seen_date) AS since, max(last_seen_date) AS until
+    FROM videos
+    WHERE getvariable('video') IS NOT NULL
+      AND video_id = CAST(getvariable('video') AS VARCHAR)
 ),
 stays AS (
     SELECT e.region, e.video_id, min(e.snapshot_date) AS first_date,
            max(e.snapshot_date) AS last_date
-    FROM chart_entries e
+    FROM chart_entries e, video_span
     -- getvariable() itself, not a column of chosen: a constant that the scan filters on.
-    WHERE getvariable('video') IS NULL OR e.video_id = CAST(getvariable('video') AS VARCHAR)
+    WHERE getvariable('video') IS NULL
+       OR (e.video_id = CAST(getvariable('video') AS VARCHAR)
+           AND e.snapshot_date BETWEEN video_span.since AND video_span.until)
     GROUP BY e.region, e.video_id
 ),
 arrivals AS (
@@ -95,4 +102,9 @@ SELECT s.video_id, v.title, v.channel_id, v.channel_title, s.regions_reached, s.
 FROM shown s
 JOIN described d USING (video_id)
 JOIN videos v USING (video_id)
+-- Each video shown was first seen by its earliest arrival and last seen at its last arrival or
+-- later: bounds that let the scan of videos skip the row groups of videos seen only before or
+-- after them.
+WHERE v.first_seen_date <= (SELECT max(earliest_seen) FROM shown)
+  AND v.last_seen_date >= (SELECT min(last_arrival) FROM shown)
 ORDER BY s.regions_reached DESC, s.origin_known DESC, s.earliest_seen, s.video_id;

@@ -20,25 +20,26 @@
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('limit') AS BIGINT), 20) AS row_limit
 ),
--- Every region's held snapshots, numbered: a run is consecutive numbers, whatever the calendar
--- gaps. merged_snapshots (one row a date, listing the regions its snapshot holds) is tiny.
-region_calendar AS (
-    SELECT r.region, m.snapshot_date,
-           row_number() OVER (PARTITION BY r.region ORDER BY m.snapshot_date) AS snapshot_no,
-           min(m.snapshot_date) OVER (PARTITION BY r.region) AS region_first_date,
-           max(m.snapshot_date) OVER (PARTITION BY r.region) AS region_last_date
-    FROM merged_snapshots m, unnest(m.regions) AS r(region)
+-- With one video asked for, its entries lie between its first and last day on any chart: the
+-- scans of chart_entries then read those dates' row groups only, not two million video ids.
+video_span AS (
+    SELECT min(first_seen_date) AS since, max(last_seen_date) AS until
+    FROM videos
+    WHERE getvariable('video') IS NOT NULL
+      AND video_id = CAST(getvariable('video') AS VARCHAR)
 ),
 -- Read twice, by stays and by broken_entries: scanning and joining again is cheaper than
 -- materialising two million rows.
 numbered_entries AS NOT MATERIALIZED (
     SELECT e.region, e.video_id, e.snapshot_date, e.rank, c.snapshot_no
     FROM chart_entries e
-    JOIN region_calendar c USING (region, snapshot_date)
+    JOIN region_snapshots c USING (region, snapshot_date), video_span
     -- getvariable() itself, not a column of chosen: a constant that the scan filters on as it
     -- reads, where a join to chosen would filter only after the calendar join of every row.
     WHERE (getvariable('region') IS NULL OR e.region = CAST(getvariable('region') AS VARCHAR))
-      AND (getvariable('video') IS NULL OR e.video_id = CAST(getvariable('video') AS VARCHAR))
+      AND (getvariable('video') IS NULL
+           OR (e.video_id = CAST(getvariable('video') AS VARCHAR)
+               AND e.snapshot_date BETWEEN video_span.since AND video_span.until))
 ),
 -- The totals. A stay is one unbroken run when it has as many snapshots as its first to last
 -- snapshot numbers span: true of most, found without sorting every entry.
@@ -75,9 +76,14 @@ longest AS (
 -- Titles only for the rows shown: joining every stay to videos costs more than the ranking.
 SELECT l.region, l.video_id, v.title, v.channel_id, v.channel_title, l.days_on_chart, l.runs,
        l.longest_run, l.first_date, l.last_date, l.best_rank,
-       l.first_date = c.region_first_date AS left_censored,
-       l.last_date = c.region_last_date AS right_censored
+       l.first_date = c.first_date AS left_censored,
+       l.last_date = c.last_date AS right_censored
 FROM longest l
 JOIN videos v USING (video_id)
-JOIN region_calendar c ON c.region = l.region AND c.snapshot_date = l.first_date
+JOIN region_snapshots c ON c.region = l.region AND c.snapshot_date = l.first_date
+-- Each video shown was first seen by its first day here and last seen on its last day here or
+-- later: bounds that let the scan of videos skip the row groups of videos seen only before or
+-- after them.
+WHERE v.first_seen_date <= (SELECT max(first_date) FROM longest)
+  AND v.last_seen_date >= (SELECT min(last_date) FROM longest)
 ORDER BY l.days_on_chart DESC, l.best_rank, l.region, l.video_id;

@@ -30,55 +30,47 @@ WITH chosen AS (
            CAST(getvariable('region') AS VARCHAR) AS only_region,
            coalesce(CAST(getvariable('limit') AS BIGINT), 20) AS per_region
 ),
--- Every region's held snapshots, numbered: a run is consecutive numbers, whatever the calendar
--- gaps. merged_snapshots (one row a date, listing the regions its snapshot holds) is tiny.
-region_calendar AS (
-    SELECT r.region, m.snapshot_date,
-           row_number() OVER (PARTITION BY r.region ORDER BY m.snapshot_date) AS snapshot_no,
-           min(m.snapshot_date) OVER (PARTITION BY r.region) AS region_first_date
-    FROM merged_snapshots m, unnest(m.regions) AS r(region), chosen
-    WHERE m.snapshot_date <= chosen.chart_date
-      AND (chosen.only_region IS NULL OR r.region = chosen.only_region)
+-- The regions holding a snapshot on the chart date and one before it (region_snapshots, a view
+-- over merged_snapshots, answers this without touching chart_entries).
+compared AS (
+    SELECT s.region, s.snapshot_date, s.previous_date
+    FROM region_snapshots s, chosen
+    WHERE s.snapshot_date = chosen.chart_date AND s.previous_date IS NOT NULL
+      AND (chosen.only_region IS NULL OR s.region = chosen.only_region)
 ),
--- Only regions holding a snapshot on the chart date and one before it.
-previous_snapshots AS (
-    SELECT region, max(snapshot_date) AS previous_date
-    FROM region_calendar
-    WHERE snapshot_date < (SELECT chart_date FROM chosen)
-    GROUP BY region
-    HAVING region IN (SELECT region FROM region_calendar
-                      WHERE snapshot_date = (SELECT chart_date FROM chosen))
-),
+-- Joined on the dates, so that each scan skips every other date's row groups.
 on_chart_date AS (
     SELECT e.region, e.video_id
-    FROM chart_entries e, chosen
-    WHERE e.snapshot_date = chosen.chart_date
-      AND (chosen.only_region IS NULL OR e.region = chosen.only_region)
+    FROM chart_entries e
+    JOIN compared c USING (region, snapshot_date)
 ),
--- Filtering on the previous dates themselves lets the scan skip every other date's row groups.
 on_previous AS (
     SELECT e.region, e.video_id, e.rank AS last_rank, e.snapshot_date AS previous_date
     FROM chart_entries e
-    JOIN previous_snapshots p ON p.region = e.region AND p.previous_date = e.snapshot_date
-    WHERE e.snapshot_date IN (SELECT previous_date FROM previous_snapshots)
+    JOIN compared c ON c.region = e.region AND c.previous_date = e.snapshot_date
 ),
--- With their metadata now: videos is read once, for the titles and for first_seen_date.
+-- With their metadata now: videos is read once, for the titles and for first_seen_date. A
+-- dropped video was on a previous snapshot, so it was first seen before the chart date and last
+-- seen on or after the earliest previous date: the scan of videos skips the row groups of the
+-- others (see top_movers).
 dropped AS (
     SELECT prev.*, v.title, v.channel_id, v.channel_title, v.first_seen_date
     FROM on_previous prev
     ANTI JOIN on_chart_date cur USING (region, video_id)
-    JOIN videos v USING (video_id)
+    JOIN videos v USING (video_id), chosen
+    WHERE v.first_seen_date < chosen.chart_date
+      AND v.last_seen_date >= (SELECT min(previous_date) FROM compared)
 ),
 -- The dropped videos' stays in their region, as islands: snapshot_no minus the video's own count
 -- of snapshots is constant along a run of consecutive held snapshots.
 dropped_history AS (
-    SELECT e.region, e.video_id, e.snapshot_date, c.region_first_date,
+    SELECT e.region, e.video_id, e.snapshot_date, c.first_date AS region_first_date,
            c.snapshot_no - row_number() OVER (PARTITION BY e.region, e.video_id
                                               ORDER BY e.snapshot_date) AS island
     FROM chart_entries e
     JOIN dropped d ON d.region = e.region AND d.video_id = e.video_id
                   AND e.snapshot_date <= d.previous_date
-    JOIN region_calendar c ON c.region = e.region AND c.snapshot_date = e.snapshot_date
+    JOIN region_snapshots c ON c.region = e.region AND c.snapshot_date = e.snapshot_date
     -- No run began before its video's first day on any chart: reading from the earliest of
     -- them spares a long history's years of row groups.
     WHERE e.snapshot_date >= (SELECT min(first_seen_date) FROM dropped)

@@ -25,35 +25,35 @@ WITH chosen AS (
            CAST(getvariable('region') AS VARCHAR) AS only_region,
            coalesce(CAST(getvariable('limit') AS BIGINT), 20) AS per_region
 ),
--- Each region's previous held snapshot; a region whose first snapshot is the chart date has none,
--- and so no entries. merged_snapshots (one row a date, listing the regions its snapshot holds)
--- answers this without touching chart_entries.
-previous_snapshots AS (
-    SELECT r.region, max(m.snapshot_date) AS previous_date
-    FROM merged_snapshots m, unnest(m.regions) AS r(region), chosen
-    WHERE m.snapshot_date < chosen.chart_date
-      AND (chosen.only_region IS NULL OR r.region = chosen.only_region)
-    GROUP BY r.region
+-- The regions holding a snapshot on the chart date and one before it; a region whose first
+-- snapshot is the chart date has no previous one, and so no entries. region_snapshots, a view
+-- over merged_snapshots, answers this without touching chart_entries.
+compared AS (
+    SELECT s.region, s.snapshot_date, s.previous_date
+    FROM region_snapshots s, chosen
+    WHERE s.snapshot_date = chosen.chart_date AND s.previous_date IS NOT NULL
+      AND (chosen.only_region IS NULL OR s.region = chosen.only_region)
 ),
+-- Joined on the dates, so that each scan skips every other date's row groups.
 on_chart_date AS (
-    SELECT e.region, e.video_id, e.rank, e.snapshot_date, p.previous_date
+    SELECT e.region, e.video_id, e.rank, e.snapshot_date, c.previous_date
     FROM chart_entries e
-    JOIN previous_snapshots p USING (region)
-    WHERE e.snapshot_date = (SELECT chart_date FROM chosen)
+    JOIN compared c USING (region, snapshot_date)
 ),
--- Filtering on the previous dates themselves lets the scan skip every other date's row groups.
 on_previous AS (
     SELECT e.region, e.video_id
     FROM chart_entries e
-    JOIN previous_snapshots p ON p.region = e.region AND p.previous_date = e.snapshot_date
-    WHERE e.snapshot_date IN (SELECT previous_date FROM previous_snapshots)
+    JOIN compared c ON c.region = e.region AND c.previous_date = e.snapshot_date
 ),
--- With their metadata now: videos is read once, for the titles and for first_seen_date.
+-- With their metadata now: videos is read once, for the titles and for first_seen_date. Every
+-- video on the chart date was first seen on or before it and last seen on or after it, which
+-- lets the scan of videos skip the row groups of the others (see top_movers).
 entered AS (
     SELECT cur.*, v.title, v.channel_id, v.channel_title, v.first_seen_date
     FROM on_chart_date cur
     ANTI JOIN on_previous prev USING (region, video_id)
-    JOIN videos v USING (video_id)
+    JOIN videos v USING (video_id), chosen
+    WHERE v.first_seen_date <= chosen.chart_date AND v.last_seen_date >= chosen.chart_date
 ),
 -- Earlier stays of the entering videos only: a join on their few ids, not a scan per video.
 earlier_stays AS (

@@ -38,7 +38,10 @@ local_uploads AS (
     JOIN region_utc_offsets o
       ON o.region = c.region
      AND CAST(v.published_at AS TIMESTAMP) >= o.valid_from
-     AND CAST(v.published_at AS TIMESTAMP) < o.valid_until
+     AND CAST(v.published_at AS TIMESTAMP) < o.valid_until, chosen
+    -- Every video with an entry in the period was first seen by its end and last seen at its
+    -- start or later: bounds that let the scan of videos skip the row groups of the others.
+    WHERE v.first_seen_date <= chosen.to_date AND v.last_seen_date >= chosen.from_date
 ),
 per_hour AS (
     SELECT region, local_hour, count(*) AS videos

@@ -23,19 +23,27 @@
 -- @param region region (default: every region) only this region
 -- @param video video (default: every video) per-region rows of this one video
 WITH
--- Each region's first held snapshot. merged_snapshots (one row a date, listing the regions its
--- snapshot holds) is tiny.
+-- Each region's first held snapshot.
 region_starts AS (
-    SELECT r.region, min(m.snapshot_date) AS region_first_date
-    FROM merged_snapshots m, unnest(m.regions) AS r(region)
-    GROUP BY r.region
+    SELECT DISTINCT region, first_date AS region_first_date
+    FROM region_snapshots
+),
+-- With one video asked for, its entries lie between its first and last day on any chart: the
+-- scan of chart_entries then reads those dates' row groups only, not two million video ids.
+video_span AS (
+    SELECT min(first_seen_date) AS since, max(last_seen_date) AS until
+    FROM videos
+    WHERE getvariable('video') IS NOT NULL
+      AND video_id = CAST(getvariable('video') AS VARCHAR)
 ),
 first_appearances AS (
     SELECT e.region, e.video_id, min(e.snapshot_date) AS first_date
-    FROM chart_entries e
+    FROM chart_entries e, video_span
     -- getvariable() in the scan's own WHERE: a constant that the scan filters on.
     WHERE (getvariable('region') IS NULL OR e.region = CAST(getvariable('region') AS VARCHAR))
-      AND (getvariable('video') IS NULL OR e.video_id = CAST(getvariable('video') AS VARCHAR))
+      AND (getvariable('video') IS NULL
+           OR (e.video_id = CAST(getvariable('video') AS VARCHAR)
+               AND e.snapshot_date BETWEEN video_span.since AND video_span.until))
     GROUP BY e.region, e.video_id
 ),
 measured AS (

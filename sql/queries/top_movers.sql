@@ -25,32 +25,29 @@ WITH chosen AS (
            CAST(getvariable('region') AS VARCHAR) AS only_region,
            coalesce(CAST(getvariable('limit') AS BIGINT), 5) AS per_region
 ),
--- Each region's previous held snapshot. merged_snapshots (one row a date, listing the regions its
--- snapshot holds) answers this without touching chart_entries.
-previous_snapshots AS (
-    SELECT r.region, max(m.snapshot_date) AS previous_date
-    FROM merged_snapshots m, unnest(m.regions) AS r(region), chosen
-    WHERE m.snapshot_date < chosen.chart_date
-      AND (chosen.only_region IS NULL OR r.region = chosen.only_region)
-    GROUP BY r.region
+-- The regions holding a snapshot on the chart date and one before it (region_snapshots, a view
+-- over merged_snapshots, answers this without touching chart_entries).
+compared AS (
+    SELECT s.region, s.snapshot_date, s.previous_date
+    FROM region_snapshots s, chosen
+    WHERE s.snapshot_date = chosen.chart_date AND s.previous_date IS NOT NULL
+      AND (chosen.only_region IS NULL OR s.region = chosen.only_region)
 ),
+-- Joined on the dates, so that each scan skips every other date's row groups.
 on_chart_date AS (
-    SELECT e.region, e.video_id, e.rank, e.view_count, e.snapshot_date
-    FROM chart_entries e, chosen
-    WHERE e.snapshot_date = chosen.chart_date
-      AND (chosen.only_region IS NULL OR e.region = chosen.only_region)
-),
--- Filtering on the previous dates themselves lets the scan skip every other date's row groups.
-on_previous AS (
-    SELECT e.region, e.video_id, e.rank, e.view_count, e.snapshot_date
+    SELECT e.region, e.video_id, e.rank, e.view_count, e.snapshot_date, c.previous_date
     FROM chart_entries e
-    JOIN previous_snapshots p ON p.region = e.region AND p.previous_date = e.snapshot_date
-    WHERE e.snapshot_date IN (SELECT previous_date FROM previous_snapshots)
+    JOIN compared c USING (region, snapshot_date)
+),
+on_previous AS (
+    SELECT e.region, e.video_id, e.rank, e.view_count
+    FROM chart_entries e
+    JOIN compared c ON c.region = e.region AND c.previous_date = e.snapshot_date
 ),
 gains AS (
     SELECT cur.snapshot_date, cur.region, cur.video_id, cur.rank, prev.rank AS previous_rank,
-           prev.snapshot_date AS previous_date,
-           datediff('day', prev.snapshot_date, cur.snapshot_date) AS days_since_previous,
+           cur.previous_date,
+           datediff('day', cur.previous_date, cur.snapshot_date) AS days_since_previous,
            cur.view_count, cur.view_count - prev.view_count AS view_gain
     FROM on_chart_date cur
     JOIN on_previous prev USING (region, video_id)
@@ -69,6 +66,10 @@ SELECT r.snapshot_date, r.region, r.mover, r.video_id, v.title, r.rank, r.previo
        r.previous_date, r.days_since_previous, r.view_count, r.view_gain,
        round(r.view_gain / r.days_since_previous, 1) AS gain_per_day
 FROM ranked r
-JOIN videos v USING (video_id)
-WHERE r.mover <= (SELECT per_region FROM chosen)
+JOIN videos v USING (video_id), chosen
+WHERE r.mover <= chosen.per_region
+  -- Every video on a date's chart was first seen on or before it and last seen on or after it.
+  -- Saying so lets the scan of videos skip the row groups of videos seen only long before or
+  -- after, instead of reading every video's id for a handful of titles.
+  AND v.first_seen_date <= chosen.chart_date AND v.last_seen_date >= chosen.chart_date
 ORDER BY r.region, r.mover;

@@ -24,14 +24,12 @@ WITH chosen AS (
                     error('video_history needs a video: --param video=ID (an 11-character id)'))
                AS video_id
 ),
--- Every region's held snapshots with the previous one. merged_snapshots (one row a date, listing
--- the regions its snapshot holds) is tiny.
-region_calendar AS (
-    SELECT r.region, m.snapshot_date,
-           lag(m.snapshot_date) OVER (PARTITION BY r.region ORDER BY m.snapshot_date)
-               AS previous_date,
-           m.snapshot_date = max(m.snapshot_date) OVER (PARTITION BY r.region) AS is_latest
-    FROM merged_snapshots m, unnest(m.regions) AS r(region)
+-- The video's entries lie between its first and last day on any chart: the scan of
+-- chart_entries reads those dates' row groups only, not two million video ids.
+video_span AS (
+    SELECT min(v.first_seen_date) AS since, max(v.last_seen_date) AS until
+    FROM videos v, chosen
+    WHERE v.video_id = chosen.video_id
 ),
 video_entries AS (
     SELECT e.region, e.snapshot_date, e.rank, e.view_count, e.like_count, e.comment_count,
@@ -39,8 +37,9 @@ video_entries AS (
            -- from a re-entry.
            lag(e.snapshot_date) OVER (PARTITION BY e.region ORDER BY e.snapshot_date)
                AS previous_entry_date
-    FROM chart_entries e, chosen
+    FROM chart_entries e, chosen, video_span
     WHERE e.video_id = chosen.video_id
+      AND e.snapshot_date BETWEEN video_span.since AND video_span.until
 )
 SELECT e.region, e.snapshot_date, e.rank, c.previous_date,
        datediff('day', c.previous_date, e.snapshot_date) AS days_between,
@@ -53,8 +52,8 @@ SELECT e.region, e.snapshot_date, e.rank, c.previous_date,
             WHEN p.snapshot_date IS NOT NULL THEN 'stayed'
             WHEN e.previous_entry_date IS NULL THEN 'entered'
             ELSE 're-entered' END AS arrival,
-       c.is_latest AS still_on_chart
+       e.snapshot_date = c.last_date AS still_on_chart
 FROM video_entries e
-JOIN region_calendar c USING (region, snapshot_date)
+JOIN region_snapshots c USING (region, snapshot_date)
 LEFT JOIN video_entries p ON p.region = e.region AND p.snapshot_date = c.previous_date
 ORDER BY e.region, e.snapshot_date;

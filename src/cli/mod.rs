@@ -645,6 +645,7 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
     /// Where the SQL comes from.
     enum Source {
         Text(String, Vec<Binding>),
+        Named(&'static str, Vec<Binding>),
         Stdin(Vec<Binding>),
         Prompt(Vec<Binding>),
     }
@@ -659,7 +660,7 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
         ),
         (_, _, Some(name)) => {
             let q = named_query(name)?;
-            Source::Text(q.sql.to_string(), q.bind(&args.params)?)
+            Source::Named(q.sql, q.bind(&args.params)?)
         }
         _ if !std::io::stdin().is_terminal() => Source::Stdin(bind_free(&args.params)?),
         _ if std::io::stdout().is_terminal() => {
@@ -685,8 +686,13 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
     let output = args.output.clone();
     let max_rows = args.max_rows;
     tokio::task::spawn_blocking(move || -> Result<()> {
+        let wh = Warehouse::open_read_only(&warehouse)?;
         let (sql, params) = match source {
             Source::Text(sql, params) => (sql, params),
+            Source::Named(sql, params) => {
+                wh.require_current_schema()?;
+                (sql.to_string(), params)
+            }
             Source::Stdin(params) => {
                 let sql = std::io::read_to_string(std::io::stdin()).map_err(|e| Error::Io {
                     context: "cannot read SQL from stdin".into(),
@@ -699,12 +705,9 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
                 }
                 (sql, params)
             }
-            Source::Prompt(params) => {
-                let wh = Warehouse::open_read_only(&warehouse)?;
-                return prompt::run(&wh, format, max_rows, &params);
-            }
+            Source::Prompt(params) => return prompt::run(&wh, format, max_rows, &params),
         };
-        Warehouse::open_read_only(&warehouse)?.query_each(&sql, &params, |batches| {
+        wh.query_each(&sql, &params, |batches| {
             let schema = batches.schema();
             write_stream(schema, batches, format, max_rows, output.as_deref())
         })?;

@@ -428,7 +428,10 @@ pub fn run(warehouse: &Warehouse, format: Format, max_rows: usize, free: &[Bindi
             Entry::Named { name, params } => named_query(&name)
                 .and_then(|q| Ok((q, q.bind(&params)?)))
                 .map_err(Error::from)
-                .and_then(|(q, bound)| run_sql(warehouse, q.sql, &bound, format, max_rows)),
+                .and_then(|(q, bound)| {
+                    warehouse.require_current_schema()?;
+                    run_sql(warehouse, q.sql, &bound, format, max_rows)
+                }),
             Entry::Sql(sql) => statements(&sql)
                 .into_iter()
                 .try_for_each(|one| run_sql(warehouse, one, free, format, max_rows)),

@@ -417,6 +417,7 @@ const ENGAGEMENT_COLS: [&str; 11] = [
 #[allow(clippy::type_complexity)]
 fn engagement(
     m: &Model,
+    from: NaiveDate,
     as_of: NaiveDate,
     region: Option<&str>,
     limit: usize,
@@ -434,7 +435,13 @@ fn engagement(
             .by_region_video
             .range((r, "")..)
             .take_while(|((region, _), _)| *region == r)
-            .filter_map(|(_, entries)| entries.iter().rev().find(|e| e.date <= as_of))
+            .filter_map(|(_, entries)| {
+                entries
+                    .iter()
+                    .rev()
+                    .find(|e| e.date <= as_of)
+                    .filter(|e| e.date >= from)
+            })
             .map(|e| {
                 (
                     *e,
@@ -479,12 +486,12 @@ async fn check_engagement(
     h: &History,
     m: &Model<'_>,
     params: &[&str],
-    as_of: NaiveDate,
+    (from, as_of): (NaiveDate, NaiveDate),
     region: Option<&str>,
     limit: usize,
 ) -> Table {
     let t = query(h, "engagement", params).await;
-    let (rows, ratios) = engagement(m, as_of, region, limit);
+    let (rows, ratios) = engagement(m, from, as_of, region, limit);
     assert_eq!(t.project(&ENGAGEMENT_COLS), rows, "{params:?}");
     let got = t
         .floats("likes_per_view")
@@ -502,13 +509,13 @@ async fn check_engagement(
 async fn engagement_ranks_latest_entries_with_hidden_counts_null_and_last() {
     let h = history();
     let m = Model::new(h);
-    let last = date(LAST);
-    // Every KR video: the order of the whole list, hidden counts included.
+    let (first, last) = (date(FIRST), date(LAST));
+    // Every KR video of the history: the order of the whole list, hidden counts included.
     let t = check_engagement(
         h,
         &m,
-        &["region=kr", "limit=100000"],
-        last,
+        &["region=kr", "limit=100000", &format!("from={FIRST}")],
+        (first, last),
         Some("KR"),
         usize::MAX,
     )
@@ -540,23 +547,52 @@ async fn engagement_ranks_latest_entries_with_hidden_counts_null_and_last() {
     // Videos that left: their latest entry is before the last date.
     assert!(t.column("last_date").iter().any(|d| *d != LAST));
 
-    // As of the missing day (the latest entries are on the day before it), the first day and
-    // the last, every region.
-    for day in [date(MISSING), date(FIRST), last] {
+    // By default the window is the chart of `date` alone: every row's entry is on it.
+    let t = check_engagement(
+        h,
+        &m,
+        &["region=KR", "limit=100000"],
+        (last, last),
+        Some("KR"),
+        usize::MAX,
+    )
+    .await;
+    let on_last = m
+        .by_region_video
+        .iter()
+        .filter(|((region, _), entries)| *region == "KR" && entries.iter().any(|e| e.date == last))
+        .count();
+    assert!(on_last > 0);
+    assert_eq!(t.rows.len(), on_last, "KR's chart of the last date");
+    assert!(t.column("last_date").iter().all(|d| *d == LAST));
+
+    // Windows ending on the missing day (the latest entries are on the day before it), the first
+    // day and the last, every region.
+    for day in [date(MISSING), first, last] {
         let p = format!("date={day}");
-        let t = check_engagement(h, &m, &[&p, "limit=3"], day, None, 3).await;
+        let from = format!("from={FIRST}");
+        let t = check_engagement(h, &m, &[&p, &from, "limit=3"], (first, day), None, 3).await;
         assert_eq!(t.rows.len(), 3 * REGIONS.len());
     }
     let t = check_engagement(
         h,
         &m,
-        &["date=2026-11-15", "region=JP", "limit=100000"],
-        date(MISSING),
+        &[
+            "date=2026-11-15",
+            "from=2026-11-12",
+            "region=JP",
+            "limit=100000",
+        ],
+        (date("2026-11-12"), date(MISSING)),
         Some("JP"),
         usize::MAX,
     )
     .await;
     assert!(t.column("last_date").iter().all(|d| *d <= "2026-11-14"));
+    assert!(t.column("last_date").iter().all(|d| *d >= "2026-11-12"));
+    // The missing day alone holds no snapshot: no rows, not a chart of zeros.
+    let t = query(h, "engagement", &["date=2026-11-15"]).await;
+    assert!(t.rows.is_empty(), "{:?}", t.rows);
 }
 
 // ---------------------------------------------------------------------------------------------
