@@ -76,6 +76,21 @@ CREATE TABLE IF NOT EXISTS videos (
     metadata_date DATE NOT NULL          -- since schema version 2
 );
 
+-- Each region's held snapshots in order: the calendar the named queries (sql/queries/) count in.
+-- Derived from merged_snapshots, and rewritten from it before every publish
+-- (sql/merge/region_snapshots.sql): a table rather than a view, because the queries of one date
+-- read one date of it, which a view would compute over the whole history each time (10-15 ms on a
+-- fresh connection, against 2). Since version 4.
+CREATE TABLE IF NOT EXISTS region_snapshots (
+    region VARCHAR NOT NULL,
+    snapshot_date DATE NOT NULL,
+    snapshot_no BIGINT NOT NULL,         -- 1 = the region's first held snapshot; consecutive held
+                                         -- snapshots have consecutive numbers, gaps or not
+    previous_date DATE,                  -- the region's previous held snapshot; NULL on its first
+    first_date DATE NOT NULL,            -- the region's first held snapshot
+    last_date DATE NOT NULL              -- the region's latest held snapshot
+);
+
 -- Which lake file was merged for each date; a file whose etag or size changed is merged again.
 CREATE TABLE IF NOT EXISTS merged_snapshots (
     snapshot_date DATE PRIMARY KEY,

@@ -42,6 +42,7 @@ const MERGE_RECORD: &str = include_str!("../sql/merge/merged_snapshots.sql");
 const STALE_VIDEOS: &str = include_str!("../sql/merge/videos_stale.sql");
 const REFRESH_VIDEOS: &str = include_str!("../sql/merge/videos_refresh.sql");
 const STAGING_DUPLICATES: &str = include_str!("../sql/merge/staging_duplicates.sql");
+const REGION_SNAPSHOTS: &str = include_str!("../sql/merge/region_snapshots.sql");
 
 /// One step of the schema's history: the SQL that takes a warehouse from version `to - 1` to `to`.
 #[derive(Debug, Clone, Copy)]
@@ -781,6 +782,8 @@ impl MergeSession {
     pub fn publish(mut self) -> Result<(), WarehouseError> {
         let path = self.path.clone();
         let conn = self.conn.take().expect("open until published");
+        conn.execute_batch(REGION_SNAPSHOTS)
+            .map_err(db_err(&path, "sql/merge/region_snapshots.sql"))?;
         conn.execute_batch("CHECKPOINT")
             .map_err(db_err(&path, "checkpoint the merged copy"))?;
         conn.close()

@@ -1,6 +1,4 @@
--- Version 3 → 4: no table changes. sql/views.sql gains the `region_snapshots` view (each
--- region's held snapshots, numbered, with the previous one), which the named queries of
--- sql/queries/ read; views are created in every merge session, and the new version makes the
--- next merge open a version-3 warehouse for writing even when it has nothing new to merge, so the
--- view is there before the queries need it.
-DROP VIEW IF EXISTS region_snapshots;
+-- Version 3 → 4: the `region_snapshots` table (sql/schema.sql creates it, and every publish
+-- rewrites it from merged_snapshots), each region's held snapshots numbered with the previous
+-- one, which the named queries of sql/queries/ read. Nothing to change in the other tables.
+DROP TABLE IF EXISTS region_snapshots;

@@ -328,6 +328,7 @@ async fn merged_night_by_night_or_at_once_the_warehouse_is_the_same() {
             "categories",
             "chart_entries",
             "merged_snapshots",
+            "region_snapshots",
             "region_utc_offsets",
             "regions",
             "trendlake_warehouse",
