@@ -9,7 +9,7 @@ An in-memory DuckDB stands in for the warehouse:
 - `videos` is a view deriving each video's latest metadata from the lake (`arg_max` by
   `snapshot_date`) and the first and last dates it was seen, with the warehouse table's columns
   (`metadata_date` is the last seen date, as it is in a warehouse between merges);
-- the small reference tables (`regions`, `region_utc_offsets`, `categories`,
+- the small reference tables (`regions`, `region_utc_offsets`, `categories`, `region_snapshots`,
   `merged_snapshots`) are copied from the warehouse, attached read-only;
 - the `chart` view is created by sql/views.sql itself.
 
@@ -43,7 +43,13 @@ METADATA_COLUMNS = [
     "duration_s", "live_broadcast_content", "tags", "default_language",
     "default_audio_language", "thumbnail_url", "definition", "caption", "licensed_content",
 ]
-REFERENCE_TABLES = ["regions", "region_utc_offsets", "categories", "merged_snapshots"]
+REFERENCE_TABLES = [
+    "regions",
+    "region_utc_offsets",
+    "categories",
+    "merged_snapshots",
+    "region_snapshots",
+]
 
 
 def quote(text):
