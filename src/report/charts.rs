@@ -293,8 +293,8 @@ pub struct SurvivalChart {
 
 /// A region's survival curve from its `survival` rows (N = 1..max_days).
 pub fn survival(region: &str, rows: &[&SurvivalPoint], max_days: i64) -> SurvivalChart {
-    let (width, height) = (300.0, 190.0);
-    let (left, right, top, bottom) = (42.0, 288.0, 12.0, 152.0);
+    let (width, height) = (300.0, 212.0);
+    let (left, right, top, bottom) = (44.0, 292.0, 26.0, 172.0);
     let xs = Linear::new((1.0, max_days.max(2) as f64), (left + 6.0, right - 6.0));
     let ys = Linear::new((0.0, 1.0), (bottom, top));
     let mut dots: Vec<SurvivalDot> = Vec::new();

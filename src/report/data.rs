@@ -312,9 +312,18 @@ fn held_dates(wh: &Warehouse) -> Result<BTreeSet<NaiveDate>, ReportError> {
 fn run(wh: &Warehouse, r: &Run) -> Result<Table, ReportError> {
     let q = named_query(r.name)?;
     let bindings = q.bind(&r.params)?;
+    let started = std::time::Instant::now();
+    let batches = wh.query(q.sql, &bindings)?;
+    // `TRENDLAKE_LOG=trendlake=debug` shows where a slow report spends its time.
+    tracing::debug!(
+        query = %r.command(),
+        ms = started.elapsed().as_millis() as u64,
+        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        "report query"
+    );
     Ok(Table {
         query: r.name,
-        batches: wh.query(q.sql, &bindings)?,
+        batches,
     })
 }
 
