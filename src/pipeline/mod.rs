@@ -745,6 +745,39 @@ mod tests {
         }
         // No region asked for (nothing failed) is complete.
         assert_eq!(report(&[], false, false).outcome(), Complete);
+
+        // `run --report`: a failed report turns only a complete run into exit 5; a run that
+        // already needs attention keeps its own code, and a skipped report changes nothing.
+        let with_report = |regions: &[(&str, bool)], merge_error, status| {
+            let mut r = report(regions, false, merge_error);
+            r.report = Some(ReportSummary {
+                status,
+                path: None,
+                index: None,
+                error: Some("disk full".into()),
+            });
+            (r.outcome(), r.exit_code())
+        };
+        assert_eq!(
+            with_report(&ok, false, ReportStatus::Failed),
+            (ReportFailed, 5)
+        );
+        assert_eq!(
+            with_report(&some, false, ReportStatus::Failed),
+            (Partial, 3)
+        );
+        assert_eq!(
+            with_report(&ok, true, ReportStatus::Skipped),
+            (MergeFailed, 4)
+        );
+        assert_eq!(
+            with_report(&ok, false, ReportStatus::Skipped),
+            (Complete, 0)
+        );
+        assert_eq!(
+            with_report(&ok, false, ReportStatus::Written),
+            (Complete, 0)
+        );
     }
 
     #[test]
