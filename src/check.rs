@@ -149,6 +149,9 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Vec<Problem>> {
             }),
             // Local lock files come and go with commits.
             ["_locks", ..] => {}
+            // `run --report`'s static site: each date's page and the index of them.
+            ["_reports", "index.html"] => {}
+            ["_reports", d, "report.html"] if date(d).is_some() => {}
             _ => problems.push(Problem {
                 kind: ProblemKind::StrayObject,
                 subject: shown,

@@ -40,6 +40,9 @@ pub enum Error {
     Query(Box<crate::queries::QueryError>),
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
+    /// `trendlake report` (or `run --report`) could not make or write the page.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 impl Error {
@@ -48,6 +51,9 @@ impl Error {
         #[cfg(feature = "fake-api")]
         if matches!(self, Error::FaultPlan(_)) {
             return true;
+        }
+        if let Error::Report(e) = self {
+            return e.is_usage();
         }
         matches!(
             self,

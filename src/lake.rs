@@ -672,6 +672,47 @@ impl Lake {
             .map_err(self.store_err(&path))?;
         Ok(self.display(&path))
     }
+
+    /// Write a date's HTML report to `_reports/snapshot_date=D/report.html` (a whole-object put:
+    /// staged and renamed locally, one PUT on S3, so a web server never serves half a page).
+    pub async fn write_report(&self, date: NaiveDate, html: String) -> Result<String, LakeError> {
+        let path = self.path(&format!("_reports/snapshot_date={date}/report.html"));
+        self.put(&path, Bytes::from(html)).await?;
+        Ok(self.display(&path))
+    }
+
+    /// Write `_reports/index.html`.
+    pub async fn write_report_index(&self, html: String) -> Result<String, LakeError> {
+        let path = self.path("_reports/index.html");
+        self.put(&path, Bytes::from(html)).await?;
+        Ok(self.display(&path))
+    }
+
+    /// The dates with a report under `_reports/`, in order.
+    pub async fn report_dates(&self) -> Result<Vec<NaiveDate>, LakeError> {
+        let prefix = self.path("_reports");
+        let mut dates: Vec<NaiveDate> = self
+            .list(&prefix)
+            .await?
+            .iter()
+            .filter_map(|meta| {
+                let parts = self.relative(&meta.location)?;
+                match parts.as_slice() {
+                    [top, dir, file]
+                        if top.as_ref() == "_reports" && file.as_ref() == "report.html" =>
+                    {
+                        dir.as_ref()
+                            .strip_prefix("snapshot_date=")
+                            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        dates.sort();
+        dates.dedup();
+        Ok(dates)
+    }
 }
 
 /// A held lock on one date of a local lake: `_locks/snapshot_date=D.lock`, locked with the

@@ -22,6 +22,7 @@ pub mod queries;
 pub mod raw;
 pub mod record;
 pub mod regions;
+pub mod report;
 pub mod warehouse;
 pub mod youtube;
 

@@ -213,3 +213,42 @@ pub fn check_result(lake: &crate::lake::Lake, problems: &[crate::check::Problem]
     };
     notice(&summary);
 }
+
+/// `run --report`'s report: one `trendlake::report` event; in text mode its line.
+pub fn report_result(report: &RunReport) {
+    let Some(made) = &report.report else { return };
+    let line = match made.status {
+        crate::pipeline::ReportStatus::Written => format!(
+            "report written: {} (index: {})",
+            made.path.as_deref().unwrap_or(""),
+            made.index.as_deref().unwrap_or("")
+        ),
+        crate::pipeline::ReportStatus::Skipped => format!(
+            "report not made: {}",
+            made.error.as_deref().unwrap_or("nothing to report")
+        ),
+        crate::pipeline::ReportStatus::Failed => format!(
+            "report failed: {}. The snapshot of {} is committed and merged; make the report with \
+             `trendlake report --date {}` or the next `trendlake run --report` (exit code {})",
+            made.error.as_deref().unwrap_or("unknown error"),
+            report.snapshot_date,
+            report.snapshot_date,
+            report.exit_code()
+        ),
+    };
+    info!(
+        target: "trendlake::report",
+        run_id = %report.run_id,
+        snapshot_date = %report.snapshot_date,
+        report_status = %made.status,
+        report_path = made.path.as_deref(),
+        report_index = made.index.as_deref(),
+        report_error = made.error.as_deref(),
+        outcome = %report.outcome(),
+        exit_code = report.exit_code(),
+        "{line}"
+    );
+    if !is_json() {
+        eprintln!("{line}");
+    }
+}

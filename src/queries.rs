@@ -49,6 +49,7 @@ pub const NAMED_QUERIES: &[NamedQuery] = library![
     "new_entries",
     "publish_hour",
     "rank_climbers",
+    "rank_trajectory",
     "streaks",
     "survival",
     "time_to_trend",

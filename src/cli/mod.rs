@@ -33,8 +33,9 @@ pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/youtube/v3";
 const AFTER_HELP: &str = "\
 Exit codes: 0 every region fetched and committed; 3 partial (some regions failed, the others \
 were committed); 1 failure, nothing new committed; 4 the snapshot was committed but the merge \
-failed (the lake is safe; `trendlake merge` finishes); 2 bad usage or configuration, nothing \
-touched.
+failed (the lake is safe; `trendlake merge` finishes); 5 (run --report) the snapshot was \
+committed and merged but its report could not be written (`trendlake report` makes it); 2 bad \
+usage or configuration, nothing touched.
 
 Settings come from flags, then TRENDLAKE_* (and YOUTUBE_*) environment variables, then the \
 --config TOML file, then defaults; `trendlake config` shows which. Logs go to stderr; \
@@ -99,6 +100,9 @@ pub enum Command {
     /// Run SQL (an argument, --file, --name or stdin) against the warehouse, read-only; with
     /// none on a terminal, an interactive prompt.
     Query(QueryArgs),
+    /// Write a date's trend report: one self-contained HTML page (inline SVG charts, nothing
+    /// loaded from anywhere) from the warehouse's named queries.
+    Report(ReportArgs),
     /// The no-setup main job: serve the fake API in-process and build --days of history.
     #[cfg(feature = "fake-api")]
     Demo(DemoArgs),
@@ -254,6 +258,23 @@ pub struct RunArgs {
     pub warehouse: WarehouseArg,
     #[command(flatten)]
     pub date: SnapshotDateArgs,
+    /// After the merge, write the date's HTML report into the lake
+    /// (_reports/snapshot_date=D/report.html) and refresh _reports/index.html, a static site
+    /// linking every date. A failed report leaves the data committed and merged (exit code 5).
+    #[arg(long, env = "TRENDLAKE_REPORT")]
+    pub report: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The chart date to report, YYYY-MM-DD (default: the warehouse's latest snapshot).
+    #[arg(long, env = "TRENDLAKE_DATE", value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Write the page to this file (it appears only when complete), or `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
 }
 
 #[derive(Debug, Args)]
@@ -429,15 +450,19 @@ async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
             job.snapshot.regions.join(",")
         ));
     }
-    let report = pipeline::run(
+    let mut report = pipeline::run(
         &job.snapshot,
         &lake,
         job.warehouse.as_deref(),
         logging::run_report,
     )
     .await?;
-    if job.warehouse.is_some() {
+    if let Some(warehouse) = &job.warehouse {
         logging::merge_result(&report);
+        if job.report {
+            pipeline::report(&job.snapshot, &lake, warehouse, &mut report).await;
+            logging::report_result(&report);
+        }
     }
     Ok(report.outcome())
 }
@@ -478,6 +503,7 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
             })
         }
         Command::Query(args) => query(args).await,
+        Command::Report(args) => report(args, &settings).await,
         #[cfg(feature = "fake-api")]
         Command::Demo(args) => crate::demo::demo(validate::demo_settings(args)?).await,
         #[cfg(feature = "fake-api")]
@@ -514,6 +540,41 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
     }
+}
+
+/// `report`: the page of one date from the warehouse, written whole to `--output` (or stdout).
+async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
+    use crate::report::{Placement, generate, write_file};
+    let date = args
+        .date
+        .as_deref()
+        .map(|d| parse_date(Some(d), &name_of(settings, "date")))
+        .transpose()?;
+    let warehouse = args.warehouse.warehouse.clone();
+    let output = args.output.clone();
+    let made = tokio::task::spawn_blocking(move || -> Result<crate::report::Report> {
+        let made = generate(&warehouse, date, Placement::Standalone)?;
+        if output.as_os_str() == "-" {
+            let mut out = std::io::stdout().lock();
+            out.write_all(made.html.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(stdout_error)?;
+        } else {
+            write_file(&output, &made.html)?;
+        }
+        Ok(made)
+    })
+    .await
+    .expect("the report does not panic")?;
+    if args.output.as_os_str() != "-" {
+        logging::notice(&format!(
+            "report of {} written to {} ({} KiB)",
+            made.date,
+            args.output.display(),
+            made.html.len().div_ceil(1024)
+        ));
+    }
+    Ok(Outcome::Complete)
 }
 
 /// `rebuild`: the dates asked for, re-derived from raw pages, then merged.

@@ -153,6 +153,8 @@ pub struct Job {
     /// Where `run` merges afterwards; `None` for `snapshot`.
     pub warehouse: Option<PathBuf>,
     pub only_missing: bool,
+    /// `run --report`: publish the date's report into the lake after the merge.
+    pub report: bool,
 }
 
 fn job(
@@ -182,18 +184,21 @@ fn job(
         lake: lake.to_string(),
         warehouse,
         only_missing: when.only_missing,
+        report: false,
     })
 }
 
 pub fn run_job(args: &RunArgs, settings: &[Setting]) -> Result<Job> {
     let warehouse = Some(args.warehouse.warehouse.clone());
-    job(
+    let mut job = job(
         &args.fetch,
         &args.lake.lake,
         &args.date,
         warehouse,
         settings,
-    )
+    )?;
+    job.report = args.report;
+    Ok(job)
 }
 
 pub fn snapshot_job(args: &SnapshotArgs, settings: &[Setting]) -> Result<Job> {

@@ -191,6 +191,9 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit_error: Option<String>,
     pub merge: MergeSummary,
+    /// `run --report`: what became of the date's HTML report (absent without `--report`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportSummary>,
     pub fetch_ms: u128,
     pub write_ms: u128,
     pub merge_ms: u128,
@@ -200,6 +203,42 @@ pub struct RunReport {
     /// Why the report could not be written (not part of the report itself).
     #[serde(skip)]
     pub report_error: Option<String>,
+}
+
+/// What `run --report` did with the date's HTML report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportSummary {
+    pub status: ReportStatus,
+    /// The page in the lake (`…/_reports/snapshot_date=D/report.html`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `_reports/index.html`, rewritten with every date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// Why it failed, or why it was not made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Whether `run --report` wrote the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    Written,
+    /// Making or publishing it failed; the data is committed and merged all the same.
+    Failed,
+    /// Not made: the merge failed, or the warehouse holds no snapshot of the date.
+    Skipped,
+}
+
+impl std::fmt::Display for ReportStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReportStatus::Written => "written",
+            ReportStatus::Failed => "failed",
+            ReportStatus::Skipped => "skipped",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -223,6 +262,9 @@ pub enum Outcome {
     /// The snapshot was committed to the lake (completely or partly), then the warehouse merge
     /// failed. The lake is safe; `trendlake merge` finishes the job.
     MergeFailed,
+    /// Every region was committed and merged, then `run --report` could not write the date's
+    /// report. The data is safe; `trendlake report` (or the next `run --report`) makes it.
+    ReportFailed,
 }
 
 impl std::fmt::Display for Outcome {
@@ -232,19 +274,22 @@ impl std::fmt::Display for Outcome {
             Outcome::Partial => "partial",
             Outcome::Failed => "failed",
             Outcome::MergeFailed => "merge_failed",
+            Outcome::ReportFailed => "report_failed",
         })
     }
 }
 
 impl Outcome {
-    /// The process exit code of SPEC: 0 complete, 3 partial, 1 failed, and 4 when the snapshot
-    /// was committed but the merge after it failed.
+    /// The process exit code of SPEC: 0 complete, 3 partial, 1 failed, 4 when the snapshot
+    /// was committed but the merge after it failed, and 5 when everything was committed and
+    /// merged but the report after it failed.
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Complete => 0,
             Outcome::Partial => 3,
             Outcome::Failed => 1,
             Outcome::MergeFailed => 4,
+            Outcome::ReportFailed => 5,
         }
     }
 }
@@ -254,8 +299,24 @@ impl RunReport {
         self.regions.iter().filter(|r| r.error.is_some())
     }
 
-    /// How the run ended, from the regions, the commit and the merge alone.
+    /// How the run ended. The data's outcome (regions, commit, merge) comes first: a failed
+    /// report turns only a complete run into [`Outcome::ReportFailed`], since a partial run or a
+    /// failed merge already needs attention and says so with its own code.
     pub fn outcome(&self) -> Outcome {
+        let data = self.data_outcome();
+        let report_failed = self
+            .report
+            .as_ref()
+            .is_some_and(|r| r.status == ReportStatus::Failed);
+        if data == Outcome::Complete && report_failed {
+            Outcome::ReportFailed
+        } else {
+            data
+        }
+    }
+
+    /// How the run ended for the data: from the regions, the commit and the merge alone.
+    fn data_outcome(&self) -> Outcome {
         let failed = self.failed_regions().count();
         let committed = self.commit_error.is_none() && failed < self.regions.len();
         if self.merge.status == MergeStatus::Failed {
@@ -404,6 +465,55 @@ async fn write_report(job: &SnapshotJob, lake: &Lake, report: &mut RunReport) {
     }
 }
 
+/// `run --report`: make the date's report from `warehouse` and publish it into the lake
+/// (`_reports/`), record what happened in the run report and rewrite it. The data is committed
+/// and merged by now; nothing here changes it. Not made when the merge failed (the warehouse
+/// lacks the night) or the warehouse holds no snapshot of the date at all.
+pub async fn report(job: &SnapshotJob, lake: &Lake, warehouse: &Path, run: &mut RunReport) {
+    use crate::report::{Placement, ReportError, generate, publish};
+    let summary = |status, error: Option<String>| ReportSummary {
+        status,
+        path: None,
+        index: None,
+        error,
+    };
+    let made = if run.merge.status == MergeStatus::Failed {
+        summary(
+            ReportStatus::Skipped,
+            Some("the merge failed, so the warehouse lacks this night".into()),
+        )
+    } else {
+        let (path, date) = (warehouse.to_path_buf(), job.date);
+        let generated =
+            tokio::task::spawn_blocking(move || generate(&path, Some(date), Placement::Lake))
+                .await
+                .expect("the report does not panic");
+        match generated {
+            Ok(page) => match publish(lake, &page).await {
+                Ok(p) => ReportSummary {
+                    status: ReportStatus::Written,
+                    path: Some(p.path),
+                    index: Some(p.index),
+                    error: None,
+                },
+                Err(e) => summary(ReportStatus::Failed, Some(e.to_string())),
+            },
+            Err(e @ ReportError::NoSnapshot { .. }) => {
+                summary(ReportStatus::Skipped, Some(e.to_string()))
+            }
+            Err(e) => summary(ReportStatus::Failed, Some(e.to_string())),
+        }
+    };
+    if made.status == ReportStatus::Failed {
+        warn!(
+            error = made.error.as_deref(),
+            "the report failed; the snapshot is committed and merged"
+        );
+    }
+    run.report = Some(made);
+    write_report(job, lake, run).await;
+}
+
 /// [`run`] without a merge: fetch, commit, write the run report.
 pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
     run(job, lake, None, |_| ()).await
@@ -507,6 +617,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
         file,
         commit_error,
         merge: MergeSummary::skipped(),
+        report: None,
         fetch_ms,
         write_ms: write_started.elapsed().as_millis(),
         merge_ms: 0,
@@ -590,6 +701,7 @@ mod tests {
             regions_kept: Vec::new(),
             file: None,
             commit_error: commit_error.then(|| "lake object /lake/x: disk full".to_string()),
+            report: None,
             merge: if merge_error {
                 MergeSummary::of(&Err(Error::Usage("warehouse locked".into())))
             } else {
@@ -633,6 +745,39 @@ mod tests {
         }
         // No region asked for (nothing failed) is complete.
         assert_eq!(report(&[], false, false).outcome(), Complete);
+
+        // `run --report`: a failed report turns only a complete run into exit 5; a run that
+        // already needs attention keeps its own code, and a skipped report changes nothing.
+        let with_report = |regions: &[(&str, bool)], merge_error, status| {
+            let mut r = report(regions, false, merge_error);
+            r.report = Some(ReportSummary {
+                status,
+                path: None,
+                index: None,
+                error: Some("disk full".into()),
+            });
+            (r.outcome(), r.exit_code())
+        };
+        assert_eq!(
+            with_report(&ok, false, ReportStatus::Failed),
+            (ReportFailed, 5)
+        );
+        assert_eq!(
+            with_report(&some, false, ReportStatus::Failed),
+            (Partial, 3)
+        );
+        assert_eq!(
+            with_report(&ok, true, ReportStatus::Skipped),
+            (MergeFailed, 4)
+        );
+        assert_eq!(
+            with_report(&ok, false, ReportStatus::Skipped),
+            (Complete, 0)
+        );
+        assert_eq!(
+            with_report(&ok, false, ReportStatus::Written),
+            (Complete, 0)
+        );
     }
 
     #[test]

@@ -1,0 +1,158 @@
+//! `trendlake report` for the last date of 3 years of 9-region history (issue 9): target under
+//! 2 s. Run with `cargo bench --bench report`.
+//!
+//! The history is the other benches' (`common`: the fake's generator and
+//! `Lake::commit_snapshot`, no HTTP): 1,095 nights × 9 regions × 200 videos ending 2026-11-25,
+//! merged once into a warehouse of its own (`report1095/` under `TRENDLAKE_BENCH_DIR`, kept for
+//! later runs and rebuilt when the schema or views change). Timed: the binary, process start
+//! included (`trendlake report --date 2026-11-25 --output F`), median of [`RUNS`]; then the same
+//! in-process, split into the queries (`report::load`) and the rendering (`report::render`).
+
+mod common;
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{clock, ensure_lake, link_night};
+use trendlake::lake::Lake;
+use trendlake::pipeline;
+use trendlake::report::{self, Placement, annotations::source_changes};
+use trendlake::warehouse::SCHEMA_VERSION;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const NIGHTS: usize = 1095;
+const RUNS: usize = 7;
+const TARGET: Duration = Duration::from_secs(2);
+const BINARY: &str = env!("CARGO_BIN_EXE_trendlake");
+const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
+const VIEWS_SQL: &str = include_str!("../sql/views.sql");
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let work = std::env::var_os("TRENDLAKE_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let last = common::last_night();
+    let started = Instant::now();
+    let all = work.join("all");
+    let built = ensure_lake(
+        &rt,
+        &all,
+        last - chrono::Duration::days(NIGHTS as i64),
+        last,
+    );
+    println!(
+        "report bench: lake of {} nights x 9 regions {} in {:.1} s",
+        NIGHTS + 1,
+        if built { "built" } else { "found" },
+        started.elapsed().as_secs_f64()
+    );
+    let warehouse = history(&rt, &work, &all, last);
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = out_dir.path().join("report.html");
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let status = Command::new(BINARY)
+            .args(["report", "--date", &last.to_string(), "--output"])
+            .arg(&output)
+            .arg("--warehouse")
+            .arg(&warehouse)
+            .env_remove("TRENDLAKE_CONFIG")
+            .status()
+            .unwrap();
+        times.push(t.elapsed());
+        assert!(status.success(), "trendlake report failed");
+    }
+    times.sort();
+    let median = times[RUNS / 2];
+    let bytes = std::fs::metadata(&output).unwrap().len();
+
+    // In-process: the queries and the rendering apart.
+    let (mut loads, mut renders) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let data = report::load(&warehouse, Some(last)).unwrap();
+        loads.push(t.elapsed());
+        let t = Instant::now();
+        let html = report::render(&data, source_changes(), Placement::Standalone).unwrap();
+        renders.push(t.elapsed());
+        assert_eq!(
+            html.len() as u64,
+            bytes,
+            "the binary and the library render alike"
+        );
+    }
+    loads.sort();
+    renders.sort();
+    let same = report::generate(&warehouse, Some(last), Placement::Standalone).unwrap();
+    println!(
+        "\n| history | `trendlake report` (binary, process start included), median of {RUNS} | min–max | queries (in-process, median) | rendering (median) | page | target |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    println!(
+        "| {NIGHTS} nights × 9 regions, {last} | **{}** | {}–{} | {} | {} | {:.0} KiB ({} bytes) | {} (< 2 s) |",
+        ms(median),
+        ms(times[0]),
+        ms(times[RUNS - 1]),
+        ms(loads[RUNS / 2]),
+        ms(renders[RUNS / 2]),
+        bytes as f64 / 1024.0,
+        same.html.len(),
+        if median < TARGET { "PASS" } else { "MISS" }
+    );
+}
+
+fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
+
+/// The warehouse of the last [`NIGHTS`] nights up to `last`, merged unless found up to date.
+fn history(
+    rt: &tokio::runtime::Runtime,
+    work: &Path,
+    all: &Path,
+    last: chrono::NaiveDate,
+) -> PathBuf {
+    let dir = work.join(format!("report{NIGHTS}"));
+    let lake = dir.join("lake");
+    let warehouse = dir.join("warehouse.duckdb");
+    let stamp = dir.join("built-with");
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (SCHEMA_SQL, VIEWS_SQL).hash(&mut h);
+    let fingerprint = format!("schema version {SCHEMA_VERSION}, sql {:016x}\n", h.finish());
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(fingerprint.as_str()) && dir.exists()
+    {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    for k in 0..NIGHTS as i64 {
+        let night = last - chrono::Duration::days(k);
+        if !common::snapshot_file(&lake, night).exists() {
+            link_night(all, &lake, night);
+        }
+    }
+    let t = Instant::now();
+    let merged = rt
+        .block_on(pipeline::merge(
+            &Lake::open(&lake.display().to_string()).unwrap(),
+            &warehouse,
+            None,
+            clock(last),
+        ))
+        .unwrap();
+    std::fs::write(&stamp, &fingerprint).unwrap();
+    if !merged.merged.is_empty() {
+        println!(
+            "history of {NIGHTS} nights merged into {} in {:.1} s",
+            warehouse.display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    warehouse
+}

@@ -1,0 +1,177 @@
+//! `trendlake report`: one self-contained HTML page of a date's trends, read from the warehouse
+//! only through the named queries of `sql/queries/` (`data`), drawn as inline SVG (`charts`,
+//! positions from `scale`) and rendered from templates kept in `templates/` (`page`). The page
+//! loads nothing: no script, font, image or style from anywhere, and a Content-Security-Policy
+//! that says so to the browser.
+//!
+//! `trendlake run --report` also publishes it into the lake (`publish`):
+//! `_reports/snapshot_date=D/report.html` and `_reports/index.html`, a static site.
+
+pub mod annotations;
+pub mod charts;
+pub mod data;
+pub mod format;
+mod page;
+pub mod scale;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::lake::{Lake, LakeError};
+use crate::queries::QueryError;
+use crate::warehouse::WarehouseError;
+
+pub use data::{ReportData, load};
+pub use page::{render, render_index};
+
+/// Why a report could not be made; each names the thing and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The date asked for has no snapshot in the warehouse (a usage error: nothing is written).
+    #[error(
+        "the warehouse {warehouse} holds no snapshot of {date}; {nearest} (`trendlake query --name coverage` lists every date held)",
+        nearest = nearest(*before, *after)
+    )]
+    NoSnapshot {
+        date: NaiveDate,
+        warehouse: String,
+        before: Option<NaiveDate>,
+        after: Option<NaiveDate>,
+    },
+    #[error(
+        "the warehouse {warehouse} holds no snapshots yet; run `trendlake run` (or `trendlake merge` for a lake that has some) first"
+    )]
+    EmptyWarehouse { warehouse: String },
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error("the report's query: {0}")]
+    Query(#[from] QueryError),
+    /// A named query's result lacks a column the report reads, or holds a value of another
+    /// type: the SQL and this trendlake disagree.
+    #[error(
+        "query {query}: column {column} {problem}; the report reads the named queries as this trendlake ships them"
+    )]
+    Shape {
+        query: &'static str,
+        column: String,
+        problem: String,
+    },
+    #[error("rendering the report's template {template}: {message}")]
+    Template { template: String, message: String },
+    #[error(
+        "cannot write the report to {path}: {source}; check the directory exists and is writable"
+    )]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("publishing the report into the lake: {0}")]
+    Lake(#[from] LakeError),
+}
+
+impl ReportError {
+    /// Errors in what the user asked for (exit 2): nothing was written.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ReportError::NoSnapshot { .. })
+    }
+}
+
+fn nearest(before: Option<NaiveDate>, after: Option<NaiveDate>) -> String {
+    match (before, after) {
+        (Some(b), Some(a)) => format!("the nearest dates it holds are {b} and {a}"),
+        (Some(b), None) => format!("the latest date it holds is {b}"),
+        (None, Some(a)) => format!("the first date it holds is {a}"),
+        (None, None) => "it holds no dates".into(),
+    }
+}
+
+/// A report ready to be written: its date and its page.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub date: NaiveDate,
+    pub html: String,
+}
+
+/// Where a report page is: standalone (`trendlake report --output`) or in the lake's
+/// `_reports/` site, where it links back to the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Standalone,
+    Lake,
+}
+
+/// Make the report of `date` (default: the warehouse's latest snapshot) from the warehouse at
+/// `warehouse`. Blocking (DuckDB): call it off the async runtime.
+pub fn generate(
+    warehouse: &Path,
+    date: Option<NaiveDate>,
+    placement: Placement,
+) -> Result<Report, ReportError> {
+    let data = load(warehouse, date)?;
+    let html = render(&data, annotations::source_changes(), placement)?;
+    Ok(Report {
+        date: data.date,
+        html,
+    })
+}
+
+/// Write `html` to `path` whole: into a temporary file beside it, renamed over it once complete,
+/// so a reader (or a web server) never sees half a page.
+pub fn write_file(path: &Path, html: &str) -> Result<(), ReportError> {
+    use std::io::Write;
+    let fail = |source| ReportError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report.html".into());
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&temp)?;
+        f.write_all(html.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map_err(fail)
+}
+
+/// What [`publish`] wrote.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The report page, as the user can find it (`s3://…/_reports/snapshot_date=D/report.html`).
+    pub path: String,
+    pub index: String,
+    /// Every date the index lists.
+    pub dates: Vec<NaiveDate>,
+}
+
+/// Put `report` into the lake as `_reports/snapshot_date=D/report.html`, then rewrite
+/// `_reports/index.html` from the reports the lake holds (each write a whole-object put: atomic
+/// locally and on S3).
+pub async fn publish(lake: &Lake, report: &Report) -> Result<Published, ReportError> {
+    let path = lake.write_report(report.date, report.html.clone()).await?;
+    let mut dates = lake.report_dates().await?;
+    if !dates.contains(&report.date) {
+        // A listing may lag a put on some stores; the page just written belongs in the index.
+        dates.push(report.date);
+        dates.sort();
+    }
+    let index = render_index(&dates)?;
+    let index_path = lake.write_report_index(index).await?;
+    Ok(Published {
+        path,
+        index: index_path,
+        dates,
+    })
+}
