@@ -441,6 +441,9 @@ async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
             ));
             if let Some(warehouse) = &job.warehouse {
                 pipeline::merge(&lake, warehouse, None, Clock::System).await?;
+                if job.report {
+                    return report_only(&lake, warehouse, job.snapshot.date).await;
+                }
             }
             return Ok(Outcome::Complete);
         }
@@ -538,6 +541,38 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
                     .map_err(stdout_error)?;
             }
             Ok(Outcome::Complete)
+        }
+    }
+}
+
+/// `run --only-missing --report` with nothing to fetch: the date's report still made (the run
+/// that committed the date may have stopped before it), exit 5 if it fails.
+async fn report_only(
+    lake: &Lake,
+    warehouse: &std::path::Path,
+    date: chrono::NaiveDate,
+) -> Result<Outcome> {
+    use crate::report::{Placement, generate, publish};
+    let path = warehouse.to_path_buf();
+    let made = tokio::task::spawn_blocking(move || generate(&path, Some(date), Placement::Lake))
+        .await
+        .expect("the report does not panic");
+    let published = match made {
+        Ok(page) => publish(lake, &page).await,
+        Err(e) => Err(e),
+    };
+    match published {
+        Ok(p) => {
+            logging::notice(&format!("report written: {} (index: {})", p.path, p.index));
+            Ok(Outcome::Complete)
+        }
+        Err(e) => {
+            logging::notice(&format!(
+                "report failed: {e}. The snapshot of {date} is committed and merged; make the \
+                 report with `trendlake report --date {date}` or the next `trendlake run --report` \
+                 (exit code 5)"
+            ));
+            Ok(Outcome::ReportFailed)
         }
     }
 }

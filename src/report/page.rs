@@ -190,6 +190,15 @@ pub fn render(
     for code in &codes {
         let cov = coverage_by_region.get(code).copied();
         let holds_date = cov.is_some_and(|c| c.holds(date));
+        // A region whose history stopped weeks ago (no longer fetched) stays in the coverage
+        // panel; a section of its own is for regions on the date, or missing it only lately.
+        if !holds_date
+            && cov
+                .and_then(|c| c.last_date)
+                .is_none_or(|d| d < window_first)
+        {
+            continue;
+        }
         let points: Vec<_> = data
             .trajectory
             .iter()

@@ -300,7 +300,7 @@ async fn query_formats_and_named_queries() {
     let out = trendlake(q(&["--list"])).await;
     assert_exit(&out, 0);
     // Every named query, each with its parameters and their types and defaults.
-    assert_eq!(trendlake::queries::NAMED_QUERIES.len(), 15);
+    assert_eq!(trendlake::queries::NAMED_QUERIES.len(), 16);
     for q in trendlake::queries::NAMED_QUERIES {
         assert!(stdout(&out).contains(q.name), "{}", q.name);
     }

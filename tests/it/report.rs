@@ -471,6 +471,28 @@ async fn run_report_publishes_the_page_and_an_index_of_every_date_in_a_local_lak
     .unwrap();
     assert_eq!(report["report"]["status"], "written");
     assert_eq!(report["outcome"], "complete");
+    // A re-run with nothing left to fetch still (re)makes the date's report.
+    std::fs::remove_file(&page).unwrap();
+    let api = fake(date("2025-07-21"), |_| {}).await;
+    let out = s
+        .run(
+            &api.base_url(),
+            "2025-07-21",
+            &["--regions", "JP,KR,US", "--only-missing", "--report"],
+        )
+        .await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("nothing to fetch"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("report written: "),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), html);
     // `check` knows the reports are part of the lake.
     let out = trendlake(vec![
         "check".into(),
