@@ -36,13 +36,13 @@ bounds AS (
            chart_date - CAST(window_days - 1 AS INTEGER) AS window_start
     FROM chosen
 ),
--- Each region's held snapshots in the window. merged_snapshots (one row a date, listing the
--- regions its snapshot holds) answers this without touching chart_entries.
+-- Each region's held snapshots in the window (region_snapshots answers this without touching
+-- chart_entries).
 held AS (
-    SELECT r.region, m.snapshot_date
-    FROM merged_snapshots m, unnest(m.regions) AS r(region), bounds b
-    WHERE m.snapshot_date BETWEEN b.window_start AND b.chart_date
-      AND (b.only_region IS NULL OR r.region = b.only_region)
+    SELECT s.region, s.snapshot_date
+    FROM region_snapshots s, bounds b
+    WHERE s.snapshot_date BETWEEN b.window_start AND b.chart_date
+      AND (b.only_region IS NULL OR s.region = b.only_region)
 ),
 leaders AS (
     SELECT e.region, e.video_id, e.rank AS rank_on_date
@@ -60,10 +60,13 @@ stays AS (
     WHERE e.snapshot_date BETWEEN (SELECT window_start FROM bounds)
                               AND (SELECT chart_date FROM bounds)
 ),
+-- Every video on the chart date was first seen on or before it and last seen on or after it:
+-- bounds that let the scan of videos skip the row groups of the others (see top_movers).
 titled AS (
     SELECT l.*, v.title
     FROM leaders l
-    JOIN videos v USING (video_id)
+    JOIN videos v USING (video_id), bounds b
+    WHERE v.first_seen_date <= b.chart_date AND v.last_seen_date >= b.chart_date
 )
 SELECT b.chart_date, t.region, t.rank_on_date, t.video_id, t.title, h.snapshot_date,
        datediff('day', h.snapshot_date, b.chart_date) AS days_before, s.rank, s.view_count

@@ -242,6 +242,8 @@ pub struct ReportData {
 /// core; neither writes anything.
 pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportError> {
     let main = Warehouse::open_read_only(path)?;
+    // The report is the named queries' output: they need the current schema.
+    main.require_current_schema()?;
     let held = held_dates(&main)?;
     let Some(&latest) = held.last() else {
         return Err(ReportError::EmptyWarehouse {
