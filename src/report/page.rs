@@ -40,6 +40,7 @@ struct Page {
     coverage: CoverageChart,
     coverage_rows: Vec<CoverageSummary>,
     window_first: String,
+    date_short: String,
     spread: Vec<SpreadView>,
     spread_total: usize,
     survival: Vec<SurvivalChart>,
@@ -376,6 +377,7 @@ pub fn render(
             })
             .collect(),
         window_first: short_date(window_first),
+        date_short: short_date(date),
         spread_total: spread_all.len(),
         spread,
         survival,

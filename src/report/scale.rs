@@ -177,15 +177,15 @@ pub fn bin_size(days: i64, max_bins: i64) -> u32 {
     ((days + max_bins - 1) / max_bins) as u32
 }
 
-/// A date axis's tick days among `days` (in order): about `want` of them, on round steps of
-/// 1, 2, 7, 14, 30.5 (months), 91 or 365 days, always including the last day.
+/// A date axis's tick days among `days` (in order): about `want` of them, on steps of 1, 2, 7
+/// or 14 days, or about 1, 2, 3 or 6 months, or a year, always including the last day.
 pub fn date_ticks(days: &[NaiveDate], want: usize) -> Vec<NaiveDate> {
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
         return Vec::new();
     };
     let span = (*last - *first).num_days() + 1;
     let raw = span as f64 / want.max(1) as f64;
-    let step = [1, 2, 7, 14, 30, 91, 365]
+    let step = [1, 2, 7, 14, 30, 61, 91, 182, 365]
         .into_iter()
         .find(|s| *s as f64 >= raw)
         .unwrap_or(365);
