@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::annotations::{SourceChange, within};
 use super::data::{Coverage, SurvivalPoint, TrajectoryPoint};
-use super::format::{compact, percent, short_date, thousands, truncate};
+use super::format::{percent, short_date, thousands, truncate};
 use super::scale::{Linear, RankScale, bin_size, date_ticks, day_bins, nice_ticks, px};
 
 /// Ten colours a reader can tell apart (Tableau 10), one per leader.
@@ -508,11 +508,6 @@ pub fn coverage(rows: &[Coverage], date: NaiveDate, changes: &[SourceChange]) ->
         first: first.to_string(),
         last: date.to_string(),
     }
-}
-
-/// A count for a tooltip or an axis: `1.2M`.
-pub fn short_count(n: i64) -> String {
-    compact(n as f64)
 }
 
 #[cfg(test)]

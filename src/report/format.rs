@@ -1,4 +1,4 @@
-//! Text for the report: counts with thousands separators, compact counts for axes, and titles
+//! Text for the report: counts with thousands separators, shares and dates, and titles
 //! cut to a display width without breaking a character, an emoji sequence or a combining mark.
 
 use chrono::{Datelike, NaiveDate};
@@ -31,26 +31,6 @@ pub fn decimal(v: f64) -> String {
         // A value in (-1, 0) loses its sign in `tenths / 10`.
         d if tenths < 0 && tenths > -10 => format!("-0.{d}"),
         d => format!("{whole}.{d}"),
-    }
-}
-
-/// A count for an axis or a label: `950`, `12K`, `1.2M`, `3.4B`.
-pub fn compact(n: f64) -> String {
-    let abs = n.abs();
-    let (value, unit) = if abs >= 1e9 {
-        (n / 1e9, "B")
-    } else if abs >= 1e6 {
-        (n / 1e6, "M")
-    } else if abs >= 1e3 {
-        (n / 1e3, "K")
-    } else {
-        return format!("{}", n.round() as i64);
-    };
-    if value.abs() >= 10.0 {
-        format!("{}{unit}", value.round() as i64)
-    } else {
-        let s = format!("{value:.1}");
-        format!("{}{unit}", s.trim_end_matches(".0"))
     }
 }
 
@@ -120,11 +100,6 @@ mod tests {
         assert_eq!(decimal(62.0), "62");
         assert_eq!(decimal(12345.25), "12,345.3");
         assert_eq!(decimal(-0.5), "-0.5");
-        assert_eq!(compact(950.0), "950");
-        assert_eq!(compact(1200.0), "1.2K");
-        assert_eq!(compact(12_400.0), "12K");
-        assert_eq!(compact(1_000_000.0), "1M");
-        assert_eq!(compact(3_450_000_000.0), "3.5B");
         assert_eq!(percent(0.4567), "45.7%");
         assert_eq!(percent(1.0), "100%");
         assert_eq!(days(1), "1 day");
