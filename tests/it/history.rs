@@ -194,10 +194,17 @@ impl<'a> Model<'a> {
 /// The shared history, built on first use (about 20 s: twelve nightly `trendlake run`s).
 pub fn history() -> &'static History {
     static HISTORY: OnceLock<History> = OnceLock::new();
-    HISTORY.get_or_init(|| {
-        // Each test has its own runtime; building on a thread of its own keeps this one's
-        // fake API serving whichever test gets here first.
-        std::thread::spawn(|| {
+    once_per_process(&HISTORY, build)
+}
+
+/// `build` run once per test process, on a thread and runtime of its own: the fake API it
+/// starts then keeps serving whichever test's runtime gets here first.
+pub fn once_per_process<T: Send + Sync, F: Future<Output = T> + 'static>(
+    cell: &'static OnceLock<T>,
+    build: fn() -> F,
+) -> &'static T {
+    cell.get_or_init(|| {
+        std::thread::spawn(move || {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -209,16 +216,23 @@ pub fn history() -> &'static History {
     })
 }
 
-async fn build() -> History {
+/// `trendlake run` against the fake for every night of `first..=last` but `missing`, each
+/// fetching every region, in `<target tmp>/<name>-<pid>` (the directories of test processes that
+/// have ended are removed first). The scratch and the nights run.
+pub async fn run_nights(
+    name: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+    missing: NaiveDate,
+) -> (Scratch, Vec<NaiveDate>) {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    remove_stale(&root);
-    let dir = root.join(format!("history-{}", std::process::id()));
+    remove_stale(&root, name);
+    let dir = root.join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let scratch = Scratch {
         dir: tempfile::Builder::new().tempdir_in(&dir).unwrap(),
     };
-    let (first, last, missing) = (date(FIRST), date(LAST), date(MISSING));
     let mut dates = Vec::new();
     for day in first.iter_days().take_while(|d| *d <= last) {
         if day == missing {
@@ -230,6 +244,11 @@ async fn build() -> History {
         assert!(stderr(&out).contains("9/9 regions ok"), "{}", stderr(&out));
         dates.push(day);
     }
+    (scratch, dates)
+}
+
+async fn build() -> History {
+    let (scratch, dates) = run_nights("history", date(FIRST), date(LAST), date(MISSING)).await;
     let mut entries = Vec::new();
     for day in &dates {
         entries.extend(read_entries(&scratch.snapshot_file(&day.to_string()), *day));
@@ -244,15 +263,16 @@ async fn build() -> History {
     }
 }
 
-/// Remove histories of test processes that have ended.
-fn remove_stale(root: &Path) {
+/// Remove the `<prefix>-<pid>` histories of test processes that have ended.
+fn remove_stale(root: &Path, prefix: &str) {
     let Ok(read) = std::fs::read_dir(root) else {
         return;
     };
     for entry in read.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
-            .strip_prefix("history-")
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
             .and_then(|p| p.parse::<i32>().ok())
         else {
             continue;

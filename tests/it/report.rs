@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::history::{once_per_process, run_nights};
 use crate::support::{
     Moto, Scratch, assert_exit, date, fake, stderr, stdout, trendlake, trendlake_env,
 };
@@ -29,61 +30,15 @@ pub struct ReportHistory {
 
 pub fn report_history() -> &'static ReportHistory {
     static HISTORY: OnceLock<ReportHistory> = OnceLock::new();
-    HISTORY.get_or_init(|| {
-        // Built on a thread and runtime of its own, so the fake it starts keeps serving
-        // whichever test's runtime gets here first.
-        std::thread::spawn(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(build())
-        })
-        .join()
-        .expect("the report history builds")
-    })
+    once_per_process(&HISTORY, build)
 }
 
 async fn build() -> ReportHistory {
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    remove_stale(&root);
-    let dir = root.join(format!("report-history-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let scratch = Scratch {
-        dir: tempfile::Builder::new().tempdir_in(&dir).unwrap(),
-    };
-    for day in date(FIRST).iter_days().take_while(|d| *d <= date(LAST)) {
-        if day == date(MISSING) {
-            continue;
-        }
-        let api = fake(day, |_| {}).await;
-        let out = scratch.run(&api.base_url(), &day.to_string(), &[]).await;
-        assert_exit(&out, 0);
-    }
+    let (scratch, _) = run_nights("report-history", date(FIRST), date(LAST), date(MISSING)).await;
+    // The scratch's TempDir would remove the files when dropped; the history outlives it.
     let kept = scratch.dir.keep();
     ReportHistory {
         warehouse: kept.join("wh.duckdb"),
-    }
-}
-
-/// Remove the histories of test processes that have ended.
-fn remove_stale(root: &Path) {
-    let Ok(read) = std::fs::read_dir(root) else {
-        return;
-    };
-    for entry in read.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix("report-history-")
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        // SAFETY: kill with signal 0 only asks whether the process exists.
-        if unsafe { libc::kill(pid, 0) } != 0 {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
     }
 }
 
