@@ -24,7 +24,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -32,12 +31,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, StringArray};
-use chrono::NaiveDate;
-use common::{clock, ensure_lake, link_night};
-use trendlake::lake::Lake;
-use trendlake::pipeline;
+use common::{History, ensure_lake, history};
 use trendlake::queries::{Binding, NAMED_QUERIES, NamedQuery, Param, ParamKind};
-use trendlake::warehouse::{SCHEMA_VERSION, Warehouse, WarehouseError};
+use trendlake::warehouse::{Warehouse, WarehouseError};
 
 // The same allocator as the `trendlake` binary, so the numbers are the binary's.
 #[global_allocator]
@@ -70,8 +66,6 @@ const ISSUE_WHOLE_HISTORY: [&str; 9] = [
     "days_on_chart",
 ];
 /// What a warehouse was built with: a change to either file means a rebuild.
-const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
-const VIEWS_SQL: &str = include_str!("../sql/views.sql");
 const LAKE_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/queries_on_lake.py");
 const VIEWS_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sql/views.sql");
 const BINARY: &str = env!("CARGO_BIN_EXE_trendlake");
@@ -135,71 +129,6 @@ fn main() {
     if memory {
         memory_table(&warehouses);
     }
-}
-
-/// A history of the last N nights: its lake (hard links) and its warehouse.
-struct History {
-    nights: usize,
-    lake: PathBuf,
-    warehouse: PathBuf,
-}
-
-/// The history of the last `nights` nights up to `last`, its warehouse merged (or found merged).
-fn history(
-    rt: &tokio::runtime::Runtime,
-    work: &Path,
-    all: &Path,
-    nights: usize,
-    last: NaiveDate,
-) -> History {
-    let dir = work.join(format!("q{nights}"));
-    let lake = dir.join("lake");
-    let warehouse = dir.join("warehouse.duckdb");
-    let stamp = dir.join("built-with");
-    let fingerprint = fingerprint();
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(fingerprint.as_str()) && dir.exists()
-    {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    for k in 0..nights as i64 {
-        let night = last - chrono::Duration::days(k);
-        if !common::snapshot_file(&lake, night).exists() {
-            link_night(all, &lake, night);
-        }
-    }
-    // A warehouse found up to date is left as it is (`merge` does not even open it for writing).
-    let t = Instant::now();
-    let report = rt
-        .block_on(pipeline::merge(
-            &Lake::open(&lake.display().to_string()).unwrap(),
-            &warehouse,
-            None,
-            clock(last),
-        ))
-        .unwrap();
-    assert_eq!(report.merged.len() + report.up_to_date, nights);
-    std::fs::write(&stamp, &fingerprint).unwrap();
-    if !report.merged.is_empty() {
-        println!(
-            "history of {nights} nights: {} merged into {} in {:.1} s ({:.1} MiB)",
-            report.merged.len(),
-            warehouse.display(),
-            t.elapsed().as_secs_f64(),
-            mib(std::fs::metadata(&warehouse).unwrap().len())
-        );
-    }
-    History {
-        nights,
-        lake,
-        warehouse,
-    }
-}
-
-/// The schema version and the schema and views a warehouse is built with.
-fn fingerprint() -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (SCHEMA_SQL, VIEWS_SQL).hash(&mut h);
-    format!("schema version {SCHEMA_VERSION}, sql {:016x}\n", h.finish())
 }
 
 /// Whether a query reads one date or one video, or the whole history, and its target.

@@ -3,23 +3,19 @@
 //!
 //! The history is the other benches' (`common`: the fake's generator and
 //! `Lake::commit_snapshot`, no HTTP): 1,095 nights × 9 regions × 200 videos ending 2026-11-25,
-//! merged once into a warehouse of its own (`report1095/` under `TRENDLAKE_BENCH_DIR`, kept for
-//! later runs and rebuilt when the schema or views change). Timed: the binary, process start
+//! merged once into the warehouse the queries bench uses (`common::history`: `q1095/` under
+//! `TRENDLAKE_BENCH_DIR`, kept for later runs and rebuilt when the schema or views change). Timed: the binary, process start
 //! included (`trendlake report --date 2026-11-25 --output F`), median of [`RUNS`]; then the same
 //! in-process, split into the queries (`report::load`) and the rendering (`report::render`).
 
 mod common;
 
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{clock, ensure_lake, link_night};
-use trendlake::lake::Lake;
-use trendlake::pipeline;
+use common::ensure_lake;
 use trendlake::report::{self, Placement, annotations::source_changes};
-use trendlake::warehouse::SCHEMA_VERSION;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -28,8 +24,6 @@ const NIGHTS: usize = 1095;
 const RUNS: usize = 7;
 const TARGET: Duration = Duration::from_secs(2);
 const BINARY: &str = env!("CARGO_BIN_EXE_trendlake");
-const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
-const VIEWS_SQL: &str = include_str!("../sql/views.sql");
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -52,7 +46,7 @@ fn main() {
         if built { "built" } else { "found" },
         started.elapsed().as_secs_f64()
     );
-    let warehouse = history(&rt, &work, &all, last);
+    let warehouse = common::history(&rt, &work, &all, NIGHTS, last).warehouse;
 
     let out_dir = tempfile::tempdir().unwrap();
     let output = out_dir.path().join("report.html");
@@ -111,48 +105,4 @@ fn main() {
 
 fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
-}
-
-/// The warehouse of the last [`NIGHTS`] nights up to `last`, merged unless found up to date.
-fn history(
-    rt: &tokio::runtime::Runtime,
-    work: &Path,
-    all: &Path,
-    last: chrono::NaiveDate,
-) -> PathBuf {
-    let dir = work.join(format!("report{NIGHTS}"));
-    let lake = dir.join("lake");
-    let warehouse = dir.join("warehouse.duckdb");
-    let stamp = dir.join("built-with");
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (SCHEMA_SQL, VIEWS_SQL).hash(&mut h);
-    let fingerprint = format!("schema version {SCHEMA_VERSION}, sql {:016x}\n", h.finish());
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(fingerprint.as_str()) && dir.exists()
-    {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    for k in 0..NIGHTS as i64 {
-        let night = last - chrono::Duration::days(k);
-        if !common::snapshot_file(&lake, night).exists() {
-            link_night(all, &lake, night);
-        }
-    }
-    let t = Instant::now();
-    let merged = rt
-        .block_on(pipeline::merge(
-            &Lake::open(&lake.display().to_string()).unwrap(),
-            &warehouse,
-            None,
-            clock(last),
-        ))
-        .unwrap();
-    std::fs::write(&stamp, &fingerprint).unwrap();
-    if !merged.merged.is_empty() {
-        println!(
-            "history of {NIGHTS} nights merged into {} in {:.1} s",
-            warehouse.display(),
-            t.elapsed().as_secs_f64()
-        );
-    }
-    warehouse
 }

@@ -10,10 +10,14 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 use chrono::{NaiveDate, NaiveTime};
 use rayon::prelude::*;
+use std::hash::{Hash, Hasher};
+use std::time::Instant;
 use trendlake::clock::Clock;
 use trendlake::fake_api::chart;
 use trendlake::lake::Lake;
+use trendlake::pipeline;
 use trendlake::record::{Page, region_batch};
+use trendlake::warehouse::SCHEMA_VERSION;
 
 const NINE: [&str; 9] = ["JP", "KR", "TW", "SG", "VN", "TH", "HK", "US", "GB"];
 const SEED: u64 = 42;
@@ -95,3 +99,81 @@ pub fn link_night(all: &Path, to: &Path, night: NaiveDate) {
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::hard_link(snapshot_file(all, night), target).unwrap();
 }
+
+// Not every bench merges a history of its own (the merge bench times merges instead).
+#[allow(dead_code)]
+mod merged {
+    use super::*;
+
+    const SCHEMA_SQL: &str = include_str!("../../sql/schema.sql");
+    const VIEWS_SQL: &str = include_str!("../../sql/views.sql");
+
+    /// A history of the last N nights: its lake (hard links) and its warehouse.
+    pub struct History {
+        pub nights: usize,
+        pub lake: PathBuf,
+        pub warehouse: PathBuf,
+    }
+
+    /// The history of the last `nights` nights up to `last` (`q<nights>/` under `work`), its
+    /// warehouse merged, or found merged by an earlier run of any bench with the same schema.
+    pub fn history(
+        rt: &tokio::runtime::Runtime,
+        work: &Path,
+        all: &Path,
+        nights: usize,
+        last: NaiveDate,
+    ) -> History {
+        let dir = work.join(format!("q{nights}"));
+        let lake = dir.join("lake");
+        let warehouse = dir.join("warehouse.duckdb");
+        let stamp = dir.join("built-with");
+        let fingerprint = fingerprint();
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(fingerprint.as_str())
+            && dir.exists()
+        {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        for k in 0..nights as i64 {
+            let night = last - chrono::Duration::days(k);
+            if !snapshot_file(&lake, night).exists() {
+                link_night(all, &lake, night);
+            }
+        }
+        // A warehouse found up to date is left as it is (`merge` does not even open it for writing).
+        let t = Instant::now();
+        let report = rt
+            .block_on(pipeline::merge(
+                &Lake::open(&lake.display().to_string()).unwrap(),
+                &warehouse,
+                None,
+                clock(last),
+            ))
+            .unwrap();
+        assert_eq!(report.merged.len() + report.up_to_date, nights);
+        std::fs::write(&stamp, &fingerprint).unwrap();
+        if !report.merged.is_empty() {
+            println!(
+                "history of {nights} nights: {} merged into {} in {:.1} s ({:.1} MiB)",
+                report.merged.len(),
+                warehouse.display(),
+                t.elapsed().as_secs_f64(),
+                std::fs::metadata(&warehouse).unwrap().len() as f64 / (1024.0 * 1024.0)
+            );
+        }
+        History {
+            nights,
+            lake,
+            warehouse,
+        }
+    }
+
+    /// The schema version and the schema and views a warehouse is built with.
+    fn fingerprint() -> String {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (SCHEMA_SQL, VIEWS_SQL).hash(&mut h);
+        format!("schema version {SCHEMA_VERSION}, sql {:016x}\n", h.finish())
+    }
+}
+#[allow(unused_imports)]
+pub use merged::{History, history};
