@@ -17,12 +17,17 @@
 -- of the denominator for that N only, never counted as off the chart. So entered = at_risk +
 -- censored + unknown on every row, and a missing day lowers the counts of the N that land on it.
 --
+-- As of `date`: only the snapshots up to that date count (the region's last held snapshot is its
+-- last one up to the date, and what lies after it is censored), so the curves for a past date are
+-- what the warehouse would have drawn that night.
+--
 -- With `category`, only the videos of that category (their latest metadata's category_id).
 --
 -- Columns: region, category_id (the one given, or NULL for every category), day_n, entered,
 -- at_risk, still_on, share (still_on / at_risk, rounded to 4 places; NULL with no one at risk),
 -- censored, unknown.
 --
+-- @param date date (default: the latest snapshot date) count the snapshots up to this date only
 -- @param region region (default: every region) only this region
 -- @param category integer (default: every category) only videos of this category_id
 -- @param max_days integer (default: 7) the largest N
@@ -36,7 +41,8 @@ WITH chosen AS (
 held AS (
     SELECT r.region, m.snapshot_date
     FROM merged_snapshots m, unnest(m.regions) AS r(region), chosen
-    WHERE chosen.only_region IS NULL OR r.region = chosen.only_region
+    WHERE (chosen.only_region IS NULL OR r.region = chosen.only_region)
+      AND (getvariable('date') IS NULL OR m.snapshot_date <= CAST(getvariable('date') AS DATE))
 ),
 region_spans AS (
     SELECT region, min(snapshot_date) AS first_date, max(snapshot_date) AS last_date
@@ -50,7 +56,9 @@ first_appearances AS (
     SELECT e.region, e.video_id, min(e.snapshot_date) AS entry_date,
            list(e.snapshot_date) AS dates
     FROM chart_entries e, chosen
-    WHERE chosen.only_region IS NULL OR e.region = chosen.only_region
+    -- getvariable() itself, not a column of chosen: a constant that the scan filters on.
+    WHERE (chosen.only_region IS NULL OR e.region = chosen.only_region)
+      AND (getvariable('date') IS NULL OR e.snapshot_date <= CAST(getvariable('date') AS DATE))
     GROUP BY e.region, e.video_id
 ),
 -- Left-censored first appearances are not entries.

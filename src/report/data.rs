@@ -25,11 +25,8 @@ pub const MOVERS: u32 = 5;
 pub const LISTED: u32 = 10;
 /// The survival curves' last N (days after entering).
 pub const SURVIVAL_DAYS: u32 = 14;
-/// `cross_region`'s `limit` for the spread panel: every video on two or more charts, since the
-/// report picks those that arrived somewhere in its window, which the query cannot filter on.
-pub const EVERY_SPREAD: i64 = 1 << 40;
-/// Videos the spread panel shows.
-pub const SPREAD_ROWS: usize = 10;
+/// Videos the spread panel shows (`cross_region`'s `limit`).
+pub const SPREAD_ROWS: u32 = 10;
 
 /// One named query run of the report: its name and `--param` values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,12 +55,25 @@ impl Run {
 }
 
 /// Every query the report on `date` runs, in the order a reader meets their panels.
+///
+/// Each counts the snapshots up to `date` only, so a report of a past date shows what that night's
+/// report showed, whatever the warehouse has learnt since.
 pub fn runs(date: NaiveDate) -> Vec<Run> {
     let d = format!("date={date}");
     vec![
         Run::new("coverage", &[format!("to={date}")]),
-        Run::new("cross_region", &[format!("limit={EVERY_SPREAD}")]),
-        Run::new("survival", &[format!("max_days={SURVIVAL_DAYS}")]),
+        Run::new(
+            "cross_region",
+            &[
+                d.clone(),
+                format!("since={}", window_first(date)),
+                format!("limit={SPREAD_ROWS}"),
+            ],
+        ),
+        Run::new(
+            "survival",
+            &[d.clone(), format!("max_days={SURVIVAL_DAYS}")],
+        ),
         Run::new(
             "rank_trajectory",
             &[
@@ -77,6 +87,11 @@ pub fn runs(date: NaiveDate) -> Vec<Run> {
         Run::new("new_entries", &[d.clone(), format!("limit={LISTED}")]),
         Run::new("dropouts", &[d, format!("limit={LISTED}")]),
     ]
+}
+
+/// The first day of the report's window (the bump charts, the spread panel's arrivals).
+pub fn window_first(date: NaiveDate) -> NaiveDate {
+    date - chrono::Duration::days(WINDOW_DAYS - 1)
 }
 
 /// `top_movers`: views gained since the region's previous snapshot.
@@ -178,6 +193,8 @@ pub struct Spread {
     pub max_lag_days: Option<i64>,
     pub arrivals: Vec<Arrival>,
     pub still_on_chart: bool,
+    /// The videos that arrived somewhere in the window: all of them, not only the rows read.
+    pub matching_videos: i64,
 }
 
 /// `survival`: the share of a region's entrants still on its chart N days after entering.
@@ -262,20 +279,20 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
     let all = runs(date);
     let find = |name: &str| all.iter().find(|r| r.name == name).expect("a report query");
     std::thread::scope(|s| {
-        // The two heaviest queries (each reads the whole history) on the second connection.
+        // The heaviest query, the only one that reads the whole history up to the date, on the
+        // second connection; the one-date and one-window queries take about as long together.
         let second = s.spawn(|| -> Result<_, ReportError> {
             let wh = Warehouse::open_read_only(path)?;
-            let spread = spreads(&run(&wh, find("cross_region"))?)?;
-            let movers = movers(&run(&wh, find("top_movers"))?)?;
-            let climbers = climbers(&run(&wh, find("rank_climbers"))?)?;
-            Ok((spread, movers, climbers))
+            survival(&run(&wh, find("survival"))?)
         });
-        let survival = survival(&run(&main, find("survival"))?)?;
+        let spread = spreads(&run(&main, find("cross_region"))?)?;
         let coverage = coverage(&run(&main, find("coverage"))?)?;
         let trajectory = trajectory(&run(&main, find("rank_trajectory"))?)?;
+        let movers = movers(&run(&main, find("top_movers"))?)?;
+        let climbers = climbers(&run(&main, find("rank_climbers"))?)?;
         let entries = entries(&run(&main, find("new_entries"))?)?;
         let dropouts = dropouts(&run(&main, find("dropouts"))?)?;
-        let (spread, movers, climbers) = second.join().expect("report queries do not panic")?;
+        let survival = second.join().expect("report queries do not panic")?;
         Ok(ReportData {
             date,
             warehouse_last_date: latest,
@@ -614,13 +631,14 @@ fn spreads(t: &Table) -> Result<Vec<Spread>, ReportError> {
         t.texts("channel_title")?,
         t.ints("regions_reached")?,
     );
-    let (origin_known, first_date, first_regions, max_lag, arrivals, still) = (
+    let (origin_known, first_date, first_regions, max_lag, arrivals, still, matching) = (
         t.bools("origin_known")?,
         t.dates("first_date")?,
         t.texts("first_regions")?,
         t.ints("max_lag_days")?,
         t.texts("arrivals")?,
         t.bools("still_on_chart")?,
+        t.ints("matching_videos")?,
     );
     Ok(rows!(t, i => Spread {
         video_id: req(video[i].clone(), t, "video_id", i)?,
@@ -634,6 +652,7 @@ fn spreads(t: &Table) -> Result<Vec<Spread>, ReportError> {
         arrivals: parse_arrivals(&req(arrivals[i].clone(), t, "arrivals", i)?)
             .map_err(|e| t.shape("arrivals", &format!("{e} on row {}", i + 1)))?,
         still_on_chart: req(still[i], t, "still_on_chart", i)?,
+        matching_videos: req(matching[i], t, "matching_videos", i)?,
     }))
 }
 

@@ -11,9 +11,7 @@ use serde::Serialize;
 
 use super::annotations::{SourceChange, in_effect};
 use super::charts::{self, BumpChart, CoverageChart, SurvivalChart};
-use super::data::{
-    Arrival, Coverage, ReportData, SPREAD_ROWS, SURVIVAL_DAYS, Spread, WINDOW_DAYS, runs,
-};
+use super::data::{Arrival, Coverage, ReportData, SURVIVAL_DAYS, WINDOW_DAYS, runs, window_first};
 use super::format::{days, decimal, long_date, short_date, thousands, truncate};
 use super::{Placement, ReportError};
 use crate::regions::region;
@@ -32,7 +30,8 @@ struct Page {
     style: &'static str,
     in_lake: bool,
     warehouse_last_date: String,
-    /// The date is older than the warehouse's latest: the whole-history panels say so.
+    /// The date is older than the warehouse's latest (the page says that it leaves the later
+    /// snapshots out).
     later_data: bool,
     region_count: usize,
     held_regions: usize,
@@ -42,7 +41,7 @@ struct Page {
     window_first: String,
     date_short: String,
     spread: Vec<SpreadView>,
-    spread_total: usize,
+    spread_total: i64,
     survival: Vec<SurvivalChart>,
     survival_days: u32,
     regions: Vec<RegionView>,
@@ -79,8 +78,6 @@ struct ArrivalView {
     lag: String,
     lag_days: Option<i64>,
     censored: bool,
-    /// After the report's date (only when an older date is reported).
-    later: bool,
 }
 
 #[derive(Serialize)]
@@ -185,7 +182,7 @@ pub fn render(
         .collect();
     // Every region with history up to the date, in code order (as the queries order them).
     let codes: BTreeSet<&str> = coverage_by_region.keys().copied().collect();
-    let window_first = date - chrono::Duration::days(WINDOW_DAYS - 1);
+    let window_first = window_first(date);
 
     let mut regions = Vec::new();
     for code in &codes {
@@ -305,18 +302,9 @@ pub fn render(
         });
     }
 
-    let spread_all: Vec<&Spread> = data
+    let spread = data
         .spread
         .iter()
-        .filter(|s| {
-            s.arrivals
-                .iter()
-                .any(|a| !a.censored && a.date >= window_first && a.date <= date)
-        })
-        .collect();
-    let spread = spread_all
-        .iter()
-        .take(SPREAD_ROWS)
         .map(|s| SpreadView {
             video_id: s.video_id.clone(),
             label: truncate(&s.title, TITLE_COLUMNS),
@@ -327,7 +315,7 @@ pub fn render(
             first_date: s.first_date.map(|d| d.to_string()).unwrap_or_default(),
             first_regions: s.first_regions.clone().unwrap_or_default(),
             max_lag_days: s.max_lag_days,
-            arrivals: s.arrivals.iter().map(|a| arrival(a, date)).collect(),
+            arrivals: s.arrivals.iter().map(arrival).collect(),
         })
         .collect();
 
@@ -378,7 +366,7 @@ pub fn render(
             .collect(),
         window_first: short_date(window_first),
         date_short: short_date(date),
-        spread_total: spread_all.len(),
+        spread_total: data.spread.first().map_or(0, |s| s.matching_videos),
         spread,
         survival,
         survival_days: SURVIVAL_DAYS,
@@ -388,14 +376,13 @@ pub fn render(
     render_template("report.html", REPORT_TEMPLATE, &page)
 }
 
-fn arrival(a: &Arrival, date: NaiveDate) -> ArrivalView {
+fn arrival(a: &Arrival) -> ArrivalView {
     ArrivalView {
         region: a.region.clone(),
         date: a.date.to_string(),
         lag: a.lag_days.map(|l| format!("+{l}d")).unwrap_or_default(),
         lag_days: a.lag_days,
         censored: a.censored,
-        later: a.date > date,
     }
 }
 

@@ -110,15 +110,6 @@ impl History {
     pub fn on(&self, day: NaiveDate) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(move |e| e.date == day)
     }
-
-    /// Each (region, video)'s entries in date order.
-    pub fn by_region_video(&self) -> BTreeMap<(&str, &str), Vec<&Entry>> {
-        let mut out: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
-        for e in &self.entries {
-            out.entry((&e.region, &e.video_id)).or_default().push(e);
-        }
-        out
-    }
 }
 
 /// The history rearranged for computing what a query should answer: charts by region and date,
@@ -133,20 +124,34 @@ pub struct Model<'a> {
 
 impl<'a> Model<'a> {
     pub fn new(h: &'a History) -> Self {
+        Self::as_of(h, NaiveDate::MAX)
+    }
+
+    /// The history as the warehouse knew it on `day`: the snapshots up to it only. Each video's
+    /// metadata stays its latest, as the `videos` table keeps it.
+    pub fn as_of(h: &'a History, day: NaiveDate) -> Self {
         let mut charts: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
         let mut calendar: BTreeMap<&str, BTreeSet<NaiveDate>> = BTreeMap::new();
         let mut latest: BTreeMap<&str, &Entry> = BTreeMap::new();
+        let mut by_region_video: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
         for e in &h.entries {
-            charts
-                .entry((e.region.as_str(), e.date))
-                .or_default()
-                .insert(e.video_id.as_str(), e);
-            calendar.entry(&e.region).or_default().insert(e.date);
             let slot = latest.entry(&e.video_id).or_insert(e);
             if (e.date, std::cmp::Reverse(&e.region)) > (slot.date, std::cmp::Reverse(&slot.region))
             {
                 *slot = e;
             }
+            if e.date > day {
+                continue;
+            }
+            charts
+                .entry((e.region.as_str(), e.date))
+                .or_default()
+                .insert(e.video_id.as_str(), e);
+            calendar.entry(&e.region).or_default().insert(e.date);
+            by_region_video
+                .entry((&e.region, &e.video_id))
+                .or_default()
+                .push(e);
         }
         Model {
             charts,
@@ -155,7 +160,7 @@ impl<'a> Model<'a> {
                 .map(|(r, d)| (r, d.into_iter().collect()))
                 .collect(),
             latest,
-            by_region_video: h.by_region_video(),
+            by_region_video,
         }
     }
 

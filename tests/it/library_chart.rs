@@ -658,7 +658,7 @@ fn first_appearances<'a>(m: &Model<'a>) -> BTreeMap<&'a str, Vec<(&'a str, Naive
     out
 }
 
-const CROSS_COLS: [&str; 12] = [
+const CROSS_COLS: [&str; 13] = [
     "video_id",
     "title",
     "channel_id",
@@ -671,12 +671,17 @@ const CROSS_COLS: [&str; 12] = [
     "arrivals",
     "censored_regions",
     "still_on_chart",
+    "matching_videos",
 ];
 
-fn cross_region(m: &Model, keep: impl Fn(&str, usize) -> bool) -> Vec<Vec<String>> {
+/// A video's first appearance in each region: (region, date, left-censored).
+type Arrivals<'a> = [(&'a str, NaiveDate, bool)];
+
+/// Expected `cross_region` rows (CROSS_COLS) of the videos `keep` passes, every one of them.
+fn cross_region(m: &Model, keep: impl Fn(&str, &Arrivals) -> bool) -> Vec<Vec<String>> {
     let mut rows: Vec<(usize, bool, NaiveDate, &str, Vec<String>)> = Vec::new();
     for (video, mut arrivals) in first_appearances(m) {
-        if !keep(video, arrivals.len()) {
+        if !keep(video, &arrivals) {
             continue;
         }
         arrivals.sort_by_key(|a| (a.1, a.0));
@@ -738,7 +743,13 @@ fn cross_region(m: &Model, keep: impl Fn(&str, usize) -> bool) -> Vec<Vec<String
             .then(a.2.cmp(&b.2))
             .then(a.3.cmp(b.3))
     });
-    rows.into_iter().map(|r| r.4).collect()
+    let matching = rows.len();
+    rows.into_iter()
+        .map(|mut r| {
+            r.4.push(s(matching));
+            r.4
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -747,6 +758,11 @@ async fn cross_region_never_presents_a_censored_origin_or_lag_as_known() {
     let m = Model::new(h);
     let t = query(h, "cross_region", &["min_regions=1", "limit=1000000"]).await;
     let all = cross_region(&m, |_, _| true);
+    assert!(
+        t.column("matching_videos")
+            .iter()
+            .all(|n| *n == s(all.len()))
+    );
     assert_eq!(t.project(&CROSS_COLS), all);
 
     // Every video on a region's first snapshot has an unknown origin; the known ones all
@@ -772,14 +788,14 @@ async fn cross_region_never_presents_a_censored_origin_or_lag_as_known() {
     );
 
     let t = query(h, "cross_region", &[]).await;
-    let several: Vec<_> = cross_region(&m, |_, n| n >= 2)
+    let several: Vec<_> = cross_region(&m, |_, a| a.len() >= 2)
         .into_iter()
         .take(20)
         .collect();
     assert_eq!(t.project(&CROSS_COLS), several);
 
     let t = query(h, "cross_region", &["min_regions=9", "limit=3"]).await;
-    let nine: Vec<_> = cross_region(&m, |_, n| n >= 9)
+    let nine: Vec<_> = cross_region(&m, |_, a| a.len() >= 9)
         .into_iter()
         .take(3)
         .collect();
@@ -797,6 +813,56 @@ async fn cross_region_never_presents_a_censored_origin_or_lag_as_known() {
         assert_eq!(t.project(&CROSS_COLS), cross_region(&m, |v, _| v == *video));
         assert_eq!(t.rows.len(), 1);
     }
+}
+
+#[tokio::test]
+async fn cross_region_as_of_a_date_ignores_later_snapshots_and_since_keeps_recent_arrivals() {
+    let h = history();
+    // As the warehouse knew it on the day after the gap: the later nights bring more regions,
+    // later arrivals and other videos still on the chart.
+    let day = after_gap();
+    let then = Model::as_of(h, day);
+    let t = query(
+        h,
+        "cross_region",
+        &[&format!("date={day}"), "min_regions=1", "limit=1000000"],
+    )
+    .await;
+    let expected = cross_region(&then, |_, _| true);
+    assert_eq!(t.project(&CROSS_COLS), expected);
+    let now = query(h, "cross_region", &["min_regions=1", "limit=1000000"]).await;
+    assert_ne!(
+        now.project(&CROSS_COLS),
+        expected,
+        "the later nights change the answer"
+    );
+    let latest_arrival = t
+        .column("arrivals")
+        .iter()
+        .flat_map(|a| a.split(", "))
+        .map(|a| date(a.split(' ').nth(1).unwrap().trim_start_matches('≤')))
+        .max();
+    assert_eq!(latest_arrival, Some(day));
+
+    // Since the missing day: only videos that arrived somewhere on or after it (an arrival, not
+    // a censored presence), counted in full though only three rows are shown.
+    let since = date(MISSING);
+    let t = query(
+        h,
+        "cross_region",
+        &[&format!("date={day}"), &format!("since={since}"), "limit=3"],
+    )
+    .await;
+    let recent = cross_region(&then, |_, a| {
+        a.len() >= 2
+            && a.iter()
+                .any(|(_, first, censored)| !censored && *first >= since)
+    });
+    assert!(recent.len() > 3, "{}", recent.len());
+    assert_eq!(
+        t.project(&CROSS_COLS),
+        recent.into_iter().take(3).collect::<Vec<_>>()
+    );
 }
 
 const TREND_COLS: [&str; 10] = [

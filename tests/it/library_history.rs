@@ -725,6 +725,30 @@ async fn survival_leaves_out_censored_entries_and_unknown_days() {
     assert!(t.rows.is_empty());
 }
 
+#[tokio::test]
+async fn survival_as_of_a_date_censors_what_came_after_it() {
+    let h = history();
+    let day = date("2026-11-17");
+    let then = Model::as_of(h, day);
+    let as_of = format!("date={day}");
+    let t = check_survival(h, &then, &[&as_of, "max_days=5"], None, None, 5).await;
+    // The videos that entered KR on the date itself: not known yet for any N.
+    let kr = t.project(&["region", "day_n", "censored"]);
+    let entered_on_day = then
+        .by_region_video
+        .iter()
+        .filter(|((r, _), e)| *r == "KR" && e[0].date == day)
+        .count();
+    assert!(entered_on_day > 0);
+    assert!(
+        kr.contains(&vec![s("KR"), s(1), s(entered_on_day)]),
+        "{kr:?}"
+    );
+    // The later nights answer some of those Ns: the whole history's curves differ.
+    let now = query(h, "survival", &["max_days=5"]).await;
+    assert_ne!(now.project(&SURVIVAL_COLS), t.project(&SURVIVAL_COLS));
+}
+
 // ---------------------------------------------------------------------------------------------
 // publish_hour
 

@@ -262,9 +262,94 @@ async fn the_retirement_of_the_trending_page_is_noted_and_marked_on_the_axes() {
     );
     assert!(!before.contains("Trending page retired"));
     assert!(before.contains("data-annotation=\"2025-03-31\""));
-    // An older date than the warehouse's latest says the whole-history panels include later days.
+    // An older date than the warehouse's latest says that the later snapshots are left out.
     assert!(before.contains(&format!("data-later-data=\"{LAST}\"")));
     assert!(!html.contains("data-later-data"));
+}
+
+#[tokio::test]
+async fn an_older_date_spreads_and_survives_as_that_night_saw_it() {
+    let h = report_history();
+    let dir = tempfile::tempdir().unwrap();
+    let html = report_page(&h.warehouse, AFTER_GAP, dir.path()).await;
+    let as_of = format!("date={AFTER_GAP}");
+
+    // The spread panel: cross_region as of the date, arrivals since the window's first day.
+    let since = date(AFTER_GAP) - chrono::Duration::days(13);
+    let rows = query_json(
+        &h.warehouse,
+        "cross_region",
+        &[as_of.clone(), format!("since={since}"), "limit=10".into()],
+    )
+    .await;
+    assert_eq!(rows.len(), 10);
+    let shown: Vec<[String; 3]> = tags(&html, "data-spread data-video-id")
+        .iter()
+        .map(|t| {
+            [
+                t["data-video-id"].clone(),
+                t["data-regions-reached"].clone(),
+                t["data-max-lag-days"].clone(),
+            ]
+        })
+        .collect();
+    let expected: Vec<[String; 3]> = rows
+        .iter()
+        .map(|r| {
+            [
+                num(&r["video_id"]),
+                num(&r["regions_reached"]),
+                num(&r["max_lag_days"]),
+            ]
+        })
+        .collect();
+    assert_eq!(shown, expected);
+    let total = num(&rows[0]["matching_videos"]);
+    assert!(html.contains(&format!("({total} of them;")), "{total}");
+    let arrivals = tags(&html, "data-arrival data-region");
+    assert!(!arrivals.is_empty());
+    assert!(
+        arrivals
+            .iter()
+            .all(|a| a["data-date"].as_str() <= AFTER_GAP),
+        "an arrival after {AFTER_GAP}"
+    );
+
+    // The survival curves: as of the date, which the later nights would change.
+    let dots: Vec<[String; 4]> = tags(&html, "data-day-n=")
+        .iter()
+        .map(|t| {
+            [
+                t["data-region"].clone(),
+                t["data-day-n"].clone(),
+                t["data-at-risk"].clone(),
+                t["data-still-on"].clone(),
+            ]
+        })
+        .collect();
+    let curve = |rows: &[Value]| -> Vec<[String; 4]> {
+        rows.iter()
+            .filter(|r| !r["share"].is_null())
+            .map(|r| {
+                [
+                    num(&r["region"]),
+                    num(&r["day_n"]),
+                    num(&r["at_risk"]),
+                    num(&r["still_on"]),
+                ]
+            })
+            .collect()
+    };
+    let then = query_json(
+        &h.warehouse,
+        "survival",
+        &[as_of.clone(), "max_days=14".into()],
+    )
+    .await;
+    assert!(!dots.is_empty());
+    assert_eq!(dots, curve(&then));
+    let now = query_json(&h.warehouse, "survival", &["max_days=14".into()]).await;
+    assert_ne!(dots, curve(&now), "the later nights change the curves");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 //! Nothing is skipped: without Chromium or the fonts the page's scripts need, the test fails and
 //! says what to install (`.ci/run` installs both).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -394,7 +394,7 @@ async fn the_report_in_chromium_shows_every_region_the_query_numbers_and_loads_n
     // The missing day is in no one's trajectory.
     assert!(points.iter().all(|p| p[2] != crate::report::MISSING));
 
-    let survival = query_json(wh, "survival", &["max_days=14".into()]).await;
+    let survival = query_json(wh, "survival", &[d.clone(), "max_days=14".into()]).await;
     let with_share: Vec<&Value> = survival.iter().filter(|r| !r["share"].is_null()).collect();
     let dots = dom["survival"].as_array().unwrap();
     assert_eq!(dots.len(), with_share.len());
@@ -434,13 +434,16 @@ async fn the_report_in_chromium_shows_every_region_the_query_numbers_and_loads_n
         "{coverage:?}"
     );
 
-    let spread_rows = query_json(wh, "cross_region", &[format!("limit={}", 1u64 << 40)]).await;
-    let by_video: BTreeMap<String, &Value> =
-        spread_rows.iter().map(|r| (s(&r["video_id"]), r)).collect();
+    let since = format!(
+        "since={}",
+        crate::support::date(LAST) - chrono::Duration::days(13)
+    );
+    let spread_rows = query_json(wh, "cross_region", &[d.clone(), since, "limit=10".into()]).await;
     let spread = dom["spread"].as_array().unwrap();
     assert!(!spread.is_empty(), "no video spread in the last two weeks");
-    for v in spread {
-        let row = by_video[&s(&v["videoId"])];
+    assert_eq!(spread.len(), spread_rows.len());
+    for (v, row) in spread.iter().zip(&spread_rows) {
+        assert_eq!(s(&v["videoId"]), s(&row["video_id"]));
         assert_eq!(s(&v["regionsReached"]), s(&row["regions_reached"]));
         assert_eq!(s(&v["maxLagDays"]), s(&row["max_lag_days"]));
         // Each arrival chip says what the query's arrivals text says.
