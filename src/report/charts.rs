@@ -25,6 +25,45 @@ pub struct Tick {
     pub label: String,
 }
 
+/// A chart's drawing: the SVG's size and the plot area's edges inside it (flattened into the
+/// chart, so templates read `c.width`, `c.left`, …).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Frame {
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub right: f64,
+    pub top: f64,
+    pub bottom: f64,
+}
+
+impl Frame {
+    /// The plot area's edges: `(left, right, top, bottom)`.
+    fn edges(&self) -> (f64, f64, f64, f64) {
+        (self.left, self.right, self.top, self.bottom)
+    }
+}
+
+/// A bump chart's frame: the plot on the left, the leaders' labels to its right.
+const BUMP_FRAME: Frame = Frame {
+    width: 660.0,
+    height: 340.0,
+    left: 40.0,
+    right: 448.0,
+    top: 26.0,
+    bottom: 300.0,
+};
+
+/// A survival chart's frame (five to a row).
+const SURVIVAL_FRAME: Frame = Frame {
+    width: 300.0,
+    height: 212.0,
+    left: 44.0,
+    right: 292.0,
+    top: 26.0,
+    bottom: 172.0,
+};
+
 /// A line between two points; `off` when one end is off the chart (drawn dashed).
 #[derive(Debug, Clone, Serialize)]
 pub struct Segment {
@@ -85,12 +124,8 @@ pub struct BumpSeries {
 /// A region's rank trajectories of the date's leaders (a bump chart).
 #[derive(Debug, Clone, Serialize)]
 pub struct BumpChart {
-    pub width: f64,
-    pub height: f64,
-    pub left: f64,
-    pub right: f64,
-    pub top: f64,
-    pub bottom: f64,
+    #[serde(flatten)]
+    pub frame: Frame,
     pub days: Vec<DayColumn>,
     pub x_ticks: Vec<Tick>,
     pub y_ticks: Vec<Tick>,
@@ -134,8 +169,8 @@ pub fn bump(
     coverage: Option<&Coverage>,
     changes: &[SourceChange],
 ) -> BumpChart {
-    let (width, height) = (660.0, 340.0);
-    let (left, right, top, bottom) = (40.0, 448.0, 26.0, 300.0);
+    let frame = BUMP_FRAME;
+    let (left, right, top, bottom) = frame.edges();
     let days_in = window(date, days);
     let step = (right - left) / days_in.len() as f64;
     let index: BTreeMap<NaiveDate, usize> =
@@ -228,12 +263,7 @@ pub fn bump(
         })
         .collect();
     BumpChart {
-        width,
-        height,
-        left,
-        right,
-        top,
-        bottom,
+        frame,
         x_ticks: date_ticks(&days_in, 7)
             .into_iter()
             .map(|d| Tick {
@@ -275,12 +305,8 @@ pub struct SurvivalDot {
 #[derive(Debug, Clone, Serialize)]
 pub struct SurvivalChart {
     pub region: String,
-    pub width: f64,
-    pub height: f64,
-    pub left: f64,
-    pub right: f64,
-    pub top: f64,
-    pub bottom: f64,
+    #[serde(flatten)]
+    pub frame: Frame,
     pub x_ticks: Vec<Tick>,
     pub y_ticks: Vec<Tick>,
     pub dots: Vec<SurvivalDot>,
@@ -293,8 +319,8 @@ pub struct SurvivalChart {
 
 /// A region's survival curve from its `survival` rows (N = 1..max_days).
 pub fn survival(region: &str, rows: &[&SurvivalPoint], max_days: i64) -> SurvivalChart {
-    let (width, height) = (300.0, 212.0);
-    let (left, right, top, bottom) = (44.0, 292.0, 26.0, 172.0);
+    let frame = SURVIVAL_FRAME;
+    let (left, right, top, bottom) = frame.edges();
     let xs = Linear::new((1.0, max_days.max(2) as f64), (left + 6.0, right - 6.0));
     let ys = Linear::new((0.0, 1.0), (bottom, top));
     let mut dots: Vec<SurvivalDot> = Vec::new();
@@ -337,12 +363,7 @@ pub fn survival(region: &str, rows: &[&SurvivalPoint], max_days: i64) -> Surviva
         .collect();
     SurvivalChart {
         region: region.to_string(),
-        width,
-        height,
-        left,
-        right,
-        top,
-        bottom,
+        frame,
         x_ticks: (1..=max_days)
             .filter(|n| *n == 1 || n % 7 == 0 || (max_days <= 10 && n % 2 == 1))
             .map(|n| Tick {

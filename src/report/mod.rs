@@ -159,19 +159,38 @@ pub struct Published {
 /// Put `report` into the lake as `_reports/snapshot_date=D/report.html`, then rewrite
 /// `_reports/index.html` from the reports the lake holds (each write a whole-object put: atomic
 /// locally and on S3).
+///
+/// Another run, of another date, may publish at the same moment, and an index written from a
+/// listing taken before its page arrived would leave that date out. So the listing is taken
+/// again after the index is written, and the index rewritten while it grows (a few rounds at
+/// most: reports are only ever added). Whatever is left of that window, the next run's index
+/// lists every date.
 pub async fn publish(lake: &Lake, report: &Report) -> Result<Published, ReportError> {
     let path = lake.write_report(report.date, report.html.clone()).await?;
+    let mut dates = listed_dates(lake, report.date).await?;
+    let mut rounds = 0;
+    let index = loop {
+        let index = lake.write_report_index(render_index(&dates)?).await?;
+        rounds += 1;
+        let now = listed_dates(lake, report.date).await?;
+        if now == dates || rounds == INDEX_ROUNDS {
+            break index;
+        }
+        dates = now;
+    };
+    Ok(Published { path, index, dates })
+}
+
+/// Index writes at most per publish: the first, and rewrites for dates that appeared meanwhile.
+const INDEX_ROUNDS: usize = 3;
+
+/// The dates with a report in the lake, `written` among them.
+async fn listed_dates(lake: &Lake, written: NaiveDate) -> Result<Vec<NaiveDate>, ReportError> {
     let mut dates = lake.report_dates().await?;
-    if !dates.contains(&report.date) {
+    if !dates.contains(&written) {
         // A listing may lag a put on some stores; the page just written belongs in the index.
-        dates.push(report.date);
+        dates.push(written);
         dates.sort();
     }
-    let index = render_index(&dates)?;
-    let index_path = lake.write_report_index(index).await?;
-    Ok(Published {
-        path,
-        index: index_path,
-        dates,
-    })
+    Ok(dates)
 }

@@ -70,6 +70,24 @@ struct CoverageSummary {
     holds_date: bool,
 }
 
+/// A video as a row names it: its id, its whole title (the tooltip) and the title cut to fit.
+#[derive(Serialize)]
+struct VideoLabel {
+    video_id: String,
+    title: String,
+    label: String,
+}
+
+impl VideoLabel {
+    fn new(video_id: &str, title: &str) -> Self {
+        Self {
+            video_id: video_id.to_string(),
+            title: title.to_string(),
+            label: truncate(title, TITLE_COLUMNS),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct ArrivalView {
     region: String,
@@ -82,9 +100,8 @@ struct ArrivalView {
 
 #[derive(Serialize)]
 struct SpreadView {
-    video_id: String,
-    title: String,
-    label: String,
+    #[serde(flatten)]
+    video: VideoLabel,
     channel_title: String,
     regions_reached: i64,
     origin_known: bool,
@@ -96,9 +113,8 @@ struct SpreadView {
 
 #[derive(Serialize)]
 struct MoverView {
-    video_id: String,
-    title: String,
-    label: String,
+    #[serde(flatten)]
+    video: VideoLabel,
     rank: i64,
     previous_rank: i64,
     previous_date: String,
@@ -113,9 +129,8 @@ struct MoverView {
 
 #[derive(Serialize)]
 struct ClimberView {
-    video_id: String,
-    title: String,
-    label: String,
+    #[serde(flatten)]
+    video: VideoLabel,
     rank: i64,
     previous_rank: i64,
     climb: i64,
@@ -124,9 +139,8 @@ struct ClimberView {
 
 #[derive(Serialize)]
 struct EntryView {
-    video_id: String,
-    title: String,
-    label: String,
+    #[serde(flatten)]
+    video: VideoLabel,
     channel_title: String,
     rank: i64,
     reentry: bool,
@@ -135,9 +149,8 @@ struct EntryView {
 
 #[derive(Serialize)]
 struct DropoutView {
-    video_id: String,
-    title: String,
-    label: String,
+    #[serde(flatten)]
+    video: VideoLabel,
     last_rank: i64,
     run_snapshots: i64,
     run_calendar_days: i64,
@@ -234,9 +247,7 @@ pub fn render(
             movers: movers
                 .iter()
                 .map(|m| MoverView {
-                    video_id: m.video_id.clone(),
-                    label: truncate(&m.title, TITLE_COLUMNS),
-                    title: m.title.clone(),
+                    video: VideoLabel::new(&m.video_id, &m.title),
                     rank: m.rank,
                     previous_rank: m.previous_rank,
                     previous_date: m.previous_date.to_string(),
@@ -254,9 +265,7 @@ pub fn render(
                 .iter()
                 .filter(|c| c.region == *code)
                 .map(|c| ClimberView {
-                    video_id: c.video_id.clone(),
-                    label: truncate(&c.title, TITLE_COLUMNS),
-                    title: c.title.clone(),
+                    video: VideoLabel::new(&c.video_id, &c.title),
                     rank: c.rank,
                     previous_rank: c.previous_rank,
                     climb: c.climb,
@@ -267,9 +276,7 @@ pub fn render(
             entries: entries
                 .iter()
                 .map(|e| EntryView {
-                    video_id: e.video_id.clone(),
-                    label: truncate(&e.title, TITLE_COLUMNS),
-                    title: e.title.clone(),
+                    video: VideoLabel::new(&e.video_id, &e.title),
                     channel_title: e.channel_title.clone(),
                     rank: e.rank,
                     reentry: e.reentry,
@@ -283,9 +290,7 @@ pub fn render(
             dropouts: dropouts
                 .iter()
                 .map(|d| DropoutView {
-                    video_id: d.video_id.clone(),
-                    label: truncate(&d.title, TITLE_COLUMNS),
-                    title: d.title.clone(),
+                    video: VideoLabel::new(&d.video_id, &d.title),
                     last_rank: d.last_rank,
                     run_snapshots: d.run_snapshots,
                     run_calendar_days: d.run_calendar_days,
@@ -306,9 +311,7 @@ pub fn render(
         .spread
         .iter()
         .map(|s| SpreadView {
-            video_id: s.video_id.clone(),
-            label: truncate(&s.title, TITLE_COLUMNS),
-            title: s.title.clone(),
+            video: VideoLabel::new(&s.video_id, &s.title),
             channel_title: s.channel_title.clone(),
             regions_reached: s.regions_reached,
             origin_known: s.origin_known,
@@ -441,6 +444,65 @@ fn render_template(name: &str, source: &str, ctx: &impl Serialize) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn titles_reach_the_page_as_text_never_as_markup() {
+        use crate::report::data::{Coverage, Mover};
+        let hostile = r#"</title><script>alert("x")</script> & 'quoted' <b onmouseover=x>"#;
+        let date = day("2026-11-21");
+        let data = ReportData {
+            date,
+            warehouse_last_date: date,
+            coverage: vec![Coverage {
+                region: "JP".into(),
+                first_date: Some(day("2026-11-20")),
+                last_date: Some(date),
+                checked_from: day("2026-11-20"),
+                checked_to: date,
+                calendar_days: 2,
+                snapshots: 2,
+                missing_days: 0,
+                missing_dates: Vec::new(),
+                gaps: String::new(),
+                longest_gap_days: 0,
+                warehouse_first_date: Some(day("2026-11-20")),
+                warehouse_last_date: Some(date),
+            }],
+            spread: Vec::new(),
+            survival: Vec::new(),
+            trajectory: Vec::new(),
+            movers: vec![Mover {
+                region: "JP".into(),
+                mover: 1,
+                video_id: "vid\"1".into(),
+                title: hostile.into(),
+                rank: 3,
+                previous_rank: 5,
+                previous_date: day("2026-11-20"),
+                days_since_previous: 1,
+                view_count: 2_000,
+                view_gain: 1_000,
+                gain_per_day: 1_000.0,
+            }],
+            climbers: Vec::new(),
+            entries: Vec::new(),
+            dropouts: Vec::new(),
+        };
+        let html = render(&data, &[], Placement::Standalone).unwrap();
+        assert!(!html.contains("<script"), "a title became markup");
+        assert!(!html.contains("<b onmouseover"), "a title became markup");
+        assert!(!html.contains("vid\""), "an id broke out of its attribute");
+        // In the cell and in its tooltip attribute, escaped.
+        assert!(
+            html.contains("&lt;&#x2f;title&gt;&lt;script&gt;alert(&quot;x&quot;)"),
+            "{html}"
+        );
+        assert!(html.contains("&amp; &#x27;quoted&#x27;"));
+    }
 
     #[test]
     fn the_index_links_every_date_newest_first_and_escapes_nothing_it_should_not() {
