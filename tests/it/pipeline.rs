@@ -376,7 +376,7 @@ async fn query_formats_and_named_queries() {
     assert_eq!(
         lines[0],
         "video_id,title,channel_id,channel_title,regions_reached,origin_known,first_date,\
-         first_regions,max_lag_days,arrivals,censored_regions,still_on_chart"
+         first_regions,max_lag_days,arrivals,censored_regions,still_on_chart,matching_videos"
     );
     assert!(
         lines.len() > 1,
