@@ -124,6 +124,20 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The values of `names` in each of `tags`.
+fn attrs(tags: &[BTreeMap<String, String>], names: &[&str]) -> Vec<Vec<String>> {
+    tags.iter()
+        .map(|t| names.iter().map(|n| t[*n].clone()).collect())
+        .collect()
+}
+
+/// The values of `names` in each JSON row, as the page writes them.
+fn fields(rows: &[Value], names: &[&str]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| names.iter().map(|n| num(&r[*n])).collect())
+        .collect()
+}
+
 fn num(v: &Value) -> String {
     match v {
         Value::Number(n) => n.to_string(),
@@ -283,26 +297,11 @@ async fn an_older_date_spreads_and_survives_as_that_night_saw_it() {
     )
     .await;
     assert_eq!(rows.len(), 10);
-    let shown: Vec<[String; 3]> = tags(&html, "data-spread data-video-id")
-        .iter()
-        .map(|t| {
-            [
-                t["data-video-id"].clone(),
-                t["data-regions-reached"].clone(),
-                t["data-max-lag-days"].clone(),
-            ]
-        })
-        .collect();
-    let expected: Vec<[String; 3]> = rows
-        .iter()
-        .map(|r| {
-            [
-                num(&r["video_id"]),
-                num(&r["regions_reached"]),
-                num(&r["max_lag_days"]),
-            ]
-        })
-        .collect();
+    let shown = attrs(
+        &tags(&html, "data-spread data-video-id"),
+        &["data-video-id", "data-regions-reached", "data-max-lag-days"],
+    );
+    let expected = fields(&rows, &["video_id", "regions_reached", "max_lag_days"]);
     assert_eq!(shown, expected);
     let total = num(&rows[0]["matching_videos"]);
     assert!(html.contains(&format!("({total} of them;")), "{total}");
@@ -316,29 +315,17 @@ async fn an_older_date_spreads_and_survives_as_that_night_saw_it() {
     );
 
     // The survival curves: as of the date, which the later nights would change.
-    let dots: Vec<[String; 4]> = tags(&html, "data-day-n=")
-        .iter()
-        .map(|t| {
-            [
-                t["data-region"].clone(),
-                t["data-day-n"].clone(),
-                t["data-at-risk"].clone(),
-                t["data-still-on"].clone(),
-            ]
-        })
-        .collect();
-    let curve = |rows: &[Value]| -> Vec<[String; 4]> {
-        rows.iter()
+    let dots = attrs(
+        &tags(&html, "data-day-n="),
+        &["data-region", "data-day-n", "data-at-risk", "data-still-on"],
+    );
+    let curve = |rows: &[Value]| {
+        let drawn: Vec<Value> = rows
+            .iter()
             .filter(|r| !r["share"].is_null())
-            .map(|r| {
-                [
-                    num(&r["region"]),
-                    num(&r["day_n"]),
-                    num(&r["at_risk"]),
-                    num(&r["still_on"]),
-                ]
-            })
-            .collect()
+            .cloned()
+            .collect();
+        fields(&drawn, &["region", "day_n", "at_risk", "still_on"])
     };
     let then = query_json(
         &h.warehouse,
