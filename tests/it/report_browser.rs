@@ -5,8 +5,8 @@
 //! same warehouse, checks every region has its charts and the layout fits a laptop's width, and
 //! takes a screenshot (`docs/report.png` with `TRENDLAKE_UPDATE_SCREENSHOT=1`, else a temp file).
 //!
-//! Nothing is skipped: without Chromium or the fonts the page's scripts need, the test fails and
-//! says what to install (`.ci/run` installs both).
+//! Nothing is skipped: without Chromium or fonts for the titles' writing systems, the test fails
+//! and says what to install (`.ci/run` installs both).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
