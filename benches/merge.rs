@@ -12,11 +12,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use common::{clock, ensure_lake, link_night};
+use common::{clock, link_night};
 use trendlake::lake::Lake;
 use trendlake::pipeline;
 use trendlake::warehouse::{SourceFile, Warehouse};
@@ -45,24 +45,11 @@ fn main() {
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
-    // TRENDLAKE_BENCH_DIR keeps the work (and the lake, reused when complete) for a later run.
-    let tmp = tempfile::tempdir().unwrap();
-    let work = std::env::var_os("TRENDLAKE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let work = common::work();
+    let work = work.dir.as_path();
     let new_night = common::last_night();
     let longest = *histories.iter().max().unwrap();
-    let first = new_night - chrono::Duration::days(longest as i64);
-
-    let started = Instant::now();
-    let all = work.join("all");
-    ensure_lake(&rt, &all, first, new_night);
-    println!(
-        "merge bench: lake of {} nights x 9 regions x 200 videos built in {:.1} s with the library \
-         (fake_api::chart + Lake::commit_snapshot, no HTTP)",
-        longest + 1,
-        started.elapsed().as_secs_f64()
-    );
+    let all = common::shared_lake(&rt, work, longest, "merge", "");
 
     let mut medians = BTreeMap::new();
     println!(

@@ -31,7 +31,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, StringArray};
-use common::{History, ensure_lake, history};
+use common::{History, history};
 use trendlake::queries::{Binding, NAMED_QUERIES, NamedQuery, Param, ParamKind};
 use trendlake::warehouse::{Warehouse, WarehouseError};
 
@@ -92,30 +92,12 @@ fn main() {
     let part = |p: &str| asked.is_empty() || asked.iter().any(|a| a == p);
     let (latency, memory) = (part("latency") || part("lake"), part("memory"));
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let work = std::env::var_os("TRENDLAKE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let work = common::work();
+    let work = work.dir.as_path();
     let last = common::last_night();
-
     // The merge bench's lake (one night more than the longest history), so either bench reuses
     // the other's.
-    let started = Instant::now();
-    let all = work.join("all");
-    let built = ensure_lake(
-        &rt,
-        &all,
-        last - chrono::Duration::days(NIGHTS as i64),
-        last,
-    );
-    println!(
-        "queries bench: lake of {} nights x 9 regions x 200 videos {} in {:.1} s \
-         (fake_api::chart + Lake::commit_snapshot, no HTTP); {}",
-        NIGHTS + 1,
-        if built { "built" } else { "found" },
-        started.elapsed().as_secs_f64(),
-        machine()
-    );
+    let all = common::shared_lake(&rt, work, NIGHTS, "queries", &format!("; {}", machine()));
     let mut histories: Vec<usize> = Vec::new();
     if latency {
         histories.push(NIGHTS);
@@ -127,7 +109,7 @@ fn main() {
     histories.dedup();
     let warehouses: BTreeMap<usize, History> = histories
         .iter()
-        .map(|&n| (n, history(&rt, &work, &all, n, last)))
+        .map(|&n| (n, history(&rt, work, &all, n, last)))
         .collect();
 
     if latency {

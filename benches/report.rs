@@ -10,11 +10,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::ensure_lake;
 use trendlake::report::{self, Placement, annotations::source_changes};
 
 #[global_allocator]
@@ -27,26 +25,11 @@ const BINARY: &str = env!("CARGO_BIN_EXE_trendlake");
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let work = std::env::var_os("TRENDLAKE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let work = common::work();
+    let work = work.dir.as_path();
     let last = common::last_night();
-    let started = Instant::now();
-    let all = work.join("all");
-    let built = ensure_lake(
-        &rt,
-        &all,
-        last - chrono::Duration::days(NIGHTS as i64),
-        last,
-    );
-    println!(
-        "report bench: lake of {} nights x 9 regions {} in {:.1} s",
-        NIGHTS + 1,
-        if built { "built" } else { "found" },
-        started.elapsed().as_secs_f64()
-    );
-    let warehouse = common::history(&rt, &work, &all, NIGHTS, last).warehouse;
+    let all = common::shared_lake(&rt, work, NIGHTS, "report", "");
+    let warehouse = common::history(&rt, work, &all, NIGHTS, last).warehouse;
 
     let out_dir = tempfile::tempdir().unwrap();
     let output = out_dir.path().join("report.html");

@@ -36,9 +36,56 @@ pub fn clock(night: NaiveDate) -> Clock {
     )
 }
 
+/// Where a bench works: `TRENDLAKE_BENCH_DIR` (kept for later runs, its lake and warehouses
+/// reused), or a temporary directory removed when this is dropped.
+pub struct Work {
+    pub dir: PathBuf,
+    _temporary: Option<tempfile::TempDir>,
+}
+
+pub fn work() -> Work {
+    match std::env::var_os("TRENDLAKE_BENCH_DIR") {
+        Some(dir) => Work {
+            dir: PathBuf::from(dir),
+            _temporary: None,
+        },
+        None => {
+            let tmp = tempfile::tempdir().unwrap();
+            Work {
+                dir: tmp.path().to_path_buf(),
+                _temporary: Some(tmp),
+            }
+        }
+    }
+}
+
+/// The lake every bench shares, `all/` under `work`: the `nights + 1` nights up to
+/// [`last_night`] (a history of `nights` and the merge bench's new night), built unless complete.
+/// Says so as `bench`, with `detail` after it.
+pub fn shared_lake(
+    rt: &tokio::runtime::Runtime,
+    work: &Path,
+    nights: usize,
+    bench: &str,
+    detail: &str,
+) -> PathBuf {
+    let started = Instant::now();
+    let all = work.join("all");
+    let last = last_night();
+    let built = ensure_lake(rt, &all, last - chrono::Duration::days(nights as i64), last);
+    println!(
+        "{bench} bench: lake of {} nights x 9 regions x 200 videos {} in {:.1} s with the library \
+         (fake_api::chart + Lake::commit_snapshot, no HTTP){detail}",
+        nights + 1,
+        if built { "built" } else { "found" },
+        started.elapsed().as_secs_f64()
+    );
+    all
+}
+
 /// The lake at `dir` with every night of `first..=last`, built unless it is complete already.
 /// Returns whether it was built.
-pub fn ensure_lake(
+fn ensure_lake(
     rt: &tokio::runtime::Runtime,
     dir: &Path,
     first: NaiveDate,

@@ -124,6 +124,21 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The dates an `_reports/index.html` links to, in its order (each link checked to be the
+/// date's page, relative to the index).
+fn index_links(index: &str) -> Vec<String> {
+    tags(index, "href=\"")
+        .iter()
+        .map(|t| {
+            let href = &t["href"];
+            href.strip_prefix("snapshot_date=")
+                .and_then(|h| h.strip_suffix("/report.html"))
+                .unwrap_or_else(|| panic!("not a report's link: {href}"))
+                .to_string()
+        })
+        .collect()
+}
+
 /// The values of `names` in each of `tags`.
 fn attrs(tags: &[BTreeMap<String, String>], names: &[&str]) -> Vec<Vec<String>> {
     tags.iter()
@@ -471,17 +486,7 @@ async fn run_report_publishes_the_page_and_an_index_of_every_date_in_a_local_lak
         .map(|t| t["data-date"].clone())
         .collect();
     assert_eq!(listed, ["2025-07-21", "2025-07-20"]);
-    let hrefs: Vec<String> = tags(&index, "href=\"")
-        .iter()
-        .map(|t| t["href"].clone())
-        .collect();
-    assert_eq!(
-        hrefs,
-        [
-            "snapshot_date=2025-07-21/report.html",
-            "snapshot_date=2025-07-20/report.html"
-        ]
-    );
+    assert_eq!(index_links(&index), ["2025-07-21", "2025-07-20"]);
     // The run report records it.
     let runs = s.lake().join("_runs/snapshot_date=2025-07-21");
     let report: Value = serde_json::from_slice(
@@ -563,17 +568,7 @@ async fn run_report_publishes_the_page_and_the_index_on_s3() {
         ]
     );
     let index = String::from_utf8(moto.get("lake/_reports/index.html").await.to_vec()).unwrap();
-    let hrefs: Vec<String> = tags(&index, "href=\"")
-        .iter()
-        .map(|t| t["href"].clone())
-        .collect();
-    assert_eq!(
-        hrefs,
-        [
-            "snapshot_date=2025-07-21/report.html",
-            "snapshot_date=2025-07-20/report.html"
-        ]
-    );
+    assert_eq!(index_links(&index), ["2025-07-21", "2025-07-20"]);
     let page = String::from_utf8(
         moto.get("lake/_reports/snapshot_date=2025-07-21/report.html")
             .await
