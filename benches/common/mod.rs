@@ -1,4 +1,4 @@
-//! The 9-region history both the merge and the queries benches build: each night's charts come
+//! The 9-region history the merge, queries and report benches share: each night's charts come
 //! from the fake's generator (`fake_api::chart`, what the fake API serves) and are committed with
 //! `Lake::commit_snapshot`, as a fetch's are (the library, no HTTP). One lake of every night is
 //! built once (and kept under `TRENDLAKE_BENCH_DIR` for later runs); a history is a lake of hard
