@@ -66,6 +66,23 @@ impl Table {
     }
 }
 
+/// `trendlake query --warehouse W --format F --name NAME --param …`'s arguments.
+pub fn query_args(
+    warehouse: &Path,
+    format: &str,
+    name: &str,
+    params: &[impl AsRef<str>],
+) -> Vec<String> {
+    let mut args: Vec<String> = ["query", "--warehouse"].map(String::from).to_vec();
+    args.push(warehouse.display().to_string());
+    args.extend(["--format", format, "--name", name].map(String::from));
+    for p in params {
+        args.push("--param".into());
+        args.push(p.as_ref().to_string());
+    }
+    args
+}
+
 /// Kept for the process's life, under `CARGO_TARGET_TMPDIR/history-<pid>`; a later process
 /// removes it.
 pub struct History {
@@ -80,20 +97,7 @@ pub struct History {
 impl History {
     /// `trendlake query --name NAME --param …` on this history, read back from CSV.
     pub async fn query(&self, name: &str, params: &[&str]) -> Table {
-        let mut args = vec![
-            "query".to_string(),
-            "--warehouse".into(),
-            self.warehouse.display().to_string(),
-            "--format".into(),
-            "csv".into(),
-            "--name".into(),
-            name.into(),
-        ];
-        for p in params {
-            args.push("--param".into());
-            args.push(p.to_string());
-        }
-        let out = trendlake(args).await;
+        let out = trendlake(query_args(&self.warehouse, "csv", name, params)).await;
         assert_exit(&out, 0);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)

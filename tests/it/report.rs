@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::history::{once_per_process, run_nights};
+use crate::history::{once_per_process, query_args, run_nights};
 use crate::support::{
     Moto, Scratch, assert_exit, date, fake, stderr, stdout, trendlake, trendlake_env,
 };
@@ -42,19 +42,25 @@ async fn build() -> ReportHistory {
     }
 }
 
+/// `trendlake report --warehouse W --date D --output F`'s arguments.
+fn report_args(warehouse: &Path, day: &str, output: &Path) -> Vec<String> {
+    [
+        "report",
+        "--warehouse",
+        &warehouse.display().to_string(),
+        "--date",
+        day,
+        "--output",
+        &output.display().to_string(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// `trendlake report --date D --output <dir>/report-D.html` on `warehouse`; the page.
 pub async fn report_page(warehouse: &Path, day: &str, dir: &Path) -> String {
     let out_file = dir.join(format!("report-{day}.html"));
-    let out = trendlake(vec![
-        "report".into(),
-        "--warehouse".into(),
-        warehouse.display().to_string(),
-        "--date".into(),
-        day.into(),
-        "--output".into(),
-        out_file.display().to_string(),
-    ])
-    .await;
+    let out = trendlake(report_args(warehouse, day, &out_file)).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains(&format!("report of {day} written to")),
@@ -66,20 +72,7 @@ pub async fn report_page(warehouse: &Path, day: &str, dir: &Path) -> String {
 
 /// `trendlake query --name NAME --param … --format json` on `warehouse`, as JSON records.
 pub async fn query_json(warehouse: &Path, name: &str, params: &[String]) -> Vec<Value> {
-    let mut args = vec![
-        "query".to_string(),
-        "--warehouse".into(),
-        warehouse.display().to_string(),
-        "--format".into(),
-        "json".into(),
-        "--name".into(),
-        name.into(),
-    ];
-    for p in params {
-        args.push("--param".into());
-        args.push(p.clone());
-    }
-    let out = trendlake(args).await;
+    let out = trendlake(query_args(warehouse, "json", name, params)).await;
     assert_exit(&out, 0);
     match serde_json::from_slice(&out.stdout).unwrap() {
         Value::Array(rows) => rows,
@@ -359,17 +352,7 @@ async fn bad_dates_are_usage_errors_naming_the_nearest_dates() {
     let h = report_history();
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("r.html");
-    let run = |day: &str, warehouse: &Path| {
-        trendlake(vec![
-            "report".into(),
-            "--warehouse".into(),
-            warehouse.display().to_string(),
-            "--date".into(),
-            day.into(),
-            "--output".into(),
-            out_file.display().to_string(),
-        ])
-    };
+    let run = |day: &str, warehouse: &Path| trendlake(report_args(warehouse, day, &out_file));
     let out = run(MISSING, &h.warehouse).await;
     assert_exit(&out, 2);
     assert!(
