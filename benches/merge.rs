@@ -4,7 +4,7 @@
 //!
 //! The lake history is built with the library, not through HTTP (`common`, shared with the queries
 //! bench): each night's charts come from the fake's generator (`fake_api::chart`, what the fake API
-//! serves) and are committed with `Lake::commit_snapshot`, as a fetch's are. One lake of 1,096
+//! serves) and are committed with `commit::commit`, as a fetch's are. One lake of 1,096
 //! nights is built once; each history gets a lake of hard links to its last N nights, merged into
 //! a warehouse in one session. Each timed merge is `pipeline::merge` (what `trendlake run` does
 //! after its snapshot) of the new night into a fresh copy of that warehouse.
@@ -178,6 +178,7 @@ fn phases(rt: &tokio::runtime::Runtime, lake: &Lake, base: &Path, dir: &Path, ni
                 path: &path,
                 etag: snapshot.meta.e_tag.as_deref(),
                 size: snapshot.meta.size,
+                content_sha256: &snapshot.content_sha256,
             },
             snapshot.regions.into_values(),
             clock(night).now(),

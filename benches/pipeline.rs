@@ -12,7 +12,7 @@ use chrono::{NaiveDate, Utc};
 use trendlake::clock::Clock;
 use trendlake::fake_api::{FakeApi, FakeConfig};
 use trendlake::fetch::{FetchOptions, fetch_all};
-use trendlake::lake::encode_snapshot;
+use trendlake::lake::{Lineage, codec::encode_snapshot};
 use trendlake::record::{Page, RegionBatchBuilder};
 use trendlake::youtube::Client;
 use trendlake::youtube::model::VideoListResponse;
@@ -185,8 +185,8 @@ fn transform(pages: &BTreeMap<String, Vec<String>>) -> (usize, usize) {
             builder.finish()
         })
         .collect();
-    let bytes = encode_snapshot(&batches).unwrap();
-    (batches.iter().map(|b| b.num_rows()).sum(), bytes.len())
+    let encoded = encode_snapshot(&batches, &Lineage::new()).unwrap();
+    (batches.iter().map(|b| b.num_rows()).sum(), encoded.bytes.len())
 }
 
 fn transform_bench() {
@@ -277,7 +277,7 @@ fn stage_breakdown(pages: &BTreeMap<String, Vec<String>>, rounds: usize) {
             .collect();
         build += t.elapsed();
         let t = Instant::now();
-        encode_snapshot(&batches).unwrap();
+        encode_snapshot(&batches, &Lineage::new()).unwrap();
         encode += t.elapsed();
     }
     let total = (parse + build + encode).as_secs_f64();

@@ -2,7 +2,7 @@
 //! `cargo bench --bench queries`; `-- latency` times the warehouse only, `-- lake` the warehouse
 //! and the raw lake, `-- memory` the memory part only.
 //!
-//! The history is the merge bench's (`common`: the fake's generator and `Lake::commit_snapshot`,
+//! The history is the merge bench's (`common`: the fake's generator and `commit::commit`,
 //! no HTTP): 1,095 nights × 9 regions × 200 videos ending 2026-11-25, merged once into a warehouse
 //! with `pipeline::merge`. With `TRENDLAKE_BENCH_DIR` the lake and the warehouses are kept and
 //! reused by later runs (a warehouse is rebuilt when sql/schema.sql or sql/views.sql changed).

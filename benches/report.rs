@@ -2,7 +2,7 @@
 //! 2 s. Run with `cargo bench --bench report`.
 //!
 //! The history is the other benches' (`common`: the fake's generator and
-//! `Lake::commit_snapshot`, no HTTP): 1,095 nights × 9 regions × 200 videos ending 2026-11-25,
+//! `commit::commit`, no HTTP): 1,095 nights × 9 regions × 200 videos ending 2026-11-25,
 //! merged once into the warehouse the queries bench uses (`common::history`: `q1095/` under
 //! `TRENDLAKE_BENCH_DIR`, kept for later runs and rebuilt when the schema or views change). Timed: the binary, process start
 //! included (`trendlake report --date 2026-11-25 --output F`), median of [`RUNS`]; then the same

@@ -2,10 +2,14 @@
 -- `SCHEMA_VERSION` in src/warehouse.rs names. Idempotent: run in every merge session, after the
 -- migrations (sql/migrations/NNN_*.sql) have brought an older warehouse to this version.
 
--- The schema version and the trendlake that last published the warehouse; one row.
+-- The schema version and the trendlake that last published the warehouse; one row. Every publish
+-- is a new generation naming its parent (the file it replaced), so a merge knows whether the
+-- standby beside the warehouse is that parent (since version 5).
 CREATE TABLE IF NOT EXISTS trendlake_warehouse (
     schema_version INTEGER NOT NULL,
-    written_by VARCHAR NOT NULL          -- "trendlake 0.1.0"
+    written_by VARCHAR NOT NULL,         -- "trendlake 0.1.0"
+    generation VARCHAR,                  -- a UUIDv7, new at every publish
+    parent_generation VARCHAR            -- the generation this one was merged from; NULL: none
 );
 
 CREATE TABLE IF NOT EXISTS regions (
@@ -91,7 +95,9 @@ CREATE TABLE IF NOT EXISTS region_snapshots (
     last_date DATE NOT NULL              -- the region's latest held snapshot
 );
 
--- Which lake file was merged for each date; a file whose etag or size changed is merged again.
+-- Which lake file was merged for each date, identified by its content: a file of other content is
+-- merged again; one of the same content under another etag (a copied lake) is not. `etag` and
+-- `size` only spare reading a footer when they still match.
 CREATE TABLE IF NOT EXISTS merged_snapshots (
     snapshot_date DATE PRIMARY KEY,
     path VARCHAR NOT NULL,
@@ -99,5 +105,6 @@ CREATE TABLE IF NOT EXISTS merged_snapshots (
     size BIGINT NOT NULL,
     row_count BIGINT NOT NULL,
     regions VARCHAR[] NOT NULL,
-    merged_at TIMESTAMPTZ NOT NULL
+    merged_at TIMESTAMPTZ NOT NULL,
+    content_sha256 VARCHAR               -- SHA-256 of the file's rows; since version 5
 );

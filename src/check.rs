@@ -1,17 +1,28 @@
-//! `trendlake check`: the lake verified on its own (every snapshot readable and of a known schema
-//! version, row counts equal to the run reports, raw pages for every committed region, no stray
-//! objects) and the warehouse against it (every lake date merged from the current file, row
-//! counts equal, no date whose lake file is gone). Reads only; writes nothing.
+//! `trendlake check`: the lineage verified link by link. The lake on its own: every snapshot
+//! readable, each region's rows as its run report says, each region bound to the raw pages its
+//! commit names (manifest present with the recorded SHA-256 and row count, every page it lists
+//! there), every committed file recorded under `_commits/`, no stray objects. The warehouse
+//! against it: every lake date merged from the same content, row counts equal, no date whose
+//! snapshot is gone. Reads only, unless asked to prune.
+//!
+//! Besides problems, it finds what no commit names any more (a run's pages that died or lost its
+//! commit, or were superseded by a re-run; commit records of replaced files; `forget`'s trash):
+//! not a fault, so not a problem, but `check --prune` removes them once older than a grace
+//! period, so that a run in flight is never touched.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use arrow::array::{AsArray, RecordBatch};
-use chrono::NaiveDate;
+use arrow::array::AsArray;
+use chrono::{DateTime, NaiveDate, Utc};
+use object_store::ObjectMeta;
+use object_store::path::Path as StorePath;
 use serde::Serialize;
 
+use crate::commit::{self, CommitRecord};
 use crate::error::Result;
-use crate::lake::{Lake, LakeError};
+use crate::lake::{Lake, LakeError, Lineage, Source};
+use crate::raw::RawKey;
 use crate::warehouse::Warehouse;
 
 const ENTRIES_PER_DATE: &str = include_str!("../sql/check/entries_per_date.sql");
@@ -20,15 +31,20 @@ const ENTRIES_PER_DATE: &str = include_str!("../sql/check/entries_per_date.sql")
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
-    /// A snapshot file that cannot be read, or of a schema version this trendlake does not know.
+    /// A snapshot file that cannot be read (torn, foreign, damaged rows).
     UnreadableSnapshot,
     /// A region's rows differ from what the newest run report committing it says.
     RowCountMismatch,
     /// A committed region with no complete raw pages (no manifest, or a page it names missing).
     RawMissing,
-    /// Raw pages with no manifest: a write that was interrupted.
+    /// A committed region whose named manifest is not the one its commit recorded (another
+    /// SHA-256, or another row count): its raw pages were replaced or damaged.
+    LineageMismatch,
+    /// A committed file with no commit record (a run stopped right after its put).
+    CommitUnrecorded,
+    /// Raw pages of a region with no manifest: a write that was interrupted.
     RawIncomplete,
-    /// Complete raw pages of a region the date's snapshot does not hold: a run stopped between
+    /// Complete raw pages of a date nothing was ever committed for: a run stopped between
     /// archiving and committing.
     RawUncommitted,
     /// An object that is not part of the lake's layout (a staged file left by a crash, …).
@@ -39,7 +55,7 @@ pub enum ProblemKind {
     WarehouseMissing,
     /// The warehouse cannot be opened or read.
     WarehouseUnreadable,
-    /// A lake date the warehouse has not merged, or merged from an older file.
+    /// A lake date the warehouse has not merged, or merged from other content.
     NotMerged,
     /// The warehouse's chart entries of a date differ in number from the lake's rows.
     WarehouseRowCountMismatch,
@@ -53,6 +69,8 @@ impl ProblemKind {
             Self::UnreadableSnapshot => "unreadable_snapshot",
             Self::RowCountMismatch => "row_count_mismatch",
             Self::RawMissing => "raw_missing",
+            Self::LineageMismatch => "lineage_mismatch",
+            Self::CommitUnrecorded => "commit_unrecorded",
             Self::RawIncomplete => "raw_incomplete",
             Self::RawUncommitted => "raw_uncommitted",
             Self::StrayObject => "stray_object",
@@ -80,6 +98,50 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// What no commit names any more (stable serde names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrphanKind {
+    /// A run's raw pages of a region that the date's commit does not name.
+    RawRun,
+    /// The commit record of a file since replaced.
+    CommitRecord,
+    /// A folder `forget` moved aside.
+    Trash,
+}
+
+/// Objects no commit names, removable by `check --prune` once all are older than the grace.
+#[derive(Debug, Clone, Serialize)]
+pub struct Orphan {
+    pub kind: OrphanKind,
+    /// Where it is (a folder or an object, as the user can find it).
+    pub subject: String,
+    pub bytes: u64,
+    /// When its newest object was written (trash: when it was moved aside).
+    pub newest: DateTime<Utc>,
+    #[serde(skip)]
+    objects: Vec<StorePath>,
+    /// Files a killed run left staged in a local lake's orphaned directory.
+    #[serde(skip)]
+    staged: Vec<std::path::PathBuf>,
+}
+
+/// What `check` found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub problems: Vec<Problem>,
+    pub orphans: Vec<Orphan>,
+}
+
+/// What `check --prune` removed and kept.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Pruned {
+    pub removed: Vec<String>,
+    pub bytes: u64,
+    /// Orphans younger than the grace period, left for a later prune.
+    pub kept: usize,
+}
+
 /// A region's line in a run report, as far as check needs it.
 #[derive(Debug, serde::Deserialize)]
 struct ReportedRegion {
@@ -90,22 +152,35 @@ struct ReportedRegion {
 
 #[derive(Debug, serde::Deserialize)]
 struct Reported {
-    started_at: chrono::DateTime<chrono::Utc>,
+    started_at: DateTime<Utc>,
     #[serde(default)]
     commit_error: Option<String>,
     regions: Vec<ReportedRegion>,
 }
 
-/// Check the lake and the warehouse at `warehouse`; the problems found, in order.
-pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Vec<Problem>> {
-    let mut problems = Vec::new();
+/// The raw objects of one date and region: the legacy files in the region's own directory, and
+/// each run's files.
+#[derive(Debug, Default)]
+struct RawRegion {
+    legacy: BTreeMap<String, ObjectMeta>,
+    runs: BTreeMap<String, BTreeMap<String, ObjectMeta>>,
+    /// Files a killed run left staged (`page-2.json.gz#123`, a local lake), by run (`None`: the
+    /// region's own directory): invisible to listings, removed with their run's pages.
+    staged: BTreeMap<Option<String>, Vec<std::path::PathBuf>>,
+}
+
+/// Check the lake and the warehouse at `warehouse`.
+pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
+    let mut report = Report::default();
+    let problems = &mut report.problems;
     let objects = lake.list(&lake.path("")).await?;
 
     // Sort the objects into the layout.
     let mut snapshots = Vec::new();
-    let mut reports: BTreeMap<NaiveDate, Vec<object_store::path::Path>> = BTreeMap::new();
-    // (date, region) -> file names under raw/.
-    let mut raw: BTreeMap<(NaiveDate, String), BTreeSet<String>> = BTreeMap::new();
+    let mut reports: BTreeMap<NaiveDate, Vec<StorePath>> = BTreeMap::new();
+    let mut raw: BTreeMap<(NaiveDate, String), RawRegion> = BTreeMap::new();
+    let mut records: BTreeMap<NaiveDate, Vec<ObjectMeta>> = BTreeMap::new();
+    let mut trash: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
     for meta in &objects {
         let shown = lake.display(&meta.location);
         let parts: Vec<String> = lake
@@ -119,20 +194,24 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Vec<Problem>> {
             p.strip_prefix("snapshot_date=")
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         };
+        if let Some(key) = RawKey::parse(&parts) {
+            let region = raw.entry((key.date, key.region)).or_default();
+            let files = match key.run {
+                Some(run) => region.runs.entry(run).or_default(),
+                None => &mut region.legacy,
+            };
+            files.insert(key.file, meta.clone());
+            continue;
+        }
         match parts.as_slice() {
             ["videos", d, "videos.parquet"] if date(d).is_some() => {
                 snapshots.push(date(d).expect("checked"));
             }
-            ["raw", d, r, file]
-                if date(d).is_some()
-                    && r.starts_with("region=")
-                    && (*file == "manifest.json"
-                        || (file.starts_with("page-") && file.ends_with(".json.gz"))) =>
-            {
-                let region = r.trim_start_matches("region=").to_string();
-                raw.entry((date(d).expect("checked"), region))
+            ["_commits", d, file] if date(d).is_some() && file.ends_with(".json") => {
+                records
+                    .entry(date(d).expect("checked"))
                     .or_default()
-                    .insert(file.to_string());
+                    .push(meta.clone());
             }
             ["_runs", d, file] if date(d).is_some() && file.ends_with(".json") => {
                 reports
@@ -147,6 +226,9 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Vec<Problem>> {
                     "an unreadable snapshot moved aside by a commit; inspect it, then delete it"
                         .into(),
             }),
+            ["_trash", folder, _, ..] => {
+                trash.entry(folder.to_string()).or_default().push(meta.clone());
+            }
             // Local lock files come and go with commits.
             ["_locks", ..] => {}
             // `run --report`'s static site: each date's page and the index of them.
@@ -160,30 +242,59 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Vec<Problem>> {
         }
     }
     if let Some(dir) = lake.local_dir() {
-        staged_files(dir, dir, &mut problems);
+        // A staged file in a run's raw directory belongs to that run (an orphan, since a commit
+        // names only complete pages); anywhere else it is stray.
+        let mut staged = Vec::new();
+        staged_files(dir, &mut staged);
+        for path in staged {
+            let relative = path.strip_prefix(dir).unwrap_or(&path);
+            let mut parts: Vec<String> = relative
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            if let Some(name) = parts.last_mut()
+                && let Some((unstaged, _)) = name.rsplit_once('#')
+            {
+                *name = unstaged.to_string();
+            }
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            match RawKey::parse(&parts) {
+                Some(key) => raw
+                    .entry((key.date, key.region))
+                    .or_default()
+                    .staged
+                    .entry(key.run)
+                    .or_default()
+                    .push(path),
+                None => problems.push(Problem {
+                    kind: ProblemKind::StrayObject,
+                    subject: path.display().to_string(),
+                    detail: format!(
+                        "a staged write left by a process that stopped before renaming it into place (under {}); the next run of its date removes it, or delete it",
+                        dir.display()
+                    ),
+                }),
+            }
+        }
     }
 
-    // Each snapshot: readable, its regions' rows as reported, raw pages behind every region.
-    let mut lake_rows: BTreeMap<NaiveDate, (usize, Option<String>, u64)> = BTreeMap::new();
-    // (date, region) of every region a readable snapshot holds; an unreadable one's are unknown.
-    let mut committed_owned: BTreeSet<(NaiveDate, String)> = BTreeSet::new();
+    // Each snapshot: readable, its regions' rows as reported, bound to the pages it names.
+    let mut lake_rows: BTreeMap<NaiveDate, (usize, String)> = BTreeMap::new();
+    // Per date, the sources its commit names (from the file, else its newest record).
+    let mut named: BTreeMap<NaiveDate, Lineage> = BTreeMap::new();
+    // Per date, the record of the file in place (its content digest).
+    let mut current_record: BTreeMap<NaiveDate, String> = BTreeMap::new();
     for date in snapshots {
         let path = lake.display(&lake.snapshot_path(date));
         let snapshot = match lake.read_snapshot(date).await {
             Ok(Some(s)) => s,
             Ok(None) => continue, // replaced between the listing and the read
             Err(LakeError::Corrupt { source, .. }) => {
-                for ((d, region), _) in raw.range((date, String::new())..) {
-                    if *d != date {
-                        break;
-                    }
-                    committed_owned.insert((date, region.clone()));
-                }
                 problems.push(Problem {
                     kind: ProblemKind::UnreadableSnapshot,
                     subject: path,
                     detail: format!(
-                        "{source}; the next run of {date} moves it aside and restores its regions from raw pages (or `trendlake rebuild --date {date}`)"
+                        "{source}; the next run of {date} moves it aside and restores its regions from the raw pages its commit named (or `trendlake rebuild --date {date}`)"
                     ),
                 });
                 continue;
@@ -192,101 +303,330 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Vec<Problem>> {
         };
         let reported = reported_rows(lake, reports.get(&date)).await?;
         for (region, batch) in &snapshot.regions {
-            committed_owned.insert((date, region.clone()));
+            let rows = batch.num_rows();
+            let subject = format!("{date} {region}");
             match reported.get(region) {
-                Some(&rows) if rows != batch.num_rows() => problems.push(Problem {
+                Some(&said) if said != rows => problems.push(Problem {
                     kind: ProblemKind::RowCountMismatch,
-                    subject: format!("{date} {region}"),
+                    subject: subject.clone(),
                     detail: format!(
-                        "{} rows in {path}, the newest run report committing it says {rows}",
-                        batch.num_rows()
+                        "{rows} rows in {path}, the newest run report committing it says {said}"
                     ),
                 }),
                 Some(_) => {}
                 None => problems.push(Problem {
                     kind: ProblemKind::RowCountMismatch,
-                    subject: format!("{date} {region}"),
+                    subject: subject.clone(),
                     detail: format!(
-                        "{} rows in {path}, but no run report under _runs/ says it was committed",
-                        batch.num_rows()
+                        "{rows} rows in {path}, but no run report under _runs/ says it was committed"
                     ),
                 }),
             }
-            match raw.get(&(date, region.clone())) {
-                Some(files) if files.contains("manifest.json") => {
-                    let manifest = crate::raw::manifest(lake, date, region)
-                        .await
-                        .map_err(|e| crate::Error::Raw(Box::new(e)))?;
-                    let missing: Vec<&str> = manifest
-                        .iter()
-                        .flat_map(|m| &m.pages)
-                        .map(|p| p.file.as_str())
-                        .filter(|f| !files.contains(*f))
-                        .collect();
-                    if !missing.is_empty() {
-                        problems.push(Problem {
-                            kind: ProblemKind::RawMissing,
-                            subject: format!("{date} {region}"),
-                            detail: format!(
-                                "the raw manifest names {} that are not there; re-run the date to archive them again",
-                                missing.join(", ")
-                            ),
-                        });
-                    }
+            let files = raw.get(&(date, region.clone()));
+            match snapshot.lineage.get(region) {
+                Some(source) => {
+                    verify_source(lake, date, region, source, rows, files, problems).await?
                 }
-                _ => problems.push(Problem {
-                    kind: ProblemKind::RawMissing,
-                    subject: format!("{date} {region}"),
-                    detail: format!(
-                        "no complete raw pages under raw/snapshot_date={date}/region={region}/; `rebuild` cannot restore it until a run of {date} archives them"
-                    ),
-                }),
+                None => verify_legacy(date, region, files, problems),
             }
         }
-        let rows = snapshot.regions.values().map(RecordBatch::num_rows).sum();
-        lake_rows.insert(
-            date,
-            (rows, snapshot.meta.e_tag.clone(), snapshot.meta.size),
-        );
-    }
-    let committed: BTreeSet<(NaiveDate, &str)> = committed_owned
-        .iter()
-        .map(|(d, r)| (*d, r.as_str()))
-        .collect();
-    for ((date, region), files) in &raw {
-        if files.contains("manifest.json") {
-            if !committed.contains(&(*date, region.as_str())) {
-                problems.push(Problem {
-                    kind: ProblemKind::RawUncommitted,
-                    subject: format!("{date} {region}"),
-                    detail: format!(
-                        "complete raw pages, but the snapshot of {date} does not hold {region} (a run stopped before its commit); re-run the date, or `trendlake rebuild --date {date}`"
-                    ),
-                });
-            }
-        } else {
+        current_record.insert(date, snapshot.content_sha256.clone());
+        let recorded = records.get(&date).is_some_and(|metas| {
+            metas.iter().any(|m| {
+                m.location.filename() == Some(&format!("{}.json", snapshot.content_sha256))
+            })
+        });
+        if !recorded {
             problems.push(Problem {
-                kind: ProblemKind::RawIncomplete,
-                subject: format!("{date} {region}"),
+                kind: ProblemKind::CommitUnrecorded,
+                subject: path.clone(),
                 detail: format!(
-                    "{} raw page(s) without a manifest (a run stopped while archiving); the next run of {date} for {region} replaces them",
-                    files.len()
+                    "no commit record _commits/snapshot_date={date}/{}.json (a run stopped right after its commit); `trendlake rebuild --date {date}` or the next run of the date records it",
+                    snapshot.content_sha256
                 ),
             });
         }
+        named.insert(date, snapshot.lineage.clone());
+        let rows = snapshot.regions.values().map(|b| b.num_rows()).sum();
+        lake_rows.insert(date, (rows, snapshot.content_sha256));
     }
 
-    check_warehouse(warehouse, &lake_rows, &mut problems).await?;
-    problems.sort();
-    Ok(problems)
+    // Dates whose file cannot be read or is gone: their newest record names their pages.
+    let unnamed: BTreeSet<NaiveDate> = records
+        .keys()
+        .chain(raw.keys().map(|(d, _)| d))
+        .filter(|d| !named.contains_key(d))
+        .copied()
+        .collect();
+    for date in unnamed {
+        let (lineage, _) = commit::lineage_of(lake, date).await?;
+        named.insert(date, lineage);
+    }
+    let committed: BTreeSet<NaiveDate> = records
+        .keys()
+        .chain(lake_rows.keys())
+        .copied()
+        .collect();
+
+    // Raw pages: a run's directory without a manifest, pages of a date nothing was committed
+    // for, and what no commit names.
+    for ((date, region), files) in &raw {
+        let names: BTreeSet<&str> = named
+            .get(date)
+            .and_then(|l| l.get(region))
+            .map(|s| s.manifest.as_str())
+            .into_iter()
+            .collect();
+        let subject = format!("{date} {region}");
+        let legacy_staged = files.staged.get(&None).cloned().unwrap_or_default();
+        if !files.legacy.is_empty() || !legacy_staged.is_empty() {
+            let manifest = crate::raw::legacy_manifest(*date, region);
+            let complete = files.legacy.contains_key("manifest.json");
+            if !complete {
+                problems.push(Problem {
+                    kind: ProblemKind::RawIncomplete,
+                    subject: subject.clone(),
+                    detail: format!(
+                        "{} raw page(s) without a manifest (a run stopped while archiving); `trendlake check --prune` removes them",
+                        files.legacy.len()
+                    ),
+                });
+            }
+            if !complete || (committed.contains(date) && !names.contains(manifest.as_str())) {
+                let dir = format!("raw/snapshot_date={date}/region={region}");
+                let mut found = orphan(lake, OrphanKind::RawRun, &dir, files.legacy.values());
+                found.add_staged(legacy_staged);
+                report.orphans.push(found);
+            }
+        }
+        let no_files = BTreeMap::new();
+        let runs: BTreeSet<&String> = files
+            .runs
+            .keys()
+            .chain(files.staged.keys().flatten())
+            .collect();
+        for run in runs {
+            let run_files = files.runs.get(run).unwrap_or(&no_files);
+            let dir = crate::raw::run_dir(*date, region, run);
+            if names.contains(format!("{dir}/manifest.json").as_str()) {
+                continue;
+            }
+            if !committed.contains(date) {
+                let (kind, detail) = if run_files.contains_key("manifest.json") {
+                    (
+                        ProblemKind::RawUncommitted,
+                        format!(
+                            "complete raw pages of run {run}, but nothing of {date} was committed (a run stopped before its commit); re-run the date"
+                        ),
+                    )
+                } else {
+                    (
+                        ProblemKind::RawIncomplete,
+                        format!(
+                            "{} raw page(s) of run {run} without a manifest (a run stopped while archiving); re-run the date",
+                            run_files.len()
+                        ),
+                    )
+                };
+                problems.push(Problem {
+                    kind,
+                    subject: subject.clone(),
+                    detail,
+                });
+            }
+            let mut found = orphan(lake, OrphanKind::RawRun, &dir, run_files.values());
+            found.add_staged(files.staged.get(&Some(run.clone())).cloned().unwrap_or_default());
+            report.orphans.push(found);
+        }
+    }
+    // Commit records of files since replaced (the current one, or for an unreadable or deleted
+    // file the newest, is kept).
+    for (date, metas) in &records {
+        let keep = match current_record.get(date) {
+            Some(digest) => format!("{digest}.json"),
+            None => newest_record(lake, metas).await?,
+        };
+        for meta in metas {
+            let name = meta.location.filename().unwrap_or_default();
+            if name != keep {
+                let at = format!("{}/{name}", commit::records_dir(*date));
+                report
+                    .orphans
+                    .push(orphan(lake, OrphanKind::CommitRecord, &at, [meta]));
+            }
+        }
+    }
+    for (folder, metas) in &trash {
+        let stamp = folder
+            .split_once('-')
+            .and_then(|(t, _)| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").ok())
+            .map(|t| t.and_utc());
+        let mut found = orphan(lake, OrphanKind::Trash, &format!("_trash/{folder}"), metas);
+        // When it was moved aside, as its name says (the objects keep their own times on S3).
+        found.newest = stamp.unwrap_or(found.newest);
+        report.orphans.push(found);
+    }
+
+    check_warehouse(warehouse, &lake_rows, problems).await?;
+    report.problems.sort();
+    report.orphans.sort_by(|a, b| (a.kind, &a.subject).cmp(&(b.kind, &b.subject)));
+    Ok(report)
+}
+
+/// An orphan made of `metas`, at `dir` (relative to the lake's root).
+fn orphan<'a>(
+    lake: &Lake,
+    kind: OrphanKind,
+    dir: &str,
+    metas: impl IntoIterator<Item = &'a ObjectMeta>,
+) -> Orphan {
+    let metas: Vec<&ObjectMeta> = metas.into_iter().collect();
+    Orphan {
+        kind,
+        subject: lake.display(&lake.path(dir)),
+        bytes: metas.iter().map(|m| m.size).sum(),
+        newest: metas
+            .iter()
+            .map(|m| m.last_modified)
+            .max()
+            .unwrap_or_default(),
+        objects: metas.iter().map(|m| m.location.clone()).collect(),
+        staged: Vec::new(),
+    }
+}
+
+impl Orphan {
+    /// Count in the files a killed run left staged in it (a local lake).
+    fn add_staged(&mut self, staged: Vec<std::path::PathBuf>) {
+        for path in staged {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                self.bytes += meta.len();
+                if let Ok(modified) = meta.modified() {
+                    self.newest = self.newest.max(DateTime::<Utc>::from(modified));
+                }
+            }
+            self.staged.push(path);
+        }
+    }
+}
+
+/// The file name of the newest of a date's commit records.
+async fn newest_record(lake: &Lake, metas: &[ObjectMeta]) -> Result<String> {
+    let mut newest: Option<(DateTime<Utc>, String)> = None;
+    for meta in metas {
+        let Some(bytes) = lake.get(&meta.location).await? else {
+            continue;
+        };
+        let Ok(record) = serde_json::from_slice::<CommitRecord>(&bytes) else {
+            continue;
+        };
+        let name = meta.location.filename().unwrap_or_default().to_string();
+        if newest.as_ref().is_none_or(|(at, _)| record.committed_at > *at) {
+            newest = Some((record.committed_at, name));
+        }
+    }
+    Ok(newest.map(|(_, name)| name).unwrap_or_default())
+}
+
+/// A region's recorded source: its manifest there with the recorded SHA-256 and rows, and every
+/// page it lists beside it.
+async fn verify_source(
+    lake: &Lake,
+    date: NaiveDate,
+    region: &str,
+    source: &Source,
+    rows: usize,
+    files: Option<&RawRegion>,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    let subject = format!("{date} {region}");
+    let shown = lake.display(&lake.path(&source.manifest));
+    let manifest = match crate::raw::read_manifest(lake, &source.manifest).await {
+        Ok(manifest) => manifest,
+        Err(e) if e.is_usage() => return Err(crate::Error::Raw(Box::new(e))),
+        Err(e) => {
+            problems.push(Problem {
+                kind: ProblemKind::LineageMismatch,
+                subject,
+                detail: format!("{e}; the commit recorded {shown} with SHA-256 {}", source.manifest_sha256),
+            });
+            return Ok(());
+        }
+    };
+    let Some((manifest, sha)) = manifest else {
+        problems.push(Problem {
+            kind: ProblemKind::RawMissing,
+            subject,
+            detail: format!(
+                "the commit names {shown}, which is not there; `rebuild` cannot restore it (re-run the date to archive its pages again)"
+            ),
+        });
+        return Ok(());
+    };
+    if sha != source.manifest_sha256 || manifest.rows != rows || source.rows != rows {
+        problems.push(Problem {
+            kind: ProblemKind::LineageMismatch,
+            subject,
+            detail: format!(
+                "{shown} has SHA-256 {sha} and {} rows; the commit recorded {} and {rows} rows (its raw pages were replaced or damaged: re-run the date)",
+                manifest.rows, source.manifest_sha256
+            ),
+        });
+        return Ok(());
+    }
+    let run = source
+        .manifest
+        .rsplit_once('/')
+        .and_then(|(dir, _)| dir.rsplit_once("run="))
+        .map(|(_, run)| run.to_string());
+    let present = files.and_then(|f| match &run {
+        Some(run) => f.runs.get(run),
+        None => Some(&f.legacy),
+    });
+    let missing: Vec<&str> = manifest
+        .pages
+        .iter()
+        .map(|p| p.file.as_str())
+        .filter(|f| !present.is_some_and(|p| p.contains_key(*f)))
+        .collect();
+    if !missing.is_empty() {
+        problems.push(Problem {
+            kind: ProblemKind::RawMissing,
+            subject,
+            detail: format!(
+                "{shown} names {} that are not there; re-run the date to archive them again",
+                missing.join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A region committed before lineage was recorded: the pages of its own directory, complete.
+fn verify_legacy(
+    date: NaiveDate,
+    region: &str,
+    files: Option<&RawRegion>,
+    problems: &mut Vec<Problem>,
+) {
+    if files.is_some_and(|f| f.legacy.contains_key("manifest.json")) {
+        return;
+    }
+    problems.push(Problem {
+        kind: ProblemKind::RawMissing,
+        subject: format!("{date} {region}"),
+        detail: format!(
+            "the snapshot names no raw pages for {region}, and raw/snapshot_date={date}/region={region}/ has no manifest; `rebuild` cannot restore it until a run of {date} archives them"
+        ),
+    });
 }
 
 /// For each region, the rows of the newest run report (by start) that committed it.
 async fn reported_rows(
     lake: &Lake,
-    reports: Option<&Vec<object_store::path::Path>>,
+    reports: Option<&Vec<StorePath>>,
 ) -> Result<BTreeMap<String, usize>> {
-    let mut newest: BTreeMap<String, (chrono::DateTime<chrono::Utc>, usize)> = BTreeMap::new();
+    let mut newest: BTreeMap<String, (DateTime<Utc>, usize)> = BTreeMap::new();
     for path in reports.into_iter().flatten() {
         let Some(bytes) = lake.get(path).await? else {
             continue;
@@ -310,35 +650,60 @@ async fn reported_rows(
     Ok(newest.into_iter().map(|(k, (_, rows))| (k, rows)).collect())
 }
 
-/// Files LocalFileSystem stages before renaming them into place (`name#123`): one left behind
-/// means a process died mid-write. They are invisible to object_store's listing.
-fn staged_files(root: &Path, dir: &Path, problems: &mut Vec<Problem>) {
+/// Remove the orphans whose every object is older than `grace` (a run in flight writes its pages
+/// minutes before it commits; a record's file may land just after `check` read the date).
+pub async fn prune(
+    lake: &Lake,
+    orphans: &[Orphan],
+    grace: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<Pruned> {
+    let mut pruned = Pruned::default();
+    for orphan in orphans {
+        if orphan.newest + grace > now {
+            pruned.kept += 1;
+            continue;
+        }
+        for object in &orphan.objects {
+            lake.delete(object).await?;
+        }
+        for path in &orphan.staged {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(crate::Error::Io {
+                        context: format!("cannot remove {}", path.display()),
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
+        }
+        pruned.removed.push(orphan.subject.clone());
+        pruned.bytes += orphan.bytes;
+    }
+    Ok(pruned)
+}
+
+/// Files LocalFileSystem stages before renaming them into place (`name#123`) under `dir`: one
+/// left behind means a process died mid-write. They are invisible to object_store's listing.
+fn staged_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            staged_files(root, &path, problems);
-            continue;
-        }
-        if crate::lake::is_staged(&entry.file_name().to_string_lossy()) {
-            problems.push(Problem {
-                kind: ProblemKind::StrayObject,
-                subject: path.display().to_string(),
-                detail: format!(
-                    "a staged write left by a process that stopped before renaming it into place (under {}); the next run of its date removes it, or delete it",
-                    root.display()
-                ),
-            });
+            staged_files(&path, found);
+        } else if crate::lake::is_staged(&entry.file_name().to_string_lossy()) {
+            found.push(path);
         }
     }
 }
 
-/// The warehouse against the lake's dates: (rows, etag, size) per date.
+/// The warehouse against the lake's dates: (rows, content digest) per date.
 async fn check_warehouse(
     path: &Path,
-    lake_rows: &BTreeMap<NaiveDate, (usize, Option<String>, u64)>,
+    lake_rows: &BTreeMap<NaiveDate, (usize, String)>,
     problems: &mut Vec<Problem>,
 ) -> Result<()> {
     let shown = path.display().to_string();
@@ -387,18 +752,23 @@ async fn check_warehouse(
             }
         }
     }
-    for (date, (rows, etag, size)) in lake_rows {
+    for (date, (rows, digest)) in lake_rows {
         match merged.iter().find(|m| m.date == *date) {
             None => problems.push(Problem {
                 kind: ProblemKind::NotMerged,
                 subject: date.to_string(),
                 detail: "in the lake, not in the warehouse; run `trendlake merge`".into(),
             }),
-            Some(m) if &m.etag != etag || m.size != *size => problems.push(Problem {
-                kind: ProblemKind::NotMerged,
-                subject: date.to_string(),
-                detail: "the lake file changed since it was merged; run `trendlake merge`".into(),
-            }),
+            // Merged before content digests were recorded: its record has none to compare, and
+            // the next merge of the date records one.
+            Some(m) if m.content_sha256.as_ref().is_some_and(|d| d != digest) => {
+                problems.push(Problem {
+                    kind: ProblemKind::NotMerged,
+                    subject: date.to_string(),
+                    detail: "the lake file's rows changed since it was merged; run `trendlake merge`"
+                        .into(),
+                })
+            }
             Some(_) => {
                 let held = entries.get(date).copied().unwrap_or(0);
                 if held != *rows as i64 {
@@ -413,17 +783,16 @@ async fn check_warehouse(
             }
         }
     }
-    let lake_dates: BTreeSet<&NaiveDate> = lake_rows.keys().collect();
     let wh_dates: BTreeSet<NaiveDate> = merged
         .iter()
         .map(|m| m.date)
         .chain(entries.keys().copied())
         .collect();
-    for date in wh_dates.iter().filter(|d| !lake_dates.contains(d)) {
+    for date in wh_dates.iter().filter(|d| !lake_rows.contains_key(d)) {
         problems.push(Problem {
             kind: ProblemKind::OrphanDate,
             subject: date.to_string(),
-            detail: "in the warehouse, but the lake has no snapshot of it; restore the lake file (or `trendlake rebuild --date D`), or build a fresh warehouse from the lake".into(),
+            detail: "in the warehouse, but the lake has no snapshot of it; `trendlake merge` removes it (or restore the lake file: `trendlake rebuild --date D`)".into(),
         });
     }
     Ok(())
@@ -439,6 +808,8 @@ mod tests {
             ProblemKind::UnreadableSnapshot,
             ProblemKind::RowCountMismatch,
             ProblemKind::RawMissing,
+            ProblemKind::LineageMismatch,
+            ProblemKind::CommitUnrecorded,
             ProblemKind::RawIncomplete,
             ProblemKind::RawUncommitted,
             ProblemKind::StrayObject,
@@ -451,6 +822,11 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
         }
+        assert_eq!(
+            serde_json::to_value([OrphanKind::RawRun, OrphanKind::CommitRecord, OrphanKind::Trash])
+                .unwrap(),
+            serde_json::json!(["raw_run", "commit_record", "trash"])
+        );
     }
 
     #[test]
@@ -461,10 +837,8 @@ mod tests {
         std::fs::write(sub.join("videos.parquet#17"), b"x").unwrap();
         std::fs::write(sub.join("videos.parquet"), b"x").unwrap();
         std::fs::write(sub.join("notes#draft"), b"x").unwrap();
-        let mut problems = Vec::new();
-        staged_files(dir.path(), dir.path(), &mut problems);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].subject.ends_with("videos.parquet#17"));
-        assert_eq!(problems[0].kind, ProblemKind::StrayObject);
+        let mut found = Vec::new();
+        staged_files(dir.path(), &mut found);
+        assert_eq!(found, [sub.join("videos.parquet#17")]);
     }
 }

@@ -1,6 +1,8 @@
 //! The library's one public error type; each variant names what failed, and `main` maps it to
-//! an exit code (2 for usage and configuration, 1 for everything else).
+//! an exit code ([`Error::exit_code`]: 2 for usage and configuration, 4 for a failed merge, 1 for
+//! everything else).
 
+use crate::commit::CommitError;
 use crate::lake::LakeError;
 use crate::warehouse::WarehouseError;
 use crate::youtube::ClientError;
@@ -12,6 +14,15 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    /// The merge into the warehouse failed after whatever the command committed to the lake:
+    /// the lake is safe, `trendlake merge` finishes (exit 4, like `run`'s).
+    #[error("merge failed: {0}; the lake is safe, finish with `trendlake merge`")]
+    Merge(#[source] Box<Error>),
+    /// `check` could not read what it had to (the store, the warehouse): no verdict (exit 6).
+    #[error("could not finish checking, so nothing was judged: {0}")]
+    Unchecked(#[source] Box<Error>),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
     /// The API client's configuration (base URL, key) is unusable.
@@ -52,22 +63,58 @@ impl Error {
         if matches!(self, Error::FaultPlan(_)) {
             return true;
         }
-        if let Error::Report(e) = self {
-            return e.is_usage();
+        match self {
+            Error::Report(e) => return e.is_usage(),
+            Error::Lake(e) => return e.is_usage(),
+            Error::Commit(e) => return e.is_usage(),
+            Error::Raw(e) => return e.is_usage(),
+            Error::Merge(e) | Error::Unchecked(e) => return e.is_usage(),
+            _ => {}
         }
         matches!(
             self,
             Error::Usage(_)
                 | Error::Query(_)
                 | Error::Client(_)
-                | Error::Lake(LakeError::Config { .. })
-                | Error::Lake(LakeError::Missing { .. })
                 | Error::Warehouse(
                     WarehouseError::BadQuery { .. }
                         | WarehouseError::Refused(_)
                         | WarehouseError::Outdated { .. }
                 )
         )
+    }
+}
+
+impl Error {
+    /// A failure of the merge step (see [`Error::Merge`]).
+    pub fn merge_failed(self) -> Self {
+        match self {
+            e @ Error::Merge(_) => e,
+            e => Error::Merge(Box::new(e)),
+        }
+    }
+
+    /// `check` could not finish (see [`Error::Unchecked`]).
+    pub fn unchecked(self) -> Self {
+        match self {
+            e @ Error::Unchecked(_) => e,
+            e => Error::Unchecked(Box::new(e)),
+        }
+    }
+
+    /// The process's exit code for this error: 2 for bad usage or configuration (nothing
+    /// touched), 4 when the merge failed after a commit, 6 when `check` could not finish, 1
+    /// otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.is_usage() {
+            2
+        } else if matches!(self, Error::Merge(_)) {
+            4
+        } else if matches!(self, Error::Unchecked(_)) {
+            6
+        } else {
+            1
+        }
     }
 }
 

@@ -189,11 +189,16 @@ pub fn merge_result(report: &RunReport) {
 }
 
 /// `check`'s findings: one line per problem on stdout (one JSON object per line in JSON mode),
-/// and a summary.
-pub fn check_result(lake: &crate::lake::Lake, problems: &[crate::check::Problem]) {
+/// then on stderr what no commit names any more, what `--prune` removed, and a summary.
+pub fn check_result(
+    lake: &crate::lake::Lake,
+    report: &crate::check::Report,
+    grace_hours: u64,
+    pruned: Option<&crate::check::Pruned>,
+) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    for p in problems {
+    for p in &report.problems {
         let line = if is_json() {
             serde_json::to_string(p).expect("a problem serialises")
         } else {
@@ -204,7 +209,33 @@ pub fn check_result(lake: &crate::lake::Lake, problems: &[crate::check::Problem]
             break;
         }
     }
-    let summary = match problems.len() {
+    if !report.orphans.is_empty() {
+        let bytes: u64 = report.orphans.iter().map(|o| o.bytes).sum();
+        let count = |kind| report.orphans.iter().filter(|o| o.kind == kind).count();
+        use crate::check::OrphanKind::*;
+        let line = format!(
+            "not named by any commit (not a problem): {} raw run(s), {} superseded commit record(s), {} trash folder(s), {} KiB in all",
+            count(RawRun),
+            count(CommitRecord),
+            count(Trash),
+            bytes.div_ceil(1024)
+        );
+        match pruned {
+            Some(_) => notice(&line),
+            None => notice(&format!(
+                "{line}; `trendlake check --prune` removes those older than {grace_hours} hours"
+            )),
+        }
+    }
+    if let Some(p) = pruned {
+        notice(&format!(
+            "pruned {} item(s), {} KiB; kept {} younger than {grace_hours} hours",
+            p.removed.len(),
+            p.bytes.div_ceil(1024),
+            p.kept
+        ));
+    }
+    let summary = match report.problems.len() {
         0 => format!(
             "{}: the lake and the warehouse agree; no problems",
             lake.url()

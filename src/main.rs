@@ -1,5 +1,6 @@
 //! The `trendlake` binary: parse, run, and turn the outcome into an exit code
-//! (0 complete, 3 partial, 1 failed, 2 usage or configuration).
+//! (0 complete, 3 partial, 1 failed, 2 usage or configuration, 4 merge failed, 5 report failed,
+//! 6 `check` could not finish).
 
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ async fn main() -> ExitCode {
     let code = match cli::execute(parsed).await {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            let code = if e.is_usage() { 2 } else { 1 };
+            let code = e.exit_code();
             logging::fatal(&e.to_string(), code);
             code
         }

@@ -1,14 +1,19 @@
-//! The raw archive: the API's pages of every committed region, kept as received (gzip) so that
-//! history can be re-derived when a parser is fixed (`trendlake rebuild`), without the API.
+//! The raw archive: the API's pages of every region a run fetched, kept as received (gzip), so
+//! that history can be re-derived when a parser is fixed (`trendlake rebuild`), without the API.
 //!
-//! Layout: `raw/snapshot_date=D/region=R/page-N.json.gz`, and beside them `manifest.json`, written
-//! last, which names the pages that make the region's chart, when each was received and its
-//! size and CRC-32. A region's pages are written before the Parquet commit; the manifest is
-//! removed before new pages replace old ones, so pages without a manifest are an incomplete
-//! write (a crash), never mistaken for a chart. Replay goes through the same
-//! [`ChartAssembler`] as the fetch, so it gives the same rows.
+//! Layout: every run writes under a directory no other run writes,
+//! `raw/snapshot_date=D/region=R/run=<run id>/`: its `page-N.json.gz`, then `manifest.json` last
+//! (which pages make the chart, when each was received, each page's size, CRC-32 and SHA-256).
+//! A directory without a manifest is a write a crash cut short. A committed snapshot names, per
+//! region, the run whose pages it came from and the SHA-256 of that run's manifest (`lake::Source`);
+//! replay reads exactly those pages and checks every digest on the way, so pages of a run that
+//! died or lost its commit can never stand in for the committed ones.
+//!
+//! Lakes written before runs had directories of their own keep their pages in the region's
+//! directory itself (manifest format 1): read and replayed as before, never written.
+//!
+//! Replay goes through the same [`ChartAssembler`] as the fetch, so it gives the same rows.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use arrow::array::RecordBatch;
@@ -17,15 +22,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::lake::{Lake, LakeError};
+use crate::lake::codec::sha256_hex;
+use crate::lake::{ContentType, Lake, LakeError, Source};
 use crate::record::{ChartAssembler, RecordError};
 use crate::youtube::model::VideoListResponse;
 
-/// The manifest format this trendlake writes and reads.
-const MANIFEST_FORMAT: u32 = 1;
+/// The manifest format this trendlake writes (2: in a run's own directory, with SHA-256s); it
+/// reads 1 and 2.
+const MANIFEST_FORMAT: u32 = 2;
 
 /// One page as received, compressed, ready for the archive.
 #[derive(Debug, Clone)]
@@ -35,9 +41,10 @@ pub struct RawPage {
     pub fetched_at: DateTime<Utc>,
     /// Items the page held (before any cut or repeat was dropped).
     pub items: usize,
-    /// The body's size and CRC-32, uncompressed.
+    /// The body's size, CRC-32 and SHA-256, uncompressed.
     pub bytes: usize,
     pub crc32: u32,
+    pub sha256: String,
     /// The body, gzip-compressed.
     pub gz: Bytes,
 }
@@ -52,12 +59,13 @@ impl RawPage {
             items,
             bytes: body.len(),
             crc32: crc32fast::hash(body),
+            sha256: sha256_hex(body),
             gz: Bytes::from(gz.finish().expect("writing to memory cannot fail")),
         }
     }
 }
 
-/// `manifest.json` of one region of one date (stable serde names: other tools may read it).
+/// `manifest.json` of one region fetched by one run (stable serde names: other tools may read it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
@@ -81,6 +89,9 @@ pub struct ManifestPage {
     pub items: usize,
     pub bytes: usize,
     pub crc32: u32,
+    /// The body's SHA-256 (format 2; format 1 has the CRC-32 alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Why raw pages cannot be replayed, naming the object.
@@ -94,8 +105,11 @@ pub enum RawError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{path}: manifest format {found}, this trendlake reads {MANIFEST_FORMAT}")]
-    Format { path: String, found: u32 },
+    /// Written by a newer trendlake: refused, never rewritten (exit 2).
+    #[error(
+        "{path}: raw manifest format {found}, newer than {MANIFEST_FORMAT}, the newest this trendlake reads: upgrade trendlake; nothing was changed"
+    )]
+    Newer { path: String, found: u32 },
     #[error(
         "{path}: {problem}; the region's raw pages are incomplete, re-run the date to fetch them again"
     )]
@@ -110,11 +124,74 @@ pub enum RawError {
     Record(#[from] RecordError),
 }
 
+impl RawError {
+    pub fn is_usage(&self) -> bool {
+        match self {
+            RawError::Newer { .. } => true,
+            RawError::Lake(e) => e.is_usage(),
+            _ => false,
+        }
+    }
+}
+
+/// Where one object of the raw archive sits in the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawKey {
+    pub date: NaiveDate,
+    pub region: String,
+    /// The run's directory (`None`: the region's directory itself, format 1).
+    pub run: Option<String>,
+    /// `manifest.json` or `page-N.json.gz`.
+    pub file: String,
+}
+
+impl RawKey {
+    /// The raw object at `parts` (a path relative to the lake's root), if it is one of the layout.
+    pub fn parse(parts: &[&str]) -> Option<Self> {
+        let (date, region, run, file) = match parts {
+            ["raw", d, r, file] => (d, r, None, file),
+            ["raw", d, r, run, file] => (d, r, Some(run.strip_prefix("run=")?), file),
+            _ => return None,
+        };
+        let date = NaiveDate::parse_from_str(date.strip_prefix("snapshot_date=")?, "%Y-%m-%d").ok()?;
+        let region = region.strip_prefix("region=")?;
+        let is_page = file.starts_with("page-") && file.ends_with(".json.gz");
+        if region.is_empty() || run == Some("") || !(*file == "manifest.json" || is_page) {
+            return None;
+        }
+        Some(Self {
+            date,
+            region: region.to_string(),
+            run: run.map(str::to_string),
+            file: file.to_string(),
+        })
+    }
+
+    /// The directory holding the object, relative to the lake's root.
+    pub fn dir(&self) -> String {
+        match &self.run {
+            Some(run) => run_dir(self.date, &self.region, run),
+            None => region_dir(self.date, &self.region),
+        }
+    }
+}
+
 fn region_dir(date: NaiveDate, region: &str) -> String {
     format!("raw/snapshot_date={date}/region={region}")
 }
 
-/// Archive a region's pages, replacing whatever an earlier run kept for it.
+/// A run's directory of one region, relative to the lake's root.
+pub fn run_dir(date: NaiveDate, region: &str, run_id: &str) -> String {
+    format!("{}/run={run_id}", region_dir(date, region))
+}
+
+/// The manifest a lake written before runs had their own directories keeps for a region.
+pub fn legacy_manifest(date: NaiveDate, region: &str) -> String {
+    format!("{}/manifest.json", region_dir(date, region))
+}
+
+/// Archive a region's pages under the run's own directory, manifest last, and return the
+/// [`Source`] that binds a commit to them. Nothing another run wrote is touched.
 pub async fn write_region(
     lake: &Lake,
     date: NaiveDate,
@@ -123,12 +200,8 @@ pub async fn write_region(
     per_region: usize,
     rows: usize,
     pages: &[RawPage],
-) -> Result<(), LakeError> {
-    let dir = region_dir(date, region);
-    let manifest_path = lake.path(&format!("{dir}/manifest.json"));
-    // First, so that from here until the new manifest is in place the pages read as incomplete.
-    lake.delete(&manifest_path).await?;
-    lake.remove_staged(&lake.path(&dir))?;
+) -> Result<Source, LakeError> {
+    let dir = run_dir(date, region, run_id);
     let manifest = Manifest {
         format: MANIFEST_FORMAT,
         snapshot_date: date,
@@ -145,127 +218,137 @@ pub async fn write_region(
                 items: p.items,
                 bytes: p.bytes,
                 crc32: p.crc32,
+                sha256: Some(p.sha256.clone()),
             })
             .collect(),
     };
     for (page, entry) in pages.iter().zip(&manifest.pages) {
-        lake.put(
-            &lake.path(&format!("{dir}/{}", entry.file)),
-            page.gz.clone(),
-        )
-        .await?;
+        let path = lake.path(&format!("{dir}/{}", entry.file));
+        lake.put(&path, page.gz.clone(), ContentType::Gzip).await?;
         if page.page == 1 {
             crate::pause::at("raw").await;
         }
     }
     let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
-    lake.put(&manifest_path, Bytes::from(json)).await?;
-    // Pages of an earlier, longer fetch that this one did not replace.
-    let keep: Vec<&str> = manifest.pages.iter().map(|p| p.file.as_str()).collect();
-    for meta in lake.list(&lake.path(&dir)).await? {
-        let name = meta.location.filename().unwrap_or_default();
-        if name != "manifest.json" && !keep.contains(&name) {
-            lake.delete(&meta.location).await?;
-        }
-    }
-    Ok(())
+    let source = Source {
+        run_id: run_id.to_string(),
+        manifest: format!("{dir}/manifest.json"),
+        manifest_sha256: sha256_hex(&json),
+        rows,
+    };
+    lake.put(
+        &lake.path(&source.manifest),
+        Bytes::from(json),
+        ContentType::Json,
+    )
+    .await?;
+    Ok(source)
 }
 
-/// The regions of `date` whose raw pages are complete (have a manifest), in order.
-pub async fn regions(lake: &Lake, date: NaiveDate) -> Result<Vec<String>, LakeError> {
-    let prefix = lake.path(&format!("raw/snapshot_date={date}"));
-    let mut regions: Vec<String> = lake
-        .list(&prefix)
-        .await?
-        .iter()
-        .filter(|m| m.location.filename() == Some("manifest.json"))
-        .filter_map(|m| {
-            m.location
-                .parts()
-                .find_map(|p| p.as_ref().strip_prefix("region=").map(str::to_string))
-        })
-        .collect();
-    regions.sort();
-    regions.dedup();
-    Ok(regions)
-}
-
-/// Every date that has raw pages, in order.
-pub async fn dates(lake: &Lake) -> Result<Vec<NaiveDate>, LakeError> {
-    let mut dates: Vec<NaiveDate> = lake
-        .list(&lake.path("raw"))
-        .await?
-        .iter()
-        .filter_map(|m| {
-            m.location.parts().find_map(|p| {
-                let d = p.as_ref().strip_prefix("snapshot_date=")?;
-                NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
-            })
-        })
-        .collect();
-    dates.sort();
-    dates.dedup();
-    Ok(dates)
-}
-
-/// A region's manifest, or `None` when it has none.
-pub async fn manifest(
+/// The manifest at `manifest` (relative to the lake's root) and its SHA-256, or `None` when
+/// there is none.
+pub async fn read_manifest(
     lake: &Lake,
-    date: NaiveDate,
-    region: &str,
-) -> Result<Option<Manifest>, RawError> {
-    let path = lake.path(&format!("{}/manifest.json", region_dir(date, region)));
+    manifest: &str,
+) -> Result<Option<(Manifest, String)>, RawError> {
+    let path = lake.path(manifest);
     let Some(bytes) = lake.get(&path).await? else {
         return Ok(None);
     };
-    let manifest: Manifest =
-        serde_json::from_slice(&bytes).map_err(|source| RawError::Manifest {
-            path: lake.display(&path),
-            source,
-        })?;
-    if manifest.format != MANIFEST_FORMAT {
-        return Err(RawError::Format {
-            path: lake.display(&path),
-            found: manifest.format,
+    let shown = || lake.display(&path);
+    // The format first, so a newer manifest is named as such even if its fields changed.
+    #[derive(Deserialize)]
+    struct Format {
+        format: u32,
+    }
+    let format: Format = serde_json::from_slice(&bytes).map_err(|source| RawError::Manifest {
+        path: shown(),
+        source,
+    })?;
+    if format.format > MANIFEST_FORMAT {
+        return Err(RawError::Newer {
+            path: shown(),
+            found: format.format,
         });
     }
-    Ok(Some(manifest))
+    let parsed: Manifest = serde_json::from_slice(&bytes).map_err(|source| RawError::Manifest {
+        path: shown(),
+        source,
+    })?;
+    Ok(Some((parsed, sha256_hex(&bytes))))
 }
 
-/// Re-derive a region's rows from its raw pages; `None` when it has no complete raw pages.
-pub async fn replay_region(
+/// The source a lake written before lineage was recorded has for `region` of `date`: its
+/// format-1 manifest, bound by the digest it has now. `None` when there is none.
+pub async fn legacy_source(
     lake: &Lake,
     date: NaiveDate,
     region: &str,
-) -> Result<Option<RecordBatch>, RawError> {
-    let Some(manifest) = manifest(lake, date, region).await? else {
-        return Ok(None);
+) -> Result<Option<Source>, RawError> {
+    let manifest = legacy_manifest(date, region);
+    Ok(read_manifest(lake, &manifest)
+        .await?
+        .map(|(m, sha)| Source {
+            run_id: m.run_id,
+            manifest,
+            manifest_sha256: sha,
+            rows: m.rows,
+        }))
+}
+
+/// Re-derive a region's rows from exactly the pages `source` names: its manifest must have the
+/// recorded digest and every page its recorded size and digests.
+pub async fn replay(lake: &Lake, source: &Source) -> Result<RecordBatch, RawError> {
+    let path = lake.path(&source.manifest);
+    let shown = lake.display(&path);
+    let damaged = |path: String, problem: String| RawError::Damaged { path, problem };
+    let Some((manifest, sha)) = read_manifest(lake, &source.manifest).await? else {
+        return Err(damaged(
+            shown,
+            "the manifest the snapshot names is missing".into(),
+        ));
     };
-    let dir = region_dir(date, region);
-    let mut chart = ChartAssembler::new(region, manifest.per_region);
+    if sha != source.manifest_sha256 {
+        return Err(damaged(
+            shown,
+            format!(
+                "its SHA-256 is {sha}, the snapshot recorded {} (the manifest was replaced or damaged)",
+                source.manifest_sha256
+            ),
+        ));
+    }
+    let dir = source
+        .manifest
+        .rsplit_once('/')
+        .map_or("", |(dir, _)| dir)
+        .to_string();
+    let mut chart = ChartAssembler::new(&manifest.region, manifest.per_region);
     for entry in &manifest.pages {
         let path = lake.path(&format!("{dir}/{}", entry.file));
         let shown = lake.display(&path);
-        let damaged = |problem: String| RawError::Damaged {
-            path: shown.clone(),
-            problem,
-        };
-        let gz = lake
-            .get(&path)
-            .await?
-            .ok_or_else(|| damaged("the manifest names it, but it is missing".into()))?;
+        let gz = lake.get(&path).await?.ok_or_else(|| {
+            damaged(
+                shown.clone(),
+                "the manifest names it, but it is missing".into(),
+            )
+        })?;
         let mut body = Vec::with_capacity(entry.bytes);
         GzDecoder::new(&gz[..])
             .read_to_end(&mut body)
-            .map_err(|e| damaged(format!("not gzip, or cut short ({e})")))?;
-        if body.len() != entry.bytes || crc32fast::hash(&body) != entry.crc32 {
-            return Err(damaged(format!(
-                "{} bytes with CRC-32 {:08x}, the manifest says {} bytes with {:08x} (another run replaced it)",
-                body.len(),
-                crc32fast::hash(&body),
-                entry.bytes,
-                entry.crc32
-            )));
+            .map_err(|e| damaged(shown.clone(), format!("not gzip, or cut short ({e})")))?;
+        let sha_ok = entry.sha256.as_ref().is_none_or(|s| *s == sha256_hex(&body));
+        if body.len() != entry.bytes || crc32fast::hash(&body) != entry.crc32 || !sha_ok {
+            return Err(damaged(
+                shown,
+                format!(
+                    "{} bytes with CRC-32 {:08x}, the manifest says {} bytes with {:08x}{} (replaced or damaged)",
+                    body.len(),
+                    crc32fast::hash(&body),
+                    entry.bytes,
+                    entry.crc32,
+                    if sha_ok { "" } else { " and another SHA-256" }
+                ),
+            ));
         }
         let response: VideoListResponse =
             serde_json::from_slice(&body).map_err(|source| RawError::Json {
@@ -274,24 +357,18 @@ pub async fn replay_region(
             })?;
         chart.push(response.items, entry.fetched_at)?;
     }
-    Ok(Some(chart.finish()))
-}
-
-/// Every region of `date` with complete raw pages, replayed (a few regions at a time).
-pub async fn replay_date(
-    lake: &Lake,
-    date: NaiveDate,
-) -> Result<BTreeMap<String, RecordBatch>, RawError> {
-    let regions = regions(lake, date).await?;
-    futures::stream::iter(regions)
-        .map(|region| async move {
-            let batch = replay_region(lake, date, &region).await?;
-            Ok::<_, RawError>(batch.map(|b| (region, b)))
-        })
-        .buffered(4)
-        .try_filter_map(|x| async move { Ok(x) })
-        .try_collect()
-        .await
+    let batch = chart.finish();
+    if batch.num_rows() != source.rows {
+        return Err(damaged(
+            shown,
+            format!(
+                "its pages give {} rows, the snapshot recorded {}",
+                batch.num_rows(),
+                source.rows
+            ),
+        ));
+    }
+    Ok(batch)
 }
 
 #[cfg(test)]
@@ -307,13 +384,14 @@ mod tests {
         assert_eq!(out, body);
         assert_eq!(page.bytes, body.len());
         assert_eq!(page.crc32, crc32fast::hash(body));
+        assert_eq!(page.sha256, sha256_hex(body));
     }
 
     #[test]
     fn the_manifest_keeps_its_field_names_and_nanoseconds() {
         let at: DateTime<Utc> = "2026-11-25T03:00:01.123456789Z".parse().unwrap();
         let manifest = Manifest {
-            format: 1,
+            format: 2,
             snapshot_date: "2026-11-25".parse().unwrap(),
             region: "JP".into(),
             run_id: "r".into(),
@@ -326,20 +404,142 @@ mod tests {
                 items: 1,
                 bytes: 10,
                 crc32: 7,
+                sha256: Some("ab".repeat(32)),
             }],
         };
         let json = serde_json::to_value(&manifest).unwrap();
         assert_eq!(
             json,
             serde_json::json!({
-                "format": 1, "snapshot_date": "2026-11-25", "region": "JP", "run_id": "r",
+                "format": 2, "snapshot_date": "2026-11-25", "region": "JP", "run_id": "r",
                 "per_region": 200, "rows": 1,
                 "pages": [{"page": 1, "file": "page-1.json.gz",
                            "fetched_at": "2026-11-25T03:00:01.123456789Z",
-                           "items": 1, "bytes": 10, "crc32": 7}]
+                           "items": 1, "bytes": 10, "crc32": 7, "sha256": "ab".repeat(32)}]
             })
         );
         let back: Manifest = serde_json::from_value(json).unwrap();
         assert_eq!(back, manifest);
+        // Format 1 (no SHA-256) still reads.
+        let old: Manifest = serde_json::from_value(serde_json::json!({
+            "format": 1, "snapshot_date": "2026-11-25", "region": "JP", "run_id": "r",
+            "per_region": 200, "rows": 1,
+            "pages": [{"page": 1, "file": "page-1.json.gz",
+                       "fetched_at": "2026-11-25T03:00:01Z", "items": 1, "bytes": 10, "crc32": 7}]
+        }))
+        .unwrap();
+        assert_eq!(old.pages[0].sha256, None);
+    }
+
+    #[test]
+    fn raw_keys_follow_the_layout() {
+        let key = |p: &str| RawKey::parse(&p.split('/').collect::<Vec<_>>());
+        let day: NaiveDate = "2026-11-20".parse().unwrap();
+        assert_eq!(
+            key("raw/snapshot_date=2026-11-20/region=JP/run=abc/page-1.json.gz"),
+            Some(RawKey {
+                date: day,
+                region: "JP".into(),
+                run: Some("abc".into()),
+                file: "page-1.json.gz".into()
+            })
+        );
+        assert_eq!(
+            key("raw/snapshot_date=2026-11-20/region=JP/manifest.json")
+                .unwrap()
+                .dir(),
+            "raw/snapshot_date=2026-11-20/region=JP"
+        );
+        assert_eq!(
+            key("raw/snapshot_date=2026-11-20/region=JP/run=abc/manifest.json")
+                .unwrap()
+                .dir(),
+            run_dir(day, "JP", "abc")
+        );
+        for stray in [
+            "raw/snapshot_date=2026-11-20/region=JP/notes.txt",
+            "raw/snapshot_date=2026-11-20/region=JP/run=/manifest.json",
+            "raw/snapshot_date=2026-11-20/region=JP/x/manifest.json",
+            "raw/snapshot_date=20261120/region=JP/manifest.json",
+            "raw/snapshot_date=2026-11-20/manifest.json",
+        ] {
+            assert_eq!(key(stray), None, "{stray}");
+        }
+    }
+
+    #[tokio::test]
+    async fn replay_reads_exactly_the_pages_the_source_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&dir.path().display().to_string()).unwrap();
+        let day: NaiveDate = "2026-11-20".parse().unwrap();
+        let body = |id: &str| {
+            format!(
+                r#"{{"kind":"youtube#videoListResponse","items":[{{"id":"{id}","snippet":{{"publishedAt":"2026-11-19T00:00:00Z","title":"t","channelId":"c","channelTitle":"ct","categoryId":"10","liveBroadcastContent":"none"}}}}],"pageInfo":{{"totalResults":1,"resultsPerPage":1}}}}"#
+            )
+        };
+        let at = Utc::now();
+        let first = write_region(
+            &lake,
+            day,
+            "run-a",
+            "JP",
+            200,
+            1,
+            &[RawPage::new(1, at, 1, body("a").as_bytes())],
+        )
+        .await
+        .unwrap();
+        // A second run of the date writes beside it, never over it.
+        let second = write_region(
+            &lake,
+            day,
+            "run-b",
+            "JP",
+            200,
+            1,
+            &[RawPage::new(1, at, 1, body("b").as_bytes())],
+        )
+        .await
+        .unwrap();
+        assert_ne!(first.manifest, second.manifest);
+        let id = |batch: &RecordBatch| {
+            use arrow::array::AsArray;
+            batch.column(2).as_string::<i32>().value(0).to_string()
+        };
+        assert_eq!(id(&replay(&lake, &first).await.unwrap()), "a");
+        assert_eq!(id(&replay(&lake, &second).await.unwrap()), "b");
+
+        // A manifest that is not the one recorded is refused, whatever it says.
+        let forged = Source {
+            manifest_sha256: second.manifest_sha256.clone(),
+            ..first.clone()
+        };
+        let error = replay(&lake, &forged).await.unwrap_err();
+        assert!(error.to_string().contains("replaced or damaged"), "{error}");
+        // So is a page replaced under its manifest.
+        let page = lake.path(&format!("{}/page-1.json.gz", run_dir(day, "JP", "run-a")));
+        lake.put(
+            &page,
+            RawPage::new(1, at, 1, body("x").as_bytes()).gz,
+            ContentType::Gzip,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            replay(&lake, &first).await,
+            Err(RawError::Damaged { .. })
+        ));
+        // A manifest of a newer format is named as such.
+        let newer = "raw/snapshot_date=2026-11-20/region=KR/run=z/manifest.json";
+        lake.put(
+            &lake.path(newer),
+            Bytes::from_static(br#"{"format": 3}"#),
+            ContentType::Json,
+        )
+        .await
+        .unwrap();
+        let error = read_manifest(&lake, newer).await.unwrap_err();
+        assert!(error.is_usage(), "{error:?}");
+        assert!(error.to_string().contains("upgrade trendlake"), "{error}");
     }
 }

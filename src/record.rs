@@ -18,7 +18,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use crate::youtube::model::Video;
 
 /// Bumped whenever a column changes; written into every file's key-value metadata.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: u32 = 1;
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let ts = || DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));

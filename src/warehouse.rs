@@ -19,14 +19,14 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, NaiveDate, Utc};
-use duckdb::{AccessMode, Config, Connection, params};
+use duckdb::{AccessMode, Config, Connection, OptionalExt, params};
 
 use crate::queries::Binding;
 use crate::regions::{categories, regions};
 
 /// The warehouse schema this trendlake writes (sql/schema.sql). A warehouse without the
 /// `trendlake_warehouse` table but with the tables is version 1.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Who wrote a warehouse, recorded in `trendlake_warehouse.written_by`.
 const WRITTEN_BY: &str = concat!("trendlake ", env!("CARGO_PKG_VERSION"));
@@ -43,6 +43,9 @@ const STALE_VIDEOS: &str = include_str!("../sql/merge/videos_stale.sql");
 const REFRESH_VIDEOS: &str = include_str!("../sql/merge/videos_refresh.sql");
 const STAGING_DUPLICATES: &str = include_str!("../sql/merge/staging_duplicates.sql");
 const REGION_SNAPSHOTS: &str = include_str!("../sql/merge/region_snapshots.sql");
+const FORGET_ENTRIES: &str = include_str!("../sql/merge/chart_entries_forget.sql");
+const FORGET_RECORD: &str = include_str!("../sql/merge/merged_snapshots_forget.sql");
+const SET_IDENTITY: &str = include_str!("../sql/merge/merged_snapshots_identity.sql");
 
 /// One step of the schema's history: the SQL that takes a warehouse from version `to - 1` to `to`.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +71,11 @@ const MIGRATIONS: &[Migration] = &[
         to: 4,
         file: "sql/migrations/004_region_snapshots.sql",
         sql: include_str!("../sql/migrations/004_region_snapshots.sql"),
+    },
+    Migration {
+        to: 5,
+        file: "sql/migrations/005_lineage.sql",
+        sql: include_str!("../sql/migrations/005_lineage.sql"),
     },
 ];
 
@@ -137,9 +145,40 @@ pub enum WarehouseError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergedSnapshot {
     pub date: NaiveDate,
+    pub path: String,
     pub etag: Option<String>,
     pub size: u64,
     pub merged_at: DateTime<Utc>,
+    /// The file's identity, the SHA-256 of its rows (`None`: merged before version 5).
+    pub content_sha256: Option<String>,
+}
+
+impl MergedSnapshot {
+    /// Whether this record is of a file listed with `etag` and `size`: the cheap test, which
+    /// spares reading the file's footer while the store still calls it what it did.
+    pub fn same_listing(&self, etag: Option<&str>, size: u64) -> bool {
+        self.etag.as_deref() == etag && self.size == size
+    }
+}
+
+/// One snapshot to merge ([`MergeSession::merge_snapshots`]): its date, the file it came from
+/// (recorded in `merged_snapshots`), when it is merged, and its region batches in the lake schema.
+#[derive(Debug, Clone, Default)]
+pub struct Staged {
+    pub date: NaiveDate,
+    pub path: String,
+    pub etag: Option<String>,
+    pub size: u64,
+    pub content_sha256: String,
+    pub merged_at: DateTime<Utc>,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl Staged {
+    /// Its chart entries.
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
 }
 
 /// The file a snapshot came from, as recorded in `merged_snapshots`.
@@ -148,6 +187,7 @@ pub struct SourceFile<'a> {
     pub path: &'a str,
     pub etag: Option<&'a str>,
     pub size: u64,
+    pub content_sha256: &'a str,
 }
 
 /// A warehouse opened read-only: analysts' queries, and what a merge needs to know before it
@@ -481,18 +521,31 @@ fn merged_snapshots(conn: &Connection, path: &Path) -> Result<Vec<MergedSnapshot
     let step = "read merged_snapshots";
     let mut stmt = conn
         .prepare(
-            "SELECT strftime(snapshot_date, '%Y-%m-%d'), etag, size, epoch_us(merged_at) FROM merged_snapshots ORDER BY snapshot_date",
+            "SELECT strftime(snapshot_date, '%Y-%m-%d'), path, etag, size, epoch_us(merged_at), \
+                    content_sha256 \
+             FROM merged_snapshots ORDER BY snapshot_date",
         )
+        .or_else(|_| {
+            // Before version 5 (no content_sha256): read as it is, for a read-only reader; a
+            // merge session migrates before it reads.
+            conn.prepare(
+                "SELECT strftime(snapshot_date, '%Y-%m-%d'), path, etag, size, epoch_us(merged_at), \
+                        NULL::VARCHAR \
+                 FROM merged_snapshots ORDER BY snapshot_date",
+            )
+        })
         .map_err(db_err(path, step))?;
     let rows = stmt
         .query_map([], |row| {
             let date: String = row.get(0)?;
             Ok(MergedSnapshot {
                 date: parse_date(&date),
-                etag: row.get(1)?,
-                size: row.get::<_, i64>(2)? as u64,
-                merged_at: DateTime::from_timestamp_micros(row.get(3)?)
+                path: row.get(1)?,
+                etag: row.get(2)?,
+                size: row.get::<_, i64>(3)? as u64,
+                merged_at: DateTime::from_timestamp_micros(row.get(4)?)
                     .expect("DuckDB timestamps are in chrono's range"),
+                content_sha256: row.get(5)?,
             })
         })
         .map_err(db_err(path, step))?;
@@ -524,6 +577,13 @@ pub struct MergeSession {
     found_version: Option<u32>,
     /// What the published warehouse had merged when the session began (under the lock).
     published: Vec<MergedSnapshot>,
+    /// This session's generation, recorded in the copy: the warehouse's once published.
+    generation: String,
+    /// The published warehouse's generation when the session began (`None`: a new warehouse, or
+    /// one published before version 5): the new generation's parent.
+    parent: Option<String>,
+    /// Whether the work file is the standby (one publish behind) rather than a copy.
+    from_standby: bool,
     /// Released after the copy is removed: fields drop after `Drop::drop`.
     _lock: WriterLock,
 }
@@ -546,6 +606,9 @@ impl MergeSession {
             work,
             found_version: None,
             published: Vec::new(),
+            generation: new_generation(),
+            parent: None,
+            from_standby: false,
             _lock: lock,
         };
         if path.exists() {
@@ -555,7 +618,11 @@ impl MergeSession {
             // A newer warehouse is refused before anything is copied.
             upgrade_plan(path, read_version(&reader, path)?)?;
             session.published = merged_snapshots(&reader, path)?;
-            if !(standby && take_standby(path, &session.work)) {
+            let (generation, parent) = read_generation(&reader);
+            session.parent = generation;
+            // The standby serves only as the very file the published one was merged from.
+            session.from_standby = standby && take_standby(path, &session.work, parent.as_deref());
+            if !session.from_standby {
                 copy_database(path, &session.work).map_err(io_err(
                     path,
                     &format!("copy it to {}", session.work.display()),
@@ -599,6 +666,7 @@ impl MergeSession {
     /// reference data and record the version. Returns the version found.
     fn prepare(&mut self) -> Result<Option<u32>, WarehouseError> {
         let path = self.path.clone();
+        let (generation, parent) = (self.generation.clone(), self.parent.clone());
         let found = read_version(self.conn(), &path)?;
         let tx = self
             .conn_mut()
@@ -660,8 +728,9 @@ impl MergeSession {
         tx.execute_batch("DELETE FROM trendlake_warehouse")
             .map_err(db_err(&path, "record the schema version"))?;
         tx.execute(
-            "INSERT INTO trendlake_warehouse (schema_version, written_by) VALUES (?, ?)",
-            params![SCHEMA_VERSION, WRITTEN_BY],
+            "INSERT INTO trendlake_warehouse (schema_version, written_by, generation, parent_generation) \
+             VALUES (?, ?, ?, ?)",
+            params![SCHEMA_VERSION, WRITTEN_BY, generation, parent],
         )
         .map_err(db_err(&path, "record the schema version"))?;
         tx.commit().map_err(db_err(&path, "commit the schema"))?;
@@ -672,6 +741,60 @@ impl MergeSession {
     /// some of it: a standby is one merge behind.
     pub fn published(&self) -> &[MergedSnapshot] {
         &self.published
+    }
+
+    /// Whether the work file is the standby (the published file's parent), which lacks the last
+    /// publish's changes, rather than a copy of the published file.
+    pub fn from_standby(&self) -> bool {
+        self.from_standby
+    }
+
+    /// This session's generation (the published warehouse's once published) and its parent.
+    pub fn generation(&self) -> (&str, Option<&str>) {
+        (&self.generation, self.parent.as_deref())
+    }
+
+    /// Remove a date the lake no longer holds: its chart entries and its record; videos seen
+    /// only then go, and the others' seen dates narrow (their metadata may then be stale: see
+    /// `stale_metadata_dates`). Returns the entries removed.
+    pub fn forget_snapshot(&mut self, date: NaiveDate) -> Result<usize, WarehouseError> {
+        let path = self.path.clone();
+        let e = |step: &str| db_err(&path, &format!("remove {date}: {step}"));
+        let date_s = date.format("%Y-%m-%d").to_string();
+        let tx = self.conn_mut().transaction().map_err(e("begin"))?;
+        let removed = tx
+            .execute(FORGET_ENTRIES, params![date_s])
+            .map_err(e("sql/merge/chart_entries_forget.sql"))?;
+        tx.execute(FORGET_RECORD, params![date_s])
+            .map_err(e("sql/merge/merged_snapshots_forget.sql"))?;
+        tx.execute_batch(MERGE_RESEEN)
+            .map_err(e("sql/merge/videos_reseen.sql"))?;
+        tx.commit().map_err(e("commit"))?;
+        Ok(removed)
+    }
+
+    /// Set a merged date's record to `record` (same content, another name, etag or size, or
+    /// another `merged_at`): a file of a copied lake, or the standby brought to what its
+    /// published warehouse recorded. The date's rows are not touched.
+    pub fn set_record(&mut self, record: &MergedSnapshot) -> Result<(), WarehouseError> {
+        let date_s = record.date.format("%Y-%m-%d").to_string();
+        self.conn()
+            .execute(
+                SET_IDENTITY,
+                params![
+                    date_s,
+                    record.path,
+                    record.etag,
+                    record.size as i64,
+                    record.merged_at.to_rfc3339(),
+                    record.content_sha256
+                ],
+            )
+            .map_err(db_err(
+                &self.path,
+                &format!("sql/merge/merged_snapshots_identity.sql ({})", record.date),
+            ))?;
+        Ok(())
     }
 
     /// Snapshots merged so far (the warehouse's, then this session's).
@@ -688,15 +811,38 @@ impl MergeSession {
         batches: impl IntoIterator<Item = RecordBatch>,
         merged_at: DateTime<Utc>,
     ) -> Result<usize, WarehouseError> {
+        let staged = Staged {
+            date,
+            path: source.path.to_string(),
+            etag: source.etag.map(str::to_string),
+            size: source.size,
+            content_sha256: source.content_sha256.to_string(),
+            merged_at,
+            batches: batches.into_iter().collect(),
+        };
+        Ok(self.merge_snapshots(vec![staged])?[0])
+    }
+
+    /// Merge snapshots (of distinct dates) in a single transaction, as merging each in turn would:
+    /// each MERGE joins the tables once for all of them, which is what makes building a warehouse
+    /// from a long history fast. Returns each snapshot's chart entries, in order.
+    pub fn merge_snapshots(&mut self, snapshots: Vec<Staged>) -> Result<Vec<usize>, WarehouseError> {
         let path = self.path.clone();
-        let e = |step: &str| db_err(&path, &format!("merge {date}: {step}"));
-        let date_s = date.format("%Y-%m-%d").to_string();
+        let dates = match (snapshots.first(), snapshots.last()) {
+            (Some(first), Some(last)) if snapshots.len() > 1 => {
+                format!("{} snapshots from {} to {}", snapshots.len(), first.date, last.date)
+            }
+            (Some(only), _) => only.date.to_string(),
+            _ => return Ok(Vec::new()),
+        };
+        let e = |step: &str| db_err(&path, &format!("merge {dates}: {step}"));
         let tx = self.conn_mut().transaction().map_err(e("begin"))?;
-        let rows = stage(&tx, batches).map_err(e("stage the snapshot"))?;
-        let repeated: i64 = tx
-            .query_row(STAGING_DUPLICATES, [], |row| row.get(0))
+        let rows = stage(&tx, &snapshots).map_err(e("stage the snapshots"))?;
+        let repeated: Option<(String, i64)> = tx
+            .query_row(STAGING_DUPLICATES, [], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()
             .map_err(e("sql/merge/staging_duplicates.sql"))?;
-        if repeated > 0 {
+        if let Some((date, repeated)) = repeated {
             return Err(WarehouseError::Other {
                 path: path.display().to_string(),
                 problem: format!(
@@ -706,12 +852,12 @@ impl MergeSession {
                 ),
             });
         }
-        tx.execute(MERGE_CHART_ENTRIES, params![date_s])
+        tx.execute_batch(MERGE_CHART_ENTRIES)
             .map_err(e("sql/merge/chart_entries.sql"))?;
         let dropped = tx
-            .execute(MERGE_STALE_ENTRIES, params![date_s])
+            .execute(MERGE_STALE_ENTRIES, [])
             .map_err(e("sql/merge/chart_entries_stale.sql"))?;
-        tx.execute(MERGE_VIDEOS, params![date_s])
+        tx.execute_batch(MERGE_VIDEOS)
             .map_err(e("sql/merge/videos.sql"))?;
         if dropped > 0 {
             // A replaced snapshot lost entries: seen dates may have narrowed (leaving metadata
@@ -719,18 +865,9 @@ impl MergeSession {
             tx.execute_batch(MERGE_RESEEN)
                 .map_err(e("sql/merge/videos_reseen.sql"))?;
         }
-        tx.execute(
-            MERGE_RECORD,
-            params![
-                date_s,
-                source.path,
-                source.etag,
-                source.size as i64,
-                merged_at.to_rfc3339()
-            ],
-        )
-        .map_err(e("sql/merge/merged_snapshots.sql"))?;
-        tx.execute_batch("DROP TABLE trendlake_staging")
+        tx.execute_batch(MERGE_RECORD)
+            .map_err(e("sql/merge/merged_snapshots.sql"))?;
+        tx.execute_batch("DROP TABLE trendlake_staging; DROP TABLE trendlake_staging_sources;")
             .map_err(e("drop staging"))?;
         tx.commit().map_err(e("commit"))?;
         Ok(rows)
@@ -764,14 +901,19 @@ impl MergeSession {
         let path = self.path.clone();
         let e = |step: &str| db_err(&path, &format!("refresh metadata from {date}: {step}"));
         let date_s = date.format("%Y-%m-%d").to_string();
+        let staged = Staged {
+            date,
+            batches: batches.into_iter().collect(),
+            ..Staged::default()
+        };
         let tx = self.conn_mut().transaction().map_err(e("begin"))?;
-        stage(&tx, batches).map_err(e("stage the snapshot"))?;
+        stage(&tx, std::slice::from_ref(&staged)).map_err(e("stage the snapshot"))?;
         tx.execute(REFRESH_VIDEOS, params![date_s])
             .map_err(e("sql/merge/videos_refresh.sql"))?;
         let refreshed = tx
-            .execute(MERGE_VIDEOS, params![date_s])
+            .execute(MERGE_VIDEOS, [])
             .map_err(e("sql/merge/videos.sql"))?;
-        tx.execute_batch("DROP TABLE trendlake_staging")
+        tx.execute_batch("DROP TABLE trendlake_staging; DROP TABLE trendlake_staging_sources;")
             .map_err(e("drop staging"))?;
         tx.commit().map_err(e("commit"))?;
         Ok(refreshed)
@@ -853,19 +995,49 @@ impl Drop for MergeSession {
     }
 }
 
-/// Append `batches` to a fresh staging table (sql/staging.sql) in `tx`; returns the rows.
-fn stage(
-    tx: &duckdb::Transaction<'_>,
-    batches: impl IntoIterator<Item = RecordBatch>,
-) -> duckdb::Result<usize> {
+/// Append the snapshots' batches to fresh staging tables (sql/staging.sql) in `tx`, each row with
+/// its date, and their files to `trendlake_staging_sources`; returns each snapshot's rows.
+fn stage(tx: &duckdb::Transaction<'_>, snapshots: &[Staged]) -> duckdb::Result<Vec<usize>> {
+    use arrow::array::{ArrayRef, Date32Array};
+    use arrow::datatypes::{DataType, Field, Schema};
     tx.execute_batch(STAGING_SQL)?;
-    let mut rows = 0usize;
+    let mut rows = Vec::with_capacity(snapshots.len());
     let mut appender = tx.appender("trendlake_staging")?;
-    for batch in batches {
-        rows += batch.num_rows();
-        appender.append_record_batch(batch)?;
+    for snapshot in snapshots {
+        let days = (snapshot.date - DateTime::UNIX_EPOCH.date_naive()).num_days() as i32;
+        let mut n = 0;
+        for batch in &snapshot.batches {
+            n += batch.num_rows();
+            let mut fields = vec![std::sync::Arc::new(Field::new(
+                "snapshot_date",
+                DataType::Date32,
+                false,
+            ))];
+            fields.extend(batch.schema().fields().iter().cloned());
+            let mut columns: Vec<ArrayRef> = vec![std::sync::Arc::new(Date32Array::from_value(
+                days,
+                batch.num_rows(),
+            ))];
+            columns.extend(batch.columns().iter().cloned());
+            let dated = RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
+                .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))?;
+            appender.append_record_batch(dated)?;
+        }
+        rows.push(n);
     }
     appender.flush()?;
+    let mut sources = tx.appender("trendlake_staging_sources")?;
+    for s in snapshots {
+        sources.append_row(params![
+            s.date.format("%Y-%m-%d").to_string(),
+            s.path,
+            s.etag,
+            s.size as i64,
+            s.merged_at.to_rfc3339(),
+            s.content_sha256
+        ])?;
+    }
+    sources.flush()?;
     Ok(rows)
 }
 
@@ -882,24 +1054,31 @@ fn parent_dir(path: &Path) -> Option<&Path> {
 
 /// Turn the standby (`<warehouse>.standby`: the file the last merge replaced, one publish behind)
 /// into this session's work file, instead of copying the whole warehouse; the session then merges
-/// what the standby lacks (the last merge's snapshots) along with what is new. Refused, so that
-/// the caller copies instead, when there is none, when it is the published file itself (a crash
+/// what the standby lacks (the last merge's snapshots) along with what is new.
+///
+/// Only the published file's parent can serve: the standby's generation must be `parent`, the
+/// generation the published file records as the one it was merged from. A warehouse swapped in by
+/// hand, restored from a backup or built elsewhere names another parent (or none), and its
+/// standby is of another lineage: merging on top of it would bring back whatever it held.
+/// Refused too, so that the caller copies instead, when it is the published file itself (a crash
 /// between the link and the rename of `publish`), when the published file has a write-ahead log
 /// (changes the standby never saw), or when any process still holds it open: an analyst who
 /// opened the warehouse before the last merge is reading it, and it must not change under them
 /// (DuckDB's lock tells: opening it for writing fails). A refused standby is deleted (a holder
 /// keeps its open file).
-fn take_standby(path: &Path, work: &Path) -> bool {
+fn take_standby(path: &Path, work: &Path, parent: Option<&str>) -> bool {
     let standby = sibling(path, ".standby");
     let usable = (|| {
+        let parent = parent?;
         let held = std::fs::metadata(&standby).ok()?;
         let published = std::fs::metadata(path).ok()?;
         if same_file(&held, &published) || sibling(path, ".wal").exists() {
             return None;
         }
         let conn = Connection::open_with_flags(&standby, offline_config(path).ok()?).ok()?;
+        let (generation, _) = read_generation(&conn);
         conn.close().ok()?;
-        if sibling(&standby, ".wal").exists() {
+        if generation.as_deref() != Some(parent) || sibling(&standby, ".wal").exists() {
             return None;
         }
         std::fs::rename(&standby, work).ok()
@@ -909,6 +1088,22 @@ fn take_standby(path: &Path, work: &Path) -> bool {
         let _ = std::fs::remove_file(sibling(&standby, ".wal"));
     }
     usable.is_some()
+}
+
+/// A fresh generation id: a UUIDv7 (time-ordered, random beyond the millisecond).
+fn new_generation() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The (generation, parent generation) a warehouse records; (`None`, `None`) for one published
+/// before version 5, or unreadable.
+fn read_generation(conn: &Connection) -> (Option<String>, Option<String>) {
+    conn.query_row(
+        "SELECT generation, parent_generation FROM trendlake_warehouse",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .unwrap_or((None, None))
 }
 
 #[cfg(unix)]
@@ -1266,10 +1461,17 @@ mod tests {
             vec![vec!["BigInt(2)".to_string()]]
         );
         assert_eq!(
-            rows(&wh.conn, "SELECT * FROM trendlake_warehouse"),
+            rows(
+                &wh.conn,
+                "SELECT schema_version, written_by, length(generation), parent_generation \
+                 FROM trendlake_warehouse"
+            ),
             vec![vec![
                 format!("Int({SCHEMA_VERSION})"),
-                format!("Text({WRITTEN_BY:?})")
+                format!("Text({WRITTEN_BY:?})"),
+                "BigInt(36)".to_string(),
+                // Published before version 5: no generation to name as its parent.
+                "Null".to_string(),
             ]]
         );
         // Version 3's regions carry their zone, and SQL can turn UTC into local time with the
@@ -1362,6 +1564,45 @@ mod tests {
     }
 
     #[test]
+    fn the_standby_serves_only_as_the_published_files_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = wh_path(&dir);
+        let generation = |p: &Path| {
+            let conn = open_read_only(p).unwrap();
+            read_generation(&conn)
+        };
+        // A new warehouse: no parent. Its second publish names the first as its parent.
+        let first = Warehouse::begin(&path).unwrap();
+        assert!(!first.from_standby());
+        let g1 = first.generation().0.to_string();
+        assert_eq!(first.generation().1, None);
+        first.publish().unwrap();
+        let second = Warehouse::begin(&path).unwrap();
+        assert!(!second.from_standby(), "the first publish left no standby");
+        assert_eq!(second.generation().1, Some(g1.as_str()));
+        let g2 = second.generation().0.to_string();
+        second.publish().unwrap();
+        assert_eq!(generation(&path), (Some(g2.clone()), Some(g1.clone())));
+        let standby = sibling(&path, ".standby");
+        assert_eq!(generation(&standby).0, Some(g1.clone()), "the replaced file");
+        // Steady state: the standby is the published file's parent, and serves.
+        let third = Warehouse::begin(&path).unwrap();
+        assert!(third.from_standby());
+        assert_eq!(third.generation().1, Some(g2.as_str()));
+        third.publish().unwrap();
+
+        // A warehouse swapped in by hand has another lineage: its standby is refused, deleted.
+        let other = dir.path().join("other.duckdb");
+        Warehouse::begin(&other).unwrap().publish().unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert!(standby.exists());
+        let swapped = Warehouse::begin(&path).unwrap();
+        assert!(!swapped.from_standby());
+        drop(swapped);
+        assert!(!standby.exists(), "a standby of another lineage is removed");
+    }
+
+    #[test]
     fn a_second_session_waits_for_the_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = wh_path(&dir);
@@ -1419,6 +1660,7 @@ mod tests {
             path: "lake/videos.parquet",
             etag: Some(day),
             size: 1,
+            content_sha256: day,
         };
         let at = format!("{day}T04:00:00Z").parse().unwrap();
         session
@@ -1493,6 +1735,7 @@ mod tests {
             path: "p",
             etag: None,
             size: 1,
+            content_sha256: "x",
         };
         let error = session
             .merge_snapshot(

@@ -1,6 +1,6 @@
 //! The 9-region history the merge, queries and report benches share: each night's charts come
 //! from the fake's generator (`fake_api::chart`, what the fake API serves) and are committed with
-//! `Lake::commit_snapshot`, as a fetch's are (the library, no HTTP). One lake of every night is
+//! `commit::commit`, as a fetch's are (the library, no HTTP). One lake of every night is
 //! built once (and kept under `TRENDLAKE_BENCH_DIR` for later runs); a history is a lake of hard
 //! links to its last N nights.
 
@@ -75,7 +75,7 @@ pub fn shared_lake(
     let built = ensure_lake(rt, &all, last - chrono::Duration::days(nights as i64), last);
     println!(
         "{bench} bench: lake of {} nights x 9 regions x 200 videos {} in {:.1} s with the library \
-         (fake_api::chart + Lake::commit_snapshot, no HTTP){detail}",
+         (fake_api::chart + commit::commit, no HTTP){detail}",
         nights + 1,
         if built { "built" } else { "found" },
         started.elapsed().as_secs_f64()
@@ -127,7 +127,10 @@ async fn build_lake(dir: &Path, first: NaiveDate, last: NaiveDate) {
             .collect();
         let commits = built
             .into_iter()
-            .map(|(night, regions)| lake.commit_snapshot(night, regions));
+            .map(|(night, regions)| {
+                let regions = trendlake::commit::unsourced(regions);
+                trendlake::commit::commit(&lake, night, regions, "bench")
+            });
         for commit in futures::future::join_all(commits).await {
             commit.unwrap();
         }

@@ -1,7 +1,7 @@
--- Upsert one snapshot's entries. $1: the snapshot date.
+-- Upsert the staged snapshots' entries.
 MERGE INTO chart_entries AS t
 USING (
-    SELECT $1::DATE AS snapshot_date, region, video_id, rank, view_count, like_count, comment_count, fetched_at
+    SELECT snapshot_date, region, video_id, rank, view_count, like_count, comment_count, fetched_at
     FROM trendlake_staging
 ) AS s
 ON t.snapshot_date = s.snapshot_date AND t.region = s.region AND t.video_id = s.video_id

@@ -1,6 +1,8 @@
--- A replaced snapshot may have lost entries (a region's chart re-fetched): drop them. $1: the date.
+-- A replaced snapshot may have lost entries (a region's chart re-fetched): drop the entries of the
+-- staged dates that the staged snapshots no longer hold.
 DELETE FROM chart_entries AS t
-WHERE t.snapshot_date = $1::DATE
+WHERE t.snapshot_date IN (SELECT DISTINCT snapshot_date FROM trendlake_staging)
   AND NOT EXISTS (
-      SELECT 1 FROM trendlake_staging s WHERE s.region = t.region AND s.video_id = t.video_id
+      SELECT 1 FROM trendlake_staging s
+      WHERE s.snapshot_date = t.snapshot_date AND s.region = t.region AND s.video_id = t.video_id
   );

@@ -1,15 +1,23 @@
--- Record which file was merged. $1 date, $2 path, $3 etag, $4 size, $5 merged_at.
+-- Record which file each staged snapshot came from (trendlake_staging_sources), with its row count
+-- and regions; `content_sha256` is the file's identity, the SHA-256 of its rows as encoded.
 MERGE INTO merged_snapshots AS t
 USING (
-    SELECT $1::DATE AS snapshot_date, $2::VARCHAR AS path, $3::VARCHAR AS etag, $4::BIGINT AS size,
-           (SELECT count(*) FROM trendlake_staging) AS row_count,
-           (SELECT coalesce(list(DISTINCT region ORDER BY region), []::VARCHAR[]) FROM trendlake_staging) AS regions,
-           $5::TIMESTAMPTZ AS merged_at
+    SELECT src.snapshot_date::DATE AS snapshot_date, src.path, src.etag, src.size,
+           coalesce(staged.row_count, 0) AS row_count,
+           coalesce(staged.regions, []::VARCHAR[]) AS regions,
+           src.merged_at::TIMESTAMPTZ AS merged_at, src.content_sha256
+    FROM trendlake_staging_sources src
+    LEFT JOIN (
+        SELECT snapshot_date, count(*) AS row_count, list(DISTINCT region ORDER BY region) AS regions
+        FROM trendlake_staging
+        GROUP BY snapshot_date
+    ) AS staged ON staged.snapshot_date = src.snapshot_date::DATE
 ) AS s
 ON t.snapshot_date = s.snapshot_date
 WHEN MATCHED THEN
     UPDATE SET path = s.path, etag = s.etag, size = s.size, row_count = s.row_count,
-               regions = s.regions, merged_at = s.merged_at
+               regions = s.regions, merged_at = s.merged_at, content_sha256 = s.content_sha256
 WHEN NOT MATCHED THEN
-    INSERT (snapshot_date, path, etag, size, row_count, regions, merged_at)
-    VALUES (s.snapshot_date, s.path, s.etag, s.size, s.row_count, s.regions, s.merged_at);
+    INSERT (snapshot_date, path, etag, size, row_count, regions, merged_at, content_sha256)
+    VALUES (s.snapshot_date, s.path, s.etag, s.size, s.row_count, s.regions, s.merged_at,
+            s.content_sha256);

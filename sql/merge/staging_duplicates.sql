@@ -1,3 +1,9 @@
--- Rows of the staged snapshot that repeat a (region, video_id): a trendlake snapshot has none
--- (the fetch drops repeats), and chart_entries, which has no key constraint, must not get any.
-SELECT count(*) - count(DISTINCT (region, video_id)) FROM trendlake_staging;
+-- The first staged date whose snapshot repeats a (region, video_id), and how often: a trendlake
+-- snapshot has none (the fetch drops repeats), and chart_entries, which has no key constraint,
+-- must not get any.
+SELECT strftime(snapshot_date, '%Y-%m-%d'), count(*) - count(DISTINCT (region, video_id))
+FROM trendlake_staging
+GROUP BY snapshot_date
+HAVING count(*) > count(DISTINCT (region, video_id))
+ORDER BY snapshot_date
+LIMIT 1;

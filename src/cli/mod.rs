@@ -95,7 +95,13 @@ pub enum Command {
     /// Re-derive snapshots from the raw pages in the lake (no API calls), then merge them.
     #[command(after_help = AFTER_HELP)]
     Rebuild(RebuildArgs),
-    /// Verify the lake and the warehouse against each other; exit 0, or 1 with every problem.
+    /// Take dates out of the lake and the warehouse, recoverably: their snapshot, raw pages, run
+    /// reports and report page move under _trash/ (emptied by `check --prune`), the reports index
+    /// is rewritten, and the merge removes them from the warehouse.
+    #[command(after_help = AFTER_HELP)]
+    Forget(ForgetArgs),
+    /// Verify the lineage: raw pages, snapshots and the warehouse against each other; exit 0, 1
+    /// with every problem, or 6 when it could not finish.
     Check(CheckArgs),
     /// Run SQL (an argument, --file, --name or stdin) against the warehouse, read-only; with
     /// none on a terminal, an interactive prompt.
@@ -306,11 +312,41 @@ pub struct RebuildArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ForgetArgs {
+    #[command(flatten)]
+    pub lake: LakeArg,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Forget this date.
+    #[arg(long, value_name = "YYYY-MM-DD", conflicts_with_all = ["from", "to"], required_unless_present_any = ["from", "to"])]
+    pub date: Option<String>,
+    /// Forget every date from this one on (with --to, up to that one).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
+    pub from: Option<String>,
+    /// Forget every date up to this one.
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub lake: LakeArg,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
+    /// Then remove what no commit names (raw pages of runs that died, lost their commit or were
+    /// re-run; commit records of replaced files; `forget`'s trash) once older than --grace-hours.
+    #[arg(long)]
+    pub prune: bool,
+    /// How old what --prune removes must be, in hours: a run in flight, or a forgotten date
+    /// someone may want back, is younger.
+    #[arg(
+        long,
+        env = "TRENDLAKE_GRACE_HOURS",
+        default_value_t = 168,
+        value_name = "H"
+    )]
+    pub grace_hours: u64,
 }
 
 #[derive(Debug, Args)]
@@ -432,7 +468,7 @@ pub struct ManArgs {
 async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
     let lake = Lake::open(&job.lake)?;
     if job.only_missing {
-        let present = lake.snapshot_regions(job.snapshot.date).await?;
+        let present = pipeline::present_regions(&lake, job.snapshot.date).await?;
         job.snapshot.regions.retain(|r| !present.contains(r));
         if job.snapshot.regions.is_empty() {
             logging::notice(&format!(
@@ -440,7 +476,14 @@ async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
                 job.snapshot.date
             ));
             if let Some(warehouse) = &job.warehouse {
-                pipeline::merge(&lake, warehouse, None, Clock::System).await?;
+                let merged = pipeline::merge(&lake, warehouse, None, Clock::System)
+                    .await
+                    .map_err(Error::merge_failed)?;
+                logging::notice(&format!(
+                    "merged {} snapshot(s){}",
+                    merged.merged.len(),
+                    pipeline::removed_note(&removed_dates(&merged))
+                ));
                 if job.report {
                     return report_only(&lake, warehouse, job.snapshot.date).await;
                 }
@@ -484,22 +527,38 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
                 .map(|d| parse_date(Some(d), &name_of(&settings, "date")))
                 .transpose()?;
             let lake = Lake::open_existing(&args.lake.lake).await?;
-            let report =
-                pipeline::merge(&lake, &args.warehouse.warehouse, only, Clock::System).await?;
+            let report = pipeline::merge(&lake, &args.warehouse.warehouse, only, Clock::System)
+                .await
+                .map_err(Error::merge_failed)?;
             let rows: usize = report.merged.iter().map(|m| m.1).sum();
             logging::notice(&format!(
-                "merged {} snapshot(s), {rows} chart entries; {} already up to date",
+                "merged {} snapshot(s), {rows} chart entries; {} already up to date{}",
                 report.merged.len(),
-                report.up_to_date
+                report.up_to_date,
+                pipeline::removed_note(&removed_dates(&report))
             ));
             Ok(Outcome::Complete)
         }
         Command::Rebuild(args) => rebuild(args, &settings).await,
+        Command::Forget(args) => forget(args, &settings).await,
         Command::Check(args) => {
-            let lake = Lake::open_existing(&args.lake.lake).await?;
-            let problems = crate::check::check(&lake, &args.warehouse.warehouse).await?;
-            logging::check_result(&lake, &problems);
-            Ok(if problems.is_empty() {
+            let lake = Lake::open_existing(&args.lake.lake)
+                .await
+                .map_err(|e| Error::from(e).unchecked())?;
+            let report = crate::check::check(&lake, &args.warehouse.warehouse)
+                .await
+                .map_err(Error::unchecked)?;
+            let grace = chrono::Duration::hours(args.grace_hours as i64);
+            let pruned = match args.prune {
+                true => Some(
+                    crate::check::prune(&lake, &report.orphans, grace, chrono::Utc::now())
+                        .await
+                        .map_err(Error::unchecked)?,
+                ),
+                false => None,
+            };
+            logging::check_result(&lake, &report, args.grace_hours, pruned.as_ref());
+            Ok(if report.problems.is_empty() {
                 Outcome::Complete
             } else {
                 Outcome::Failed
@@ -612,6 +671,57 @@ async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
     Ok(Outcome::Complete)
 }
 
+/// `forget`: the dates asked for moved out of the lake into its trash, then the merge that
+/// removes them from the warehouse.
+async fn forget(args: ForgetArgs, settings: &[Setting]) -> Result<Outcome> {
+    let day = |v: &Option<String>, key: &str| {
+        v.as_deref()
+            .map(|d| parse_date(Some(d), &name_of(settings, key)))
+            .transpose()
+    };
+    let (from, to) = match day(&args.date, "date")? {
+        Some(d) => (d, d),
+        None => (
+            day(&args.from, "from")?.expect("clap requires --from"),
+            day(&args.to, "to")?.expect("clap requires --to"),
+        ),
+    };
+    let lake = Lake::open_existing(&args.lake.lake).await?;
+    let forgotten = pipeline::forget(&lake, from, to).await?;
+    let asked = if from == to {
+        from.to_string()
+    } else {
+        format!("{from} to {to}")
+    };
+    if forgotten.dates.is_empty() {
+        logging::notice(&format!("the lake {} holds nothing of {asked}", lake.url()));
+    } else {
+        let dates: Vec<String> = forgotten.dates.iter().map(|d| d.to_string()).collect();
+        logging::notice(&format!(
+            "moved {} object(s) of {} into {} (move them back to restore; `trendlake check --prune` \
+             empties it after the grace period){}",
+            forgotten.objects,
+            dates.join(", "),
+            forgotten.trash,
+            forgotten
+                .index
+                .as_deref()
+                .map(|i| format!("; reports index rewritten: {i}"))
+                .unwrap_or_default()
+        ));
+    }
+    // The warehouse follows the lake: the merge removes what the lake no longer holds.
+    let merged = pipeline::merge(&lake, &args.warehouse.warehouse, None, Clock::System)
+        .await
+        .map_err(Error::merge_failed)?;
+    logging::notice(&format!(
+        "merged {} snapshot(s){}",
+        merged.merged.len(),
+        pipeline::removed_note(&removed_dates(&merged))
+    ));
+    Ok(Outcome::Complete)
+}
+
 /// `rebuild`: the dates asked for, re-derived from raw pages, then merged.
 async fn rebuild(args: RebuildArgs, settings: &[Setting]) -> Result<Outcome> {
     let day = |v: &Option<String>, key: &str| {
@@ -655,13 +765,21 @@ async fn rebuild(args: RebuildArgs, settings: &[Setting]) -> Result<Outcome> {
             }
         ));
     }
-    let merged = pipeline::merge(&lake, &args.warehouse.warehouse, None, Clock::System).await?;
+    let merged = pipeline::merge(&lake, &args.warehouse.warehouse, None, Clock::System)
+        .await
+        .map_err(Error::merge_failed)?;
     let rows: usize = merged.merged.iter().map(|m| m.1).sum();
     logging::notice(&format!(
-        "merged {} snapshot(s), {rows} chart entries",
-        merged.merged.len()
+        "merged {} snapshot(s), {rows} chart entries{}",
+        merged.merged.len(),
+        pipeline::removed_note(&removed_dates(&merged))
     ));
     Ok(Outcome::Complete)
+}
+
+/// The dates a merge removed.
+fn removed_dates(report: &pipeline::MergeReport) -> Vec<chrono::NaiveDate> {
+    report.removed.iter().map(|(d, _)| *d).collect()
 }
 
 fn stdout_error(e: std::io::Error) -> Error {

@@ -1,13 +1,21 @@
-//! The merge stage: every lake snapshot not merged yet (or changed since) into the warehouse.
+//! The merge stage: the warehouse made to follow the lake. Every lake snapshot not merged yet (or
+//! of other content since) is merged, and every date whose snapshot the lake no longer holds is
+//! removed.
 //!
-//! All of a merge happens in one [`MergeSession`]: on a copy of the warehouse, published with an
-//! atomic rename once every snapshot is merged and every video's metadata follows the lake, so
-//! readers never wait for a merge and never see half of one. A failed merge publishes nothing.
+//! A snapshot is identified by its content (the SHA-256 of its rows, see `lake::codec`), not by
+//! the store's ETag: a lake copied, restored or synced to S3 merges nothing new. The ETag and size
+//! recorded with it only spare reading a file's footer while the store still lists it so.
+//!
+//! All of a merge happens in one [`MergeSession`]: on a copy of the warehouse (or its standby,
+//! when that is exactly the published file's parent generation), published with an atomic rename
+//! once every snapshot is merged and every video's metadata follows the lake, so readers never
+//! wait for a merge and never see half of one. A failed merge publishes nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -15,7 +23,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::lake::{Lake, Snapshot, SnapshotFile};
 use crate::warehouse::{
-    MergeSession, MergedSnapshot, SCHEMA_VERSION, SourceFile, Warehouse, WarehouseError,
+    MergeSession, MergedSnapshot, SCHEMA_VERSION, Staged, Warehouse, WarehouseError,
 };
 
 /// What a merge did.
@@ -25,20 +33,35 @@ pub struct MergeReport {
     pub merged: Vec<(NaiveDate, usize)>,
     /// Snapshots already merged and unchanged since.
     pub up_to_date: usize,
+    /// Dates removed from the warehouse because the lake no longer holds their snapshot, with
+    /// the chart entries removed.
+    pub removed: Vec<(NaiveDate, usize)>,
 }
+
+/// Snapshot files read ahead of the merge.
+const READS_IN_FLIGHT: usize = 4;
+
+/// Chart entries merged per transaction at most (about 60 nights of 9 regions): enough that a
+/// long history is merged in a few dozen joins, few enough that the staged rows stay small.
+const BATCH_ROWS: usize = 100_000;
 
 /// Rounds of metadata refresh before giving up on a lake that keeps changing under the merge.
 const MAX_REFRESH_ROUNDS: usize = 20;
 
-/// Merge into the warehouse every lake snapshot not merged yet or changed since it was merged;
-/// with `only`, that date alone, whether or not it changed. Videos whose last entries a replaced
-/// snapshot dropped get their metadata back from the snapshot they are now last seen in.
+/// Footers read at once when telling files apart by content.
+const FOOTERS_IN_FLIGHT: usize = 16;
+
+/// Merge into the warehouse every lake snapshot not merged yet or of other content since, and
+/// remove every date the lake no longer holds; with `only`, merge that date alone, whether or not
+/// it changed (and remove nothing). Videos whose last entries a replaced or removed snapshot
+/// dropped get their metadata back from the snapshot they are now last seen in.
 pub async fn merge(
     lake: &Lake,
     warehouse: &Path,
     only: Option<NaiveDate>,
     clock: Clock,
 ) -> Result<MergeReport> {
+    // A listing that fails is an error here: a partial one must never read as dates removed.
     let files = lake.list_snapshots().await?;
     if let Some(date) = only
         && !files.iter().any(|f| f.date == date)
@@ -60,56 +83,22 @@ pub async fn merge(
     })
     .await
     .expect("reading merged snapshots does not panic")?;
-    let (pending, up_to_date) = to_merge(&files, &merged, only);
-    if pending.is_empty() && !upgrade {
+    let mut identities = Identities::default();
+    let first = plan(lake, warehouse, &files, &merged, only, &mut identities).await?;
+    if first.pending.is_empty() && first.removed.is_empty() && !upgrade {
+        // Files found under new names (a copied lake) are recorded so by the next merge that
+        // publishes; until then their footers are read again, not their rows.
         return Ok(MergeReport {
-            merged: Vec::new(),
-            up_to_date,
+            up_to_date: first.up_to_date,
+            ..MergeReport::default()
         });
     }
 
     let mut session = begin(warehouse, true).await?;
-    // The work file is a copy of the published warehouse, or its standby, one merge behind: what
-    // the standby lacks of the published warehouse is merged into it again, from the same lake
-    // files and with the same `merged_at`, so the result is what a copy would give. Should the
-    // lake no longer hold a file the published warehouse merged, the standby cannot catch up:
-    // copy instead.
-    let published = session.get().published().to_vec();
-    let work = session.run(|s| s.merged_snapshots()).await?;
-    let lagging: Vec<&MergedSnapshot> = published.iter().filter(|p| !work.contains(p)).collect();
-    let unreachable = lagging.iter().any(|p| {
-        !files
-            .iter()
-            .any(|f| f.date == p.date && f.meta.e_tag == p.etag && f.meta.size == p.size)
-    });
-    if unreachable {
+    if session.get().from_standby() && !catch_up(lake, &files, &mut session).await? {
+        info!("the standby cannot catch up with the published warehouse from this lake; copying");
         drop(session);
         session = begin(warehouse, false).await?;
-    }
-    let catch_up: Vec<(&SnapshotFile, DateTime<Utc>)> = if unreachable {
-        Vec::new()
-    } else {
-        lagging
-            .iter()
-            .filter_map(|p| {
-                let file = files.iter().find(|f| f.date == p.date)?;
-                Some((file, p.merged_at))
-            })
-            .collect()
-    };
-    if !catch_up.is_empty() {
-        info!(
-            snapshots = catch_up.len(),
-            "merging into the standby copy what it lacks of the published warehouse"
-        );
-    }
-    for (file, merged_at) in catch_up {
-        let Some(snapshot) = lake.read_snapshot(file.date).await? else {
-            continue;
-        };
-        session
-            .merge(snapshot, file.date, Clock::Fixed(merged_at))
-            .await?;
     }
     if let Some(found) = session.get().found_version()
         && found < SCHEMA_VERSION
@@ -122,18 +111,44 @@ pub async fn merge(
     }
     // Decided again under the writer lock (another trendlake may have merged meanwhile), against
     // the published warehouse, which the work file now equals.
-    let (pending, up_to_date) = to_merge(&files, &published, only);
+    let published = session.get().published().to_vec();
+    let todo = plan(lake, warehouse, &files, &published, only, &mut identities).await?;
     let mut report = MergeReport {
-        merged: Vec::new(),
-        up_to_date,
+        up_to_date: todo.up_to_date,
+        ..MergeReport::default()
     };
-    for file in pending {
-        let Some(snapshot) = lake.read_snapshot(file.date).await? else {
-            continue; // deleted between listing and reading
-        };
-        let rows = session.merge(snapshot, file.date, clock).await?;
-        info!(date = %file.date, rows, "snapshot merged");
-        report.merged.push((file.date, rows));
+    for date in todo.removed {
+        let rows = session.run(move |s| s.forget_snapshot(date)).await?;
+        warn!(%date, rows, "removed from the warehouse: the lake no longer holds its snapshot");
+        report.removed.push((date, rows));
+    }
+    for record in todo.reidentified {
+        session.run(move |s| s.set_record(&record)).await?;
+    }
+    // Read a few files ahead, and merge many snapshots per transaction (up to BATCH_ROWS
+    // chart entries): each MERGE then joins the tables once per batch, not once per date.
+    let mut reads = futures::stream::iter(todo.pending)
+        .map(|file| async move { lake.read_snapshot(file.date).await })
+        .buffered(READS_IN_FLIGHT);
+    let mut batch: Vec<Staged> = Vec::new();
+    loop {
+        // `None` (deleted between listing and reading) is skipped.
+        let next = reads.try_next().await?;
+        let full = batch.iter().map(Staged::rows).sum::<usize>() >= BATCH_ROWS;
+        if (next.is_none() || full) && !batch.is_empty() {
+            let merging = std::mem::take(&mut batch);
+            let dates: Vec<NaiveDate> = merging.iter().map(|s| s.date).collect();
+            let rows = session.run(move |s| s.merge_snapshots(merging)).await?;
+            for (date, rows) in dates.into_iter().zip(rows) {
+                info!(%date, rows, "snapshot merged");
+                report.merged.push((date, rows));
+            }
+        }
+        match next {
+            Some(Some(snapshot)) => batch.push(staged(snapshot, clock)),
+            Some(None) => {}
+            None => break,
+        }
     }
     refresh_stale_metadata(lake, &mut session, &mut report, clock).await?;
     // Merged into the copy, not published yet: the crash tests stop here.
@@ -145,34 +160,190 @@ pub async fn merge(
     Ok(report)
 }
 
-/// The snapshots to merge, and how many are merged already and unchanged.
-fn to_merge<'a>(
+/// The content digests read from listed files' footers, by date, with the listing they were read
+/// under: a merge reads each footer once.
+#[derive(Debug, Default)]
+struct Identities(BTreeMap<NaiveDate, (Option<String>, u64, String)>);
+
+impl Identities {
+    fn get(&self, file: &SnapshotFile) -> Option<&str> {
+        let (etag, size, digest) = self.0.get(&file.date)?;
+        (*etag == file.meta.e_tag && *size == file.meta.size).then_some(digest.as_str())
+    }
+
+    fn insert(&mut self, file: &SnapshotFile, digest: String) {
+        self.0
+            .insert(file.date, (file.meta.e_tag.clone(), file.meta.size, digest));
+    }
+}
+
+/// The content digest of a listed file: recorded in its footer, or (a file written before digests
+/// were recorded) of its whole bytes. Empty when the file is gone since the listing.
+async fn content_digest(lake: &Lake, file: &SnapshotFile) -> Result<String> {
+    if let Some(digest) = lake.read_footer(file).await?.content_sha256 {
+        return Ok(digest);
+    }
+    Ok(lake
+        .read_snapshot(file.date)
+        .await?
+        .map(|s| s.content_sha256)
+        .unwrap_or_default())
+}
+
+/// What a merge has to do, against what a warehouse merged.
+struct Plan<'a> {
+    pending: Vec<&'a SnapshotFile>,
+    /// Records of files whose content the warehouse holds under another name, etag or size.
+    reidentified: Vec<MergedSnapshot>,
+    up_to_date: usize,
+    /// Dates merged whose snapshot the lake no longer holds.
+    removed: Vec<NaiveDate>,
+}
+
+async fn plan<'a>(
+    lake: &Lake,
+    warehouse: &Path,
     files: &'a [SnapshotFile],
     merged: &[MergedSnapshot],
     only: Option<NaiveDate>,
-) -> (Vec<&'a SnapshotFile>, usize) {
-    let mut up_to_date = 0;
-    let mut pending = Vec::new();
+    identities: &mut Identities,
+) -> Result<Plan<'a>> {
+    let mut plan = Plan {
+        pending: Vec::new(),
+        reidentified: Vec::new(),
+        up_to_date: 0,
+        removed: Vec::new(),
+    };
+    let recorded: BTreeMap<NaiveDate, &MergedSnapshot> =
+        merged.iter().map(|m| (m.date, m)).collect();
+    let mut to_identify = Vec::new();
     for file in files {
         if only.is_some_and(|d| d != file.date) {
             continue;
         }
-        let done = merged
-            .iter()
-            .any(|m| m.date == file.date && m.etag == file.meta.e_tag && m.size == file.meta.size);
-        if done && only.is_none() {
-            up_to_date += 1;
-        } else {
-            pending.push(file);
+        match recorded.get(&file.date) {
+            _ if only.is_some() => plan.pending.push(file),
+            None => plan.pending.push(file),
+            Some(m) if m.same_listing(file.meta.e_tag.as_deref(), file.meta.size) => {
+                plan.up_to_date += 1
+            }
+            Some(m) if m.content_sha256.is_some() => to_identify.push((file, *m)),
+            Some(_) => plan.pending.push(file),
         }
     }
-    (pending, up_to_date)
+    // Listed under another etag or size: the same rows (a copy), or new ones? The footers say.
+    let unknown = to_identify
+        .iter()
+        .map(|(file, _)| *file)
+        .filter(|file| identities.get(file).is_none());
+    let read: Vec<(&SnapshotFile, String)> = futures::stream::iter(unknown)
+        .map(|file| async move { Ok::<_, Error>((file, content_digest(lake, file).await?)) })
+        .buffered(FOOTERS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for (file, digest) in read {
+        identities.insert(file, digest);
+    }
+    for (file, m) in to_identify {
+        let digest = identities.get(file).expect("read above");
+        if m.content_sha256.as_deref() == Some(digest) {
+            plan.up_to_date += 1;
+            plan.reidentified.push(MergedSnapshot {
+                path: file.meta.location.to_string(),
+                etag: file.meta.e_tag.clone(),
+                size: file.meta.size,
+                ..m.clone()
+            });
+        } else {
+            plan.pending.push(file);
+        }
+    }
+    plan.pending.sort_by_key(|f| f.date);
+    if only.is_none() {
+        let listed: BTreeSet<NaiveDate> = files.iter().map(|f| f.date).collect();
+        plan.removed = merged
+            .iter()
+            .map(|m| m.date)
+            .filter(|d| !listed.contains(d))
+            .collect();
+        // A lake holding none of the warehouse's dates is more likely the wrong lake than a lake
+        // every date was forgotten from: remove nothing, say so.
+        if !plan.removed.is_empty() && plan.removed.len() == merged.len() {
+            return Err(Error::Usage(format!(
+                "the lake {} holds none of the {} snapshot date(s) the warehouse {} merged \
+                 ({} to {}); nothing was removed. Check --lake, or build a warehouse for this lake \
+                 with `trendlake merge --warehouse NEW_PATH`",
+                lake.url(),
+                merged.len(),
+                warehouse.display(),
+                plan.removed[0],
+                plan.removed[plan.removed.len() - 1]
+            )));
+        }
+    }
+    Ok(plan)
 }
 
-/// After a replaced snapshot dropped the entries a video's metadata came from, its metadata must
-/// come from the snapshot of its new last seen date: read those dates' snapshots and refresh
-/// just those videos. A snapshot that changed since it was merged is merged again instead (which
-/// may leave other videos stale, hence the rounds).
+/// Bring the standby (the published warehouse's parent, one publish behind) to what the
+/// published warehouse holds: remove the dates the last publish removed, merge again from the
+/// lake what it merged (with the same `merged_at`), and take its records. The result is what a
+/// copy would give; `false` when the lake no longer holds the content the published warehouse
+/// merged (or the records still differ), and the caller copies instead.
+async fn catch_up(lake: &Lake, files: &[SnapshotFile], session: &mut Session) -> Result<bool> {
+    let published = session.get().published().to_vec();
+    let work = session.run(|s| s.merged_snapshots()).await?;
+    let held: BTreeMap<NaiveDate, &MergedSnapshot> = work.iter().map(|m| (m.date, m)).collect();
+    let wanted: BTreeSet<NaiveDate> = published.iter().map(|p| p.date).collect();
+    let mut changed = 0;
+    for date in held.keys().filter(|d| !wanted.contains(d)).copied() {
+        session.run(move |s| s.forget_snapshot(date)).await?;
+        changed += 1;
+    }
+    for p in &published {
+        let same_content = |w: &MergedSnapshot| match (&w.content_sha256, &p.content_sha256) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => w.same_listing(p.etag.as_deref(), p.size),
+            _ => false,
+        };
+        match held.get(&p.date) {
+            Some(w) if *w == p => continue,
+            Some(w) if same_content(w) => {}
+            _ => {
+                let Some(file) = files.iter().find(|f| f.date == p.date) else {
+                    return Ok(false);
+                };
+                let Some(snapshot) = lake.read_snapshot(file.date).await? else {
+                    return Ok(false);
+                };
+                let same = match &p.content_sha256 {
+                    Some(digest) => *digest == snapshot.content_sha256,
+                    None => p.same_listing(file.meta.e_tag.as_deref(), file.meta.size),
+                };
+                if !same {
+                    return Ok(false);
+                }
+                session
+                    .merge(snapshot, Clock::Fixed(p.merged_at))
+                    .await?;
+            }
+        }
+        let record = p.clone();
+        session.run(move |s| s.set_record(&record)).await?;
+        changed += 1;
+    }
+    if changed > 0 {
+        info!(
+            snapshots = changed,
+            "brought the standby copy to the published warehouse"
+        );
+    }
+    Ok(session.run(|s| s.merged_snapshots()).await? == published)
+}
+
+/// After a replaced or removed snapshot dropped the entries a video's metadata came from, its
+/// metadata must come from the snapshot of its new last seen date: read those dates' snapshots and
+/// refresh just those videos. A snapshot of other content since it was merged is merged again
+/// instead (which may leave other videos stale, hence the rounds).
 async fn refresh_stale_metadata(
     lake: &Lake,
     session: &mut Session,
@@ -215,7 +386,7 @@ async fn refresh_stale_metadata(
                 continue;
             };
             let unchanged = merged.iter().any(|m| {
-                m.date == date && m.etag == snapshot.meta.e_tag && m.size == snapshot.meta.size
+                m.date == date && m.content_sha256.as_deref() == Some(&snapshot.content_sha256)
             });
             if unchanged {
                 let videos = session
@@ -224,13 +395,26 @@ async fn refresh_stale_metadata(
                 info!(%date, videos, "stale video metadata refreshed");
                 done.insert(date);
             } else {
-                let rows = session.merge(snapshot, date, clock).await?;
+                let rows = session.merge(snapshot, clock).await?;
                 info!(%date, rows, "snapshot changed since merged; merged again");
                 report.merged.push((date, rows));
             }
         }
     }
     unreachable!("the loop returns")
+}
+
+/// A snapshot read from the lake, ready to merge at `clock`'s time.
+fn staged(snapshot: Snapshot, clock: Clock) -> Staged {
+    Staged {
+        date: snapshot.date,
+        path: snapshot.meta.location.to_string(),
+        etag: snapshot.meta.e_tag,
+        size: snapshot.meta.size,
+        content_sha256: snapshot.content_sha256,
+        merged_at: clock.now(),
+        batches: snapshot.regions.into_values().collect(),
+    }
 }
 
 /// Begin a merge session on a blocking thread; `standby`: may start from the standby copy.
@@ -270,17 +454,8 @@ impl Session {
     }
 
     /// Merge a snapshot read from the lake; returns its rows.
-    async fn merge(&mut self, snapshot: Snapshot, date: NaiveDate, clock: Clock) -> Result<usize> {
-        let merged_at = clock.now();
-        self.run(move |s| {
-            let path = snapshot.meta.location.to_string();
-            let source = SourceFile {
-                path: &path,
-                etag: snapshot.meta.e_tag.as_deref(),
-                size: snapshot.meta.size,
-            };
-            s.merge_snapshot(date, source, snapshot.regions.into_values(), merged_at)
-        })
-        .await
+    async fn merge(&mut self, snapshot: Snapshot, clock: Clock) -> Result<usize> {
+        let staged = staged(snapshot, clock);
+        Ok(self.run(move |s| s.merge_snapshots(vec![staged])).await?[0])
     }
 }

@@ -15,8 +15,10 @@ use crate::fetch::{FetchOptions, fetch_all};
 use crate::lake::Lake;
 use crate::youtube::{Client, ErrorKind};
 
+mod forget;
 mod merge;
 mod rebuild;
+pub use forget::{Forgotten, forget};
 pub use merge::{MergeReport, merge};
 pub use rebuild::{RebuildReport, RebuiltDate, rebuild};
 
@@ -68,6 +70,9 @@ pub struct RegionReport {
     /// Items dropped because the API repeated an id across pages.
     pub duplicates_dropped: usize,
     pub elapsed_ms: u128,
+    /// The raw pages this run archived for the region (what its commit names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::lake::Source>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RegionFailure>,
 }
@@ -112,6 +117,9 @@ pub struct MergeSummary {
     pub snapshots: usize,
     /// Chart entries merged.
     pub rows: usize,
+    /// Dates removed from the warehouse because the lake no longer holds their snapshot.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -134,6 +142,7 @@ impl MergeSummary {
             status: MergeStatus::Skipped,
             snapshots: 0,
             rows: 0,
+            removed: Vec::new(),
             error: None,
         }
     }
@@ -145,24 +154,31 @@ impl MergeSummary {
         }
     }
 
+    fn failed(self) -> Self {
+        Self {
+            status: MergeStatus::Failed,
+            ..self
+        }
+    }
+
     fn of(result: &Result<MergeReport>) -> Self {
         match result {
             Ok(m) => Self {
-                status: if m.merged.is_empty() {
+                status: if m.merged.is_empty() && m.removed.is_empty() {
                     MergeStatus::UpToDate
                 } else {
                     MergeStatus::Merged
                 },
                 snapshots: m.merged.len(),
                 rows: m.merged.iter().map(|(_, rows)| rows).sum(),
+                removed: m.removed.iter().map(|(d, _)| *d).collect(),
                 error: None,
             },
             Err(e) => Self {
-                status: MergeStatus::Failed,
-                snapshots: 0,
-                rows: 0,
                 error: Some(e.to_string()),
-            },
+                ..Self::skipped()
+            }
+            .failed(),
         }
     }
 }
@@ -247,6 +263,8 @@ pub struct FileReport {
     pub bytes: usize,
     /// Identical to the file already there, so not rewritten.
     pub unchanged: bool,
+    /// The file's identity: the SHA-256 of its rows as encoded.
+    pub content_sha256: String,
 }
 
 /// How a run ended, for the exit code.
@@ -385,8 +403,10 @@ impl RunReport {
         let m = &self.merge;
         match m.status {
             MergeStatus::Merged => format!(
-                "merged {} snapshot(s), {} chart entries into the warehouse",
-                m.snapshots, m.rows
+                "merged {} snapshot(s), {} chart entries into the warehouse{}",
+                m.snapshots,
+                m.rows,
+                removed_note(&m.removed)
             ),
             MergeStatus::UpToDate => "the warehouse was up to date".to_string(),
             MergeStatus::Failed if self.outcome() == Outcome::MergeFailed => format!(
@@ -403,14 +423,30 @@ impl RunReport {
     }
 }
 
-/// The run's id: its start time, plus the process id for real runs (two runs in one second
-/// get two reports); a simulated night (fixed clock) has one id, so a replay rewrites its report.
-fn run_id(clock: Clock) -> String {
-    let time = clock.now().format("%Y%m%dT%H%M%SZ");
-    match clock {
-        Clock::System => format!("{time}-{}", std::process::id()),
-        Clock::Fixed(_) => time.to_string(),
+/// `; removed 2 date(s) the lake no longer holds: 2026-11-20, 2026-11-21`, or nothing.
+pub fn removed_note(removed: &[NaiveDate]) -> String {
+    if removed.is_empty() {
+        return String::new();
     }
+    let dates: Vec<String> = removed.iter().map(NaiveDate::to_string).collect();
+    format!(
+        "; removed {} date(s) the lake no longer holds: {}",
+        removed.len(),
+        dates.join(", ")
+    )
+}
+
+/// The run's id: a UUIDv7 from the run's clock and 74 random bits, so two runs started in the
+/// same second on two hosts (PID 1 in both containers) never share one, nor a raw directory, nor a
+/// run report; a replayed night (fixed clock) gets a new one too, since its pages are new.
+fn run_id(clock: Clock) -> String {
+    let now = clock.now();
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        now.timestamp().max(0) as u64,
+        now.timestamp_subsec_nanos(),
+    );
+    uuid::Uuid::new_v7(ts).to_string()
 }
 
 /// The nightly job: fetch every region, archive the raw pages of the ones that succeeded and
@@ -430,6 +466,8 @@ pub async fn run(
     warehouse: Option<&Path>,
     committed: impl FnOnce(&RunReport),
 ) -> Result<RunReport> {
+    // A date whose files a newer trendlake wrote is refused before a request is spent.
+    crate::commit::preflight(lake, job.date).await?;
     let mut report = fetch_and_commit(job, lake).await;
     if warehouse.is_some() {
         report.merge = MergeSummary::pending();
@@ -514,6 +552,25 @@ pub async fn report(job: &SnapshotJob, lake: &Lake, warehouse: &Path, run: &mut 
     write_report(job, lake, run).await;
 }
 
+/// The regions `date`'s snapshot holds, for `--only-missing`. A snapshot that cannot be read is
+/// first repaired as a run's commit would: moved aside, and its regions restored from the raw
+/// pages its commit named; what cannot be restored is then missing, and fetched.
+pub async fn present_regions(lake: &Lake, date: NaiveDate) -> Result<Vec<String>> {
+    crate::commit::preflight(lake, date).await?;
+    match lake.snapshot_regions(date).await {
+        Err(crate::lake::LakeError::Corrupt { path, source }) => {
+            let repaired = crate::commit::commit(lake, date, BTreeMap::new(), "repair").await?;
+            warn!(
+                %path, problem = %source, quarantined = repaired.quarantined.as_deref(),
+                restored = ?repaired.regions_restored,
+                "the snapshot in place cannot be read; moved it aside and restored its regions from raw pages"
+            );
+            Ok(lake.snapshot_regions(date).await?)
+        }
+        present => Ok(present?),
+    }
+}
+
 /// [`run`] without a merge: fetch, commit, write the run report.
 pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
     run(job, lake, None, |_| ()).await
@@ -539,6 +596,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
             retries: f.retries,
             duplicates_dropped: f.duplicates_dropped,
             elapsed_ms: f.elapsed.as_millis(),
+            source: None,
             error: None,
         };
         match f.outcome {
@@ -570,12 +628,24 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
     } else {
         crate::pause::at("fetched").await;
         let rows: usize = batches.values().map(|b| b.num_rows()).sum();
-        // The raw pages first: a snapshot region always has the pages it came from.
-        let archived = archive_raw(job, lake, &run_id, &batches, raw_pages).await;
-        crate::pause::at("raw_written").await;
-        let committed = match archived {
-            Ok(()) => lake.commit_snapshot(job.date, batches).await,
-            Err(e) => Err(e),
+        // The raw pages first, in this run's own directories: a committed region always has the
+        // pages it came from, and a run that stops here changes nothing another commit names.
+        let committed = match archive_raw(job, lake, &run_id, &batches, raw_pages).await {
+            Ok(sources) => {
+                crate::pause::at("raw_written").await;
+                for report in regions.iter_mut() {
+                    report.source = sources.get(&report.region).cloned();
+                }
+                let fetched = batches
+                    .into_iter()
+                    .map(|(region, batch)| {
+                        let source = sources.get(&region).cloned();
+                        (region, crate::commit::Region { batch, source })
+                    })
+                    .collect();
+                crate::commit::commit(lake, job.date, fetched, &run_id).await
+            }
+            Err(e) => Err(e.into()),
         };
         match committed {
             Ok(commit) => {
@@ -585,6 +655,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
                     path: commit.path,
                     bytes: commit.bytes,
                     unchanged: commit.unchanged,
+                    content_sha256: commit.content_sha256,
                 };
                 (Some(file), rows, commit.regions_kept)
             }
@@ -633,12 +704,12 @@ async fn archive_raw(
     run_id: &str,
     batches: &BTreeMap<String, arrow::array::RecordBatch>,
     pages: BTreeMap<String, Vec<crate::raw::RawPage>>,
-) -> std::result::Result<(), crate::lake::LakeError> {
+) -> std::result::Result<BTreeMap<String, crate::lake::Source>, crate::lake::LakeError> {
     use futures::{StreamExt, TryStreamExt};
     futures::stream::iter(pages)
         .map(|(region, pages)| async move {
             let rows = batches.get(&region).map_or(0, |b| b.num_rows());
-            crate::raw::write_region(
+            let source = crate::raw::write_region(
                 lake,
                 job.date,
                 run_id,
@@ -647,7 +718,8 @@ async fn archive_raw(
                 rows,
                 &pages,
             )
-            .await
+            .await?;
+            Ok::<_, crate::lake::LakeError>((region, source))
         })
         .buffer_unordered(4)
         .try_collect()
@@ -673,6 +745,7 @@ mod tests {
             retries: 0,
             duplicates_dropped: 0,
             elapsed_ms: 10,
+            source: None,
             error: failed.then(|| RegionFailure {
                 page: 2,
                 kind: ErrorKind::ChartNotFound,
@@ -707,7 +780,7 @@ mod tests {
             } else {
                 MergeSummary::of(&Ok(MergeReport {
                     merged: vec![("2026-11-20".parse().unwrap(), 400)],
-                    up_to_date: 0,
+                    ..MergeReport::default()
                 }))
             },
             fetch_ms: 0,
@@ -781,6 +854,21 @@ mod tests {
     }
 
     #[test]
+    fn run_ids_never_collide_even_on_one_clock() {
+        // Two containers started in the same second (PID 1 in both) share a clock; a replayed
+        // night shares a fixed one. The ids differ all the same, and sort by time.
+        let clock = Clock::Fixed("2026-11-20T03:00:00Z".parse().unwrap());
+        let ids: std::collections::BTreeSet<String> = (0..10_000).map(|_| run_id(clock)).collect();
+        assert_eq!(ids.len(), 10_000);
+        let id = uuid::Uuid::parse_str(ids.iter().next().unwrap()).unwrap();
+        assert_eq!(id.get_version_num(), 7);
+        let (secs, _) = id.get_timestamp().unwrap().to_unix();
+        assert_eq!(secs, 1_795_143_600, "the clock's time is in the id");
+        let later = run_id(Clock::Fixed("2026-11-21T03:00:00Z".parse().unwrap()));
+        assert!(ids.iter().all(|id| *id < later), "ids sort by time");
+    }
+
+    #[test]
     fn merge_summaries() {
         let merged = MergeSummary::of(&Ok(MergeReport {
             merged: vec![
@@ -788,14 +876,15 @@ mod tests {
                 ("2026-11-20".parse().unwrap(), 600),
             ],
             up_to_date: 3,
+            removed: Vec::new(),
         }));
         assert_eq!(
             (merged.status, merged.snapshots, merged.rows),
             (MergeStatus::Merged, 2, 1000)
         );
         let none = MergeSummary::of(&Ok(MergeReport {
-            merged: Vec::new(),
             up_to_date: 3,
+            ..MergeReport::default()
         }));
         assert_eq!(none.status, MergeStatus::UpToDate);
         assert_eq!(

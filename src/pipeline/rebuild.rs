@@ -1,11 +1,16 @@
-//! `rebuild`: the pipeline started from the raw archive instead of the API. Each date's regions
-//! are replayed from their raw pages through the same record code as the fetch and committed
-//! like a fetch's (other regions of the date kept), so an untouched date comes out identical.
+//! `rebuild`: the pipeline started from the raw archive instead of the API. Each date's committed
+//! regions are replayed from exactly the raw pages their commit names (`commit::lineage_of`)
+//! through the same record code as the fetch, and committed like a fetch's (other regions of the
+//! date kept), so an untouched date comes out byte-identical. Pages no commit named (a run that
+//! died, or lost its commit) are never read.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
 use tracing::{info, warn};
 
+use crate::commit::{self, Region};
 use crate::error::{Error, Result};
 use crate::lake::Lake;
 
@@ -25,12 +30,12 @@ pub struct RebuildReport {
     pub dates: Vec<RebuiltDate>,
 }
 
-/// Rebuild every date with raw pages within `from..=to` (either end open).
+/// Rebuild every committed date within `from..=to` (either end open) from its raw pages.
 pub async fn rebuild(
     lake: &Lake,
     (from, to): (Option<NaiveDate>, Option<NaiveDate>),
 ) -> Result<RebuildReport> {
-    let dates: Vec<NaiveDate> = crate::raw::dates(lake)
+    let dates: Vec<NaiveDate> = committed_dates(lake)
         .await?
         .into_iter()
         .filter(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t))
@@ -43,28 +48,28 @@ pub async fn rebuild(
             t.map_or("the last date".to_string(), |d| d.to_string())
         ),
     };
-    if dates.is_empty() {
-        return Err(Error::NoRawPages {
-            lake: lake.url().to_string(),
-            dates: asked,
-        });
-    }
     let mut report = RebuildReport::default();
     for date in dates {
-        let batches = crate::raw::replay_date(lake, date)
-            .await
-            .map_err(|e| Error::Raw(Box::new(e)))?;
-        if batches.is_empty() {
-            warn!(%date, "raw pages without a manifest (an interrupted write): nothing to rebuild from; re-run the date");
+        let (lineage, origin) = commit::lineage_of(lake, date).await?;
+        if lineage.is_empty() {
+            warn!(%date, "no committed region of this date has raw pages to rebuild from");
             continue;
         }
-        let regions: Vec<String> = batches.keys().cloned().collect();
-        let rows = batches.values().map(|b| b.num_rows()).sum();
-        let commit = lake.commit_snapshot(date, batches).await?;
-        info!(%date, rows, unchanged = commit.unchanged, "rebuilt from raw pages");
+        let mut regions = BTreeMap::new();
+        for (region, source) in lineage {
+            let batch = crate::raw::replay(lake, &source)
+                .await
+                .map_err(|e| Error::Raw(Box::new(e)))?;
+            let source = Some(source);
+            regions.insert(region, Region { batch, source });
+        }
+        let names: Vec<String> = regions.keys().cloned().collect();
+        let rows = regions.values().map(|r| r.batch.num_rows()).sum();
+        let commit = commit::commit(lake, date, regions, "rebuild").await?;
+        info!(%date, rows, unchanged = commit.unchanged, ?origin, "rebuilt from raw pages");
         report.dates.push(RebuiltDate {
             date,
-            regions,
+            regions: names,
             rows,
             unchanged: commit.unchanged,
         });
@@ -76,4 +81,29 @@ pub async fn rebuild(
         });
     }
     Ok(report)
+}
+
+/// Every date the lake has a commit of: a snapshot, a commit record, or (a lake written before
+/// commit records) a region's own manifest.
+async fn committed_dates(lake: &Lake) -> Result<BTreeSet<NaiveDate>> {
+    let mut dates = BTreeSet::new();
+    for top in ["videos", "_commits", "raw"] {
+        for meta in lake.list(&lake.path(top)).await? {
+            let Some(parts) = lake.relative(&meta.location) else {
+                continue;
+            };
+            let parts: Vec<&str> = parts.iter().map(|p| p.as_ref()).collect();
+            let date = match parts.as_slice() {
+                ["raw", ..] => crate::raw::RawKey::parse(&parts)
+                    .filter(|k| k.run.is_none() && k.file == "manifest.json")
+                    .map(|k| k.date),
+                [_, d, _] => d
+                    .strip_prefix("snapshot_date=")
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+                _ => None,
+            };
+            dates.extend(date);
+        }
+    }
+    Ok(dates)
 }

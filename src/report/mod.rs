@@ -181,6 +181,17 @@ pub async fn publish(lake: &Lake, report: &Report) -> Result<Published, ReportEr
     Ok(Published { path, index, dates })
 }
 
+/// Rewrite `_reports/index.html` from the reports the lake holds now (after `forget` moved some
+/// aside); `None` when the lake has no index to rewrite. With no report left, the index is an
+/// empty list.
+pub async fn rewrite_index(lake: &Lake) -> Result<Option<String>, ReportError> {
+    if lake.report_dates().await?.is_empty() && !lake.has_report_index().await? {
+        return Ok(None);
+    }
+    let dates = lake.report_dates().await?;
+    Ok(Some(lake.write_report_index(render_index(&dates)?).await?))
+}
+
 /// Index writes at most per publish: the first, and rewrites for dates that appeared meanwhile.
 const INDEX_ROUNDS: usize = 3;
 

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::support::*;
+use trendlake::lake::codec::sha256_hex;
 
 const DAY: &str = "2026-11-20";
 
@@ -24,9 +25,19 @@ async fn cmd(s: &Scratch, command: &str, extra: &[&str]) -> std::process::Output
     trendlake(args).await
 }
 
+/// The directory of the raw pages DAY's snapshot names for `region`: the run's own.
 fn raw_dir(s: &Scratch, region: &str) -> std::path::PathBuf {
-    s.lake()
-        .join(format!("raw/snapshot_date={DAY}/region={region}"))
+    let snapshot = std::fs::read(s.snapshot_file(DAY)).unwrap();
+    let decoded = trendlake::lake::codec::decode_snapshot(snapshot.into()).unwrap();
+    let manifest = &decoded.lineage[region].manifest;
+    let dir = s.lake().join(manifest).parent().unwrap().to_path_buf();
+    assert_eq!(
+        dir.parent().unwrap(),
+        s.lake()
+            .join(format!("raw/snapshot_date={DAY}/region={region}")),
+        "one directory per run under the region's"
+    );
+    dir
 }
 
 fn gunzip(path: &Path) -> Vec<u8> {
@@ -67,8 +78,17 @@ async fn every_page_is_archived_as_received_with_a_manifest() {
                 "page-4.json.gz"
             ]
         );
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        let bytes = std::fs::read(dir.join("manifest.json")).unwrap();
+        // The snapshot names this run's manifest by its SHA-256, and its row count.
+        let snapshot = std::fs::read(s.snapshot_file(DAY)).unwrap();
+        let lineage = trendlake::lake::codec::decode_snapshot(snapshot.into())
+            .unwrap()
+            .lineage;
+        assert_eq!(lineage[region].manifest_sha256, sha256_hex(&bytes));
+        assert_eq!(lineage[region].rows, 200);
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(manifest["format"], 2);
+        assert_eq!(manifest["run_id"], lineage[region].run_id.as_str());
         assert_eq!(manifest["region"], region);
         assert_eq!(manifest["rows"], 200);
         assert_eq!(manifest["per_region"], 200);
@@ -78,6 +98,7 @@ async fn every_page_is_archived_as_received_with_a_manifest() {
             let body = gunzip(&dir.join(page["file"].as_str().unwrap()));
             assert_eq!(page["bytes"], body.len());
             assert_eq!(page["crc32"], crc32fast::hash(&body));
+            assert_eq!(page["sha256"], sha256_hex(&body));
             // The API's own envelope, byte for byte as it was sent.
             let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(json["kind"], "youtube#videoListResponse");
@@ -229,7 +250,7 @@ async fn check_passes_a_healthy_lake_and_lists_every_problem_of_a_damaged_one() 
         "{listed}"
     );
     assert!(
-        listed.contains("2026-11-20 KR: the raw manifest names page-3.json.gz"),
+        listed.contains("2026-11-20 KR: ") && listed.contains("/manifest.json names page-3.json.gz"),
         "{listed}"
     );
     assert!(listed.contains("videos.parquet#4242"), "{listed}");
@@ -276,8 +297,9 @@ async fn a_torn_snapshot_is_quarantined_and_its_regions_restored_from_raw_pages(
     assert_complete_snapshot(&file, &["JP", "KR"]);
     // KR exactly as it was before the file was torn (JP was fetched again).
     let held = |bytes: Vec<u8>| {
-        trendlake::lake::decode_snapshot(bytes.into())
+        trendlake::lake::codec::decode_snapshot(bytes.into())
             .unwrap()
+            .regions
             .remove("KR")
             .unwrap()
     };

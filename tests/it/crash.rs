@@ -126,8 +126,12 @@ impl Place {
                     out.push(line);
                 }
             }
-            for region in trendlake::raw::regions(&lake, file.date).await.unwrap() {
-                let m = trendlake::raw::manifest(&lake, file.date, &region)
+            // The raw pages the commit names (not the run's id, which differs run to run).
+            let (lineage, _) = trendlake::commit::lineage_of(&lake, file.date)
+                .await
+                .unwrap();
+            for (region, source) in lineage {
+                let (m, _) = trendlake::raw::read_manifest(&lake, &source.manifest)
                     .await
                     .unwrap()
                     .unwrap();
@@ -298,4 +302,123 @@ async fn s3_stopping_mid_run_is_a_clear_error_and_the_next_run_succeeds() {
 
     assert_exit(&place.run(&api.base_url(), NIGHT).await, 0);
     assert_exit(&place.check().await, 0);
+}
+
+/// What a date's commit is: the snapshot's bytes and, per region, the raw pages it names,
+/// replayed (every digest on the way checked) into exactly the snapshot's rows.
+async fn committed(place: &Place, day: &str) -> (Vec<u8>, trendlake::lake::Lineage) {
+    let lake = open_lake(&place.lake, &place.env);
+    let snapshot = lake.read_snapshot(date(day)).await.unwrap().unwrap();
+    assert_eq!(
+        snapshot.lineage.keys().collect::<Vec<_>>(),
+        snapshot.regions.keys().collect::<Vec<_>>(),
+        "every region names its raw pages"
+    );
+    for (region, source) in &snapshot.lineage {
+        let replayed = trendlake::raw::replay(&lake, source)
+            .await
+            .unwrap_or_else(|e| panic!("{day} {region}: {e}"));
+        assert!(replayed == snapshot.regions[region], "{day} {region}");
+    }
+    (snapshot.bytes.to_vec(), snapshot.lineage)
+}
+
+/// A re-run of an already committed date killed at every point of the night. Before its commit,
+/// nothing a reader or `rebuild` uses changes: the committed snapshot, the raw pages it names and
+/// the warehouse are as they were and `check` passes. After its commit, the new snapshot names its
+/// own complete pages, and `check` asks only for the merge. Either way `rebuild` reproduces the
+/// committed rows exactly, even with the snapshot file gone.
+async fn rerun_killed_at_every_point(moto: Option<&Moto>) {
+    let api = fake(date(BEFORE), |_| {}).await;
+    for (point, _, _) in POINTS {
+        let place = Place::new(moto, &format!("rerun-{point}"));
+        api.set_date(date(BEFORE));
+        assert_exit(&place.run(&api.base_url(), BEFORE).await, 0);
+        api.set_date(date(NIGHT));
+        assert_exit(&place.run(&api.base_url(), NIGHT).await, 0);
+        let before = committed(&place, NIGHT).await;
+        let tables = all_tables(&place.warehouse);
+
+        // The chart has moved on since: the re-run fetches other numbers.
+        api.set_date(date("2026-11-21"));
+        place.run_killed_at(&api.base_url(), NIGHT, point);
+        let after = committed(&place, NIGHT).await;
+        let landed = matches!(*point, "committed" | "merge");
+        let out = place.check().await;
+        if landed {
+            assert!(after.0 != before.0, "killed at {point}: the re-run's commit landed");
+            assert_eq!(
+                stdout(&out),
+                format!(
+                    "not_merged {NIGHT}: the lake file's rows changed since it was merged; run `trendlake merge`\n"
+                ),
+                "killed at {point}"
+            );
+            let merged = trendlake_env(place.args("merge", "", ""), &env_refs(&place.env)).await;
+            assert_exit(&merged, 0);
+            assert_exit(&place.check().await, 0);
+        } else {
+            assert!(after.0 == before.0, "killed at {point}: the snapshot changed");
+            assert_eq!(after.1, before.1, "killed at {point}: it names other pages");
+            assert_eq!(all_tables(&place.warehouse), tables, "killed at {point}");
+            assert_exit(&out, 0);
+        }
+
+        // rebuild reads exactly the pages the commit names: the same file, nothing rewritten.
+        let now = committed(&place, NIGHT).await;
+        let env = env_refs(&place.env);
+        let rebuild = |extra: &[&str]| {
+            let mut args = place.args("rebuild", "", "");
+            args.extend(extra.iter().map(|a| a.to_string()));
+            trendlake_env(args, &env)
+        };
+        let out = rebuild(&["--date", NIGHT]).await;
+        assert_exit(&out, 0);
+        assert!(
+            stderr(&out).contains("identical to the snapshot in place"),
+            "killed at {point}: {}",
+            stderr(&out)
+        );
+        // And with the file gone, from the pages its commit record names.
+        delete_snapshot(&place, moto, NIGHT).await;
+        assert_exit(&rebuild(&["--date", NIGHT]).await, 0);
+        assert!(
+            committed(&place, NIGHT).await == now,
+            "killed at {point}: rebuilt byte for byte"
+        );
+        assert_exit(&place.check().await, 0);
+    }
+}
+
+/// Delete `day`'s snapshot file, as an operator (or a bad sync) might.
+async fn delete_snapshot(place: &Place, moto: Option<&Moto>, day: &str) {
+    use object_store::ObjectStoreExt;
+    let lake = open_lake(&place.lake, &place.env);
+    match (lake.local_dir(), moto) {
+        (Some(dir), _) => {
+            std::fs::remove_file(dir.join(format!("videos/snapshot_date={day}/videos.parquet")))
+                .unwrap()
+        }
+        (None, Some(moto)) => {
+            let prefix = place.lake.trim_start_matches(&format!("s3://{BUCKET}/"));
+            moto.store()
+                .delete(&object_store::path::Path::from(format!(
+                    "{prefix}/videos/snapshot_date={day}/videos.parquet"
+                )))
+                .await
+                .unwrap()
+        }
+        (None, None) => unreachable!("an S3 lake has its server"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_of_a_committed_date_killed_anywhere_on_a_local_lake_changes_nothing_it_names() {
+    rerun_killed_at_every_point(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_of_a_committed_date_killed_anywhere_on_s3_changes_nothing_it_names() {
+    let moto = Moto::start().await;
+    rerun_killed_at_every_point(Some(&moto)).await;
 }

@@ -8,6 +8,7 @@ mod deploy;
 mod faults;
 mod history;
 mod library_chart;
+mod lineage;
 mod library_history;
 mod library_trajectory;
 mod notebooks;

@@ -10,7 +10,8 @@ use arrow::datatypes::{Int32Type, Int64Type};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload, UpdateVersion};
 use trendlake::fake_api::chart;
-use trendlake::lake::encode_snapshot;
+use trendlake::commit::unsourced;
+use trendlake::lake::{Lineage, codec::encode_snapshot};
 use trendlake::record::{Page, region_batch};
 use trendlake::youtube::model::{Snippet, Statistics, Video};
 
@@ -114,6 +115,17 @@ fn fetched(regions: &[(&str, RecordBatch)]) -> BTreeMap<String, RecordBatch> {
         .collect()
 }
 
+/// Commit `regions` (without raw pages) to `day`; must succeed.
+async fn commit(
+    lake: &trendlake::lake::Lake,
+    day: chrono::NaiveDate,
+    regions: BTreeMap<String, RecordBatch>,
+) -> trendlake::commit::Commit {
+    trendlake::commit::commit(lake, day, unsourced(regions), "t")
+        .await
+        .unwrap()
+}
+
 fn names<V>(regions: &BTreeMap<String, V>) -> Vec<&str> {
     regions.keys().map(String::as_str).collect()
 }
@@ -143,16 +155,16 @@ async fn commit_then_read_back(url: &str, options: &[(String, String)]) {
     assert!(lake.snapshot_regions(day).await.unwrap().is_empty());
 
     let written = fetched(&[("US", videos("US", 0, 2)), ("JP", videos("JP", 0, 3))]);
-    let commit = lake.commit_snapshot(day, written.clone()).await.unwrap();
-    assert_eq!(commit.rows, 5);
-    assert!(commit.regions_kept.is_empty(), "{:?}", commit.regions_kept);
-    assert!(!commit.unchanged);
+    let first = commit(&lake, day, written.clone()).await;
+    assert_eq!(first.rows, 5);
+    assert!(first.regions_kept.is_empty(), "{:?}", first.regions_kept);
+    assert!(!first.unchanged);
     assert!(
-        commit
+        first
             .path
             .ends_with("/videos/snapshot_date=2026-11-20/videos.parquet"),
         "{}",
-        commit.path
+        first.path
     );
 
     // A second Lake (its own client) reads exactly what the first wrote.
@@ -161,8 +173,8 @@ async fn commit_then_read_back(url: &str, options: &[(String, String)]) {
         .await
         .unwrap()
         .expect("the committed snapshot");
-    assert_eq!(snapshot.bytes.len(), commit.bytes);
-    assert_eq!(snapshot.meta.size, commit.bytes as u64);
+    assert_eq!(snapshot.bytes.len(), first.bytes);
+    assert_eq!(snapshot.meta.size, first.bytes as u64);
     assert_eq!(snapshot.meta.location, lake.snapshot_path(day));
     assert_eq!(names(&snapshot.regions), ["JP", "US"]);
     let (jp, us) = (&snapshot.regions["JP"], &snapshot.regions["US"]);
@@ -189,10 +201,10 @@ async fn commit_then_read_back(url: &str, options: &[(String, String)]) {
     );
 
     // The same regions again: nothing to write, and nothing written.
-    let again = lake.commit_snapshot(day, written).await.unwrap();
+    let again = commit(&lake, day, written).await;
     assert!(again.unchanged);
     assert_eq!(again.rows, 5);
-    assert_eq!(again.bytes, commit.bytes);
+    assert_eq!(again.bytes, first.bytes);
     let after = lake.read_snapshot(day).await.unwrap().unwrap();
     assert_eq!(after.bytes, snapshot.bytes);
     assert_eq!(after.meta.e_tag, snapshot.meta.e_tag);
@@ -203,9 +215,7 @@ async fn list_snapshots_in_date_order(url: &str, options: &[(String, String)]) {
     let lake = open_lake(url, options);
     assert!(lake.list_snapshots().await.unwrap().is_empty());
     for day in ["2026-11-21", "2025-12-31", "2026-11-20", "2026-02-03"] {
-        lake.commit_snapshot(date(day), fetched(&[("JP", videos("JP", 0, 1))]))
-            .await
-            .unwrap();
+        commit(&lake, date(day), fetched(&[("JP", videos("JP", 0, 1))])).await;
     }
     // A run report is in the lake too, but it is not a snapshot.
     lake.write_run_report(date("2026-11-20"), "run-1", b"{}".to_vec())
@@ -231,7 +241,8 @@ async fn replacing_a_region_keeps_the_others_byte_for_byte(
 ) {
     let lake = open_lake(url, options);
     let day = date("2026-11-20");
-    lake.commit_snapshot(
+    commit(
+        &lake,
         day,
         fetched(&[
             ("GB", videos("GB", 0, 2)),
@@ -239,14 +250,15 @@ async fn replacing_a_region_keeps_the_others_byte_for_byte(
             ("US", videos("US", 0, 4)),
         ]),
     )
-    .await
-    .unwrap();
+    .await;
     let before = lake.read_snapshot(day).await.unwrap().unwrap();
 
-    let commit = open_lake(url, options)
-        .commit_snapshot(day, fetched(&[("JP", videos("JP", 1, 5))]))
-        .await
-        .unwrap();
+    let commit = commit(
+        &open_lake(url, options),
+        day,
+        fetched(&[("JP", videos("JP", 1, 5))]),
+    )
+    .await;
     assert_eq!(commit.regions_kept, ["GB", "US"]);
     assert_eq!(commit.rows, 2 + 5 + 4);
     assert!(!commit.unchanged);
@@ -259,8 +271,12 @@ async fn replacing_a_region_keeps_the_others_byte_for_byte(
         assert_eq!(after.regions[kept], before.regions[kept], "{kept}");
         // Byte for byte: the region alone encodes to the same file before and after.
         assert_eq!(
-            encode_snapshot([&after.regions[kept]]).unwrap(),
-            encode_snapshot([&before.regions[kept]]).unwrap(),
+            encode_snapshot([&after.regions[kept]], &Lineage::new())
+                .unwrap()
+                .bytes,
+            encode_snapshot([&before.regions[kept]], &Lineage::new())
+                .unwrap()
+                .bytes,
             "{kept}"
         );
     }
@@ -280,9 +296,14 @@ async fn concurrent_writers_of_a_date_keep_every_region(url: &str, options: &[(S
             let (url, options) = (url.to_string(), options.to_vec());
             writers.spawn(async move {
                 let lake = open_lake(&url, &options);
-                lake.commit_snapshot(day, fetched(&[(region, videos(region, round, i + 1))]))
-                    .await
-                    .unwrap_or_else(|e| panic!("round {round}, {region}: {e}"))
+                trendlake::commit::commit(
+                    &lake,
+                    day,
+                    unsourced(fetched(&[(region, videos(region, round, i + 1))])),
+                    "t",
+                )
+                .await
+                .unwrap_or_else(|e| panic!("round {round}, {region}: {e}"))
             });
         }
         while let Some(commit) = writers.join_next().await {

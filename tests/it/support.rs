@@ -190,6 +190,37 @@ pub fn warehouse_rows(path: &Path, sql: &str) -> Vec<Vec<String>> {
     out
 }
 
+/// Every table of the warehouse, in full, but what differs between two merges of the same lake:
+/// the times of merging and the warehouse's generation ids.
+pub fn all_tables(path: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
+    let text = |v: &String| {
+        v.trim_start_matches("Text(\"")
+            .trim_end_matches("\")")
+            .to_string()
+    };
+    let tables = warehouse_rows(
+        path,
+        "SELECT table_name, \
+                string_agg(column_name, ', ' ORDER BY column_index) \
+                    FILTER (column_name IN ('merged_at', 'generation', 'parent_generation')) \
+         FROM duckdb_columns() \
+         WHERE NOT internal AND table_name IN (SELECT table_name FROM duckdb_tables()) \
+         GROUP BY 1 ORDER BY 1",
+    );
+    tables
+        .into_iter()
+        .map(|row| {
+            let name = text(&row[0]);
+            let except = match row[1].as_str() {
+                "Null" => String::new(),
+                excluded => format!(" EXCLUDE ({})", text(&excluded.to_string())),
+            };
+            let rows = warehouse_rows(path, &format!("SELECT *{except} FROM {name} ORDER BY ALL"));
+            (name, rows)
+        })
+        .collect()
+}
+
 /// Every file under `dir` with its bytes, to prove nothing changed.
 pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();

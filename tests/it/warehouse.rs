@@ -52,7 +52,9 @@ async fn commit(lake: &Lake, day: NaiveDate, regions: Vec<(&str, RecordBatch)>) 
         .into_iter()
         .map(|(r, b)| (r.to_string(), b))
         .collect();
-    lake.commit_snapshot(day, regions).await.unwrap();
+    trendlake::commit::commit(lake, day, trendlake::commit::unsourced(regions), "t")
+        .await
+        .unwrap();
 }
 
 /// `trendlake merge` of the scratch lake into `warehouse` (`--date` with `only`); must succeed.
@@ -70,29 +72,6 @@ async fn merge(s: &Scratch, warehouse: &Path, only: Option<NaiveDate>) -> String
     let out = trendlake(args).await;
     assert_exit(&out, 0);
     stderr(&out)
-}
-
-/// Every table of the warehouse, in full, but the times of merging.
-fn all_tables(path: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
-    let tables = warehouse_rows(
-        path,
-        "SELECT table_name, bool_or(column_name = 'merged_at') FROM duckdb_columns() \
-         WHERE NOT internal AND table_name IN (SELECT table_name FROM duckdb_tables()) \
-         GROUP BY 1 ORDER BY 1",
-    );
-    tables
-        .into_iter()
-        .map(|row| {
-            let name = row[0].trim_start_matches("Text(\"").trim_end_matches("\")");
-            let except = if row[1] == "Boolean(true)" {
-                " EXCLUDE (merged_at)"
-            } else {
-                ""
-            };
-            let rows = warehouse_rows(path, &format!("SELECT *{except} FROM {name} ORDER BY ALL"));
-            (name.to_string(), rows)
-        })
-        .collect()
 }
 
 /// (title, first_seen, last_seen) of a video, or `None` when the warehouse has no row for it.

@@ -1,43 +1,29 @@
-//! The Parquet lake on `object_store` (local directory or S3): layout, encoding, atomic commit.
+//! The Parquet lake on `object_store` (local directory or S3): storage only. Paths of the layout,
+//! whole-object puts (atomic: `LocalFileSystem` stages and renames, S3 publishes a PUT at once),
+//! conditional puts and per-date locks for the commit step (`crate::commit`), listings, and the
+//! snapshot file read back through its format (`codec`). Nothing here knows what a run or a raw
+//! page is.
 //!
-//! Layout (SPEC): `videos/snapshot_date=D/videos.parquet` — one file per date, all regions,
-//! sorted by region then rank, one row group per region; `raw/…` (see `raw`);
-//! `_runs/snapshot_date=D/<run-id>.json`; `_quarantine/` for files that could not be read.
-//! A commit is one `put` of the whole file: `LocalFileSystem` stages and renames, S3 publishes a
-//! PUT atomically, so readers see the old file or the new one, never half of one. Commits are a
-//! read-merge-write of the date's file, so concurrent runs of a date are serialised: locally by a
-//! lock file, on S3 by conditional puts (`If-Match` the version read, `If-None-Match` for the
-//! first file), retried from the read when another run got there first.
+//! Layout (SPEC, and the README's "Lake layout"): `videos/snapshot_date=D/videos.parquet`, one
+//! file per date, all regions, sorted by region then rank, one row group per region; `raw/…`
+//! (see `raw`); `_commits/`, `_runs/`, `_quarantine/`, `_reports/`, `_trash/`.
 
-use std::collections::BTreeMap;
+pub mod codec;
+
 use std::sync::Arc;
 
-use arrow::array::StringArray;
-use arrow::array::{AsArray, RecordBatch};
-use arrow::compute::kernels::cmp::eq;
-use arrow::compute::{concat_batches, filter_record_batch};
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::TryStreamExt;
+use tracing::warn;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
-    ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode, PutOptions, PutPayload,
-    UpdateVersion,
+    Attribute, Attributes, ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode,
+    PutOptions, PutPayload, UpdateVersion,
 };
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
-use tracing::warn;
 
-use crate::record::{SCHEMA_VERSION, schema};
-
-/// Read-merge-write rounds a commit tries before it gives up on a date other runs keep
-/// committing.
-const MAX_COMMIT_ATTEMPTS: u32 = 20;
+pub use codec::{DecodeError, Decoded, Footer, Lineage, Source};
 
 /// S3 requests: retried with backoff, but bounded, so a dead endpoint is reported in seconds, not
 /// minutes (object_store's default keeps trying for three).
@@ -66,44 +52,60 @@ pub enum LakeError {
         #[source]
         source: DecodeError,
     },
+    /// A file of a newer trendlake: refused before anything is written, never moved aside or
+    /// rewritten (exit 2).
+    #[error("lake file {path} was written by a newer trendlake ({source}): upgrade trendlake; nothing was changed")]
+    Newer {
+        path: String,
+        #[source]
+        source: DecodeError,
+    },
     #[error("cannot lock {path} for this date's commit: {source}")]
     Lock {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("encoding Parquet: {0}")]
-    Encode(#[from] parquet::errors::ParquetError),
     #[error(
         "there is no lake at {url}: {problem}; check --lake (TRENDLAKE_LAKE), or create it with `trendlake run`"
     )]
     Missing { url: String, problem: String },
-    #[error(
-        "{path}: {attempts} other runs committed this date while this one tried to; nothing of this run was written, run it again"
-    )]
-    Contended { path: String, attempts: u32 },
-    #[error("raw archive: {0}")]
-    Raw(#[from] Box<crate::raw::RawError>),
 }
 
-/// Why bytes are not a snapshot this trendlake can read ([`decode_snapshot`]); the lake wraps it
-/// in [`LakeError::Corrupt`] with the file's path.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    #[error("not Parquet, or damaged: {0}")]
-    Parquet(#[from] parquet::errors::ParquetError),
-    #[error(
-        "schema version {found:?}, this trendlake writes {expected:?}; move the file aside or use a matching trendlake"
-    )]
-    SchemaVersion {
-        found: Option<String>,
-        expected: &'static str,
-    },
-    #[error("its columns differ from the videos schema")]
-    Columns,
-    #[error("its rows cannot be split by region: {0}")]
-    Arrow(#[from] arrow::error::ArrowError),
+impl LakeError {
+    /// Bad input rather than a failure (exit 2): a bad URL, no lake there, a newer file.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            LakeError::Config { .. } | LakeError::Missing { .. } | LakeError::Newer { .. }
+        )
+    }
 }
+
+/// What an object is, for the `Content-Type` it is served with (S3 stores it with the object, so
+/// a browser or a CDN in front of the bucket serves a report as a page and a page as gzip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentType {
+    Parquet,
+    Json,
+    Gzip,
+    Html,
+}
+
+impl ContentType {
+    pub fn mime(self) -> &'static str {
+        match self {
+            ContentType::Parquet => "application/vnd.apache.parquet",
+            ContentType::Json => "application/json",
+            ContentType::Gzip => "application/gzip",
+            ContentType::Html => "text/html; charset=utf-8",
+        }
+    }
+}
+
+/// Bytes of a file's tail read for its footer: a snapshot's footer (schema, statistics, lineage)
+/// is a few KiB.
+const FOOTER_READ: u64 = 64 * 1024;
 
 /// A lake rooted at a directory or an S3 prefix.
 #[derive(Debug, Clone)]
@@ -125,31 +127,25 @@ pub struct SnapshotFile {
     pub meta: ObjectMeta,
 }
 
-/// A snapshot read back: one batch per region, in region order.
+/// A snapshot read back: its regions, their sources and its identity ([`Decoded`]).
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    pub date: NaiveDate,
     pub meta: ObjectMeta,
     /// The file as stored.
     pub bytes: Bytes,
-    pub regions: BTreeMap<String, RecordBatch>,
+    pub regions: std::collections::BTreeMap<String, arrow::array::RecordBatch>,
+    pub lineage: Lineage,
+    /// The file's identity: the SHA-256 of its rows as encoded (see `codec`).
+    pub content_sha256: String,
 }
 
-/// What a commit did.
-#[derive(Debug, Clone)]
-pub struct Commit {
-    pub path: String,
-    pub rows: usize,
-    /// Regions carried over unchanged from the previous file of that date.
-    pub regions_kept: Vec<String>,
-    /// The new file was byte-identical to the one in place, so nothing was written.
-    pub unchanged: bool,
-    pub bytes: usize,
-    /// The file in place could not be read: where it was moved aside.
-    pub quarantined: Option<String>,
-    /// Regions of the unreadable file re-derived from their raw pages and kept.
-    pub regions_restored: Vec<String>,
-    /// Times the commit started over because another run committed the date meanwhile (S3).
-    pub conflicts: u32,
+/// The outcome of a conditional put ([`Lake::put_if`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutIf {
+    Written,
+    /// Another writer changed the object since the version given was read.
+    Lost,
 }
 
 impl Lake {
@@ -344,7 +340,7 @@ impl Lake {
     }
 
     /// An object's metadata (its version, for a conditional put) and bytes, or `None`.
-    async fn get_with_meta(&self, path: &Path) -> Result<Option<(ObjectMeta, Bytes)>, LakeError> {
+    pub(crate) async fn get_with_meta(&self, path: &Path) -> Result<Option<(ObjectMeta, Bytes)>, LakeError> {
         match self.store.get(path).await {
             Ok(got) => {
                 let meta = got.meta.clone();
@@ -356,13 +352,74 @@ impl Lake {
         }
     }
 
-    /// Write an object whole (atomically: staged and renamed locally, one PUT on S3).
-    pub(crate) async fn put(&self, path: &Path, bytes: Bytes) -> Result<(), LakeError> {
+    /// Write an object whole (atomically: staged and renamed locally, one PUT on S3), with its
+    /// content type where the store keeps one.
+    pub(crate) async fn put(
+        &self,
+        path: &Path,
+        bytes: Bytes,
+        kind: ContentType,
+    ) -> Result<(), LakeError> {
         self.store
-            .put(path, PutPayload::from(bytes))
+            .put_opts(path, PutPayload::from(bytes), self.put_options(kind))
             .await
             .map(|_| ())
             .map_err(self.store_err(path))
+    }
+
+    /// Options of a put of `kind`: the `Content-Type` on S3 (`LocalFileSystem` keeps no
+    /// attributes and refuses them).
+    fn put_options(&self, kind: ContentType) -> PutOptions {
+        let mut options = PutOptions::default();
+        if self.local_dir.is_none() {
+            options.attributes =
+                Attributes::from_iter([(Attribute::ContentType, kind.mime())]);
+        }
+        options
+    }
+
+    /// Write an object whole only if it is still the version `read` (`None`: only if there is
+    /// none). On S3 a conditional put (`If-Match` the ETag read, `If-None-Match: *` for a new
+    /// object); a local lake has no conditional update, so the caller holds the date's lock
+    /// ([`Lake::lock`]) and the put overwrites.
+    pub(crate) async fn put_if(
+        &self,
+        path: &Path,
+        bytes: Bytes,
+        kind: ContentType,
+        read: Option<&ObjectMeta>,
+    ) -> Result<PutIf, LakeError> {
+        let mut options = self.put_options(kind);
+        options.mode = match (&self.local_dir, read) {
+            (Some(_), _) => PutMode::Overwrite,
+            (None, Some(meta)) => PutMode::Update(UpdateVersion {
+                e_tag: meta.e_tag.clone(),
+                version: meta.version.clone(),
+            }),
+            (None, None) => PutMode::Create,
+        };
+        match self
+            .store
+            .put_opts(path, PutPayload::from(bytes), options)
+            .await
+        {
+            Ok(_) => Ok(PutIf::Written),
+            Err(object_store::Error::Precondition { .. })
+            | Err(object_store::Error::AlreadyExists { .. }) => Ok(PutIf::Lost),
+            Err(e) => Err(self.store_err(path)(e)),
+        }
+    }
+
+    /// Move an object (copy, then delete the original: S3 has no rename; a copy keeps the
+    /// object's content type). One that is not there is not an error: `false`.
+    pub(crate) async fn move_object(&self, from: &Path, to: &Path) -> Result<bool, LakeError> {
+        match self.store.copy(from, to).await {
+            Ok(()) => {}
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(e) => return Err(self.store_err(from)(e)),
+        }
+        self.delete(from).await?;
+        Ok(true)
     }
 
     /// Delete an object; one that is not there is not an error.
@@ -431,21 +488,69 @@ impl Lake {
         Ok(files)
     }
 
-    /// Read the snapshot of `date`, if there is one.
+    /// Read the snapshot of `date`, if there is one. A file of a newer trendlake is
+    /// [`LakeError::Newer`]; any other that is not a trendlake snapshot, [`LakeError::Corrupt`].
     pub async fn read_snapshot(&self, date: NaiveDate) -> Result<Option<Snapshot>, LakeError> {
         let path = self.snapshot_path(date);
         let Some((meta, bytes)) = self.get_with_meta(&path).await? else {
             return Ok(None);
         };
-        let regions = decode_snapshot(bytes.clone()).map_err(|source| LakeError::Corrupt {
-            path: self.display(&path),
-            source,
-        })?;
+        let decoded = self.decode(&path, bytes.clone())?;
         Ok(Some(Snapshot {
+            date,
             meta,
             bytes,
-            regions,
+            regions: decoded.regions,
+            lineage: decoded.lineage,
+            content_sha256: decoded.content_sha256,
         }))
+    }
+
+    /// Decode the snapshot file `bytes` read from `path`.
+    pub(crate) fn decode(&self, path: &Path, bytes: Bytes) -> Result<Decoded, LakeError> {
+        codec::decode_snapshot(bytes).map_err(|source| self.unreadable(path, source))
+    }
+
+    /// The error of a file at `path` that is not a snapshot this trendlake reads.
+    fn unreadable(&self, path: &Path, source: DecodeError) -> LakeError {
+        let path = self.display(path);
+        if source.is_newer() {
+            LakeError::Newer { path, source }
+        } else {
+            LakeError::Corrupt { path, source }
+        }
+    }
+
+    /// What the footer of a listed snapshot file says (its recorded identity), read without its
+    /// rows: one ranged read of the file's tail (two when the footer is larger than it).
+    pub async fn read_footer(&self, file: &SnapshotFile) -> Result<Footer, LakeError> {
+        use parquet::errors::ParquetError;
+        use parquet::file::metadata::ParquetMetaDataReader;
+        let path = &file.meta.location;
+        let size = file.meta.size;
+        let mut want = size.min(FOOTER_READ);
+        loop {
+            let tail = self
+                .store
+                .get_range(path, size - want..size)
+                .await
+                .map_err(self.store_err(path))?;
+            let mut reader = ParquetMetaDataReader::new();
+            match reader.try_parse_sized(&tail, size) {
+                Ok(()) => {
+                    let meta = reader
+                        .finish()
+                        .map_err(|e| self.unreadable(path, DecodeError::Parquet(e)))?;
+                    return codec::footer(&meta).map_err(|source| self.unreadable(path, source));
+                }
+                Err(ParquetError::NeedMoreData(needed))
+                    if needed as u64 > want && needed as u64 <= size =>
+                {
+                    want = needed as u64;
+                }
+                Err(e) => return Err(self.unreadable(path, DecodeError::Parquet(e))),
+            }
+        }
     }
 
     /// The regions `date`'s snapshot holds (empty when there is no snapshot).
@@ -457,159 +562,9 @@ impl Lake {
             .unwrap_or_default())
     }
 
-    /// Replace the regions in `fetched` in `date`'s snapshot, keep every other region already
-    /// there, and publish the whole file atomically. An identical file is not rewritten.
-    ///
-    /// A file in place that cannot be read (torn, foreign, of an unknown schema version) does not
-    /// block the commit: it is moved aside under `_quarantine/`, and the regions it held are
-    /// re-derived from their raw pages where those exist.
-    pub async fn commit_snapshot(
-        &self,
-        date: NaiveDate,
-        fetched: BTreeMap<String, RecordBatch>,
-    ) -> Result<Commit, LakeError> {
-        let path = self.snapshot_path(date);
-        // Locally one writer at a time (a lock file); on S3 a conditional put that fails when
-        // another run committed the date since we read it, and then we start over from the read.
-        let _lock = self.lock(date).await?;
-        self.remove_staged(&self.path(&format!("videos/snapshot_date={date}")))?;
-        let mut conflicts = 0;
-        loop {
-            let attempt = self.try_commit(date, &path, fetched.clone()).await?;
-            match attempt {
-                Some(mut commit) => {
-                    commit.conflicts = conflicts;
-                    return Ok(commit);
-                }
-                None => {
-                    conflicts += 1;
-                    if conflicts >= MAX_COMMIT_ATTEMPTS {
-                        return Err(LakeError::Contended {
-                            path: self.display(&path),
-                            attempts: conflicts,
-                        });
-                    }
-                    warn!(path = %self.display(&path), conflicts, "another run committed this date meanwhile; merging with its file");
-                    // Jittered, so two contenders do not collide again in step.
-                    let jitter = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.subsec_nanos() % 50)
-                        .unwrap_or(0);
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        10 * u64::from(conflicts) + u64::from(jitter),
-                    ))
-                    .await;
-                }
-            }
-        }
-    }
-
-    /// One read-merge-write; `None` when the conditional put lost to another writer.
-    async fn try_commit(
-        &self,
-        date: NaiveDate,
-        path: &Path,
-        fetched: BTreeMap<String, RecordBatch>,
-    ) -> Result<Option<Commit>, LakeError> {
-        let previous = self.get_with_meta(path).await?;
-        let version = previous.as_ref().map(|(meta, _)| UpdateVersion {
-            e_tag: meta.e_tag.clone(),
-            version: meta.version.clone(),
-        });
-        let mut regions = fetched;
-        let mut regions_kept = Vec::new();
-        let mut regions_restored = Vec::new();
-        let mut quarantined = None;
-        let mut previous_bytes = None;
-        if let Some((meta, bytes)) = previous {
-            let held = match decode_snapshot(bytes.clone()) {
-                Ok(held) => {
-                    previous_bytes = Some(bytes);
-                    held
-                }
-                Err(problem) => {
-                    let aside = self.quarantine(date, &meta.location, bytes).await?;
-                    warn!(
-                        path = %self.display(path), %problem, quarantined = %aside,
-                        "the snapshot in place cannot be read; moved it aside and restoring its regions from raw pages"
-                    );
-                    quarantined = Some(aside);
-                    let restored = crate::raw::replay_date(self, date)
-                        .await
-                        .map_err(|e| LakeError::Raw(Box::new(e)))?;
-                    regions_restored = restored
-                        .keys()
-                        .filter(|r| !regions.contains_key(*r))
-                        .cloned()
-                        .collect();
-                    restored
-                }
-            };
-            for (region, batch) in held {
-                if let std::collections::btree_map::Entry::Vacant(slot) = regions.entry(region) {
-                    if quarantined.is_none() {
-                        regions_kept.push(slot.key().clone());
-                    }
-                    slot.insert(batch);
-                }
-            }
-        }
-        let rows = regions.values().map(RecordBatch::num_rows).sum();
-        let encoded = encode_snapshot(regions.values())?;
-        let unchanged = previous_bytes.is_some_and(|p| p == encoded);
-        let bytes = encoded.len();
-        let commit = Commit {
-            path: self.display(path),
-            rows,
-            regions_kept,
-            unchanged,
-            bytes,
-            quarantined,
-            regions_restored,
-            conflicts: 0,
-        };
-        if unchanged {
-            return Ok(Some(commit));
-        }
-        crate::pause::at("commit").await;
-        let mode = match (&self.local_dir, version) {
-            // The local lock already excludes other writers (and LocalFileSystem has no
-            // conditional update).
-            (Some(_), _) => PutMode::Overwrite,
-            (None, Some(version)) => PutMode::Update(version),
-            (None, None) => PutMode::Create,
-        };
-        let put = self
-            .store
-            .put_opts(path, PutPayload::from(encoded), PutOptions::from(mode))
-            .await;
-        match put {
-            Ok(_) => Ok(Some(commit)),
-            Err(object_store::Error::Precondition { .. })
-            | Err(object_store::Error::AlreadyExists { .. }) => Ok(None),
-            Err(e) => Err(self.store_err(path)(e)),
-        }
-    }
-
-    /// Move an unreadable file to `_quarantine/snapshot_date=D/<time>-<name>`; returns where.
-    async fn quarantine(
-        &self,
-        date: NaiveDate,
-        from: &Path,
-        bytes: Bytes,
-    ) -> Result<String, LakeError> {
-        let name = from.filename().unwrap_or("videos.parquet");
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
-        let to = self.path(&format!("_quarantine/snapshot_date={date}/{stamp}-{name}"));
-        // Copied, not renamed: the commit that follows replaces the original, and on S3 the
-        // conditional put must still see the version it read.
-        self.put(&to, bytes).await?;
-        Ok(self.display(&to))
-    }
-
     /// An exclusive lock on `date`'s snapshot, held until dropped. Local lakes lock a file under
     /// `_locks/`; on S3 there is none (commits are conditional puts instead).
-    async fn lock(&self, date: NaiveDate) -> Result<Option<DateLock>, LakeError> {
+    pub(crate) async fn lock(&self, date: NaiveDate) -> Result<Option<DateLock>, LakeError> {
         let Some(dir) = &self.local_dir else {
             return Ok(None);
         };
@@ -666,10 +621,7 @@ impl Lake {
         json: Vec<u8>,
     ) -> Result<String, LakeError> {
         let path = self.path(&format!("_runs/snapshot_date={date}/{run_id}.json"));
-        self.store
-            .put(&path, PutPayload::from(json))
-            .await
-            .map_err(self.store_err(&path))?;
+        self.put(&path, Bytes::from(json), ContentType::Json).await?;
         Ok(self.display(&path))
     }
 
@@ -677,15 +629,29 @@ impl Lake {
     /// staged and renamed locally, one PUT on S3, so a web server never serves half a page).
     pub async fn write_report(&self, date: NaiveDate, html: String) -> Result<String, LakeError> {
         let path = self.path(&format!("_reports/snapshot_date={date}/report.html"));
-        self.put(&path, Bytes::from(html)).await?;
+        self.put(&path, Bytes::from(html), ContentType::Html).await?;
         Ok(self.display(&path))
     }
 
     /// Write `_reports/index.html`.
     pub async fn write_report_index(&self, html: String) -> Result<String, LakeError> {
         let path = self.path("_reports/index.html");
-        self.put(&path, Bytes::from(html)).await?;
+        self.put(&path, Bytes::from(html), ContentType::Html).await?;
         Ok(self.display(&path))
+    }
+
+    /// Whether `_reports/index.html` exists.
+    pub async fn has_report_index(&self) -> Result<bool, LakeError> {
+        self.exists(&self.path("_reports/index.html")).await
+    }
+
+    /// Whether an object exists (a `HEAD`, nothing read).
+    pub(crate) async fn exists(&self, path: &Path) -> Result<bool, LakeError> {
+        match self.store.head(path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.store_err(path)(e)),
+        }
     }
 
     /// The dates with a report under `_reports/`, in order.
@@ -724,7 +690,7 @@ impl Lake {
 /// ([`Lake::lock`] retries otherwise): a run that waited on the removed file cannot share the lock
 /// with one that created the next. Elsewhere the file stays; an unlocked lock file is harmless.
 #[derive(Debug)]
-struct DateLock {
+pub(crate) struct DateLock {
     /// Held for its lock: closing it releases the lock.
     _file: std::fs::File,
     path: std::path::PathBuf,
@@ -778,162 +744,12 @@ pub fn is_staged(name: &str) -> bool {
         .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Columns written uncompressed (see [`encode_snapshot`]).
-const SMALL_COLUMNS: &[&str] = &[
-    "region",
-    "rank",
-    "category_id",
-    "published_at",
-    "duration_s",
-    "live_broadcast_content",
-    "view_count",
-    "like_count",
-    "comment_count",
-    "default_language",
-    "default_audio_language",
-    "definition",
-    "caption",
-    "licensed_content",
-    "fetched_at",
-];
-
-/// Encode region batches (already in region order, each in rank order) as one Parquet file:
-/// zstd, page statistics, one row group per region, schema version in the metadata.
-pub fn encode_snapshot<'a>(
-    regions: impl IntoIterator<Item = &'a RecordBatch>,
-) -> Result<Bytes, parquet::errors::ParquetError> {
-    let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        // Row groups end only where we flush: at region boundaries.
-        .set_max_row_group_row_count(None)
-        .set_max_row_group_bytes(None)
-        .set_created_by(concat!("trendlake ", env!("CARGO_PKG_VERSION")).to_string())
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(
-                "trendlake.schema_version".into(),
-                SCHEMA_VERSION.to_string(),
-            ),
-            KeyValue::new(
-                "trendlake.writer".into(),
-                concat!("trendlake ", env!("CARGO_PKG_VERSION")).to_string(),
-            ),
-        ]));
-    // A region's numbers, flags and codes are a few hundred bytes per column: zstd saves next to
-    // nothing on them, while each compressed column chunk costs a fresh zstd context (about 10%
-    // of encoding time in the transform benchmark). Text columns, where the bytes are, stay zstd.
-    for column in SMALL_COLUMNS {
-        props = props.set_column_compression(ColumnPath::from(*column), Compression::UNCOMPRESSED);
-    }
-    let props = props.build();
-    let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, schema(), Some(props))?;
-    for batch in regions {
-        if batch.num_rows() > 0 {
-            writer.write(batch)?;
-            writer.flush()?;
-        }
-    }
-    writer.close()?;
-    Ok(Bytes::from(out))
-}
-
-/// Decode a snapshot file into one batch per region; checks the schema is the current one.
-pub fn decode_snapshot(bytes: Bytes) -> Result<BTreeMap<String, RecordBatch>, DecodeError> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
-    let version = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .and_then(|kv| kv.iter().find(|k| k.key == "trendlake.schema_version"))
-        .and_then(|k| k.value.clone());
-    if version.as_deref() != Some(SCHEMA_VERSION) {
-        return Err(DecodeError::SchemaVersion {
-            found: version,
-            expected: SCHEMA_VERSION,
-        });
-    }
-    let reader = builder.with_batch_size(64 * 1024).build()?;
-    let batches = reader.collect::<Result<Vec<_>, _>>()?;
-    if batches
-        .first()
-        .is_some_and(|b| b.schema().fields() != schema().fields())
-    {
-        return Err(DecodeError::Columns);
-    }
-    let all = concat_batches(&schema(), &batches)?;
-    Ok(split_by_region(&all)?)
-}
-
-/// Split a batch into one batch per distinct `region` value.
-pub fn split_by_region(
-    batch: &RecordBatch,
-) -> Result<BTreeMap<String, RecordBatch>, arrow::error::ArrowError> {
-    let region = batch.column(0).as_string::<i32>();
-    let mut names: Vec<&str> = region.iter().flatten().collect();
-    names.sort_unstable();
-    names.dedup();
-    let mut out = BTreeMap::new();
-    for name in names {
-        let mask = eq(region, &StringArray::new_scalar(name))?;
-        out.insert(name.to_string(), filter_record_batch(batch, &mask)?);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Page, region_batch};
-    use crate::youtube::model::{Snippet, Video};
-
-    fn batch(region: &str) -> RecordBatch {
-        let video = Video {
-            id: format!("{region}-1"),
-            snippet: Some(Snippet {
-                published_at: "2026-11-20T03:00:00Z".into(),
-                title: "t".into(),
-                ..Snippet::default()
-            }),
-            ..Video::default()
-        };
-        let page = Page {
-            offset: 0,
-            fetched_at: "2026-11-20T03:00:00Z".parse().unwrap(),
-            items: vec![video],
-        };
-        region_batch(region, &[page]).unwrap()
-    }
 
     fn day() -> NaiveDate {
         "2026-11-20".parse().unwrap()
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_commits_of_a_date_keep_every_region_and_leave_no_lock_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(&dir.path().join("lake").display().to_string()).unwrap();
-        let regions = ["GB", "HK", "JP", "KR", "SG", "TH", "TW", "US"];
-        // Each commit is a read-modify-write of the same file: without the lock, one would drop
-        // another's region; with a lock file removed unsafely, two could hold "the" lock.
-        for _ in 0..3 {
-            let mut commits = tokio::task::JoinSet::new();
-            for region in regions {
-                let lake = lake.clone();
-                commits.spawn(async move {
-                    let fetched = BTreeMap::from([(region.to_string(), batch(region))]);
-                    lake.commit_snapshot(day(), fetched).await.unwrap()
-                });
-            }
-            while let Some(commit) = commits.join_next().await {
-                commit.unwrap();
-            }
-            assert_eq!(lake.snapshot_regions(day()).await.unwrap(), regions);
-        }
-        assert!(
-            !dir.path().join("lake/_locks").exists(),
-            "the lock file and its directory are removed on release"
-        );
     }
 
     #[test]
@@ -956,25 +772,6 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_that_is_not_a_snapshot_is_named_with_its_problem() {
-        assert!(matches!(
-            decode_snapshot(Bytes::from_static(b"not parquet")),
-            Err(DecodeError::Parquet(_))
-        ));
-        let foreign = {
-            let mut out = Vec::new();
-            let mut writer = ArrowWriter::try_new(&mut out, schema(), None).unwrap();
-            writer.write(&batch("JP")).unwrap();
-            writer.close().unwrap();
-            Bytes::from(out)
-        };
-        assert!(matches!(
-            decode_snapshot(foreign),
-            Err(DecodeError::SchemaVersion {
-                found: None,
-                expected: "1"
-            })
-        ));
-
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(&dir.path().display().to_string()).unwrap();
         let path = dir.path().join("videos/snapshot_date=2026-11-20");
@@ -989,5 +786,20 @@ mod tests {
             "{named}"
         );
         assert!(error.to_string().contains("not Parquet"), "{error}");
+        assert!(!error.is_usage());
+    }
+
+    #[tokio::test]
+    async fn local_puts_carry_no_attributes_and_moves_keep_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&dir.path().display().to_string()).unwrap();
+        let (from, to) = (lake.path("a/x.json"), lake.path("b/x.json"));
+        lake.put(&from, Bytes::from_static(b"{}"), ContentType::Json)
+            .await
+            .unwrap();
+        assert!(lake.move_object(&from, &to).await.unwrap());
+        assert_eq!(lake.get(&to).await.unwrap().unwrap(), "{}");
+        assert_eq!(lake.get(&from).await.unwrap(), None);
+        assert!(!lake.move_object(&from, &to).await.unwrap(), "nothing to move");
     }
 }

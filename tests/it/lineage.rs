@@ -1,0 +1,517 @@
+//! Lineage an operator cannot break (issue 16): raw pages, snapshots and the warehouse agree
+//! whatever an operator or a failure does between two runs. Each scenario runs the real binary
+//! against the fake API, on a local lake and, where storage is involved, on S3 (moto).
+
+use std::path::{Path, PathBuf};
+
+use crate::support::*;
+
+const D1: &str = "2026-11-18";
+const D2: &str = "2026-11-19";
+const D3: &str = "2026-11-20";
+const D4: &str = "2026-11-21";
+const D5: &str = "2026-11-22";
+
+/// `command` with the scratch's lake and warehouse, then `extra`.
+async fn cmd(s: &Scratch, command: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        command.to_string(),
+        "--lake".into(),
+        s.lake().display().to_string(),
+        "--warehouse".into(),
+        s.warehouse().display().to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    trendlake(args).await
+}
+
+/// `merge` of `lake` into `warehouse`; must succeed. Returns stderr.
+async fn merge_into(lake: &str, warehouse: &Path, env: &[(String, String)]) -> String {
+    let args = ["merge", "--lake", lake, "--warehouse", &warehouse.display().to_string()]
+        .map(String::from)
+        .to_vec();
+    let out = trendlake_env(args, &env_refs(env)).await;
+    assert_exit(&out, 0);
+    stderr(&out)
+}
+
+/// Nights of `regions` run into the scratch's lake and warehouse, each must succeed.
+async fn nights(s: &Scratch, api: &trendlake::fake_api::FakeApi, days: &[&str], regions: &str) {
+    for day in days {
+        api.set_date(date(day));
+        assert_exit(&s.run(&api.base_url(), day, &["--regions", regions]).await, 0);
+    }
+}
+
+fn entries(warehouse: &Path) -> String {
+    warehouse_rows(warehouse, "SELECT count(*) FROM chart_entries")[0][0].clone()
+}
+
+/// Copy every file under `from` to the same place under `to`: new inodes and times, the bytes
+/// alone kept (as `cp -r`, a restore from backup or an rsync without -t would).
+fn copy_tree(from: &Path, to: &Path) {
+    for (path, bytes) in tree(from) {
+        let target = to.join(path.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, bytes).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warehouse_swapped_in_or_restored_by_hand_is_never_merged_onto_the_old_standby() {
+    let api = fake(date(D1), |_| {}).await;
+    let s = Scratch::new();
+    nights(&s, &api, &[D1, D2, D3], "JP,KR,US,GB").await;
+    assert_eq!(entries(&s.warehouse()), "BigInt(2400)");
+    let standby = PathBuf::from(format!("{}.standby", s.warehouse().display()));
+    assert!(standby.exists(), "the last night's merge left a standby");
+
+    // The operator deletes a bad night from the lake, builds a fresh warehouse from it and moves
+    // it into place. The standby beside it still holds the deleted night.
+    std::fs::remove_dir_all(s.lake().join(format!("videos/snapshot_date={D2}"))).unwrap();
+    let new = s.dir.path().join("new.duckdb");
+    merge_into(&s.lake().display().to_string(), &new, &[]).await;
+    assert_eq!(entries(&new), "BigInt(1600)");
+    std::fs::rename(&new, s.warehouse()).unwrap();
+    for night in [D4, D5] {
+        nights(&s, &api, &[night], "JP,KR,US,GB").await;
+        let fresh = s.dir.path().join(format!("fresh-{night}.duckdb"));
+        merge_into(&s.lake().display().to_string(), &fresh, &[]).await;
+        assert_eq!(
+            all_tables(&s.warehouse()),
+            all_tables(&fresh),
+            "after {night}: the warehouse is what a fresh merge of the lake gives"
+        );
+    }
+    assert_eq!(entries(&s.warehouse()), "BigInt(3200)");
+
+    // A warehouse restored from a backup: its parent is no standby's generation either.
+    let backup = s.dir.path().join("backup.duckdb");
+    std::fs::copy(s.warehouse(), &backup).unwrap();
+    nights(&s, &api, &["2026-11-23"], "JP,KR,US,GB").await;
+    std::fs::copy(&backup, s.warehouse()).unwrap();
+    std::fs::remove_dir_all(s.lake().join(format!("videos/snapshot_date={D4}"))).unwrap();
+    nights(&s, &api, &["2026-11-24"], "JP,KR,US,GB").await;
+    let fresh = s.dir.path().join("fresh-restored.duckdb");
+    merge_into(&s.lake().display().to_string(), &fresh, &[]).await;
+    assert_eq!(all_tables(&s.warehouse()), all_tables(&fresh));
+    assert_eq!(entries(&s.warehouse()), "BigInt(4000)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_lake_merges_nothing_new_and_a_changed_snapshot_is_still_noticed() {
+    let api = fake(date(D1), |_| {}).await;
+    let s = Scratch::new();
+    nights(&s, &api, &[D1, D2, D3], "JP,KR").await;
+    let published = std::fs::read(s.warehouse()).unwrap();
+
+    // A copy: every file new to the store (inode, mtime: another ETag), the same bytes.
+    let copy = s.dir.path().join("copy");
+    copy_tree(&s.lake(), &copy);
+    let copy_url = copy.display().to_string();
+    let err = merge_into(&copy_url, &s.warehouse(), &[]).await;
+    assert!(
+        err.contains("merged 0 snapshot(s), 0 chart entries; 3 already up to date"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read(s.warehouse()).unwrap() == published,
+        "the warehouse was not even rewritten"
+    );
+
+    // Synced to S3: another store, other ETags.
+    let moto = Moto::start().await;
+    let store = moto.store();
+    for (path, bytes) in tree(&s.lake()) {
+        use object_store::ObjectStoreExt;
+        let key = format!("synced/{}", path.strip_prefix(s.lake()).unwrap().display());
+        store
+            .put(&object_store::path::Path::from(key), bytes.into())
+            .await
+            .unwrap();
+    }
+    let err = merge_into(&moto.lake_url("synced"), &s.warehouse(), &moto.env()).await;
+    assert!(err.contains("merged 0 snapshot(s)"), "{err}");
+    assert!(std::fs::read(s.warehouse()).unwrap() == published);
+
+    // A changed snapshot in the copy is noticed: a re-run of D3 there adds US.
+    api.set_date(date(D3));
+    let out = trendlake(
+        [
+            "run", "--api-base-url", &api.base_url(), "--date", D3, "--regions", "US",
+            "--lake", &copy_url, "--warehouse", &s.warehouse().display().to_string(),
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("merged 1 snapshot(s), 600 chart entries"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(entries(&s.warehouse()), "BigInt(1400)");
+}
+
+/// The snapshot at `file` rewritten as a trendlake of schema version `version` would write it.
+fn rewrite_with_version(file: &Path, version: &str) {
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::WriterProperties;
+    let (_, rows) = read_parquet(file);
+    let props = WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "trendlake.schema_version".into(),
+            version.to_string(),
+        )]))
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, rows.schema(), Some(props)).unwrap();
+    writer.write(&rows).unwrap();
+    writer.close().unwrap();
+    std::fs::write(file, out).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_or_manifest_of_a_newer_trendlake_is_refused_and_left_alone() {
+    let api = fake(date(D3), |_| {}).await;
+    let s = Scratch::new();
+    nights(&s, &api, &[D3], "JP,KR").await;
+    let file = s.snapshot_file(D3);
+    let good = std::fs::read(&file).unwrap();
+    rewrite_with_version(&file, "2");
+    let before = tree(s.dir.path());
+    let requests = api.requests();
+
+    let shown = file.display().to_string();
+    for (command, extra) in [
+        ("run", vec!["--api-base-url", &api.base_url(), "--date", D3, "--regions", "JP,KR"]),
+        ("run", vec!["--api-base-url", &api.base_url(), "--date", D3, "--only-missing"]),
+        ("merge", vec![]),
+        ("rebuild", vec!["--date", D3]),
+        ("check", vec![]),
+    ] {
+        let out = cmd(&s, command, &extra).await;
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        for needle in [shown.as_str(), "schema version 2", "newer than 1", "upgrade trendlake"] {
+            assert!(err.contains(needle), "{command}: {needle:?} in {err}");
+        }
+        assert_eq!(tree(s.dir.path()), before, "{command} changed a file");
+    }
+    assert_eq!(api.requests(), requests, "no request was spent");
+
+    // A raw manifest of a newer format, named by the snapshot: rebuild refuses it too.
+    std::fs::write(&file, &good).unwrap();
+    let lineage = trendlake::lake::codec::decode_snapshot(good.into())
+        .unwrap()
+        .lineage;
+    let manifest = s.lake().join(&lineage["KR"].manifest);
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    json["format"] = 3.into();
+    std::fs::write(&manifest, serde_json::to_vec(&json).unwrap()).unwrap();
+    let before = tree(s.dir.path());
+    let out = cmd(&s, "rebuild", &["--date", D3]).await;
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains(&manifest.display().to_string()), "{err}");
+    assert!(err.contains("manifest format 3"), "{err}");
+    assert!(err.contains("upgrade trendlake"), "{err}");
+    assert_eq!(tree(s.dir.path()), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_missing_over_a_torn_snapshot_restores_what_it_can_and_fetches_the_rest() {
+    let api = fake(date(D3), |_| {}).await;
+    let s = Scratch::new();
+    nights(&s, &api, &[D3], "JP,KR").await;
+    let file = s.snapshot_file(D3);
+    let good = read_parquet(&file).1;
+    let torn = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &torn[..torn.len() / 3]).unwrap();
+    let requests = api.requests();
+
+    let out = s
+        .run(&api.base_url(), D3, &["--regions", "JP,KR,US", "--only-missing"])
+        .await;
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("moved it aside"), "{err}");
+    assert!(err.contains("fetching the missing regions US"), "{err}");
+    // JP and KR came back from their raw pages: only US was fetched (4 pages).
+    assert_eq!(api.requests() - requests, 4);
+    let rows = assert_complete_snapshot(&file, &["JP", "KR", "US"]);
+    assert_eq!(rows.slice(0, 400), good, "JP and KR exactly as committed");
+    let aside: Vec<_> = std::fs::read_dir(s.lake().join(format!("_quarantine/snapshot_date={D3}")))
+        .unwrap()
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(entries(&s.warehouse()), "BigInt(600)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replays_of_a_simulated_night_keep_both_run_reports() {
+    // `demo` runs each night on a fixed clock, as two containers started in the same second
+    // would share a clock (and a PID): the run ids must still differ.
+    let s = Scratch::new();
+    for _ in 0..2 {
+        let out = trendlake(
+            [
+                "demo", "--days", "1", "--date", D3, "--regions", "JP",
+                "--dir", &s.dir.path().display().to_string(),
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+        .await;
+        assert_exit(&out, 0);
+    }
+    let runs: Vec<String> = std::fs::read_dir(s.dir.path().join(format!("lake/_runs/snapshot_date={D3}")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let raw: Vec<_> = std::fs::read_dir(s.dir.path().join(format!("lake/raw/snapshot_date={D3}/region=JP")))
+        .unwrap()
+        .collect();
+    assert_eq!(raw.len(), 2, "each run archived into a directory of its own");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_object_on_s3_carries_its_content_type() {
+    let moto = Moto::start().await;
+    let api = fake(date(D3), |_| {}).await;
+    let s = Scratch::new();
+    let out = trendlake_env(
+        [
+            "run", "--api-base-url", &api.base_url(), "--date", D3, "--regions", "JP",
+            "--lake", &moto.lake_url("typed"), "--warehouse",
+            &s.warehouse().display().to_string(), "--report",
+        ]
+        .map(String::from)
+        .to_vec(),
+        &env_refs(&moto.env()),
+    )
+    .await;
+    assert_exit(&out, 0);
+    let mut seen = std::collections::BTreeMap::new();
+    for key in moto.keys().await {
+        // object_store's head keeps no attributes: ask the server (HeadObject) directly.
+        let response = reqwest::Client::new()
+            .head(format!("{}/{BUCKET}/{key}", moto.endpoint()))
+            .send()
+            .await
+            .unwrap();
+        let kind = response.headers()["content-type"].to_str().unwrap().to_string();
+        let what = match key.rsplit('/').next().unwrap() {
+            "videos.parquet" => "snapshot",
+            "report.html" | "index.html" => "html",
+            "manifest.json" => "manifest",
+            f if f.ends_with(".json.gz") => "page",
+            _ if key.contains("/_runs/") => "run report",
+            _ if key.contains("/_commits/") => "commit record",
+            other => panic!("unexpected object {other}"),
+        };
+        seen.insert(what, kind);
+    }
+    assert_eq!(
+        seen,
+        [
+            ("commit record", "application/json"),
+            ("html", "text/html; charset=utf-8"),
+            ("manifest", "application/json"),
+            ("page", "application/gzip"),
+            ("run report", "application/json"),
+            ("snapshot", "application/vnd.apache.parquet"),
+        ]
+        .map(|(a, b)| (a, b.to_string()))
+        .into_iter()
+        .collect()
+    );
+}
+
+/// A date forgotten: everything the lake held of it under `_trash/`, its report gone from the
+/// index, the warehouse without it and equal to a fresh merge of the lake.
+async fn forget_a_date(lake: String, env: Vec<(String, String)>, s: &Scratch) {
+    let api = fake(date(D1), |_| {}).await;
+    let warehouse = s.warehouse().display().to_string();
+    for day in [D1, D2, D3] {
+        api.set_date(date(day));
+        let args = [
+            "run", "--api-base-url", &api.base_url(), "--date", day, "--regions", "JP,KR",
+            "--lake", &lake, "--warehouse", &warehouse, "--report",
+        ];
+        let out = trendlake_env(args.map(String::from).to_vec(), &env_refs(&env)).await;
+        assert_exit(&out, 0);
+    }
+    let lake_args = |command: &str, extra: &[&str]| {
+        let mut args = vec![command.to_string(), "--lake".into(), lake.clone(), "--warehouse".into(), warehouse.clone()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let out = trendlake_env(lake_args("forget", &["--date", D2]), &env_refs(&env)).await;
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains(&format!("removed 1 date(s) the lake no longer holds: {D2}")), "{err}");
+    assert!(err.contains("_trash/"), "{err}");
+
+    let lake_handle = open_lake(&lake, &env);
+    let keys: Vec<String> = {
+        use futures::TryStreamExt;
+        use object_store::ObjectStore;
+        let _ = &lake_handle;
+        let listed: Vec<object_store::ObjectMeta> = match lake_handle.local_dir() {
+            Some(dir) => {
+                let store = object_store::local::LocalFileSystem::new_with_prefix(dir).unwrap();
+                store.list(None).try_collect().await.unwrap()
+            }
+            None => {
+                let prefix = object_store::path::Path::from("forget");
+                moto_store(&env).list(Some(&prefix)).try_collect().await.unwrap()
+            }
+        };
+        listed.into_iter().map(|m| m.location.to_string()).collect()
+    };
+    let outside: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.contains(D2) && !k.contains("_trash/"))
+        .collect();
+    assert!(outside.is_empty(), "{outside:?}");
+    for part in ["videos/", "raw/", "_runs/", "_commits/", "_reports/"] {
+        assert!(
+            keys.iter().any(|k| k.contains("_trash/") && k.contains(&format!("{part}snapshot_date={D2}"))),
+            "{part} of {D2} in the trash: {keys:?}"
+        );
+    }
+    let index = keys.iter().find(|k| k.ends_with("_reports/index.html")).unwrap();
+    let html = String::from_utf8(
+        lake_handle_get(&lake_handle, index, &env).await,
+    )
+    .unwrap();
+    assert!(html.contains(D1) && html.contains(D3), "{html}");
+    assert!(!html.contains(D2), "{html}");
+
+    let fresh = s.dir.path().join("fresh.duckdb");
+    merge_into(&lake, &fresh, &env).await;
+    assert_eq!(all_tables(&s.warehouse()), all_tables(&fresh));
+    assert_eq!(entries(&s.warehouse()), "BigInt(800)");
+    let out = trendlake_env(lake_args("check", &[]), &env_refs(&env)).await;
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("1 trash folder(s)"), "{}", stderr(&out));
+    // Pruned once past the grace period (here none).
+    let out = trendlake_env(lake_args("check", &["--prune", "--grace-hours", "0"]), &env_refs(&env)).await;
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("pruned 1 item(s)"), "{}", stderr(&out));
+}
+
+/// The S3 client of the [`Moto`] whose variables `env` holds.
+fn moto_store(env: &[(String, String)]) -> object_store::aws::AmazonS3 {
+    env.iter()
+        .fold(
+            object_store::aws::AmazonS3Builder::new().with_bucket_name(BUCKET),
+            |builder, (key, value)| {
+                builder.with_config(key.to_ascii_lowercase().parse().unwrap(), value)
+            },
+        )
+        .build()
+        .unwrap()
+}
+
+/// An object of the lake by its key as listed (relative to the lake's store).
+async fn lake_handle_get(lake: &trendlake::lake::Lake, key: &str, env: &[(String, String)]) -> Vec<u8> {
+    use object_store::ObjectStoreExt;
+    let path = object_store::path::Path::from(key);
+    match lake.local_dir() {
+        Some(dir) => std::fs::read(dir.join(key)).unwrap(),
+        None => moto_store(env).get(&path).await.unwrap().bytes().await.unwrap().to_vec(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_moves_a_date_aside_and_the_warehouse_follows_on_a_local_lake() {
+    let s = Scratch::new();
+    forget_a_date(s.lake().display().to_string(), Vec::new(), &s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_moves_a_date_aside_and_the_warehouse_follows_on_s3() {
+    let moto = Moto::start().await;
+    let s = Scratch::new();
+    forget_a_date(moto.lake_url("forget"), moto.env(), &s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_removes_a_date_deleted_from_the_lake_and_says_so() {
+    let api = fake(date(D1), |_| {}).await;
+    let s = Scratch::new();
+    nights(&s, &api, &[D1, D2], "JP").await;
+    std::fs::remove_file(s.snapshot_file(D1)).unwrap();
+    let out = cmd(&s, "merge", &[]).await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains(&format!("removed 1 date(s) the lake no longer holds: {D1}")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(entries(&s.warehouse()), "BigInt(200)");
+    // A lake holding none of the warehouse's dates is refused, not emptied into it.
+    let other = Scratch::new();
+    nights(&other, &api, &[D3], "JP").await;
+    let out = trendlake(
+        [
+            "merge", "--lake", &other.lake().display().to_string(),
+            "--warehouse", &s.warehouse().display().to_string(),
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("holds none of the 1 snapshot date(s)"), "{}", stderr(&out));
+    assert_eq!(entries(&s.warehouse()), "BigInt(200)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_merge_is_exit_4_in_every_command_and_an_unfinished_check_exit_6() {
+    let api = fake(date(D3), |_| {}).await;
+    let s = Scratch::new();
+    nights(&s, &api, &[D3], "JP").await;
+    // A directory where the warehouse should be: every merge fails after its lake work.
+    std::fs::remove_file(s.warehouse()).unwrap();
+    std::fs::create_dir_all(s.warehouse()).unwrap();
+    for (command, extra) in [
+        ("merge", vec![]),
+        ("rebuild", vec!["--date", D3]),
+        ("run", vec!["--api-base-url", &api.base_url(), "--date", D3, "--regions", "JP", "--only-missing"]),
+        ("forget", vec!["--date", D1]),
+    ] {
+        let out = cmd(&s, command, &extra).await;
+        assert_exit(&out, 4);
+        assert!(stderr(&out).contains("merge failed"), "{command}: {}", stderr(&out));
+    }
+
+    // check on a lake it cannot read to the end: no verdict, exit 6 (not 1, "problems found").
+    let mut moto = Moto::start().await;
+    let lake = moto.lake_url("gone");
+    let warehouse = s.dir.path().join("other.duckdb").display().to_string();
+    let args = |command: &str| {
+        let mut args = vec![command.to_string(), "--lake".into(), lake.clone(), "--warehouse".into(), warehouse.clone()];
+        if command == "run" {
+            args.extend(["--api-base-url", &api.base_url(), "--date", D3, "--regions", "JP"].map(String::from));
+        }
+        args
+    };
+    let mut env = moto.env();
+    assert_exit(&trendlake_env(args("run"), &env_refs(&env)).await, 0);
+    assert_exit(&trendlake_env(args("check"), &env_refs(&env)).await, 0);
+    // The server is gone: check cannot read the lake, which is no finding about it.
+    moto.kill();
+    env.push(("AWS_TIMEOUT".into(), "2s".into()));
+    let out = trendlake_env(args("check"), &env_refs(&env)).await;
+    assert_exit(&out, 6);
+    let err = stderr(&out);
+    assert!(err.contains("could not finish checking"), "{err}");
+    assert!(err.contains(&lake), "{err}");
+}
