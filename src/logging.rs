@@ -98,6 +98,7 @@ pub fn run_report(report: &RunReport) {
             error_reason = e.and_then(|e| e.reason.as_deref()),
             error_message = e.map(|e| e.message.as_str()),
             error_advice = e.map(|e| e.advice.as_str()),
+            raw_manifest = r.source.as_ref().map(|s| s.manifest.as_str()),
             "region {} {}",
             r.region,
             r.status
@@ -123,6 +124,7 @@ pub fn run_report(report: &RunReport) {
         file_path = file.map(|f| f.path.as_str()),
         file_bytes = file.map(|f| f.bytes as u64),
         file_unchanged = file.map(|f| f.unchanged),
+        file_content_sha256 = file.map(|f| f.content_sha256.as_str()),
         commit_error = report.commit_error.as_deref(),
         merge_status = %merge.status,
         merge_snapshots = merge.snapshots as u64,
@@ -176,6 +178,7 @@ pub fn merge_result(report: &RunReport) {
         merge_snapshots = merge.snapshots as u64,
         merge_rows = merge.rows as u64,
         merge_error = merge.error.as_deref(),
+        merge_removed = %merge.removed.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","),
         merge_ms = report.merge_ms as u64,
         outcome = %report.outcome(),
         exit_code = report.exit_code(),

@@ -582,6 +582,21 @@ fn assert_report_snapshot(name: &str, s: &Scratch, report: &serde_json::Value) {
         r#""$1": "[ms]""#,
     );
     settings.add_filter(r#""bytes": \d+"#, r#""bytes": "[bytes]""#);
+    // Digests of what was fetched (its times change every run) and the run's directory.
+    settings.add_filter(r#"_sha256": "[0-9a-f]{64}""#, r#"_sha256": "[sha256]""#);
+    settings.add_filter(r"/run=[0-9a-f-]+/", "/run=[run_id]/");
+    // Every region names the raw pages of this run: its id, its directory.
+    let run_id = report["run_id"].as_str().unwrap();
+    for region in report["regions"].as_array().unwrap() {
+        if region["status"] == "ok" {
+            assert_eq!(region["source"]["run_id"], run_id);
+            let manifest = region["source"]["manifest"].as_str().unwrap();
+            assert!(
+                manifest.ends_with(&format!("/run={run_id}/manifest.json")),
+                "{manifest}"
+            );
+        }
+    }
     settings.bind(|| insta::assert_json_snapshot!(name, report));
 }
 

@@ -489,6 +489,7 @@ fn help_of_every_command() {
         vec!["snapshot"],
         vec!["merge"],
         vec!["rebuild"],
+        vec!["forget"],
         vec!["check"],
         vec!["query"],
         vec!["demo"],

@@ -124,12 +124,20 @@ pub fn assert_exit(o: &Output, code: i32) {
     );
 }
 
-/// Read a Parquet file with the parquet crate alone: its metadata and its rows as one batch.
+/// Read a Parquet file with the parquet crate alone: its metadata and its rows as one batch (whose
+/// schema leaves out the file's key-value metadata, which names the file's own digest and lineage:
+/// the batch is the rows, comparable with the same rows of another file).
 pub fn read_parquet(path: &Path) -> (std::sync::Arc<ParquetMetaData>, RecordBatch) {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
     let meta = builder.metadata().clone();
-    let schema = builder.schema().clone();
+    let schema = std::sync::Arc::new(
+        builder
+            .schema()
+            .as_ref()
+            .clone()
+            .with_metadata(std::collections::HashMap::new()),
+    );
     let batches: Vec<RecordBatch> = builder.build().unwrap().collect::<Result<_, _>>().unwrap();
     (
         meta,

@@ -481,7 +481,8 @@ async fn a_merge_refuses_a_warehouse_another_process_holds_open_for_writing() {
         s.warehouse().display().to_string(),
     ];
     let out = trendlake(merge_args.clone()).await;
-    assert_exit(&out, 1);
+    // A failed merge: exit 4 in every command, the lake untouched.
+    assert_exit(&out, 4);
     let err = stderr(&out);
     for needle in [
         s.warehouse().display().to_string().as_str(),
@@ -538,7 +539,7 @@ async fn nightly_merges_start_from_the_standby_unless_a_reader_holds_it() {
             stderr(&out)
         }
     };
-    let caught_up = "merging into the standby copy what it lacks";
+    let caught_up = "brought the standby copy to the published warehouse";
 
     let first = night("2026-11-20").await;
     assert!(!first.contains(caught_up), "{first}");
