@@ -32,10 +32,11 @@ pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/youtube/v3";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 every region fetched and committed; 3 partial (some regions failed, the others \
-were committed); 1 failure, nothing new committed; 4 the snapshot was committed but the merge \
-failed (the lake is safe; `trendlake merge` finishes); 5 (run --report) the snapshot was \
-committed and merged but its report could not be written (`trendlake report` makes it); 2 bad \
-usage or configuration, nothing touched.
+were committed); 1 failure, nothing new committed; 4 the merge failed, in any command that \
+merges (the lake is safe; `trendlake merge` finishes); 5 (run --report) the snapshot was \
+committed and merged but its report could not be written (`trendlake report` makes it); 6 \
+(check) it could not finish, so no verdict; 2 bad usage or configuration (or a file of a newer \
+trendlake), nothing touched.
 
 Settings come from flags, then TRENDLAKE_* (and YOUTUBE_*) environment variables, then the \
 --config TOML file, then defaults; `trendlake config` shows which. Logs go to stderr; \
@@ -317,8 +318,15 @@ pub struct ForgetArgs {
     pub lake: LakeArg,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
-    /// Forget this date.
-    #[arg(long, value_name = "YYYY-MM-DD", conflicts_with_all = ["from", "to"], required_unless_present_any = ["from", "to"])]
+    /// Forget this date. (Not a setting a config file or TRENDLAKE_DATE can give: forgetting is
+    /// asked for, date by date, on the command line.)
+    #[arg(
+        long = "date",
+        id = "forget_date",
+        value_name = "YYYY-MM-DD",
+        conflicts_with_all = ["from", "to"],
+        required_unless_present_any = ["from", "to"]
+    )]
     pub date: Option<String>,
     /// Forget every date from this one on (with --to, up to that one).
     #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
@@ -540,7 +548,7 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
             Ok(Outcome::Complete)
         }
         Command::Rebuild(args) => rebuild(args, &settings).await,
-        Command::Forget(args) => forget(args, &settings).await,
+        Command::Forget(args) => forget(args).await,
         Command::Check(args) => {
             let lake = Lake::open_existing(&args.lake.lake)
                 .await
@@ -673,17 +681,14 @@ async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
 
 /// `forget`: the dates asked for moved out of the lake into its trash, then the merge that
 /// removes them from the warehouse.
-async fn forget(args: ForgetArgs, settings: &[Setting]) -> Result<Outcome> {
-    let day = |v: &Option<String>, key: &str| {
-        v.as_deref()
-            .map(|d| parse_date(Some(d), &name_of(settings, key)))
-            .transpose()
-    };
-    let (from, to) = match day(&args.date, "date")? {
+async fn forget(args: ForgetArgs) -> Result<Outcome> {
+    // Flags only: no variable or config file names a date to forget.
+    let day = |v: &Option<String>, flag: &str| v.as_deref().map(|d| parse_date(Some(d), flag)).transpose();
+    let (from, to) = match day(&args.date, "--date")? {
         Some(d) => (d, d),
         None => (
-            day(&args.from, "from")?.expect("clap requires --from"),
-            day(&args.to, "to")?.expect("clap requires --to"),
+            day(&args.from, "--from")?.expect("clap requires --from"),
+            day(&args.to, "--to")?.expect("clap requires --to"),
         ),
     };
     let lake = Lake::open_existing(&args.lake.lake).await?;
