@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::history::{once_per_process, query_args, run_nights};
+use crate::query_formats::{mode, names, under_umask};
 use crate::support::{
     Moto, Scratch, assert_exit, date, fake, stderr, stdout, trendlake, trendlake_env,
 };
@@ -382,6 +383,56 @@ async fn bad_dates_are_usage_errors_naming_the_nearest_dates() {
     let out = trendlake(vec!["report".into()]).await;
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("--output <FILE>"), "{}", stderr(&out));
+}
+
+/// The page is written whole (a temporary file beside it, renamed into place) with the
+/// permissions a plain create gives under the umask, and nothing else is left in the directory;
+/// a replaced page keeps its permissions; a directory that does not exist is an error naming the
+/// page and what to do.
+#[test]
+fn the_report_file_has_the_umasks_permissions_and_nothing_is_left_beside_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = report_history();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    for (umask, expected) in [(0o022, 0o644), (0o027, 0o640)] {
+        let _ = std::fs::remove_file(&file);
+        assert_exit(
+            &under_umask(&report_args(&h.warehouse, LAST, &file), umask),
+            0,
+        );
+        assert_eq!(
+            mode(&file),
+            expected,
+            "under umask {umask:03o}: {:o}",
+            mode(&file)
+        );
+    }
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"), "the whole page");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o604)).unwrap();
+    assert_exit(
+        &under_umask(&report_args(&h.warehouse, AFTER_GAP, &file), 0o077),
+        0,
+    );
+    assert_eq!(mode(&file), 0o604, "{:o}", mode(&file));
+    assert!(std::fs::read_to_string(&file).unwrap().contains(AFTER_GAP));
+    assert_eq!(names(dir.path()), ["report.html"], "no temporary file left");
+
+    let nowhere = dir.path().join("no-such-dir").join("report.html");
+    let out = under_umask(&report_args(&h.warehouse, LAST, &nowhere), 0o022);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "cannot write the report: cannot create a temporary file in {}",
+            dir.path().join("no-such-dir").display()
+        )) && err.contains(&format!("to write {}", nowhere.display()))
+            && err.contains("check the directory exists and is writable"),
+        "{err}"
+    );
+    assert_eq!(names(dir.path()), ["report.html"]);
 }
 
 #[tokio::test]
