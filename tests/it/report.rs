@@ -435,6 +435,44 @@ fn the_report_file_has_the_umasks_permissions_and_nothing_is_left_beside_it() {
     assert_eq!(names(dir.path()), ["report.html"]);
 }
 
+/// A report's second connection is a clone of its first (`Warehouse::try_clone`), so the page
+/// reads one version of the warehouse: after a merge has renamed a new file over the path, the
+/// clone still reads the file the first connection opened, where opening the path again (as the
+/// report once did for its second connection) reads the new one.
+#[test]
+fn a_cloned_warehouse_reads_the_version_it_was_opened_on() {
+    use arrow::array::AsArray;
+    use trendlake::warehouse::Warehouse;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wh.duckdb");
+    let write = |p: &Path, v: &str| {
+        duckdb::Connection::open(p)
+            .unwrap()
+            .execute_batch(&format!("CREATE TABLE t AS SELECT '{v}' AS v"))
+            .unwrap();
+    };
+    let value = |wh: &Warehouse| {
+        let batches = wh.query("SELECT v FROM t", &[]).unwrap();
+        batches[0].column(0).as_string::<i32>().value(0).to_string()
+    };
+    write(&path, "old");
+    let opened = Warehouse::open_read_only(&path).unwrap();
+    // A merge publishes by renaming the new file over the path.
+    let merged = dir.path().join("merged.duckdb");
+    write(&merged, "new");
+    std::fs::rename(&merged, &path).unwrap();
+    let clone = opened.try_clone().unwrap();
+    // Queried on another thread, as the report queries it.
+    let seen = std::thread::spawn(move || value(&clone)).join().unwrap();
+    assert_eq!(seen, "old");
+    assert_eq!(value(&opened), "old");
+    assert_eq!(
+        value(&Warehouse::open_read_only(&path).unwrap()),
+        "new",
+        "a second open reads the merged file"
+    );
+}
+
 #[tokio::test]
 async fn report_to_stdout_and_to_the_latest_date_by_default() {
     let h = report_history();
