@@ -1,6 +1,7 @@
 //! Integration tests, one binary (link once): real samples, and the real `trendlake` binary
 //! against the in-process fake API on loopback.
 
+mod api_key;
 mod archive;
 mod cli;
 mod crash;
