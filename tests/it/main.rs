@@ -18,6 +18,7 @@ mod readme;
 mod repo;
 mod report;
 mod report_browser;
+mod s3_proxy;
 mod samples;
 mod settings;
 mod storage;
