@@ -4,10 +4,10 @@
 //! carrying the run report's fields.
 
 use std::io::IsTerminal;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use clap::ValueEnum;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 use crate::pipeline::RunReport;
@@ -23,10 +23,13 @@ pub enum LogFormat {
 
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
+/// Warnings raised before [`init`]: the config file is read (and can draw one) before the log
+/// format is known, since the file may set it. Held under this lock while `FORMAT` is unset.
+static PENDING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 /// Install the subscriber for `format`. `TRENDLAKE_LOG` (a `tracing` filter) overrides the level:
 /// text mode shows warnings, JSON mode also trendlake's own events.
 pub fn init(format: LogFormat) {
-    let _ = FORMAT.set(format);
     let default = match format {
         LogFormat::Text => "warn",
         LogFormat::Json => "warn,trendlake=info",
@@ -49,6 +52,17 @@ pub fn init(format: LogFormat) {
             .with_ansi(false)
             .try_init(),
     };
+    // The format is set once the subscriber is in place, under the lock: a warning either
+    // waits in `PENDING` (and comes out here) or sees the format and goes out itself, so none
+    // is lost and none printed twice.
+    let pending = {
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = FORMAT.set(format);
+        std::mem::take(&mut *pending)
+    };
+    for message in pending {
+        emit_warning(&message);
+    }
 }
 
 /// Whether stderr carries JSON lines (then nothing else may be printed there).
@@ -62,6 +76,27 @@ pub fn notice(message: &str) {
         info!(target: "trendlake", "{message}");
     } else {
         eprintln!("{message}");
+    }
+}
+
+/// Something to fix that does not stop the run: `trendlake: warning: …`, or a `WARN` event in
+/// JSON mode. Before [`init`] it waits, and `init` emits it in the format chosen.
+pub fn warning(message: &str) {
+    {
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        if FORMAT.get().is_none() {
+            pending.push(message.to_string());
+            return;
+        }
+    }
+    emit_warning(message);
+}
+
+fn emit_warning(message: &str) {
+    if is_json() {
+        warn!(target: "trendlake", "{message}");
+    } else {
+        eprintln!("trendlake: warning: {message}");
     }
 }
 

@@ -29,10 +29,12 @@
 //!
 //! DuckDB's `INTERVAL` and `UNION` cannot be written to Parquet by arrow; asking for it is a
 //! usage error that suggests a cast.
+//!
+//! An `--output` file, like the report's page, is replaced whole: see `whole`.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -51,6 +53,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
+
+pub use whole::ReplaceError;
+pub(crate) use whole::{Replacement, write_whole};
 
 /// Output format of `query`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,10 +147,11 @@ pub struct Written {
 /// batch. `max_rows` bounds the rows a table shows (0: all); the other formats write every row.
 ///
 /// The checks that can fail early (Parquet to a terminal, a type Parquet cannot hold) run
-/// before anything is created. A file is written beside `--output` under a temporary name and
-/// renamed over it only once complete, so a query that fails midway (an error from DuckDB, a
-/// full disk) never leaves a partial file; the temporary one is removed. (A FIFO or a device is
-/// written directly.) On stdout, a reader that goes away (`trendlake query … | head`) ends the
+/// before anything is created. A file is written beside `--output` under a temporary name,
+/// fsynced and renamed over it only once complete (see `whole`), so a query that fails
+/// midway (an error from DuckDB, a full disk) never leaves a partial file, the temporary one is
+/// removed, and a power cut never leaves an empty or torn one. (A FIFO or a device is written
+/// directly.) On stdout, a reader that goes away (`trendlake query … | head`) ends the
 /// query quietly: no more batches are fetched.
 pub fn write_stream<E>(
     schema: SchemaRef,
@@ -238,6 +244,8 @@ pub enum OutputError {
     Io(#[from] std::io::Error),
     #[error("the query returned no batches, not even an empty one")]
     NoBatches,
+    #[error("--output: {0}")]
+    File(#[from] ReplaceError),
 }
 
 /// The table: the first `max_rows` rows (all when 0) rendered, the rest only counted, then a
@@ -436,19 +444,20 @@ impl Write for Sink {
     }
 }
 
-/// An `--output` file being written: a temporary file beside it, renamed over it by
+/// An `--output` file being written: a [`Replacement`] beside it, put in place by
 /// [`OutputFile::finish`] and removed if dropped unfinished. A path that exists and is not a
 /// regular file (a FIFO, `/dev/stdout`) is written directly.
 struct OutputFile {
-    path: PathBuf,
-    /// The temporary file, until renamed.
-    temp: Option<PathBuf>,
+    /// `None` when the path is written directly.
+    replacement: Option<Replacement>,
 }
 
 impl OutputFile {
     fn create(path: &Path) -> Result<(File, Self)> {
-        let io = |context: String| move |source| Error::Io { context, source };
-        let cannot_create = || format!("cannot create --output {}", path.display());
+        let cannot_create = |source| Error::Io {
+            context: format!("cannot create --output {}", path.display()),
+            source,
+        };
         // A symbolic link keeps pointing where it did: the file it names is replaced.
         let target = match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() => {
@@ -456,53 +465,332 @@ impl OutputFile {
             }
             _ => path.to_path_buf(),
         };
-        let existing = std::fs::metadata(&target).ok();
-        if existing.as_ref().is_some_and(|m| !m.is_file()) {
-            let file = File::create(&target).map_err(io(cannot_create()))?;
-            return Ok((
-                file,
-                Self {
-                    path: target,
-                    temp: None,
-                },
-            ));
+        if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
+            let file = File::create(&target).map_err(cannot_create)?;
+            return Ok((file, Self { replacement: None }));
         }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".into());
-        let temp = target.with_file_name(format!(".{name}.trendlake-{}.tmp", std::process::id()));
-        let file = File::create(&temp).map_err(io(cannot_create()))?;
-        let this = Self {
-            path: target,
-            temp: Some(temp),
-        };
-        if let Some(m) = existing {
-            // The result replaces the file, not its permissions.
-            let _ = file.set_permissions(m.permissions());
-        }
-        Ok((file, this))
+        let replacement = Replacement::begin(&target).map_err(OutputError::from)?;
+        // The sink owns its handle; `finish` syncs the file through the replacement's.
+        let file = replacement.file().try_clone().map_err(cannot_create)?;
+        Ok((
+            file,
+            Self {
+                replacement: Some(replacement),
+            },
+        ))
     }
 
-    /// Put the complete result in place.
-    fn finish(mut self) -> Result<()> {
-        if let Some(temp) = self.temp.take() {
-            std::fs::rename(&temp, &self.path).map_err(|source| {
-                let _ = std::fs::remove_file(&temp);
-                Error::Io {
-                    context: format!("cannot move the result to --output {}", self.path.display()),
-                    source,
-                }
-            })?;
+    /// Put the complete result in place, on disk.
+    fn finish(self) -> Result<()> {
+        if let Some(replacement) = self.replacement {
+            replacement.commit().map_err(OutputError::from)?;
         }
         Ok(())
     }
 }
 
-impl Drop for OutputFile {
-    fn drop(&mut self) {
-        if let Some(temp) = self.temp.take() {
-            let _ = std::fs::remove_file(temp);
+mod whole {
+    //! Files replaced whole, as `query --output` and `report --output` write them: the content goes
+    //! into a temporary file beside the destination, which is fsynced, renamed over the
+    //! destination, and then the directory fsynced. A reader never sees a partial file, and a power
+    //! cut leaves either the old file or the new one under the name, never an empty or torn one.
+    //!
+    //! The temporary file is created exclusively (`O_EXCL`) under a random name: two processes
+    //! writing one path (two containers, both PID 1) never share a temporary file, and a symbolic
+    //! link planted where the temporary file will be is never followed. Until it is renamed, the
+    //! temporary file is removed when dropped, so an error anywhere leaves nothing behind.
+
+    use std::fs::{File, Permissions};
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+
+    use tempfile::NamedTempFile;
+
+    /// Why a file could not be replaced whole; each names the file, and none leaves a temporary
+    /// file behind. All but [`ReplaceError::SyncDir`] leave the destination as it was.
+    #[derive(Debug, thiserror::Error)]
+    pub enum ReplaceError {
+        #[error(
+            "cannot create a temporary file in {dir} to write {path}: {source}; check the directory exists and is writable"
+        )]
+        Create {
+            path: String,
+            dir: String,
+            #[source]
+            source: std::io::Error,
+        },
+        #[error("cannot write {path}: {source}; check the disk has room")]
+        Write {
+            path: String,
+            #[source]
+            source: std::io::Error,
+        },
+        #[error(
+            "cannot move the finished file into place as {path}: {source}; {path} was not changed"
+        )]
+        Rename {
+            path: String,
+            #[source]
+            source: std::io::Error,
+        },
+        #[error(
+            "{path} is written, but its directory {dir} could not be synced to disk: {source}; a power cut before the system writes it back could lose the new file"
+        )]
+        SyncDir {
+            path: String,
+            dir: String,
+            #[source]
+            source: std::io::Error,
+        },
+    }
+
+    /// A file being replaced: the temporary file beside it, until [`Replacement::commit`].
+    pub(crate) struct Replacement {
+        temp: NamedTempFile,
+        target: PathBuf,
+    }
+
+    impl Replacement {
+        /// Create the temporary file that will replace `target`. It gets the permissions an
+        /// existing `target` has (its content is replaced, not its mode), else those `File::create`
+        /// gives (0666 less the umask; tempfile's own default would be 0600).
+        pub(crate) fn begin(target: &Path) -> Result<Self, ReplaceError> {
+            let dir = parent_dir(target);
+            let name = target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "file".into());
+            let temp = tempfile::Builder::new()
+                .prefix(&format!(".{}.", shortened(&name)))
+                .suffix(".tmp")
+                .permissions(Permissions::from_mode(0o666))
+                .tempfile_in(dir)
+                .map_err(|source| ReplaceError::Create {
+                    path: target.display().to_string(),
+                    dir: dir.display().to_string(),
+                    source,
+                })?;
+            if let Ok(existing) = std::fs::metadata(target)
+                && existing.is_file()
+            {
+                // Best effort: a filesystem without Unix modes (vfat) refuses chmod, and the file
+                // is still worth writing with the umask's permissions.
+                let _ = temp.as_file().set_permissions(existing.permissions());
+            }
+            Ok(Self {
+                temp,
+                target: target.to_path_buf(),
+            })
+        }
+
+        /// The temporary file, to write the content to (`try_clone` it for a writer that must own
+        /// its file).
+        pub(crate) fn file(&self) -> &File {
+            self.temp.as_file()
+        }
+
+        /// Put the written content in place: fsync it, rename it over the destination, fsync the
+        /// directory (the rename reaches the disk with the directory).
+        pub(crate) fn commit(self) -> Result<(), ReplaceError> {
+            let path = || self.target.display().to_string();
+            self.temp
+                .as_file()
+                .sync_all()
+                .map_err(|source| ReplaceError::Write {
+                    path: path(),
+                    source,
+                })?;
+            // On failure the error holds the temporary file, and dropping it removes it.
+            self.temp
+                .persist(&self.target)
+                .map_err(|e| ReplaceError::Rename {
+                    path: path(),
+                    source: e.error,
+                })?;
+            let dir = parent_dir(&self.target);
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|source| ReplaceError::SyncDir {
+                    path: path(),
+                    dir: dir.display().to_string(),
+                    source,
+                })
+        }
+    }
+
+    /// Replace `target` by `bytes`, whole (see the module doc).
+    pub(crate) fn write_whole(target: &Path, bytes: &[u8]) -> Result<(), ReplaceError> {
+        let replacement = Replacement::begin(target)?;
+        replacement
+            .file()
+            .write_all(bytes)
+            .map_err(|source| ReplaceError::Write {
+                path: target.display().to_string(),
+                source,
+            })?;
+        replacement.commit()
+    }
+
+    /// The directory `path` is in (`.` for a bare file name).
+    fn parent_dir(path: &Path) -> &Path {
+        match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        }
+    }
+
+    /// Bytes of the destination's name kept in the temporary file's: with the dots, the random part
+    /// and `.tmp`, the temporary name stays within the 255 bytes a file name may have, however long
+    /// the destination's is.
+    const NAME_IN_TEMP: usize = 200;
+
+    fn shortened(name: &str) -> &str {
+        let mut end = name.len().min(NAME_IN_TEMP);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        &name[..end]
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::os::unix::fs::MetadataExt;
+
+        fn names(dir: &Path) -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        }
+
+        fn mode(path: &Path) -> u32 {
+            std::fs::metadata(path).unwrap().mode() & 0o7777
+        }
+
+        /// The process's umask, read without changing it (other tests create files meanwhile).
+        fn umask() -> u32 {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+            u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+        }
+
+        #[test]
+        fn a_new_file_is_whole_with_the_permissions_a_plain_create_gives_and_nothing_beside_it() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("out.csv");
+            write_whole(&path, b"a,b\n1,2\n").unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"a,b\n1,2\n");
+            assert_eq!(mode(&path), 0o666 & !umask(), "{:o}", mode(&path));
+            let plain = dir.path().join("plain");
+            File::create(&plain).unwrap();
+            assert_eq!(mode(&path), mode(&plain), "as File::create makes it");
+            assert_eq!(names(dir.path()), ["out.csv", "plain"]);
+        }
+
+        #[test]
+        fn an_existing_file_keeps_its_permissions_and_gets_the_new_content() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("report.html");
+            std::fs::write(&path, "old, and longer than the new content").unwrap();
+            std::fs::set_permissions(&path, Permissions::from_mode(0o604)).unwrap();
+            write_whole(&path, b"new").unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"new");
+            assert_eq!(mode(&path), 0o604, "{:o}", mode(&path));
+            assert_eq!(names(dir.path()), ["report.html"]);
+        }
+
+        #[test]
+        fn a_replacement_dropped_unfinished_leaves_nothing_and_the_old_file_as_it_was() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("out.json");
+            let r = Replacement::begin(&path).unwrap();
+            r.file().write_all(b"[{\"partial\":").unwrap();
+            assert_eq!(names(dir.path()).len(), 1, "the temporary file");
+            drop(r);
+            assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+            std::fs::write(&path, "old").unwrap();
+            drop(Replacement::begin(&path).unwrap());
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+            assert_eq!(names(dir.path()), ["out.json"]);
+        }
+
+        #[test]
+        fn two_writers_of_one_path_get_temporary_files_of_their_own() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("out.csv");
+            let (a, b) = (
+                Replacement::begin(&path).unwrap(),
+                Replacement::begin(&path).unwrap(),
+            );
+            assert_ne!(a.temp.path(), b.temp.path());
+            a.file().write_all(b"first").unwrap();
+            b.file().write_all(b"second").unwrap();
+            a.commit().unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "first");
+            b.commit().unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
+            assert_eq!(names(dir.path()), ["out.csv"]);
+        }
+
+        #[test]
+        fn the_temporary_file_is_hidden_beside_the_destination_and_named_after_it() {
+            let dir = tempfile::tempdir().unwrap();
+            let r = Replacement::begin(&dir.path().join("x.parquet")).unwrap();
+            let temp = r.temp.path();
+            assert_eq!(temp.parent(), Some(dir.path()));
+            let name = temp.file_name().unwrap().to_str().unwrap();
+            assert!(
+                name.starts_with(".x.parquet.") && name.ends_with(".tmp"),
+                "{name}"
+            );
+        }
+
+        #[test]
+        fn a_name_of_255_bytes_is_written_too() {
+            let dir = tempfile::tempdir().unwrap();
+            // Two-byte characters from an odd offset: the cut must step back to a boundary.
+            let name = format!("x{}.csv", "é".repeat(125));
+            assert_eq!(name.len(), 255);
+            assert_eq!(shortened(&name).len(), NAME_IN_TEMP - 1);
+            let path = dir.path().join(&name);
+            write_whole(&path, b"x").unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"x");
+            assert_eq!(names(dir.path()), [name]);
+        }
+
+        #[test]
+        fn a_bare_file_name_is_written_in_the_current_directory() {
+            assert_eq!(parent_dir(Path::new("out.csv")), Path::new("."));
+            assert_eq!(parent_dir(Path::new("d/out.csv")), Path::new("d"));
+        }
+
+        #[test]
+        fn a_missing_directory_is_an_error_naming_the_file_and_what_to_do() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("no/such/dir/out.csv");
+            let err = write_whole(&path, b"x").unwrap_err();
+            assert!(matches!(err, ReplaceError::Create { .. }), "{err:?}");
+            let msg = err.to_string();
+            assert!(msg.contains(&path.display().to_string()), "{msg}");
+            assert!(msg.contains("check the directory exists"), "{msg}");
+        }
+
+        #[test]
+        fn a_rename_that_fails_leaves_no_temporary_file() {
+            let dir = tempfile::tempdir().unwrap();
+            // A non-empty directory where the file should go: rename cannot replace it.
+            let path = dir.path().join("out.csv");
+            std::fs::create_dir(&path).unwrap();
+            std::fs::write(path.join("inside"), "x").unwrap();
+            let err = write_whole(&path, b"x").unwrap_err();
+            assert!(matches!(err, ReplaceError::Rename { .. }), "{err:?}");
+            assert!(err.to_string().contains("was not changed"), "{err}");
+            assert_eq!(names(dir.path()), ["out.csv"]);
+            assert_eq!(names(&path), ["inside"]);
         }
     }
 }
@@ -1206,6 +1494,32 @@ mod tests {
                 .unwrap()
                 .starts_with("fetched_at,")
         );
+    }
+
+    #[test]
+    fn a_fifo_is_written_directly_not_replaced() {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.csv");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        write_batches(&[sample()], Format::Csv, Some(&fifo)).unwrap();
+        // Had a file been renamed over the FIFO, the reader would wait for a writer forever.
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+        assert_eq!(reader.join().unwrap(), render(Format::Csv, &[sample()]));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file beside the FIFO");
     }
 
     #[test]

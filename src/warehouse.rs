@@ -229,6 +229,21 @@ impl Warehouse {
         })
     }
 
+    /// A second connection to the database this one opened, for another thread (a connection is
+    /// `Send` but not `Sync`). It reads the same version of the file: opening the path again
+    /// would read whatever a merge has renamed over it since.
+    pub fn try_clone(&self) -> Result<Warehouse, WarehouseError> {
+        let conn = self
+            .conn
+            .try_clone()
+            .map_err(db_err(&self.path, "open a second connection"))?;
+        Ok(Self {
+            conn,
+            path: self.path.clone(),
+            version: self.version,
+        })
+    }
+
     /// Begin merging into the warehouse at `path` (created if missing): see [`MergeSession`].
     pub fn begin(path: &Path) -> Result<MergeSession, WarehouseError> {
         MergeSession::begin(path, true)

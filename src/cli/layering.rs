@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
@@ -178,10 +179,14 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 fn read_file(path: &Path) -> Result<Vec<FileValue>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let unreadable = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // Opened once, so the permissions checked below are those of the file that was read.
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(unreadable)?;
     let table = DeTable::parse(&text).map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),
         line: e.span().map_or(1, |s| line_of(&text, s.start)),
@@ -260,7 +265,42 @@ fn read_file(path: &Path) -> Result<Vec<FileValue>, ConfigError> {
             value: text_value,
         });
     }
+    let holds_key = values
+        .iter()
+        .any(|v| v.key == "api_key" && v.value.as_deref().is_some_and(|k| !k.is_empty()));
+    if holds_key {
+        warn_if_exposed(path, &file);
+    }
     Ok(values)
+}
+
+/// A config file holding the API key that other users can get at draws a warning. Not an
+/// error: the key is exposed already, and refusing would only cost the night's snapshot.
+fn warn_if_exposed(path: &Path, file: &std::fs::File) {
+    #[cfg(unix)]
+    if let Some(mode) = file.metadata().ok().as_ref().and_then(exposed_mode) {
+        crate::logging::warning(&exposed_key_warning(path, mode));
+    }
+    #[cfg(not(unix))]
+    let _ = (path, file);
+}
+
+/// The file's permission bits when any group or other bit is set: a group member or any user
+/// may read (or replace) what it holds.
+#[cfg(unix)]
+fn exposed_mode(meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+#[cfg(unix)]
+fn exposed_key_warning(path: &Path, mode: u32) -> String {
+    format!(
+        "the config file {path} holds api_key and other users have access to it (mode {mode:04o}); \
+         restrict it with `chmod 600 {path}`, or give the key in YOUTUBE_API_KEY instead",
+        path = path.display()
+    )
 }
 
 /// clap's error without its `error:` prefix and usage lines.
@@ -440,6 +480,109 @@ mod tests {
             assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
         }
         assert!(!keys.iter().any(|k| k == "config" || k == "help"));
+    }
+
+    const SECRET: &str = "AIzaSECRET-cli-0123456789";
+
+    fn parsed(args: &[&str]) -> Parsed {
+        let argv: Vec<&str> = ["trendlake"].iter().chain(args).copied().collect();
+        parse(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    /// `{:?}` and `{:#?}` of `value` show the key's place, never the key.
+    #[track_caller]
+    fn assert_debug_hides_key(value: &impl std::fmt::Debug) {
+        for text in [format!("{value:?}"), format!("{value:#?}")] {
+            assert!(!text.contains(SECRET), "{text}");
+            assert!(text.contains("REDACTED"), "{text}");
+        }
+    }
+
+    #[test]
+    fn fetch_args_debug_hides_the_key() {
+        use super::super::Command;
+        for command in ["run", "snapshot", "config"] {
+            let parsed = parsed(&[command, "--api-key", SECRET]);
+            // The key is kept, for the client to send.
+            assert_eq!(parsed.cli.api_key().unwrap().expose(), SECRET);
+            assert_debug_hides_key(&parsed);
+            assert_debug_hides_key(&parsed.cli);
+            match &parsed.cli.command {
+                Command::Run(args) | Command::Config(args) => {
+                    assert_debug_hides_key(args);
+                    assert_debug_hides_key(&args.fetch);
+                }
+                Command::Snapshot(args) => {
+                    assert_debug_hides_key(args);
+                    assert_debug_hides_key(&args.fetch);
+                }
+                other => panic!("{command} parsed as {other:?}"),
+            }
+        }
+    }
+
+    #[cfg(feature = "fake-api")]
+    #[test]
+    fn fake_api_args_debug_hides_the_key() {
+        use super::super::Command;
+        let parsed = parsed(&["fake-api", "--api-key", SECRET]);
+        assert_eq!(parsed.cli.api_key().unwrap().expose(), SECRET);
+        let Command::FakeApi(args) = &parsed.cli.command else {
+            panic!("{:?}", parsed.cli.command)
+        };
+        assert_debug_hides_key(args);
+        assert_debug_hides_key(&parsed);
+    }
+
+    #[test]
+    fn settings_debug_hides_a_key_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("trendlake.toml");
+        std::fs::write(
+            &file,
+            format!("regions = [\"JP\"]\napi_key = \"{SECRET}\"\n"),
+        )
+        .unwrap();
+        let parsed = parsed(&["config", "--config", file.to_str().unwrap()]);
+        let key = parsed.settings.iter().find(|s| s.key == "api_key").unwrap();
+        assert_eq!(
+            key.origin,
+            Origin::File {
+                path: file.clone(),
+                line: 2
+            }
+        );
+        assert_debug_hides_key(key);
+        assert_debug_hides_key(&parsed.settings);
+        assert_debug_hides_key(&parsed);
+        assert!(!describe(&parsed.settings).contains(SECRET));
+        assert_eq!(parsed.cli.api_key().unwrap().expose(), SECRET);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_others_can_get_at_is_exposed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("trendlake.toml");
+        std::fs::write(&file, "").unwrap();
+        let mode_of = |mode: u32| {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            exposed_mode(&std::fs::metadata(&file).unwrap())
+        };
+        for mode in [0o644, 0o640, 0o604, 0o660, 0o620, 0o602, 0o601, 0o777] {
+            assert_eq!(mode_of(mode), Some(mode), "{mode:o}");
+        }
+        for mode in [0o600, 0o400, 0o700, 0o200] {
+            assert_eq!(mode_of(mode), None, "{mode:o}");
+        }
+        let warning = exposed_key_warning(&file, 0o644);
+        let path = file.display().to_string();
+        assert!(
+            warning.contains(&format!("`chmod 600 {path}`")),
+            "{warning}"
+        );
+        assert!(warning.contains("mode 0644"), "{warning}");
     }
 
     #[test]

@@ -71,11 +71,11 @@ impl Cli {
     /// The API key given on the command line, in `YOUTUBE_API_KEY` or in the config file.
     pub fn api_key(&self) -> Option<ApiKey> {
         let key = match &self.command {
-            Command::Run(a) => a.fetch.api_key.as_deref(),
-            Command::Snapshot(a) => a.fetch.api_key.as_deref(),
-            Command::Config(a) => a.fetch.api_key.as_deref(),
+            Command::Run(a) => a.fetch.api_key.as_ref(),
+            Command::Snapshot(a) => a.fetch.api_key.as_ref(),
+            Command::Config(a) => a.fetch.api_key.as_ref(),
             #[cfg(feature = "fake-api")]
-            Command::FakeApi(a) => a.api_key.as_deref(),
+            Command::FakeApi(a) => a.api_key.as_ref(),
             _ => None,
         };
         validate::api_key(key)
@@ -126,17 +126,26 @@ pub enum Command {
     Regions,
 }
 
+/// `--api-key`'s value as an [`ApiKey`], whose `Debug` never shows it.
+fn api_key_parser() -> impl clap::builder::TypedValueParser<Value = ApiKey> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::StringValueParser::new().map(ApiKey::new)
+}
+
 /// How to reach the API and how hard to push it.
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// API key; required unless the base URL is loopback. Never printed, logged or written.
+    // An `ApiKey`, not a `String`, so `{:?}` of these arguments (and of all that holds them)
+    // shows `[REDACTED]`.
     #[arg(
         long,
         env = "YOUTUBE_API_KEY",
         hide_env_values = true,
-        value_name = "KEY"
+        value_name = "KEY",
+        value_parser = api_key_parser()
     )]
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKey>,
     /// Root of the YouTube Data API v3 (or a compatible server, such as `trendlake fake-api`).
     #[arg(long, env = "YOUTUBE_API_BASE_URL", default_value = DEFAULT_BASE_URL, value_name = "URL")]
     pub api_base_url: String,
@@ -438,8 +447,8 @@ pub struct FakeApiArgs {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
     /// The only key accepted (default: any key, or none).
-    #[arg(long, value_name = "KEY")]
-    pub api_key: Option<String>,
+    #[arg(long, value_name = "KEY", value_parser = api_key_parser())]
+    pub api_key: Option<ApiKey>,
     /// Quota units before quotaExceeded.
     #[arg(long, value_name = "N")]
     pub quota: Option<u64>,
@@ -833,7 +842,7 @@ async fn fake_api(args: FakeApiArgs) -> Result<Outcome> {
         seed: args.seed,
         date: parse_date(args.date.as_deref(), "--date")?,
         latency: std::time::Duration::from_millis(args.latency_ms),
-        api_key: args.api_key,
+        api_key: args.api_key.map(|k| k.expose().to_string()),
         quota: args.quota,
         faults: match &args.faults {
             Some(path) => crate::fake_api::load_faults(path)?,

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::fetch::FetchOptions;
 use crate::pipeline::SnapshotJob;
 use crate::regions::region;
-use crate::youtube::{ApiKey, Client};
+use crate::youtube::{ApiKey, Client, is_loopback_url};
 
 /// `s` as a date (`name` is how the user gave it), or today (UTC) when absent.
 pub fn parse_date(s: Option<&str>, name: &str) -> Result<NaiveDate> {
@@ -52,16 +52,10 @@ pub fn parse_regions(codes: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Whether `base` points at this machine (the fake API): no key needed, any date allowed.
+/// Whether `base` points at this machine (the fake API): no key needed, any date allowed, and a
+/// key may go over plain HTTP (the client's own rule, [`is_loopback_url`]).
 pub fn is_loopback(base: &str) -> bool {
-    url::Url::parse(base)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-        .is_some_and(|h| match h {
-            url::Host::Domain(d) => d == "localhost",
-            url::Host::Ipv4(ip) => ip.is_loopback(),
-            url::Host::Ipv6(ip) => ip.is_loopback(),
-        })
+    url::Url::parse(base).is_ok_and(|u| is_loopback_url(&u))
 }
 
 /// The date a snapshot is stored under. The API serves only the current chart, so storing it
@@ -127,12 +121,13 @@ fn fetch_options(args: &FetchArgs, settings: &[Setting]) -> Result<FetchOptions>
 }
 
 /// The key as given; an empty one is no key.
-pub fn api_key(given: Option<&str>) -> Option<ApiKey> {
-    given.filter(|k| !k.is_empty()).map(ApiKey::new)
+pub fn api_key(given: Option<&ApiKey>) -> Option<ApiKey> {
+    given.filter(|k| !k.expose().is_empty()).cloned()
 }
 
+/// The API client; `Client::new` refuses a key over plain HTTP to another host (exit 2).
 fn client(args: &FetchArgs) -> Result<Client> {
-    let key = api_key(args.api_key.as_deref());
+    let key = api_key(args.api_key.as_ref());
     if key.is_none() && !is_loopback(&args.api_base_url) {
         return Err(Error::Usage(
             "no API key: set YOUTUBE_API_KEY (or --api-key); only a loopback --api-base-url works without one".into(),
@@ -266,6 +261,50 @@ mod tests {
             .unwrap(),
             day("2020-01-01")
         );
+    }
+
+    const SECRET: &str = "AIzaSECRET-job-0123456789";
+
+    /// The `run` job of a command line, as `trendlake run ARGS` would validate it.
+    fn run_job_of(args: &[&str]) -> Result<Job> {
+        let argv: Vec<&str> = ["trendlake", "run", "--regions", "JP"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        let parsed = crate::cli::parse(argv).unwrap();
+        let super::super::Command::Run(run) = &parsed.cli.command else {
+            unreachable!("parsed `run`")
+        };
+        run_job(run, &parsed.settings)
+    }
+
+    #[test]
+    fn job_debug_hides_the_key() {
+        let base = "http://127.0.0.1:9/youtube/v3";
+        let job = run_job_of(&["--api-key", SECRET, "--api-base-url", base]).unwrap();
+        for text in [
+            format!("{job:?}"),
+            format!("{job:#?}"),
+            format!("{:?}", job.snapshot),
+            format!("{:#?}", job.snapshot),
+        ] {
+            assert!(!text.contains(SECRET), "{text}");
+            assert!(text.contains("ApiKey([REDACTED])"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_key_over_plain_http_to_another_host_is_a_usage_error() {
+        let base = "http://192.0.2.1:9/youtube/v3";
+        let err = run_job_of(&["--api-key", SECRET, "--api-base-url", base]).unwrap_err();
+        assert!(err.is_usage(), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains(base) && msg.contains("https://"), "{msg}");
+        assert!(!msg.contains(SECRET) && !format!("{err:?}").contains(SECRET));
+        // Over https the same host is fine.
+        let https = "https://192.0.2.1:9/youtube/v3";
+        assert!(run_job_of(&["--api-key", SECRET, "--api-base-url", https]).is_ok());
     }
 
     #[test]

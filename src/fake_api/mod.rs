@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::youtube::ApiKey;
 use crate::youtube::model::{
     ApiErrorBody, ErrorItem, ErrorResponse, PageInfo, Video, VideoListResponse,
 };
@@ -38,7 +39,7 @@ pub use faults::{Fault, FaultError, FaultKind, FaultPlanError, load_faults, pars
 use page_token::{Direction, PageToken};
 
 /// How the fake behaves; every field maps to a `trendlake fake-api` option.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FakeConfig {
     /// Seed of the synthetic data.
     pub seed: u64,
@@ -52,6 +53,29 @@ pub struct FakeConfig {
     pub quota: Option<u64>,
     /// Faults injected after validation, in plan order (see [`faults`]).
     pub faults: Vec<Fault>,
+}
+
+/// By hand, so the accepted key never reaches a log or a panic message through `{:?}`.
+impl std::fmt::Debug for FakeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so a new field cannot be forgotten here.
+        let FakeConfig {
+            seed,
+            date,
+            latency,
+            api_key,
+            quota,
+            faults,
+        } = self;
+        f.debug_struct("FakeConfig")
+            .field("seed", seed)
+            .field("date", date)
+            .field("latency", latency)
+            .field("api_key", &api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("quota", quota)
+            .field("faults", faults)
+            .finish()
+    }
 }
 
 impl Default for FakeConfig {
@@ -101,7 +125,8 @@ pub struct ServerState {
 struct Inner {
     seed: u64,
     latency: Duration,
-    api_key: Option<String>,
+    /// An `ApiKey`, whose `Debug` hides it (the state is `Debug`).
+    api_key: Option<ApiKey>,
     quota: Option<u64>,
     /// Days from the common era, so the date can change without a lock.
     date: AtomicI32,
@@ -118,7 +143,7 @@ impl ServerState {
             inner: Arc::new(Inner {
                 seed: config.seed,
                 latency: config.latency,
-                api_key: config.api_key,
+                api_key: config.api_key.map(ApiKey::new),
                 quota: config.quota,
                 date: AtomicI32::new(config.date.num_days_from_ce()),
                 requests: AtomicU64::new(0),
@@ -440,7 +465,7 @@ pub fn parse(
             .or_else(|| param("key"));
         match given {
             None | Some("") => return Err(ApiError::missing_key()),
-            Some(key) if key != expected => return Err(ApiError::bad_key()),
+            Some(key) if key != expected.expose() => return Err(ApiError::bad_key()),
             Some(_) => {}
         }
     }
@@ -947,6 +972,38 @@ mod tests {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(reason(&body), "notFound");
         assert_eq!(api.requests(), 9, "only videos.list calls count");
+    }
+
+    const SECRET: &str = "AIzaSECRET-fake-0123456789";
+
+    /// `{:?}` and `{:#?}` of `value` show the key's place, never the key.
+    #[track_caller]
+    fn assert_debug_hides_key(value: &impl std::fmt::Debug) {
+        for text in [format!("{value:?}"), format!("{value:#?}")] {
+            assert!(!text.contains(SECRET), "{text}");
+            assert!(text.contains("REDACTED"), "{text}");
+        }
+    }
+
+    #[test]
+    fn fake_config_debug_hides_the_key() {
+        let config = FakeConfig {
+            api_key: Some(SECRET.to_owned()),
+            ..config()
+        };
+        assert_debug_hides_key(&config);
+        assert!(format!("{config:?}").contains("seed: 42"), "{config:?}");
+    }
+
+    #[tokio::test]
+    async fn running_fake_debug_hides_the_key() {
+        let api = start(FakeConfig {
+            api_key: Some(SECRET.to_owned()),
+            ..config()
+        })
+        .await;
+        assert_debug_hides_key(&api);
+        assert_debug_hides_key(api.state());
     }
 
     #[tokio::test]

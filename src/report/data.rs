@@ -255,8 +255,8 @@ pub struct ReportData {
 }
 
 /// Run the report's queries on the warehouse at `path` for `date` (default: its latest
-/// snapshot). Two read-only connections share the work, since each query runs mostly on one
-/// core; neither writes anything.
+/// snapshot). Two read-only connections to one opened database share the work, since each query
+/// runs mostly on one core; neither writes anything.
 pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportError> {
     let main = Warehouse::open_read_only(path)?;
     // The report is the named queries' output: they need the current schema.
@@ -278,12 +278,14 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
     }
     let all = runs(date);
     let find = |name: &str| all.iter().find(|r| r.name == name).expect("a report query");
+    // A clone, not a second open of `path`: a merge that renames a new file over the path
+    // between two opens would make one page of two versions of the warehouse.
+    let second_wh = main.try_clone()?;
     std::thread::scope(|s| {
         // The heaviest query, the only one that reads the whole history up to the date, on the
         // second connection; the one-date and one-window queries take about as long together.
-        let second = s.spawn(|| -> Result<_, ReportError> {
-            let wh = Warehouse::open_read_only(path)?;
-            survival(&run(&wh, find("survival"))?)
+        let second = s.spawn(move || -> Result<_, ReportError> {
+            survival(&run(&second_wh, find("survival"))?)
         });
         let spread = spreads(&run(&main, find("cross_region"))?)?;
         let coverage = coverage(&run(&main, find("coverage"))?)?;

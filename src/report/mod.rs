@@ -19,6 +19,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::lake::{Lake, LakeError};
+use crate::output::{ReplaceError, write_whole};
 use crate::queries::QueryError;
 use crate::warehouse::WarehouseError;
 
@@ -59,14 +60,8 @@ pub enum ReportError {
     },
     #[error("rendering the report's template {template}: {message}")]
     Template { template: String, message: String },
-    #[error(
-        "cannot write the report to {path}: {source}; check the directory exists and is writable"
-    )]
-    Write {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot write the report: {0}")]
+    Write(#[from] ReplaceError),
     #[error("publishing the report into the lake: {0}")]
     Lake(#[from] LakeError),
 }
@@ -117,33 +112,11 @@ pub fn generate(
     })
 }
 
-/// Write `html` to `path` whole: into a temporary file beside it, renamed over it once complete,
-/// so a reader (or a web server) never sees half a page.
+/// Write `html` to `path` whole (`output::write_whole`): into a temporary file beside it,
+/// fsynced and renamed over it once complete, so a reader (or a web server) never sees half a
+/// page, nor a power cut an empty one.
 pub fn write_file(path: &Path, html: &str) -> Result<(), ReportError> {
-    use std::io::Write;
-    let fail = |source| ReportError::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report.html".into());
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut f = std::fs::File::create(&temp)?;
-        f.write_all(html.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written.map_err(fail)
+    Ok(write_whole(path, html.as_bytes())?)
 }
 
 /// What [`publish`] wrote.

@@ -296,8 +296,26 @@ pub enum ClientError {
         "the API key contains characters that cannot be sent in an HTTP header; check YOUTUBE_API_KEY (or --api-key)"
     )]
     KeyNotAHeader,
+    /// A key would cross the network in clear text: anyone on the path could read it. `url`
+    /// is the base URL as given, with the key (should it be in there) redacted.
+    #[error(
+        "--api-base-url {url:?} is plain http:// to a host that is not this machine, so the API key would cross the network unencrypted; use an https:// URL, or a loopback one (http://127.0.0.1:PORT/youtube/v3) for a local fake"
+    )]
+    PlainHttp { url: String },
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
+}
+
+/// Whether `url`'s host is this machine: `localhost`, 127.0.0.0/8 or ::1. Plain HTTP there never
+/// crosses a network, so a key may travel over it (to the fake API), and the API's current chart
+/// may be stored under any date.
+pub fn is_loopback_url(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// One answered page: what it says, and the bytes it said it in.
@@ -330,6 +348,16 @@ impl Client {
             .map_err(|_| bad_url("is not a URL"))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(bad_url("must be http:// or https://"));
+        }
+        // Checked here rather than by the command line, so a library user cannot send the key
+        // in clear text either. Loopback never leaves the machine (the fake API lives there).
+        if let Some(key) = &key
+            && base.scheme() == "http"
+            && !is_loopback_url(&base)
+        {
+            return Err(ClientError::PlainHttp {
+                url: key.redact(base_url),
+            });
         }
         base.path_segments_mut()
             .map_err(|_| bad_url("cannot be a base URL"))?
@@ -552,6 +580,79 @@ mod tests {
         let key = ApiKey::new("AIzaSecret123");
         assert!(!format!("{key:?}").contains("Secret"));
         assert_eq!(key.redact("x AIzaSecret123 y"), "x [REDACTED] y");
+    }
+
+    const SECRET: &str = "AIzaSECRET-client-0123456789";
+
+    fn with_key(base: &str) -> Result<Client, ClientError> {
+        Client::new(base, Some(ApiKey::new(SECRET)), Duration::from_secs(1))
+    }
+
+    #[test]
+    fn a_key_is_never_sent_over_plain_http_to_another_host() {
+        for base in [
+            "http://192.0.2.1:9/youtube/v3",
+            "http://www.googleapis.com/youtube/v3",
+            "HTTP://10.0.0.1/youtube/v3",
+            "http://[2001:db8::1]/youtube/v3",
+            // Not loopback, although it looks like it.
+            "http://localhost.example.com/youtube/v3",
+            "http://[::ffff:127.0.0.1]/youtube/v3",
+        ] {
+            let err = with_key(base).unwrap_err();
+            assert!(
+                matches!(err, ClientError::PlainHttp { .. }),
+                "{base}: {err}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains(&format!("{base:?}")), "names the URL: {msg}");
+            assert!(
+                msg.contains("https://") && msg.contains("loopback"),
+                "{msg}"
+            );
+            assert!(!msg.contains('\n'), "one line: {msg}");
+            assert!(crate::Error::from(err).is_usage(), "exit 2: {base}");
+        }
+        // The URL is named, but never the key, even where a careless URL holds it.
+        let err = with_key(&format!("http://192.0.2.1/youtube/v3?key={SECRET}")).unwrap_err();
+        assert!(!err.to_string().contains(SECRET), "{err}");
+        assert!(!format!("{err:?}").contains(SECRET), "{err:?}");
+        assert!(err.to_string().contains("key=[REDACTED]"), "{err}");
+    }
+
+    #[test]
+    fn https_loopback_and_no_key_are_accepted() {
+        for base in [
+            "https://www.googleapis.com/youtube/v3",
+            "https://192.0.2.1:9/youtube/v3",
+            "http://127.0.0.1:8787/youtube/v3",
+            "http://127.3.2.1/youtube/v3",
+            "http://localhost:8787/youtube/v3",
+            "http://LOCALHOST/youtube/v3",
+            "http://[::1]:8787/youtube/v3",
+        ] {
+            assert!(with_key(base).is_ok(), "{base}");
+        }
+        // Without a key nothing secret travels (the command line asks for a key elsewhere).
+        assert!(
+            Client::new(
+                "http://192.0.2.1:9/youtube/v3",
+                None,
+                Duration::from_secs(1)
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn client_debug_hides_the_key() {
+        let client = with_key("https://www.googleapis.com/youtube/v3").unwrap();
+        for text in [format!("{client:?}"), format!("{client:#?}")] {
+            assert!(!text.contains(SECRET), "{text}");
+            // The key is there, shown as hidden: the test looks at the right thing.
+            assert!(text.contains("ApiKey([REDACTED])"), "{text}");
+            assert!(text.contains("googleapis"), "{text}");
+        }
     }
 
     #[test]

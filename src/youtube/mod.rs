@@ -3,4 +3,4 @@
 pub mod client;
 pub mod model;
 
-pub use client::{ApiError, ApiKey, ChartPage, Client, ClientError, ErrorKind};
+pub use client::{ApiError, ApiKey, ChartPage, Client, ClientError, ErrorKind, is_loopback_url};

@@ -1,6 +1,7 @@
 //! Integration tests, one binary (link once): real samples, and the real `trendlake` binary
 //! against the in-process fake API on loopback.
 
+mod api_key;
 mod archive;
 mod cli;
 mod crash;
@@ -18,6 +19,7 @@ mod readme;
 mod repo;
 mod report;
 mod report_browser;
+mod s3_proxy;
 mod samples;
 mod settings;
 mod storage;

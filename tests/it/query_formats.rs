@@ -845,6 +845,83 @@ async fn bad_sql_is_exit_2_with_duckdbs_message_and_no_file() {
     assert!(left.is_empty(), "no temporary files left: {left:?}");
 }
 
+/// The real binary with `args` under `umask` (set in the child only: the tests' own umask is
+/// shared by every test thread).
+pub fn under_umask(args: &[String], umask: libc::mode_t) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = command(args, &[]);
+    // SAFETY: umask(2) is async-signal-safe, and the closure touches nothing else.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(umask);
+            Ok(())
+        });
+    }
+    cmd.output().expect("binary runs")
+}
+
+/// A file's permission bits.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().mode() & 0o7777
+}
+
+/// The names in `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// An `--output` file is created as a plain create would make it (0666 less the umask), though
+/// it is written under a temporary name (which tempfile would make 0600); it is complete, an
+/// existing file keeps its permissions, and nothing else is left in the directory.
+#[test]
+fn an_output_file_has_the_umasks_permissions_and_nothing_is_left_beside_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    let wh = empty_warehouse(&s);
+    let out = s.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let sql = "SELECT range AS n FROM range(100000)";
+    for (umask, expected) in [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)] {
+        for name in ["n.csv", "n.parquet"] {
+            let file = out.join(name);
+            let _ = std::fs::remove_file(&file);
+            let args = query_args(&wh, &[sql, "--output", &file.display().to_string()]);
+            assert_exit(&under_umask(&args, umask), 0);
+            assert_eq!(
+                mode(&file),
+                expected,
+                "{name} under umask {umask:03o}: {:o}",
+                mode(&file)
+            );
+        }
+    }
+    let text = std::fs::read_to_string(out.join("n.csv")).unwrap();
+    assert_eq!(text.lines().count(), 100_001);
+    assert_eq!(text.lines().last(), Some("99999"));
+    assert_eq!(read_parquet(&out.join("n.parquet")).1.num_rows(), 100_000);
+    // Replacing a file keeps its permissions: only the content is new.
+    let file = out.join("n.csv");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o604)).unwrap();
+    let args = query_args(
+        &wh,
+        &["SELECT 1 AS n", "--output", &file.display().to_string()],
+    );
+    assert_exit(&under_umask(&args, 0o077), 0);
+    assert_eq!(mode(&file), 0o604, "{:o}", mode(&file));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "n\n1\n");
+    assert_eq!(
+        names(&out),
+        ["n.csv", "n.parquet"],
+        "no temporary file left"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_are_refused_before_they_run_and_the_warehouse_is_unchanged() {
     let s = Scratch::new();

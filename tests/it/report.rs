@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::history::{once_per_process, query_args, run_nights};
+use crate::query_formats::{mode, names, under_umask};
 use crate::support::{
     Moto, Scratch, assert_exit, date, fake, stderr, stdout, trendlake, trendlake_env,
 };
@@ -382,6 +383,94 @@ async fn bad_dates_are_usage_errors_naming_the_nearest_dates() {
     let out = trendlake(vec!["report".into()]).await;
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("--output <FILE>"), "{}", stderr(&out));
+}
+
+/// The page is written whole (a temporary file beside it, renamed into place) with the
+/// permissions a plain create gives under the umask, and nothing else is left in the directory;
+/// a replaced page keeps its permissions; a directory that does not exist is an error naming the
+/// page and what to do.
+#[test]
+fn the_report_file_has_the_umasks_permissions_and_nothing_is_left_beside_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = report_history();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    for (umask, expected) in [(0o022, 0o644), (0o027, 0o640)] {
+        let _ = std::fs::remove_file(&file);
+        assert_exit(
+            &under_umask(&report_args(&h.warehouse, LAST, &file), umask),
+            0,
+        );
+        assert_eq!(
+            mode(&file),
+            expected,
+            "under umask {umask:03o}: {:o}",
+            mode(&file)
+        );
+    }
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"), "the whole page");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o604)).unwrap();
+    assert_exit(
+        &under_umask(&report_args(&h.warehouse, AFTER_GAP, &file), 0o077),
+        0,
+    );
+    assert_eq!(mode(&file), 0o604, "{:o}", mode(&file));
+    assert!(std::fs::read_to_string(&file).unwrap().contains(AFTER_GAP));
+    assert_eq!(names(dir.path()), ["report.html"], "no temporary file left");
+
+    let nowhere = dir.path().join("no-such-dir").join("report.html");
+    let out = under_umask(&report_args(&h.warehouse, LAST, &nowhere), 0o022);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "cannot write the report: cannot create a temporary file in {}",
+            dir.path().join("no-such-dir").display()
+        )) && err.contains(&format!("to write {}", nowhere.display()))
+            && err.contains("check the directory exists and is writable"),
+        "{err}"
+    );
+    assert_eq!(names(dir.path()), ["report.html"]);
+}
+
+/// A report's second connection is a clone of its first (`Warehouse::try_clone`), so the page
+/// reads one version of the warehouse: after a merge has renamed a new file over the path, the
+/// clone still reads the file the first connection opened, where opening the path again (as the
+/// report once did for its second connection) reads the new one.
+#[test]
+fn a_cloned_warehouse_reads_the_version_it_was_opened_on() {
+    use arrow::array::AsArray;
+    use trendlake::warehouse::Warehouse;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wh.duckdb");
+    let write = |p: &Path, v: &str| {
+        duckdb::Connection::open(p)
+            .unwrap()
+            .execute_batch(&format!("CREATE TABLE t AS SELECT '{v}' AS v"))
+            .unwrap();
+    };
+    let value = |wh: &Warehouse| {
+        let batches = wh.query("SELECT v FROM t", &[]).unwrap();
+        batches[0].column(0).as_string::<i32>().value(0).to_string()
+    };
+    write(&path, "old");
+    let opened = Warehouse::open_read_only(&path).unwrap();
+    // A merge publishes by renaming the new file over the path.
+    let merged = dir.path().join("merged.duckdb");
+    write(&merged, "new");
+    std::fs::rename(&merged, &path).unwrap();
+    let clone = opened.try_clone().unwrap();
+    // Queried on another thread, as the report queries it.
+    let seen = std::thread::spawn(move || value(&clone)).join().unwrap();
+    assert_eq!(seen, "old");
+    assert_eq!(value(&opened), "old");
+    assert_eq!(
+        value(&Warehouse::open_read_only(&path).unwrap()),
+        "new",
+        "a second open reads the merged file"
+    );
 }
 
 #[tokio::test]
