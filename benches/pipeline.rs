@@ -186,7 +186,10 @@ fn transform(pages: &BTreeMap<String, Vec<String>>) -> (usize, usize) {
         })
         .collect();
     let encoded = encode_snapshot(&batches, &Lineage::new()).unwrap();
-    (batches.iter().map(|b| b.num_rows()).sum(), encoded.bytes.len())
+    (
+        batches.iter().map(|b| b.num_rows()).sum(),
+        encoded.bytes.len(),
+    )
 }
 
 fn transform_bench() {

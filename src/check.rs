@@ -227,7 +227,10 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
                         .into(),
             }),
             ["_trash", folder, _, ..] => {
-                trash.entry(folder.to_string()).or_default().push(meta.clone());
+                trash
+                    .entry(folder.to_string())
+                    .or_default()
+                    .push(meta.clone());
             }
             // Local lock files come and go with commits.
             ["_locks", ..] => {}
@@ -362,11 +365,7 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
         let (lineage, _) = commit::lineage_of(lake, date).await?;
         named.insert(date, lineage);
     }
-    let committed: BTreeSet<NaiveDate> = records
-        .keys()
-        .chain(lake_rows.keys())
-        .copied()
-        .collect();
+    let committed: BTreeSet<NaiveDate> = records.keys().chain(lake_rows.keys()).copied().collect();
 
     // Raw pages: a run's directory without a manifest, pages of a date nothing was committed
     // for, and what no commit names.
@@ -435,7 +434,13 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
                 });
             }
             let mut found = orphan(lake, OrphanKind::RawRun, &dir, run_files.values());
-            found.add_staged(files.staged.get(&Some(run.clone())).cloned().unwrap_or_default());
+            found.add_staged(
+                files
+                    .staged
+                    .get(&Some(run.clone()))
+                    .cloned()
+                    .unwrap_or_default(),
+            );
             report.orphans.push(found);
         }
     }
@@ -469,7 +474,9 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
 
     check_warehouse(warehouse, &lake_rows, problems).await?;
     report.problems.sort();
-    report.orphans.sort_by(|a, b| (a.kind, &a.subject).cmp(&(b.kind, &b.subject)));
+    report
+        .orphans
+        .sort_by(|a, b| (a.kind, &a.subject).cmp(&(b.kind, &b.subject)));
     Ok(report)
 }
 
@@ -521,7 +528,10 @@ async fn newest_record(lake: &Lake, metas: &[ObjectMeta]) -> Result<String> {
             continue;
         };
         let name = meta.location.filename().unwrap_or_default().to_string();
-        if newest.as_ref().is_none_or(|(at, _)| record.committed_at > *at) {
+        if newest
+            .as_ref()
+            .is_none_or(|(at, _)| record.committed_at > *at)
+        {
             newest = Some((record.committed_at, name));
         }
     }
@@ -548,7 +558,10 @@ async fn verify_source(
             problems.push(Problem {
                 kind: ProblemKind::LineageMismatch,
                 subject,
-                detail: format!("{e}; the commit recorded {shown} with SHA-256 {}", source.manifest_sha256),
+                detail: format!(
+                    "{e}; the commit recorded {shown} with SHA-256 {}",
+                    source.manifest_sha256
+                ),
             });
             return Ok(());
         }
@@ -765,8 +778,9 @@ async fn check_warehouse(
                 problems.push(Problem {
                     kind: ProblemKind::NotMerged,
                     subject: date.to_string(),
-                    detail: "the lake file's rows changed since it was merged; run `trendlake merge`"
-                        .into(),
+                    detail:
+                        "the lake file's rows changed since it was merged; run `trendlake merge`"
+                            .into(),
                 })
             }
             Some(_) => {
@@ -823,8 +837,12 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
         }
         assert_eq!(
-            serde_json::to_value([OrphanKind::RawRun, OrphanKind::CommitRecord, OrphanKind::Trash])
-                .unwrap(),
+            serde_json::to_value([
+                OrphanKind::RawRun,
+                OrphanKind::CommitRecord,
+                OrphanKind::Trash
+            ])
+            .unwrap(),
             serde_json::json!(["raw_run", "commit_record", "trash"])
         );
     }

@@ -446,10 +446,7 @@ async fn legacy_regions(lake: &Lake, date: NaiveDate) -> Result<Vec<String>, Com
 
 /// The regions of an unreadable (or missing) snapshot of `date`, re-derived from the pages its
 /// commit named; a region whose pages cannot be replayed is left out, with a warning.
-async fn restore(
-    lake: &Lake,
-    date: NaiveDate,
-) -> Result<BTreeMap<String, Region>, CommitError> {
+async fn restore(lake: &Lake, date: NaiveDate) -> Result<BTreeMap<String, Region>, CommitError> {
     let (lineage, _) = lineage_of(lake, date).await?;
     let mut out = BTreeMap::new();
     for (region, source) in lineage {
@@ -529,7 +526,8 @@ mod tests {
             let mut commits = tokio::task::JoinSet::new();
             for name in regions {
                 let lake = lake.clone();
-                commits.spawn(async move { commit(&lake, day(), region(name), "t").await.unwrap() });
+                commits
+                    .spawn(async move { commit(&lake, day(), region(name), "t").await.unwrap() });
             }
             while let Some(commit) = commits.join_next().await {
                 commit.unwrap();
@@ -560,27 +558,29 @@ mod tests {
                 (second.content_sha256.as_str(), "run-2")
             ]
         );
-        assert_eq!(
-            recorded[1].regions.keys().collect::<Vec<_>>(),
-            ["JP", "US"]
-        );
+        assert_eq!(recorded[1].regions.keys().collect::<Vec<_>>(), ["JP", "US"]);
 
         // Torn: moved aside once, however many commits meet it.
-        let file = dir.path().join("videos/snapshot_date=2026-11-20/videos.parquet");
+        let file = dir
+            .path()
+            .join("videos/snapshot_date=2026-11-20/videos.parquet");
         std::fs::write(&file, b"PAR1 torn").unwrap();
         for _ in 0..2 {
             // Nothing restorable (no raw pages): the torn file is moved aside and not replaced
             // by an empty one.
-            let repaired = commit(&lake, day(), BTreeMap::new(), "repair").await.unwrap();
+            let repaired = commit(&lake, day(), BTreeMap::new(), "repair")
+                .await
+                .unwrap();
             assert!(repaired.quarantined.is_some());
             assert!(!file.exists());
             // (Deleting the file removed its empty directory too.)
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             std::fs::write(&file, b"PAR1 torn").unwrap();
         }
-        let aside: Vec<_> = std::fs::read_dir(dir.path().join("_quarantine/snapshot_date=2026-11-20"))
-            .unwrap()
-            .collect();
+        let aside: Vec<_> =
+            std::fs::read_dir(dir.path().join("_quarantine/snapshot_date=2026-11-20"))
+                .unwrap()
+                .collect();
         assert_eq!(aside.len(), 1, "one copy of one corrupt file");
 
         // A newer trendlake's file stops the commit, untouched.
@@ -605,7 +605,9 @@ mod tests {
             out
         };
         std::fs::write(&file, &newer).unwrap();
-        let error = commit(&lake, day(), region("KR"), "run-3").await.unwrap_err();
+        let error = commit(&lake, day(), region("KR"), "run-3")
+            .await
+            .unwrap_err();
         assert!(error.is_usage(), "{error:?}");
         assert!(error.to_string().contains("upgrade trendlake"), "{error}");
         assert_eq!(std::fs::read(&file).unwrap(), newer);

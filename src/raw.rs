@@ -153,7 +153,8 @@ impl RawKey {
             ["raw", d, r, run, file] => (d, r, Some(run.strip_prefix("run=")?), file),
             _ => return None,
         };
-        let date = NaiveDate::parse_from_str(date.strip_prefix("snapshot_date=")?, "%Y-%m-%d").ok()?;
+        let date =
+            NaiveDate::parse_from_str(date.strip_prefix("snapshot_date=")?, "%Y-%m-%d").ok()?;
         let region = region.strip_prefix("region=")?;
         let is_page = file.starts_with("page-") && file.ends_with(".json.gz");
         if region.is_empty() || run == Some("") || !(*file == "manifest.json" || is_page) {
@@ -336,7 +337,10 @@ pub async fn replay(lake: &Lake, source: &Source) -> Result<RecordBatch, RawErro
         GzDecoder::new(&gz[..])
             .read_to_end(&mut body)
             .map_err(|e| damaged(shown.clone(), format!("not gzip, or cut short ({e})")))?;
-        let sha_ok = entry.sha256.as_ref().is_none_or(|s| *s == sha256_hex(&body));
+        let sha_ok = entry
+            .sha256
+            .as_ref()
+            .is_none_or(|s| *s == sha256_hex(&body));
         if body.len() != entry.bytes || crc32fast::hash(&body) != entry.crc32 || !sha_ok {
             return Err(damaged(
                 shown,

@@ -841,11 +841,19 @@ impl MergeSession {
     /// Merge snapshots (of distinct dates) in a single transaction, as merging each in turn would:
     /// each MERGE joins the tables once for all of them, which is what makes building a warehouse
     /// from a long history fast. Returns each snapshot's chart entries, in order.
-    pub fn merge_snapshots(&mut self, snapshots: Vec<Staged>) -> Result<Vec<usize>, WarehouseError> {
+    pub fn merge_snapshots(
+        &mut self,
+        snapshots: Vec<Staged>,
+    ) -> Result<Vec<usize>, WarehouseError> {
         let path = self.path.clone();
         let dates = match (snapshots.first(), snapshots.last()) {
             (Some(first), Some(last)) if snapshots.len() > 1 => {
-                format!("{} snapshots from {} to {}", snapshots.len(), first.date, last.date)
+                format!(
+                    "{} snapshots from {} to {}",
+                    snapshots.len(),
+                    first.date,
+                    last.date
+                )
             }
             (Some(only), _) => only.date.to_string(),
             _ => return Ok(Vec::new()),
@@ -1599,7 +1607,11 @@ mod tests {
         second.publish().unwrap();
         assert_eq!(generation(&path), (Some(g2.clone()), Some(g1.clone())));
         let standby = sibling(&path, ".standby");
-        assert_eq!(generation(&standby).0, Some(g1.clone()), "the replaced file");
+        assert_eq!(
+            generation(&standby).0,
+            Some(g1.clone()),
+            "the replaced file"
+        );
         // Steady state: the standby is the published file's parent, and serves.
         let third = Warehouse::begin(&path).unwrap();
         assert!(third.from_standby());

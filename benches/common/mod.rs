@@ -125,12 +125,10 @@ async fn build_lake(dir: &Path, first: NaiveDate, last: NaiveDate) {
                 (night, regions)
             })
             .collect();
-        let commits = built
-            .into_iter()
-            .map(|(night, regions)| {
-                let regions = trendlake::commit::unsourced(regions);
-                trendlake::commit::commit(&lake, night, regions, "bench")
-            });
+        let commits = built.into_iter().map(|(night, regions)| {
+            let regions = trendlake::commit::unsourced(regions);
+            trendlake::commit::commit(&lake, night, regions, "bench")
+        });
         for commit in futures::future::join_all(commits).await {
             commit.unwrap();
         }

@@ -692,7 +692,9 @@ async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
 /// removes them from the warehouse.
 async fn forget(args: ForgetArgs) -> Result<Outcome> {
     // Flags only: no variable or config file names a date to forget.
-    let day = |v: &Option<String>, flag: &str| v.as_deref().map(|d| parse_date(Some(d), flag)).transpose();
+    let day = |v: &Option<String>, flag: &str| {
+        v.as_deref().map(|d| parse_date(Some(d), flag)).transpose()
+    };
     let (from, to) = match day(&args.date, "--date")? {
         Some(d) => (d, d),
         None => (

@@ -73,7 +73,9 @@ struct LineageRecord {
 pub enum DecodeError {
     #[error("not Parquet, or damaged: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
-    #[error("not a trendlake snapshot (schema version {found:?}, this trendlake writes {SCHEMA_VERSION})")]
+    #[error(
+        "not a trendlake snapshot (schema version {found:?}, this trendlake writes {SCHEMA_VERSION})"
+    )]
     SchemaVersion { found: Option<String> },
     /// Written by a newer trendlake: never quarantined or rewritten by this one.
     #[error(

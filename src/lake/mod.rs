@@ -15,13 +15,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::TryStreamExt;
-use tracing::warn;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
     Attribute, Attributes, ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutMode,
     PutOptions, PutPayload, UpdateVersion,
 };
+use tracing::warn;
 
 pub use codec::{DecodeError, Decoded, Footer, Lineage, Source};
 
@@ -54,7 +54,9 @@ pub enum LakeError {
     },
     /// A file of a newer trendlake: refused before anything is written, never moved aside or
     /// rewritten (exit 2).
-    #[error("lake file {path} was written by a newer trendlake ({source}): upgrade trendlake; nothing was changed")]
+    #[error(
+        "lake file {path} was written by a newer trendlake ({source}): upgrade trendlake; nothing was changed"
+    )]
     Newer {
         path: String,
         #[source]
@@ -340,7 +342,10 @@ impl Lake {
     }
 
     /// An object's metadata (its version, for a conditional put) and bytes, or `None`.
-    pub(crate) async fn get_with_meta(&self, path: &Path) -> Result<Option<(ObjectMeta, Bytes)>, LakeError> {
+    pub(crate) async fn get_with_meta(
+        &self,
+        path: &Path,
+    ) -> Result<Option<(ObjectMeta, Bytes)>, LakeError> {
         match self.store.get(path).await {
             Ok(got) => {
                 let meta = got.meta.clone();
@@ -372,8 +377,7 @@ impl Lake {
     fn put_options(&self, kind: ContentType) -> PutOptions {
         let mut options = PutOptions::default();
         if self.local_dir.is_none() {
-            options.attributes =
-                Attributes::from_iter([(Attribute::ContentType, kind.mime())]);
+            options.attributes = Attributes::from_iter([(Attribute::ContentType, kind.mime())]);
         }
         options
     }
@@ -621,7 +625,8 @@ impl Lake {
         json: Vec<u8>,
     ) -> Result<String, LakeError> {
         let path = self.path(&format!("_runs/snapshot_date={date}/{run_id}.json"));
-        self.put(&path, Bytes::from(json), ContentType::Json).await?;
+        self.put(&path, Bytes::from(json), ContentType::Json)
+            .await?;
         Ok(self.display(&path))
     }
 
@@ -629,14 +634,16 @@ impl Lake {
     /// staged and renamed locally, one PUT on S3, so a web server never serves half a page).
     pub async fn write_report(&self, date: NaiveDate, html: String) -> Result<String, LakeError> {
         let path = self.path(&format!("_reports/snapshot_date={date}/report.html"));
-        self.put(&path, Bytes::from(html), ContentType::Html).await?;
+        self.put(&path, Bytes::from(html), ContentType::Html)
+            .await?;
         Ok(self.display(&path))
     }
 
     /// Write `_reports/index.html`.
     pub async fn write_report_index(&self, html: String) -> Result<String, LakeError> {
         let path = self.path("_reports/index.html");
-        self.put(&path, Bytes::from(html), ContentType::Html).await?;
+        self.put(&path, Bytes::from(html), ContentType::Html)
+            .await?;
         Ok(self.display(&path))
     }
 
@@ -800,6 +807,9 @@ mod tests {
         assert!(lake.move_object(&from, &to).await.unwrap());
         assert_eq!(lake.get(&to).await.unwrap().unwrap(), "{}");
         assert_eq!(lake.get(&from).await.unwrap(), None);
-        assert!(!lake.move_object(&from, &to).await.unwrap(), "nothing to move");
+        assert!(
+            !lake.move_object(&from, &to).await.unwrap(),
+            "nothing to move"
+        );
     }
 }

@@ -322,9 +322,7 @@ async fn catch_up(lake: &Lake, files: &[SnapshotFile], session: &mut Session) ->
                 if !same {
                     return Ok(false);
                 }
-                session
-                    .merge(snapshot, Clock::Fixed(p.merged_at))
-                    .await?;
+                session.merge(snapshot, Clock::Fixed(p.merged_at)).await?;
             }
         }
         let record = p.clone();

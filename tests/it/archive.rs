@@ -250,7 +250,8 @@ async fn check_passes_a_healthy_lake_and_lists_every_problem_of_a_damaged_one() 
         "{listed}"
     );
     assert!(
-        listed.contains("2026-11-20 KR: ") && listed.contains("/manifest.json names page-3.json.gz"),
+        listed.contains("2026-11-20 KR: ")
+            && listed.contains("/manifest.json names page-3.json.gz"),
         "{listed}"
     );
     assert!(listed.contains("videos.parquet#4242"), "{listed}");

@@ -346,7 +346,10 @@ async fn rerun_killed_at_every_point(moto: Option<&Moto>) {
         let landed = matches!(*point, "committed" | "merge");
         let out = place.check().await;
         if landed {
-            assert!(after.0 != before.0, "killed at {point}: the re-run's commit landed");
+            assert!(
+                after.0 != before.0,
+                "killed at {point}: the re-run's commit landed"
+            );
             assert_eq!(
                 stdout(&out),
                 format!(
@@ -358,7 +361,10 @@ async fn rerun_killed_at_every_point(moto: Option<&Moto>) {
             assert_exit(&merged, 0);
             assert_exit(&place.check().await, 0);
         } else {
-            assert!(after.0 == before.0, "killed at {point}: the snapshot changed");
+            assert!(
+                after.0 == before.0,
+                "killed at {point}: the snapshot changed"
+            );
             assert_eq!(after.1, before.1, "killed at {point}: it names other pages");
             assert_eq!(all_tables(&place.warehouse), tables, "killed at {point}");
             assert_exit(&out, 0);
@@ -421,4 +427,69 @@ async fn a_rerun_of_a_committed_date_killed_anywhere_on_a_local_lake_changes_not
 async fn a_rerun_of_a_committed_date_killed_anywhere_on_s3_changes_nothing_it_names() {
     let moto = Moto::start().await;
     rerun_killed_at_every_point(Some(&moto)).await;
+}
+
+/// A re-run of a committed date on S3 whose commit never lands: every conditional put of the
+/// snapshot answered `status` (412: another run committed the date, each of the 20 times; 500:
+/// S3 failing, retried by object_store). The run exits 1, and nothing a reader or `rebuild` uses
+/// changes: the committed snapshot, the pages it names, the warehouse; `check` passes, and
+/// `rebuild` reproduces the committed file byte for byte.
+async fn a_rerun_whose_commit_never_lands(status: axum::http::StatusCode, puts: u32) {
+    use crate::s3_proxy::{ALWAYS, Fault, FaultyS3};
+    let moto = Moto::start().await;
+    let proxy = FaultyS3::start(&moto).await;
+    let api = fake(date(BEFORE), |_| {}).await;
+    let mut place = Place::new(Some(&moto), "lake");
+    place.env = proxy.env();
+    assert_exit(&place.run(&api.base_url(), BEFORE).await, 0);
+    api.set_date(date(NIGHT));
+    assert_exit(&place.run(&api.base_url(), NIGHT).await, 0);
+    let before = committed(&place, NIGHT).await;
+    let tables = all_tables(&place.warehouse);
+
+    api.set_date(date("2026-11-21"));
+    let fault = proxy.fail(Fault::conditional_put(
+        &format!("snapshot_date={NIGHT}/videos.parquet"),
+        status,
+        ALWAYS,
+    ));
+    let out = place.run(&api.base_url(), NIGHT).await;
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("nothing committed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(proxy.failed(fault), puts, "{}", stderr(&out));
+    proxy.disarm(fault);
+
+    let after = committed(&place, NIGHT).await;
+    assert!(after.0 == before.0, "the committed snapshot changed");
+    assert_eq!(after.1, before.1, "it names other pages");
+    assert_eq!(all_tables(&place.warehouse), tables);
+    assert_exit(&place.check().await, 0);
+    let mut rebuild = place.args("rebuild", "", "");
+    rebuild.extend(["--date".to_string(), NIGHT.to_string()]);
+    let out = trendlake_env(rebuild.clone(), &env_refs(&place.env)).await;
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("identical to the snapshot in place"));
+    delete_snapshot(&place, Some(&moto), NIGHT).await;
+    assert_exit(&trendlake_env(rebuild, &env_refs(&place.env)).await, 0);
+    assert!(
+        committed(&place, NIGHT).await.0 == before.0,
+        "rebuilt byte for byte"
+    );
+    assert_eq!(all_tables(&place.warehouse), tables);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_that_loses_its_commit_twenty_times_changes_nothing_it_names() {
+    // MAX_COMMIT_ATTEMPTS conditional puts, each lost.
+    a_rerun_whose_commit_never_lands(axum::http::StatusCode::PRECONDITION_FAILED, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_whose_commit_meets_an_s3_500_changes_nothing_it_names() {
+    // The first put and object_store's 5 retries (`s3_retry` in src/lake/mod.rs).
+    a_rerun_whose_commit_never_lands(axum::http::StatusCode::INTERNAL_SERVER_ERROR, 6).await;
 }

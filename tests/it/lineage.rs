@@ -27,9 +27,15 @@ async fn cmd(s: &Scratch, command: &str, extra: &[&str]) -> std::process::Output
 
 /// `merge` of `lake` into `warehouse`; must succeed. Returns stderr.
 async fn merge_into(lake: &str, warehouse: &Path, env: &[(String, String)]) -> String {
-    let args = ["merge", "--lake", lake, "--warehouse", &warehouse.display().to_string()]
-        .map(String::from)
-        .to_vec();
+    let args = [
+        "merge",
+        "--lake",
+        lake,
+        "--warehouse",
+        &warehouse.display().to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
     let out = trendlake_env(args, &env_refs(env)).await;
     assert_exit(&out, 0);
     stderr(&out)
@@ -39,7 +45,10 @@ async fn merge_into(lake: &str, warehouse: &Path, env: &[(String, String)]) -> S
 async fn nights(s: &Scratch, api: &trendlake::fake_api::FakeApi, days: &[&str], regions: &str) {
     for day in days {
         api.set_date(date(day));
-        assert_exit(&s.run(&api.base_url(), day, &["--regions", regions]).await, 0);
+        assert_exit(
+            &s.run(&api.base_url(), day, &["--regions", regions]).await,
+            0,
+        );
     }
 }
 
@@ -138,8 +147,17 @@ async fn a_copied_lake_merges_nothing_new_and_a_changed_snapshot_is_still_notice
     api.set_date(date(D3));
     let out = trendlake(
         [
-            "run", "--api-base-url", &api.base_url(), "--date", D3, "--regions", "US",
-            "--lake", &copy_url, "--warehouse", &s.warehouse().display().to_string(),
+            "run",
+            "--api-base-url",
+            &api.base_url(),
+            "--date",
+            D3,
+            "--regions",
+            "US",
+            "--lake",
+            &copy_url,
+            "--warehouse",
+            &s.warehouse().display().to_string(),
         ]
         .map(String::from)
         .to_vec(),
@@ -186,8 +204,27 @@ async fn a_snapshot_or_manifest_of_a_newer_trendlake_is_refused_and_left_alone()
 
     let shown = file.display().to_string();
     for (command, extra) in [
-        ("run", vec!["--api-base-url", &api.base_url(), "--date", D3, "--regions", "JP,KR"]),
-        ("run", vec!["--api-base-url", &api.base_url(), "--date", D3, "--only-missing"]),
+        (
+            "run",
+            vec![
+                "--api-base-url",
+                &api.base_url(),
+                "--date",
+                D3,
+                "--regions",
+                "JP,KR",
+            ],
+        ),
+        (
+            "run",
+            vec![
+                "--api-base-url",
+                &api.base_url(),
+                "--date",
+                D3,
+                "--only-missing",
+            ],
+        ),
         ("merge", vec![]),
         ("rebuild", vec!["--date", D3]),
         ("check", vec![]),
@@ -195,7 +232,12 @@ async fn a_snapshot_or_manifest_of_a_newer_trendlake_is_refused_and_left_alone()
         let out = cmd(&s, command, &extra).await;
         assert_exit(&out, 2);
         let err = stderr(&out);
-        for needle in [shown.as_str(), "schema version 2", "newer than 1", "upgrade trendlake"] {
+        for needle in [
+            shown.as_str(),
+            "schema version 2",
+            "newer than 1",
+            "upgrade trendlake",
+        ] {
             assert!(err.contains(needle), "{command}: {needle:?} in {err}");
         }
         assert_eq!(tree(s.dir.path()), before, "{command} changed a file");
@@ -234,7 +276,11 @@ async fn only_missing_over_a_torn_snapshot_restores_what_it_can_and_fetches_the_
     let requests = api.requests();
 
     let out = s
-        .run(&api.base_url(), D3, &["--regions", "JP,KR,US", "--only-missing"])
+        .run(
+            &api.base_url(),
+            D3,
+            &["--regions", "JP,KR,US", "--only-missing"],
+        )
         .await;
     assert_exit(&out, 0);
     let err = stderr(&out);
@@ -263,8 +309,15 @@ async fn two_replays_of_a_simulated_night_keep_both_run_reports() {
     for _ in 0..2 {
         let out = trendlake(
             [
-                "demo", "--days", "1", "--date", D3, "--regions", "JP",
-                "--dir", &s.dir.path().display().to_string(),
+                "demo",
+                "--days",
+                "1",
+                "--date",
+                D3,
+                "--regions",
+                "JP",
+                "--dir",
+                &s.dir.path().display().to_string(),
             ]
             .map(String::from)
             .to_vec(),
@@ -272,15 +325,24 @@ async fn two_replays_of_a_simulated_night_keep_both_run_reports() {
         .await;
         assert_exit(&out, 0);
     }
-    let runs: Vec<String> = std::fs::read_dir(s.dir.path().join(format!("lake/_runs/snapshot_date={D3}")))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let runs: Vec<String> =
+        std::fs::read_dir(s.dir.path().join(format!("lake/_runs/snapshot_date={D3}")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
     assert_eq!(runs.len(), 2, "{runs:?}");
-    let raw: Vec<_> = std::fs::read_dir(s.dir.path().join(format!("lake/raw/snapshot_date={D3}/region=JP")))
-        .unwrap()
-        .collect();
-    assert_eq!(raw.len(), 2, "each run archived into a directory of its own");
+    let raw: Vec<_> = std::fs::read_dir(
+        s.dir
+            .path()
+            .join(format!("lake/raw/snapshot_date={D3}/region=JP")),
+    )
+    .unwrap()
+    .collect();
+    assert_eq!(
+        raw.len(),
+        2,
+        "each run archived into a directory of its own"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,9 +352,18 @@ async fn every_object_on_s3_carries_its_content_type() {
     let s = Scratch::new();
     let out = trendlake_env(
         [
-            "run", "--api-base-url", &api.base_url(), "--date", D3, "--regions", "JP",
-            "--lake", &moto.lake_url("typed"), "--warehouse",
-            &s.warehouse().display().to_string(), "--report",
+            "run",
+            "--api-base-url",
+            &api.base_url(),
+            "--date",
+            D3,
+            "--regions",
+            "JP",
+            "--lake",
+            &moto.lake_url("typed"),
+            "--warehouse",
+            &s.warehouse().display().to_string(),
+            "--report",
         ]
         .map(String::from)
         .to_vec(),
@@ -306,7 +377,11 @@ async fn every_object_on_s3_carries_its_content_type() {
         .args(["-c", HEAD_OBJECTS, &moto.endpoint(), BUCKET])
         .output()
         .unwrap();
-    assert!(heads.status.success(), "{}", String::from_utf8_lossy(&heads.stderr));
+    assert!(
+        heads.status.success(),
+        "{}",
+        String::from_utf8_lossy(&heads.stderr)
+    );
     let mut seen = std::collections::BTreeMap::new();
     for line in String::from_utf8(heads.stdout).unwrap().lines() {
         let (key, kind) = line.split_once('\t').unwrap();
@@ -360,21 +435,40 @@ async fn forget_a_date(lake: String, env: Vec<(String, String)>, s: &Scratch) {
     for day in [D1, D2, D3] {
         api.set_date(date(day));
         let args = [
-            "run", "--api-base-url", &api.base_url(), "--date", day, "--regions", "JP,KR",
-            "--lake", &lake, "--warehouse", &warehouse, "--report",
+            "run",
+            "--api-base-url",
+            &api.base_url(),
+            "--date",
+            day,
+            "--regions",
+            "JP,KR",
+            "--lake",
+            &lake,
+            "--warehouse",
+            &warehouse,
+            "--report",
         ];
         let out = trendlake_env(args.map(String::from).to_vec(), &env_refs(&env)).await;
         assert_exit(&out, 0);
     }
     let lake_args = |command: &str, extra: &[&str]| {
-        let mut args = vec![command.to_string(), "--lake".into(), lake.clone(), "--warehouse".into(), warehouse.clone()];
+        let mut args = vec![
+            command.to_string(),
+            "--lake".into(),
+            lake.clone(),
+            "--warehouse".into(),
+            warehouse.clone(),
+        ];
         args.extend(extra.iter().map(|a| a.to_string()));
         args
     };
     let out = trendlake_env(lake_args("forget", &["--date", D2]), &env_refs(&env)).await;
     assert_exit(&out, 0);
     let err = stderr(&out);
-    assert!(err.contains(&format!("removed 1 date(s) the lake no longer holds: {D2}")), "{err}");
+    assert!(
+        err.contains(&format!("removed 1 date(s) the lake no longer holds: {D2}")),
+        "{err}"
+    );
     assert!(err.contains("_trash/"), "{err}");
 
     let lake_handle = open_lake(&lake, &env);
@@ -389,7 +483,11 @@ async fn forget_a_date(lake: String, env: Vec<(String, String)>, s: &Scratch) {
             }
             None => {
                 let prefix = object_store::path::Path::from("forget");
-                moto_store(&env).list(Some(&prefix)).try_collect().await.unwrap()
+                moto_store(&env)
+                    .list(Some(&prefix))
+                    .try_collect()
+                    .await
+                    .unwrap()
             }
         };
         listed.into_iter().map(|m| m.location.to_string()).collect()
@@ -401,15 +499,16 @@ async fn forget_a_date(lake: String, env: Vec<(String, String)>, s: &Scratch) {
     assert!(outside.is_empty(), "{outside:?}");
     for part in ["videos/", "raw/", "_runs/", "_commits/", "_reports/"] {
         assert!(
-            keys.iter().any(|k| k.contains("_trash/") && k.contains(&format!("{part}snapshot_date={D2}"))),
+            keys.iter()
+                .any(|k| k.contains("_trash/") && k.contains(&format!("{part}snapshot_date={D2}"))),
             "{part} of {D2} in the trash: {keys:?}"
         );
     }
-    let index = keys.iter().find(|k| k.ends_with("_reports/index.html")).unwrap();
-    let html = String::from_utf8(
-        lake_handle_get(&lake_handle, index, &env).await,
-    )
-    .unwrap();
+    let index = keys
+        .iter()
+        .find(|k| k.ends_with("_reports/index.html"))
+        .unwrap();
+    let html = String::from_utf8(lake_handle_get(&lake_handle, index, &env).await).unwrap();
     assert!(html.contains(D1) && html.contains(D3), "{html}");
     assert!(!html.contains(D2), "{html}");
 
@@ -419,11 +518,23 @@ async fn forget_a_date(lake: String, env: Vec<(String, String)>, s: &Scratch) {
     assert_eq!(entries(&s.warehouse()), "BigInt(800)");
     let out = trendlake_env(lake_args("check", &[]), &env_refs(&env)).await;
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("1 trash folder(s)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 trash folder(s)"),
+        "{}",
+        stderr(&out)
+    );
     // Pruned once past the grace period (here none).
-    let out = trendlake_env(lake_args("check", &["--prune", "--grace-hours", "0"]), &env_refs(&env)).await;
+    let out = trendlake_env(
+        lake_args("check", &["--prune", "--grace-hours", "0"]),
+        &env_refs(&env),
+    )
+    .await;
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("pruned 1 item(s)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pruned 1 item(s)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// The S3 client of the [`Moto`] whose variables `env` holds.
@@ -440,12 +551,23 @@ fn moto_store(env: &[(String, String)]) -> object_store::aws::AmazonS3 {
 }
 
 /// An object of the lake by its key as listed (relative to the lake's store).
-async fn lake_handle_get(lake: &trendlake::lake::Lake, key: &str, env: &[(String, String)]) -> Vec<u8> {
+async fn lake_handle_get(
+    lake: &trendlake::lake::Lake,
+    key: &str,
+    env: &[(String, String)],
+) -> Vec<u8> {
     use object_store::ObjectStoreExt;
     let path = object_store::path::Path::from(key);
     match lake.local_dir() {
         Some(dir) => std::fs::read(dir.join(key)).unwrap(),
-        None => moto_store(env).get(&path).await.unwrap().bytes().await.unwrap().to_vec(),
+        None => moto_store(env)
+            .get(&path)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec(),
     }
 }
 
@@ -481,15 +603,22 @@ async fn merge_removes_a_date_deleted_from_the_lake_and_says_so() {
     nights(&other, &api, &[D3], "JP").await;
     let out = trendlake(
         [
-            "merge", "--lake", &other.lake().display().to_string(),
-            "--warehouse", &s.warehouse().display().to_string(),
+            "merge",
+            "--lake",
+            &other.lake().display().to_string(),
+            "--warehouse",
+            &s.warehouse().display().to_string(),
         ]
         .map(String::from)
         .to_vec(),
     )
     .await;
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("holds none of the 1 snapshot date(s)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds none of the 1 snapshot date(s)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(entries(&s.warehouse()), "BigInt(200)");
 }
 
@@ -504,12 +633,27 @@ async fn a_failed_merge_is_exit_4_in_every_command_and_an_unfinished_check_exit_
     for (command, extra) in [
         ("merge", vec![]),
         ("rebuild", vec!["--date", D3]),
-        ("run", vec!["--api-base-url", &api.base_url(), "--date", D3, "--regions", "JP", "--only-missing"]),
+        (
+            "run",
+            vec![
+                "--api-base-url",
+                &api.base_url(),
+                "--date",
+                D3,
+                "--regions",
+                "JP",
+                "--only-missing",
+            ],
+        ),
         ("forget", vec!["--date", D1]),
     ] {
         let out = cmd(&s, command, &extra).await;
         assert_exit(&out, 4);
-        assert!(stderr(&out).contains("merge failed"), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("merge failed"),
+            "{command}: {}",
+            stderr(&out)
+        );
     }
 
     // check on a lake it cannot read to the end: no verdict, exit 6 (not 1, "problems found").
@@ -517,9 +661,25 @@ async fn a_failed_merge_is_exit_4_in_every_command_and_an_unfinished_check_exit_
     let lake = moto.lake_url("gone");
     let warehouse = s.dir.path().join("other.duckdb").display().to_string();
     let args = |command: &str| {
-        let mut args = vec![command.to_string(), "--lake".into(), lake.clone(), "--warehouse".into(), warehouse.clone()];
+        let mut args = vec![
+            command.to_string(),
+            "--lake".into(),
+            lake.clone(),
+            "--warehouse".into(),
+            warehouse.clone(),
+        ];
         if command == "run" {
-            args.extend(["--api-base-url", &api.base_url(), "--date", D3, "--regions", "JP"].map(String::from));
+            args.extend(
+                [
+                    "--api-base-url",
+                    &api.base_url(),
+                    "--date",
+                    D3,
+                    "--regions",
+                    "JP",
+                ]
+                .map(String::from),
+            );
         }
         args
     };

@@ -574,7 +574,7 @@ impl ProxiedLake {
 }
 
 /// Every conditional PUT of the night's snapshot answered 412, as if another run committed the
-/// date each time: the run tries 20 times (MAX_COMMIT_ATTEMPTS in src/lake.rs), gives up saying
+/// date each time: the run tries 20 times (MAX_COMMIT_ATTEMPTS in src/commit.rs), gives up saying
 /// so, exits 1, writes no snapshot; and run again, it commits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_that_loses_its_race_twenty_times_gives_up_and_writes_no_snapshot() {
@@ -608,7 +608,7 @@ async fn a_commit_that_loses_its_race_twenty_times_gives_up_and_writes_no_snapsh
 }
 
 /// Every conditional PUT of the night's snapshot answered 500: object_store retries it (5 retries,
-/// `s3_retry` in src/lake.rs), then the run exits 1 naming the object, and writes no snapshot.
+/// `s3_retry` in src/lake/mod.rs), then the run exits 1 naming the object, and writes no snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_500_on_the_commit_fails_the_run_naming_the_object() {
     let lake = ProxiedLake::with_an_earlier_night().await;
