@@ -1,6 +1,8 @@
 //! Merging one new night into warehouses of 1, 365 and 1,095 nights of 9-region history: how the
-//! nightly merge's cost grows with the warehouse (issue 7). Run with `cargo bench --bench merge`
-//! (`-- 1 365` runs those histories only).
+//! nightly merge's cost grows with the warehouse (issue 7). Then, on the longest history (issue
+//! 16): a new warehouse merged from the whole lake, and a copy of the lake (new inodes and times:
+//! other etags, the same content) merged into the warehouse that holds it, which must merge
+//! nothing. Run with `cargo bench --bench merge` (`-- 1 365` runs those histories only).
 //!
 //! The lake history is built with the library, not through HTTP (`common`, shared with the queries
 //! bench): each night's charts come from the fake's generator (`fake_api::chart`, what the fake API
@@ -30,6 +32,12 @@ const HISTORIES: [usize; 3] = [1, 365, 1095];
 const RUNS: usize = 7;
 /// The 1,095-night merge may take at most this many times the 1-night one.
 const TARGET_RATIO: f64 = 1.5;
+/// A new warehouse from the 1,095-night lake, at most (seconds).
+const TARGET_FRESH_S: f64 = 30.0;
+/// A copied 1,095-night lake merged into its warehouse (nothing to merge), at most (seconds).
+const TARGET_COPIED_S: f64 = 2.0;
+/// Timed runs of each of those.
+const LAKE_RUNS: usize = 3;
 
 fn main() {
     // `cargo bench --bench merge -- 1 365` runs those histories only.
@@ -132,6 +140,9 @@ fn main() {
             RUNS
         );
         phases(&rt, &lake, &base, &dir, new_night);
+        if nights == 1095 {
+            whole_lake(&rt, &lake_dir, &base, &dir);
+        }
     }
     if let (Some(one), Some(most)) = (medians.get(&1), medians.get(&1095)) {
         let ratio = most.as_secs_f64() / one.as_secs_f64();
@@ -144,6 +155,96 @@ fn main() {
             }
         );
     }
+}
+
+/// The whole 1,096-night lake at `lake_dir`: merged into a new warehouse, and copied (every file
+/// written anew: other inodes and times, so other etags) then merged into `base`, the warehouse
+/// that holds it all but its last night. That night is merged into a copy of `base` first, so the
+/// timed merge has nothing to merge: it must read footers, not rows, and publish nothing.
+fn whole_lake(rt: &tokio::runtime::Runtime, lake_dir: &Path, base: &Path, dir: &Path) {
+    let lake = Lake::open(&lake_dir.display().to_string()).unwrap();
+    let night = common::last_night();
+    let mut fresh = Vec::new();
+    for run in 0..LAKE_RUNS {
+        let wh = dir.join(format!("fresh{run}.duckdb"));
+        settle();
+        let t = Instant::now();
+        let report = rt
+            .block_on(pipeline::merge(&lake, &wh, None, clock(night)))
+            .unwrap();
+        fresh.push(t.elapsed());
+        assert_eq!(report.merged.len(), 1096);
+        std::fs::remove_file(&wh).unwrap();
+    }
+    fresh.sort();
+    let copy = dir.join("copy");
+    for entry in walk(lake_dir) {
+        let to = copy.join(entry.strip_prefix(lake_dir).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &to).unwrap();
+    }
+    let copied_lake = Lake::open(&copy.display().to_string()).unwrap();
+    let holding = dir.join("holding.duckdb");
+    std::fs::copy(base, &holding).unwrap();
+    rt.block_on(pipeline::merge(&lake, &holding, None, clock(night)))
+        .unwrap();
+    let published = std::fs::read(&holding).unwrap();
+    let mut copied = Vec::new();
+    for _ in 0..LAKE_RUNS {
+        settle();
+        let t = Instant::now();
+        let report = rt
+            .block_on(pipeline::merge(&copied_lake, &holding, None, clock(night)))
+            .unwrap();
+        copied.push(t.elapsed());
+        assert!(report.merged.is_empty(), "a copied lake merges nothing");
+        assert_eq!(report.up_to_date, 1096);
+        assert!(
+            std::fs::read(&holding).unwrap() == published,
+            "nothing published"
+        );
+    }
+    copied.sort();
+    let verdict = |d: Duration, target: f64| match d.as_secs_f64() <= target {
+        true => "met",
+        false => "NOT met",
+    };
+    println!(
+        "{:>8}   a new warehouse from the whole lake (1,096 snapshots): median {:.1} s of {LAKE_RUNS} \
+         ({:.1}-{:.1} s; target at most {TARGET_FRESH_S} s: {})",
+        "",
+        fresh[LAKE_RUNS / 2].as_secs_f64(),
+        fresh[0].as_secs_f64(),
+        fresh[LAKE_RUNS - 1].as_secs_f64(),
+        verdict(fresh[LAKE_RUNS / 2], TARGET_FRESH_S)
+    );
+    println!(
+        "{:>8}   the copied lake into its warehouse (nothing to merge): median {:.0} ms of \
+         {LAKE_RUNS} ({:.0}-{:.0} ms; target at most {TARGET_COPIED_S} s: {})",
+        "",
+        ms(copied[LAKE_RUNS / 2]),
+        ms(copied[0]),
+        ms(copied[LAKE_RUNS - 1]),
+        verdict(copied[LAKE_RUNS / 2], TARGET_COPIED_S)
+    );
+    std::fs::remove_dir_all(&copy).unwrap();
+    std::fs::remove_file(&holding).unwrap();
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            match path.is_dir() {
+                true => stack.push(path),
+                false => out.push(path),
+            }
+        }
+    }
+    out
 }
 
 /// Let the write-back of the bench's own files (history builds, copies) finish before a timed

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::commit::{self, CommitRecord};
 use crate::error::Result;
-use crate::lake::{Lake, LakeError, Lineage, Source};
+use crate::lake::{Lake, LakeError, Source};
 use crate::raw::RawKey;
 use crate::warehouse::Warehouse;
 
@@ -284,7 +284,8 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
     // Each snapshot: readable, its regions' rows as reported, bound to the pages it names.
     let mut lake_rows: BTreeMap<NaiveDate, (usize, String)> = BTreeMap::new();
     // Per date, the sources its commit names (from the file, else its newest record).
-    let mut named: BTreeMap<NaiveDate, Lineage> = BTreeMap::new();
+    // (region → manifest, relative to the lake's root).
+    let mut named: BTreeMap<NaiveDate, BTreeMap<String, String>> = BTreeMap::new();
     // Per date, the record of the file in place (its content digest).
     let mut current_record: BTreeMap<NaiveDate, String> = BTreeMap::new();
     for date in snapshots {
@@ -339,7 +340,9 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
                 m.location.filename() == Some(&format!("{}.json", snapshot.content_sha256))
             })
         });
-        if !recorded {
+        // (A file written before commits were recorded has none, and needs none: its regions'
+        // own manifests are its sources.)
+        if snapshot.recorded && !recorded {
             problems.push(Problem {
                 kind: ProblemKind::CommitUnrecorded,
                 subject: path.clone(),
@@ -349,7 +352,20 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
                 ),
             });
         }
-        named.insert(date, snapshot.lineage.clone());
+        // A region without a recorded source (a file written before lineage) is named by its
+        // region's own manifest.
+        let names = snapshot
+            .regions
+            .keys()
+            .map(|region| {
+                let manifest = match snapshot.lineage.get(region) {
+                    Some(source) => source.manifest.clone(),
+                    None => crate::raw::legacy_manifest(date, region),
+                };
+                (region.clone(), manifest)
+            })
+            .collect();
+        named.insert(date, names);
         let rows = snapshot.regions.values().map(|b| b.num_rows()).sum();
         lake_rows.insert(date, (rows, snapshot.content_sha256));
     }
@@ -363,7 +379,8 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
         .collect();
     for date in unnamed {
         let (lineage, _) = commit::lineage_of(lake, date).await?;
-        named.insert(date, lineage);
+        let names = lineage.into_iter().map(|(r, s)| (r, s.manifest)).collect();
+        named.insert(date, names);
     }
     let committed: BTreeSet<NaiveDate> = records.keys().chain(lake_rows.keys()).copied().collect();
 
@@ -373,7 +390,7 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
         let names: BTreeSet<&str> = named
             .get(date)
             .and_then(|l| l.get(region))
-            .map(|s| s.manifest.as_str())
+            .map(String::as_str)
             .into_iter()
             .collect();
         let subject = format!("{date} {region}");

@@ -231,9 +231,10 @@ async fn try_commit(
                 );
                 quarantined = Some(aside);
                 for (region, restored) in restore(lake, date).await? {
-                    if !regions.contains_key(&region) {
-                        regions_restored.push(region.clone());
-                        regions.insert(region, restored);
+                    if let std::collections::btree_map::Entry::Vacant(slot) = regions.entry(region)
+                    {
+                        regions_restored.push(slot.key().clone());
+                        slot.insert(restored);
                     }
                 }
             }
@@ -372,7 +373,7 @@ pub async fn records(lake: &Lake, date: NaiveDate) -> Result<Vec<CommitRecord>, 
             })?,
         );
     }
-    out.sort_by(|a: &CommitRecord, b| a.committed_at.cmp(&b.committed_at));
+    out.sort_by_key(|r: &CommitRecord| r.committed_at);
     Ok(out)
 }
 

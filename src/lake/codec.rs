@@ -119,6 +119,9 @@ pub struct Decoded {
     pub regions: BTreeMap<String, RecordBatch>,
     pub lineage: Lineage,
     pub content_sha256: String,
+    /// The file recorded its digest (and lineage) when written; `false` for one written before
+    /// they were, whose identity is its bytes' digest.
+    pub recorded: bool,
 }
 
 /// Columns written uncompressed (see [`encode_snapshot`]).
@@ -257,6 +260,7 @@ pub fn footer(meta: &ParquetMetaData) -> Result<Footer, DecodeError> {
 pub fn decode_snapshot(bytes: Bytes) -> Result<Decoded, DecodeError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?;
     let (footer, lineage) = read_footer(builder.metadata())?;
+    let recorded = footer.content_sha256.is_some();
     let content_sha256 = match footer.content_sha256 {
         Some(recorded) => {
             let end = data_end(builder.metadata()).min(bytes.len());
@@ -299,6 +303,7 @@ pub fn decode_snapshot(bytes: Bytes) -> Result<Decoded, DecodeError> {
         regions: split_by_region(&all)?,
         lineage,
         content_sha256,
+        recorded,
     })
 }
 
@@ -405,6 +410,7 @@ mod tests {
         assert_eq!(decoded.regions["JP"], jp);
         assert_eq!(decoded.lineage, lineage);
         assert_eq!(decoded.content_sha256, encoded.content_sha256);
+        assert!(decoded.recorded);
 
         // The identity is the rows': other lineage, same digest; another row, another digest.
         let relinked = encode_snapshot([&jp, &us], &Lineage::new()).unwrap();
@@ -462,6 +468,7 @@ mod tests {
         let decoded = decode_snapshot(old.clone()).unwrap();
         assert_eq!(decoded.content_sha256, sha256_hex(&old));
         assert!(decoded.lineage.is_empty());
+        assert!(!decoded.recorded);
         // No rows.
         assert!(matches!(
             decode_snapshot(foreign(vec![version("1")], &batch("JP", &[]))),

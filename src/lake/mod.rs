@@ -140,6 +140,8 @@ pub struct Snapshot {
     pub lineage: Lineage,
     /// The file's identity: the SHA-256 of its rows as encoded (see `codec`).
     pub content_sha256: String,
+    /// Whether the file recorded its identity and lineage when written (see [`Decoded`]).
+    pub recorded: bool,
 }
 
 /// The outcome of a conditional put ([`Lake::put_if`]).
@@ -507,6 +509,7 @@ impl Lake {
             regions: decoded.regions,
             lineage: decoded.lineage,
             content_sha256: decoded.content_sha256,
+            recorded: decoded.recorded,
         }))
     }
 

@@ -45,6 +45,9 @@ const READS_IN_FLIGHT: usize = 4;
 /// long history is merged in a few dozen joins, few enough that the staged rows stay small.
 const BATCH_ROWS: usize = 100_000;
 
+/// Snapshots a standby may lack of the published warehouse and still serve (see `catch_up`).
+const MAX_CATCH_UP: usize = 8;
+
 /// Rounds of metadata refresh before giving up on a lake that keeps changing under the merge.
 const MAX_REFRESH_ROUNDS: usize = 20;
 
@@ -294,37 +297,48 @@ async fn catch_up(lake: &Lake, files: &[SnapshotFile], session: &mut Session) ->
     let work = session.run(|s| s.merged_snapshots()).await?;
     let held: BTreeMap<NaiveDate, &MergedSnapshot> = work.iter().map(|m| (m.date, m)).collect();
     let wanted: BTreeSet<NaiveDate> = published.iter().map(|p| p.date).collect();
+    let same_content =
+        |w: &MergedSnapshot, p: &MergedSnapshot| match (&w.content_sha256, &p.content_sha256) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => w.same_listing(p.etag.as_deref(), p.size),
+            _ => false,
+        };
+    let lagging: Vec<&MergedSnapshot> = published
+        .iter()
+        .filter(|p| !held.get(&p.date).is_some_and(|w| same_content(w, p)))
+        .collect();
+    // The standby is one publish behind: a night or a few. After a publish that merged much
+    // more (a first merge of a long history, a rebuild), copying the file costs less than
+    // merging it all again.
+    if lagging.len() > MAX_CATCH_UP {
+        return Ok(false);
+    }
     let mut changed = 0;
     for date in held.keys().filter(|d| !wanted.contains(d)).copied() {
         session.run(move |s| s.forget_snapshot(date)).await?;
         changed += 1;
     }
-    for p in &published {
-        let same_content = |w: &MergedSnapshot| match (&w.content_sha256, &p.content_sha256) {
-            (Some(a), Some(b)) => a == b,
-            (None, None) => w.same_listing(p.etag.as_deref(), p.size),
-            _ => false,
+    let mut again = Vec::new();
+    for p in &lagging {
+        let Some(file) = files.iter().find(|f| f.date == p.date) else {
+            return Ok(false);
         };
-        match held.get(&p.date) {
-            Some(w) if *w == p => continue,
-            Some(w) if same_content(w) => {}
-            _ => {
-                let Some(file) = files.iter().find(|f| f.date == p.date) else {
-                    return Ok(false);
-                };
-                let Some(snapshot) = lake.read_snapshot(file.date).await? else {
-                    return Ok(false);
-                };
-                let same = match &p.content_sha256 {
-                    Some(digest) => *digest == snapshot.content_sha256,
-                    None => p.same_listing(file.meta.e_tag.as_deref(), file.meta.size),
-                };
-                if !same {
-                    return Ok(false);
-                }
-                session.merge(snapshot, Clock::Fixed(p.merged_at)).await?;
-            }
+        let Some(snapshot) = lake.read_snapshot(file.date).await? else {
+            return Ok(false);
+        };
+        let same = match &p.content_sha256 {
+            Some(digest) => *digest == snapshot.content_sha256,
+            None => p.same_listing(file.meta.e_tag.as_deref(), file.meta.size),
+        };
+        if !same {
+            return Ok(false);
         }
+        again.push(staged(snapshot, Clock::Fixed(p.merged_at)));
+    }
+    if !again.is_empty() {
+        session.run(move |s| s.merge_snapshots(again)).await?;
+    }
+    for p in published.iter().filter(|p| held.get(&p.date) != Some(p)) {
         let record = p.clone();
         session.run(move |s| s.set_record(&record)).await?;
         changed += 1;

@@ -695,3 +695,111 @@ async fn a_failed_merge_is_exit_4_in_every_command_and_an_unfinished_check_exit_
     assert!(err.contains("could not finish checking"), "{err}");
     assert!(err.contains(&lake), "{err}");
 }
+
+/// Turn the scratch's snapshot of `day` into what trendlake wrote before lineage: each region's
+/// pages and a format-1 manifest (no SHA-256s) in the region's own directory, a snapshot without
+/// digest or lineage, no commit records.
+fn to_legacy_layout(s: &Scratch, day: &str) {
+    let file = s.snapshot_file(day);
+    let lineage = trendlake::lake::codec::decode_snapshot(std::fs::read(&file).unwrap().into())
+        .unwrap()
+        .lineage;
+    for source in lineage.values() {
+        let run_dir = s
+            .lake()
+            .join(&source.manifest)
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let region_dir = run_dir.parent().unwrap().to_path_buf();
+        for entry in std::fs::read_dir(&run_dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_os_string();
+            if name != "manifest.json" {
+                std::fs::rename(&path, region_dir.join(name)).unwrap();
+            }
+        }
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).unwrap()).unwrap();
+        manifest["format"] = 1.into();
+        for page in manifest["pages"].as_array_mut().unwrap() {
+            page.as_object_mut().unwrap().remove("sha256");
+        }
+        std::fs::write(
+            region_dir.join("manifest.json"),
+            serde_json::to_vec_pretty(&manifest).unwrap(),
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&run_dir).unwrap();
+    }
+    rewrite_with_version(&file, "1");
+    std::fs::remove_dir_all(s.lake().join("_commits")).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lake_written_before_lineage_stays_readable_checkable_and_rebuildable() {
+    let api = fake(date(D3), |_| {}).await;
+    let s = Scratch::new();
+    nights(&s, &api, &[D3], "JP,KR").await;
+    to_legacy_layout(&s, D3);
+    let rows = read_parquet(&s.snapshot_file(D3)).1;
+    let out = cmd(&s, "merge", &[]).await;
+    assert_exit(&out, 0);
+    let out = cmd(&s, "check", &[]).await;
+    assert_exit(&out, 0);
+    assert!(
+        !stderr(&out).contains("not named by any commit"),
+        "{}",
+        stderr(&out)
+    );
+
+    // rebuild replays the regions' own manifests, and the file now names them.
+    let out = cmd(&s, "rebuild", &["--date", D3]).await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("rebuilt 2 region(s), 400 rows"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(read_parquet(&s.snapshot_file(D3)).1, rows);
+    let lineage =
+        trendlake::lake::codec::decode_snapshot(std::fs::read(s.snapshot_file(D3)).unwrap().into())
+            .unwrap()
+            .lineage;
+    assert_eq!(
+        lineage["KR"].manifest,
+        format!("raw/snapshot_date={D3}/region=KR/manifest.json")
+    );
+    assert_exit(&cmd(&s, "check", &[]).await, 0);
+    assert_eq!(entries(&s.warehouse()), "BigInt(400)");
+
+    // A re-run of KR: its new pages in a directory of their own; the old ones orphaned.
+    api.set_date(date(D4));
+    assert_exit(&s.run(&api.base_url(), D3, &["--regions", "KR"]).await, 0);
+    let out = cmd(&s, "check", &[]).await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("not named by any commit (not a problem): 1 raw run(s)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cmd(&s, "check", &["--prune", "--grace-hours", "0"]).await;
+    assert_exit(&out, 0);
+    assert!(
+        !s.lake()
+            .join(format!("raw/snapshot_date={D3}/region=KR/manifest.json"))
+            .exists()
+    );
+    assert!(
+        s.lake()
+            .join(format!("raw/snapshot_date={D3}/region=JP/manifest.json"))
+            .exists()
+    );
+    let out = cmd(&s, "rebuild", &["--date", D3]).await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("identical to the snapshot in place"),
+        "{}",
+        stderr(&out)
+    );
+}
