@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::commit::{self, CommitRecord};
 use crate::error::Result;
-use crate::lake::{Lake, LakeError, Source};
+use crate::lake::{Lake, LakeError, Listed, Source, partition_date};
 use crate::raw::RawKey;
 use crate::warehouse::Warehouse;
 
@@ -173,7 +173,7 @@ struct RawRegion {
 pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
     let mut report = Report::default();
     let problems = &mut report.problems;
-    let objects = lake.list(&lake.path("")).await?;
+    let objects = lake.list_under("").await?;
 
     // Sort the objects into the layout.
     let mut snapshots = Vec::new();
@@ -181,19 +181,9 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
     let mut raw: BTreeMap<(NaiveDate, String), RawRegion> = BTreeMap::new();
     let mut records: BTreeMap<NaiveDate, Vec<ObjectMeta>> = BTreeMap::new();
     let mut trash: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
-    for meta in &objects {
+    for Listed { parts, meta } in &objects {
         let shown = lake.display(&meta.location);
-        let parts: Vec<String> = lake
-            .relative(&meta.location)
-            .unwrap_or_default()
-            .iter()
-            .map(|p| p.as_ref().to_string())
-            .collect();
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let date = |p: &str| {
-            p.strip_prefix("snapshot_date=")
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        };
         if let Some(key) = RawKey::parse(&parts) {
             let region = raw.entry((key.date, key.region)).or_default();
             let files = match key.run {
@@ -204,18 +194,18 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
             continue;
         }
         match parts.as_slice() {
-            ["videos", d, "videos.parquet"] if date(d).is_some() => {
-                snapshots.push(date(d).expect("checked"));
+            ["videos", d, "videos.parquet"] if partition_date(d).is_some() => {
+                snapshots.push(partition_date(d).expect("checked"));
             }
-            ["_commits", d, file] if date(d).is_some() && file.ends_with(".json") => {
+            ["_commits", d, file] if partition_date(d).is_some() && file.ends_with(".json") => {
                 records
-                    .entry(date(d).expect("checked"))
+                    .entry(partition_date(d).expect("checked"))
                     .or_default()
                     .push(meta.clone());
             }
-            ["_runs", d, file] if date(d).is_some() && file.ends_with(".json") => {
+            ["_runs", d, file] if partition_date(d).is_some() && file.ends_with(".json") => {
                 reports
-                    .entry(date(d).expect("checked"))
+                    .entry(partition_date(d).expect("checked"))
                     .or_default()
                     .push(meta.location.clone());
             }
@@ -236,7 +226,7 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
             ["_locks", ..] => {}
             // `run --report`'s static site: each date's page and the index of them.
             ["_reports", "index.html"] => {}
-            ["_reports", d, "report.html"] if date(d).is_some() => {}
+            ["_reports", d, "report.html"] if partition_date(d).is_some() => {}
             _ => problems.push(Problem {
                 kind: ProblemKind::StrayObject,
                 subject: shown,

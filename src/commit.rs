@@ -351,27 +351,18 @@ pub async fn records(lake: &Lake, date: NaiveDate) -> Result<Vec<CommitRecord>, 
             continue;
         };
         let shown = || lake.display(&meta.location);
-        #[derive(Deserialize)]
-        struct Format {
-            format: u32,
-        }
-        let format: Format =
-            serde_json::from_slice(&bytes).map_err(|source| CommitError::Record {
-                path: shown(),
-                source,
-            })?;
-        if format.format > RECORD_FORMAT {
+        let unreadable = |source| CommitError::Record {
+            path: shown(),
+            source,
+        };
+        let found = crate::lake::codec::json_format(&bytes).map_err(unreadable)?;
+        if found > RECORD_FORMAT {
             return Err(CommitError::NewerRecord {
                 path: shown(),
-                found: format.format,
+                found,
             });
         }
-        out.push(
-            serde_json::from_slice(&bytes).map_err(|source| CommitError::Record {
-                path: shown(),
-                source,
-            })?,
-        );
+        out.push(serde_json::from_slice(&bytes).map_err(unreadable)?);
     }
     out.sort_by_key(|r: &CommitRecord| r.committed_at);
     Ok(out)
@@ -427,15 +418,12 @@ pub async fn lineage_of(
 
 /// The regions of `date` with a format-1 manifest in their own directory.
 async fn legacy_regions(lake: &Lake, date: NaiveDate) -> Result<Vec<String>, CommitError> {
-    let prefix = lake.path(&format!("raw/snapshot_date={date}"));
     let mut regions: Vec<String> = lake
-        .list(&prefix)
+        .list_under(&format!("raw/snapshot_date={date}"))
         .await?
         .iter()
-        .filter_map(|m| {
-            let parts = lake.relative(&m.location)?;
-            let parts: Vec<&str> = parts.iter().map(|p| p.as_ref()).collect();
-            raw::RawKey::parse(&parts)
+        .filter_map(|listed| {
+            raw::RawKey::parse(&listed.parts())
                 .filter(|k| k.run.is_none() && k.file == "manifest.json")
                 .map(|k| k.region)
         })

@@ -257,25 +257,18 @@ pub async fn read_manifest(
         return Ok(None);
     };
     let shown = || lake.display(&path);
-    // The format first, so a newer manifest is named as such even if its fields changed.
-    #[derive(Deserialize)]
-    struct Format {
-        format: u32,
-    }
-    let format: Format = serde_json::from_slice(&bytes).map_err(|source| RawError::Manifest {
+    let unreadable = |source| RawError::Manifest {
         path: shown(),
         source,
-    })?;
-    if format.format > MANIFEST_FORMAT {
+    };
+    let found = crate::lake::codec::json_format(&bytes).map_err(unreadable)?;
+    if found > MANIFEST_FORMAT {
         return Err(RawError::Newer {
             path: shown(),
-            found: format.format,
+            found,
         });
     }
-    let parsed: Manifest = serde_json::from_slice(&bytes).map_err(|source| RawError::Manifest {
-        path: shown(),
-        source,
-    })?;
+    let parsed: Manifest = serde_json::from_slice(&bytes).map_err(unreadable)?;
     Ok(Some((parsed, sha256_hex(&bytes))))
 }
 

@@ -493,14 +493,7 @@ async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
                 job.snapshot.date
             ));
             if let Some(warehouse) = &job.warehouse {
-                let merged = pipeline::merge(&lake, warehouse, None, Clock::System)
-                    .await
-                    .map_err(Error::merge_failed)?;
-                logging::notice(&format!(
-                    "merged {} snapshot(s){}",
-                    merged.merged.len(),
-                    pipeline::removed_note(&removed_dates(&merged))
-                ));
+                merge_and_say(&lake, warehouse, None).await?;
                 if job.report {
                     return report_only(&lake, warehouse, job.snapshot.date).await;
                 }
@@ -544,16 +537,7 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
                 .map(|d| parse_date(Some(d), &name_of(&settings, "date")))
                 .transpose()?;
             let lake = Lake::open_existing(&args.lake.lake).await?;
-            let report = pipeline::merge(&lake, &args.warehouse.warehouse, only, Clock::System)
-                .await
-                .map_err(Error::merge_failed)?;
-            let rows: usize = report.merged.iter().map(|m| m.1).sum();
-            logging::notice(&format!(
-                "merged {} snapshot(s), {rows} chart entries; {} already up to date{}",
-                report.merged.len(),
-                report.up_to_date,
-                pipeline::removed_note(&removed_dates(&report))
-            ));
+            merge_and_say(&lake, &args.warehouse.warehouse, only).await?;
             Ok(Outcome::Complete)
         }
         Command::Rebuild(args) => rebuild(args, &settings).await,
@@ -727,14 +711,7 @@ async fn forget(args: ForgetArgs) -> Result<Outcome> {
         ));
     }
     // The warehouse follows the lake: the merge removes what the lake no longer holds.
-    let merged = pipeline::merge(&lake, &args.warehouse.warehouse, None, Clock::System)
-        .await
-        .map_err(Error::merge_failed)?;
-    logging::notice(&format!(
-        "merged {} snapshot(s){}",
-        merged.merged.len(),
-        pipeline::removed_note(&removed_dates(&merged))
-    ));
+    merge_and_say(&lake, &args.warehouse.warehouse, None).await?;
     Ok(Outcome::Complete)
 }
 
@@ -781,21 +758,29 @@ async fn rebuild(args: RebuildArgs, settings: &[Setting]) -> Result<Outcome> {
             }
         ));
     }
-    let merged = pipeline::merge(&lake, &args.warehouse.warehouse, None, Clock::System)
-        .await
-        .map_err(Error::merge_failed)?;
-    let rows: usize = merged.merged.iter().map(|m| m.1).sum();
-    logging::notice(&format!(
-        "merged {} snapshot(s), {rows} chart entries{}",
-        merged.merged.len(),
-        pipeline::removed_note(&removed_dates(&merged))
-    ));
+    merge_and_say(&lake, &args.warehouse.warehouse, None).await?;
     Ok(Outcome::Complete)
 }
 
-/// The dates a merge removed.
-fn removed_dates(report: &pipeline::MergeReport) -> Vec<chrono::NaiveDate> {
-    report.removed.iter().map(|(d, _)| *d).collect()
+/// The merge a command ends with (or is): the warehouse made to follow the lake, and one line
+/// saying what it did. A failure is the merge's own (exit 4: the lake is safe).
+async fn merge_and_say(
+    lake: &Lake,
+    warehouse: &std::path::Path,
+    only: Option<chrono::NaiveDate>,
+) -> Result<()> {
+    let report = pipeline::merge(lake, warehouse, only, Clock::System)
+        .await
+        .map_err(Error::merge_failed)?;
+    let rows: usize = report.merged.iter().map(|m| m.1).sum();
+    let removed: Vec<chrono::NaiveDate> = report.removed.iter().map(|(d, _)| *d).collect();
+    logging::notice(&format!(
+        "merged {} snapshot(s), {rows} chart entries; {} already up to date{}",
+        report.merged.len(),
+        report.up_to_date,
+        pipeline::removed_note(&removed)
+    ));
+    Ok(())
 }
 
 fn stdout_error(e: std::io::Error) -> Error {

@@ -338,6 +338,16 @@ pub fn split_by_region(
     Ok(out)
 }
 
+/// The `format` of a JSON document trendlake writes (a manifest, a commit record), read alone so
+/// that one of a newer format is named as such even if its other fields changed.
+pub fn json_format(bytes: &[u8]) -> Result<u32, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Format {
+        format: u32,
+    }
+    Ok(serde_json::from_slice::<Format>(bytes)?.format)
+}
+
 /// SHA-256 of `bytes`, in lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

@@ -144,6 +144,26 @@ pub struct Snapshot {
     pub recorded: bool,
 }
 
+/// An object listed by [`Lake::list_under`].
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Its path's parts, relative to the lake's root (`["videos", "snapshot_date=…", …]`).
+    pub parts: Vec<String>,
+    pub meta: ObjectMeta,
+}
+
+impl Listed {
+    /// The parts as `&str`s, for matching slice patterns.
+    pub fn parts(&self) -> Vec<&str> {
+        self.parts.iter().map(String::as_str).collect()
+    }
+}
+
+/// The date of a `snapshot_date=YYYY-MM-DD` path part (Hive-style partition).
+pub fn partition_date(part: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(part.strip_prefix("snapshot_date=")?, "%Y-%m-%d").ok()
+}
+
 /// The outcome of a conditional put ([`Lake::put_if`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutIf {
@@ -339,7 +359,7 @@ impl Lake {
     }
 
     /// An object's bytes, or `None` when there is no such object.
-    pub(crate) async fn get(&self, path: &Path) -> Result<Option<Bytes>, LakeError> {
+    pub async fn get(&self, path: &Path) -> Result<Option<Bytes>, LakeError> {
         Ok(self.get_with_meta(path).await?.map(|(_, bytes)| bytes))
     }
 
@@ -469,25 +489,36 @@ impl Lake {
         Ok(())
     }
 
-    /// A store path relative to the lake's root (`videos/snapshot_date=…/videos.parquet`).
-    pub fn relative<'a>(&self, path: &'a Path) -> Option<Vec<object_store::path::PathPart<'a>>> {
-        path.prefix_match(&self.root).map(Iterator::collect)
+    /// Every object under `top` (a folder of the layout, or `""` for the whole lake), each with
+    /// its path's parts relative to the lake's root, for matching against the layout.
+    pub async fn list_under(&self, top: &str) -> Result<Vec<Listed>, LakeError> {
+        Ok(self
+            .list(&self.path(top))
+            .await?
+            .into_iter()
+            .map(|meta| Listed {
+                parts: meta
+                    .location
+                    .prefix_match(&self.root)
+                    .map(|parts| parts.map(|p| p.as_ref().to_string()).collect())
+                    .unwrap_or_default(),
+                meta,
+            })
+            .collect())
     }
 
     /// Every snapshot file in the lake, oldest date first.
     pub async fn list_snapshots(&self) -> Result<Vec<SnapshotFile>, LakeError> {
-        let metas = self.list(&self.path("videos")).await?;
-        let mut files: Vec<SnapshotFile> = metas
+        let mut files: Vec<SnapshotFile> = self
+            .list_under("videos")
+            .await?
             .into_iter()
-            .filter_map(|meta| {
-                let parts: Vec<_> = meta.location.parts().collect();
-                let n = parts.len();
-                if n < 2 || parts[n - 1].as_ref() != "videos.parquet" {
-                    return None;
-                }
-                let date = parts[n - 2].as_ref().strip_prefix("snapshot_date=")?;
-                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-                Some(SnapshotFile { date, meta })
+            .filter_map(|listed| match listed.parts().as_slice() {
+                ["videos", dir, "videos.parquet"] => Some(SnapshotFile {
+                    date: partition_date(dir)?,
+                    meta: listed.meta,
+                }),
+                _ => None,
             })
             .collect();
         files.sort_by_key(|f| f.date);
@@ -666,23 +697,13 @@ impl Lake {
 
     /// The dates with a report under `_reports/`, in order.
     pub async fn report_dates(&self) -> Result<Vec<NaiveDate>, LakeError> {
-        let prefix = self.path("_reports");
         let mut dates: Vec<NaiveDate> = self
-            .list(&prefix)
+            .list_under("_reports")
             .await?
             .iter()
-            .filter_map(|meta| {
-                let parts = self.relative(&meta.location)?;
-                match parts.as_slice() {
-                    [top, dir, file]
-                        if top.as_ref() == "_reports" && file.as_ref() == "report.html" =>
-                    {
-                        dir.as_ref()
-                            .strip_prefix("snapshot_date=")
-                            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                    }
-                    _ => None,
-                }
+            .filter_map(|listed| match listed.parts().as_slice() {
+                ["_reports", dir, "report.html"] => partition_date(dir),
+                _ => None,
             })
             .collect();
         dates.sort();

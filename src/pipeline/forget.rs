@@ -9,7 +9,7 @@ use serde::Serialize;
 use tracing::info;
 
 use crate::error::{Error, Result};
-use crate::lake::Lake;
+use crate::lake::{Lake, partition_date};
 
 /// What `forget` moved aside.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -46,15 +46,9 @@ pub async fn forget(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Forgo
     };
     let mut dates = std::collections::BTreeSet::new();
     for top in PER_DATE {
-        for meta in lake.list(&lake.path(top)).await? {
-            let Some(parts) = lake.relative(&meta.location) else {
-                continue;
-            };
-            let parts: Vec<&str> = parts.iter().map(|p| p.as_ref()).collect();
-            let Some(date) = parts.get(1).and_then(|d| {
-                d.strip_prefix("snapshot_date=")
-                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            }) else {
+        for listed in lake.list_under(top).await? {
+            let parts = listed.parts();
+            let Some(date) = parts.get(1).and_then(|dir| partition_date(dir)) else {
                 continue;
             };
             if date < from || date > to {
@@ -67,7 +61,7 @@ pub async fn forget(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Forgo
                 _ => None,
             };
             let trashed = lake.path(&format!("{folder}/{}", parts.join("/")));
-            if lake.move_object(&meta.location, &trashed).await? {
+            if lake.move_object(&listed.meta.location, &trashed).await? {
                 forgotten.objects += 1;
                 dates.insert(date);
             }

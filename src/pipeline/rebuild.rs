@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use crate::commit::{self, Region};
 use crate::error::{Error, Result};
-use crate::lake::Lake;
+use crate::lake::{Lake, partition_date};
 
 /// One date rebuilt.
 #[derive(Debug, Clone, Serialize)]
@@ -88,18 +88,13 @@ pub async fn rebuild(
 async fn committed_dates(lake: &Lake) -> Result<BTreeSet<NaiveDate>> {
     let mut dates = BTreeSet::new();
     for top in ["videos", "_commits", "raw"] {
-        for meta in lake.list(&lake.path(top)).await? {
-            let Some(parts) = lake.relative(&meta.location) else {
-                continue;
-            };
-            let parts: Vec<&str> = parts.iter().map(|p| p.as_ref()).collect();
+        for listed in lake.list_under(top).await? {
+            let parts = listed.parts();
             let date = match parts.as_slice() {
                 ["raw", ..] => crate::raw::RawKey::parse(&parts)
                     .filter(|k| k.run.is_none() && k.file == "manifest.json")
                     .map(|k| k.date),
-                [_, d, _] => d
-                    .strip_prefix("snapshot_date=")
-                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+                [_, dir, _] => partition_date(dir),
                 _ => None,
             };
             dates.extend(date);

@@ -9,22 +9,6 @@ use trendlake::lake::codec::sha256_hex;
 
 const DAY: &str = "2026-11-20";
 
-fn lake_arg(s: &Scratch) -> Vec<String> {
-    vec![
-        "--lake".into(),
-        s.lake().display().to_string(),
-        "--warehouse".into(),
-        s.warehouse().display().to_string(),
-    ]
-}
-
-async fn cmd(s: &Scratch, command: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![command.to_string()];
-    args.extend(lake_arg(s));
-    args.extend(extra.iter().map(|a| a.to_string()));
-    trendlake(args).await
-}
-
 /// The directory of the raw pages DAY's snapshot names for `region`: the run's own.
 fn raw_dir(s: &Scratch, region: &str) -> std::path::PathBuf {
     let snapshot = std::fs::read(s.snapshot_file(DAY)).unwrap();
@@ -120,7 +104,7 @@ async fn rebuild_restores_a_deleted_snapshot_byte_for_byte_and_an_untouched_one_
     let requests = api.requests();
 
     // Untouched: identical rows, so the file is not even rewritten.
-    let out = cmd(&s, "rebuild", &["--date", DAY]).await;
+    let out = s.cmd("rebuild", &["--date", DAY]).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("identical to the snapshot in place"),
@@ -134,7 +118,7 @@ async fn rebuild_restores_a_deleted_snapshot_byte_for_byte_and_an_untouched_one_
 
     // Deleted: rebuilt from raw pages alone, identical.
     std::fs::remove_file(&file).unwrap();
-    let out = cmd(&s, "rebuild", &["--date", DAY]).await;
+    let out = s.cmd("rebuild", &["--date", DAY]).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("rebuilt 2 region(s), 400 rows"),
@@ -157,21 +141,18 @@ async fn rebuild_without_raw_pages_says_so_and_changes_nothing() {
         vec!["--date", "2026-11-19"],
         vec!["--from", "2026-11-21", "--to", "2026-11-30"],
     ] {
-        let out = cmd(&s, "rebuild", &args).await;
+        let out = s.cmd("rebuild", &args).await;
         assert_exit(&out, 1);
         let err = stderr(&out);
         assert!(err.contains("has no complete raw pages for"), "{err}");
         assert!(err.contains("nothing changed"), "{err}");
     }
     assert_eq!(tree(s.dir.path()), before);
-    let out = cmd(&s, "rebuild", &[]).await;
+    let out = s.cmd("rebuild", &[]).await;
     assert_exit(&out, 2);
-    let out = cmd(
-        &s,
-        "rebuild",
-        &["--from", "2026-11-21", "--to", "2026-11-20"],
-    )
-    .await;
+    let out = s
+        .cmd("rebuild", &["--from", "2026-11-21", "--to", "2026-11-20"])
+        .await;
     assert_exit(&out, 2);
     assert_eq!(tree(s.dir.path()), before);
 }
@@ -185,7 +166,7 @@ async fn merge_check_and_rebuild_refuse_a_lake_that_does_not_exist() {
         } else {
             &[]
         };
-        let out = cmd(&s, command, extra).await;
+        let out = s.cmd(command, extra).await;
         assert_exit(&out, 2);
         let err = stderr(&out);
         assert!(err.contains("there is no lake at"), "{command}: {err}");
@@ -194,7 +175,7 @@ async fn merge_check_and_rebuild_refuse_a_lake_that_does_not_exist() {
     }
     // An empty directory is no lake either.
     std::fs::create_dir_all(s.lake()).unwrap();
-    let out = cmd(&s, "merge", &[]).await;
+    let out = s.cmd("merge", &[]).await;
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("holds no snapshots"),
@@ -206,7 +187,7 @@ async fn merge_check_and_rebuild_refuse_a_lake_that_does_not_exist() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_passes_a_healthy_lake_and_lists_every_problem_of_a_damaged_one() {
     let (s, api) = two_regions().await;
-    let out = cmd(&s, "check", &[]).await;
+    let out = s.cmd("check", &[]).await;
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "");
     assert!(stderr(&out).contains("no problems"), "{}", stderr(&out));
@@ -237,7 +218,7 @@ async fn check_passes_a_healthy_lake_and_lists_every_problem_of_a_damaged_one() 
         b"half a file",
     )
     .unwrap();
-    let out = cmd(&s, "check", &[]).await;
+    let out = s.cmd("check", &[]).await;
     assert_exit(&out, 1);
     let listed = stdout(&out);
     let kinds: Vec<&str> = listed
@@ -260,7 +241,7 @@ async fn check_passes_a_healthy_lake_and_lists_every_problem_of_a_damaged_one() 
     // A lake file gone: the warehouse holds a date the lake has not.
     std::fs::remove_file(s.snapshot_file("2026-11-21")).unwrap();
     std::fs::remove_file(s.snapshot_file(DAY)).unwrap();
-    let out = cmd(&s, "check", &[]).await;
+    let out = s.cmd("check", &[]).await;
     assert_exit(&out, 1);
     assert!(
         stdout(&out).contains(&format!("orphan_date {DAY}:")),
@@ -279,7 +260,7 @@ async fn a_torn_snapshot_is_quarantined_and_its_regions_restored_from_raw_pages(
         "SELECT * FROM chart_entries WHERE region = 'KR' ORDER BY ALL",
     );
     std::fs::write(&file, &good[..good.len() / 2]).unwrap();
-    let out = cmd(&s, "check", &[]).await;
+    let out = s.cmd("check", &[]).await;
     assert_exit(&out, 1);
     assert!(
         stdout(&out).starts_with("unreadable_snapshot "),
@@ -320,7 +301,7 @@ async fn a_torn_snapshot_is_quarantined_and_its_regions_restored_from_raw_pages(
         kr_before
     );
     // check now names only the file moved aside.
-    let out = cmd(&s, "check", &[]).await;
+    let out = s.cmd("check", &[]).await;
     assert_exit(&out, 1);
     let listed = stdout(&out);
     assert_eq!(listed.lines().count(), 1, "{listed}");

@@ -12,33 +12,26 @@ const D3: &str = "2026-11-20";
 const D4: &str = "2026-11-21";
 const D5: &str = "2026-11-22";
 
-/// `command` with the scratch's lake and warehouse, then `extra`.
-async fn cmd(s: &Scratch, command: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        command.to_string(),
-        "--lake".into(),
-        s.lake().display().to_string(),
-        "--warehouse".into(),
-        s.warehouse().display().to_string(),
-    ];
-    args.extend(extra.iter().map(|a| a.to_string()));
-    trendlake(args).await
-}
-
 /// `merge` of `lake` into `warehouse`; must succeed. Returns stderr.
 async fn merge_into(lake: &str, warehouse: &Path, env: &[(String, String)]) -> String {
-    let args = [
-        "merge",
-        "--lake",
-        lake,
-        "--warehouse",
-        &warehouse.display().to_string(),
-    ]
-    .map(String::from)
-    .to_vec();
-    let out = trendlake_env(args, &env_refs(env)).await;
+    let out = lake_command(lake, warehouse, "merge", &[], env).await;
     assert_exit(&out, 0);
     stderr(&out)
+}
+
+/// `run` of `day`'s `regions` from the fake at `api` into `lake` and `warehouse`, then `extra`.
+async fn run_at(
+    lake: &str,
+    warehouse: &Path,
+    api: &trendlake::fake_api::FakeApi,
+    (day, regions): (&str, &str),
+    extra: &[&str],
+    env: &[(String, String)],
+) -> std::process::Output {
+    let base = api.base_url();
+    let mut args = vec!["--api-base-url", &base, "--date", day, "--regions", regions];
+    args.extend(extra);
+    lake_command(lake, warehouse, "run", &args, env).await
 }
 
 /// Nights of `regions` run into the scratch's lake and warehouse, each must succeed.
@@ -145,24 +138,7 @@ async fn a_copied_lake_merges_nothing_new_and_a_changed_snapshot_is_still_notice
 
     // A changed snapshot in the copy is noticed: a re-run of D3 there adds US.
     api.set_date(date(D3));
-    let out = trendlake(
-        [
-            "run",
-            "--api-base-url",
-            &api.base_url(),
-            "--date",
-            D3,
-            "--regions",
-            "US",
-            "--lake",
-            &copy_url,
-            "--warehouse",
-            &s.warehouse().display().to_string(),
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
-    .await;
+    let out = run_at(&copy_url, &s.warehouse(), &api, (D3, "US"), &[], &[]).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("merged 1 snapshot(s), 600 chart entries"),
@@ -172,12 +148,16 @@ async fn a_copied_lake_merges_nothing_new_and_a_changed_snapshot_is_still_notice
     assert_eq!(entries(&s.warehouse()), "BigInt(1400)");
 }
 
-/// The snapshot at `file` rewritten as a trendlake of schema version `version` would write it.
-fn rewrite_with_version(file: &Path, version: &str) {
+/// A snapshot's bytes rewritten as a trendlake of schema version `version` would write them.
+fn with_version(snapshot: &[u8], version: &str) -> Vec<u8> {
     use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::file::metadata::KeyValue;
     use parquet::file::properties::WriterProperties;
-    let (_, rows) = read_parquet(file);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(snapshot.to_vec()))
+        .unwrap()
+        .build()
+        .unwrap();
     let props = WriterProperties::builder()
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "trendlake.schema_version".into(),
@@ -185,24 +165,109 @@ fn rewrite_with_version(file: &Path, version: &str) {
         )]))
         .build();
     let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, rows.schema(), Some(props)).unwrap();
-    writer.write(&rows).unwrap();
+    let mut writer =
+        ArrowWriter::try_new(&mut out, trendlake::record::schema(), Some(props)).unwrap();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let batch = batch.with_schema(trendlake::record::schema()).unwrap();
+        writer.write(&batch).unwrap();
+    }
     writer.close().unwrap();
-    std::fs::write(file, out).unwrap();
+    out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_snapshot_or_manifest_of_a_newer_trendlake_is_refused_and_left_alone() {
+/// One scenario's lake: a directory, or a prefix of a [`Moto`] server, with the scratch's
+/// warehouse.
+struct At<'a> {
+    lake: String,
+    env: Vec<(String, String)>,
+    s: &'a Scratch,
+}
+
+impl<'a> At<'a> {
+    fn local(s: &'a Scratch) -> Self {
+        Self {
+            lake: s.lake().display().to_string(),
+            env: Vec::new(),
+            s,
+        }
+    }
+
+    fn s3(s: &'a Scratch, moto: &Moto) -> Self {
+        Self {
+            lake: moto.lake_url("lake"),
+            env: moto.env(),
+            s,
+        }
+    }
+
+    async fn cmd(&self, command: &str, extra: &[&str]) -> std::process::Output {
+        lake_command(&self.lake, &self.s.warehouse(), command, extra, &self.env).await
+    }
+
+    async fn run(
+        &self,
+        api: &trendlake::fake_api::FakeApi,
+        day: &str,
+        regions: &str,
+        extra: &[&str],
+    ) -> std::process::Output {
+        run_at(
+            &self.lake,
+            &self.s.warehouse(),
+            api,
+            (day, regions),
+            extra,
+            &self.env,
+        )
+        .await
+    }
+
+    async fn objects(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        lake_objects(&self.lake, &self.env).await
+    }
+
+    /// Replace the object at `key` (relative to the lake's root).
+    async fn put(&self, key: &str, bytes: Vec<u8>) {
+        use object_store::ObjectStoreExt;
+        match self.lake.strip_prefix(&format!("s3://{BUCKET}/")) {
+            Some(prefix) => {
+                let store = self.env.iter().fold(
+                    object_store::aws::AmazonS3Builder::new().with_bucket_name(BUCKET),
+                    |b, (k, v)| b.with_config(k.to_ascii_lowercase().parse().unwrap(), v),
+                );
+                let path = object_store::path::Path::from(format!("{prefix}/{key}"));
+                store
+                    .build()
+                    .unwrap()
+                    .put(&path, bytes.into())
+                    .await
+                    .unwrap();
+            }
+            None => std::fs::write(Path::new(&self.lake).join(key), bytes).unwrap(),
+        }
+    }
+
+    /// Where the user finds `key` (as messages name it).
+    fn shown(&self, key: &str) -> String {
+        match self.lake.starts_with("s3://") {
+            true => format!("{}/{key}", self.lake),
+            false => Path::new(&self.lake).join(key).display().to_string(),
+        }
+    }
+}
+
+async fn a_newer_snapshot_or_manifest_is_refused_and_left_alone(at: At<'_>) {
     let api = fake(date(D3), |_| {}).await;
-    let s = Scratch::new();
-    nights(&s, &api, &[D3], "JP,KR").await;
-    let file = s.snapshot_file(D3);
-    let good = std::fs::read(&file).unwrap();
-    rewrite_with_version(&file, "2");
-    let before = tree(s.dir.path());
+    assert_exit(&at.run(&api, D3, "JP,KR", &[]).await, 0);
+    let key = format!("videos/snapshot_date={D3}/videos.parquet");
+    let good = at.objects().await[&key].clone();
+    at.put(&key, with_version(&good, "2")).await;
+    let before = at.objects().await;
+    let wh = std::fs::read(at.s.warehouse()).unwrap();
     let requests = api.requests();
 
-    let shown = file.display().to_string();
+    let shown = at.shown(&key);
     for (command, extra) in [
         (
             "run",
@@ -229,7 +294,7 @@ async fn a_snapshot_or_manifest_of_a_newer_trendlake_is_refused_and_left_alone()
         ("rebuild", vec!["--date", D3]),
         ("check", vec![]),
     ] {
-        let out = cmd(&s, command, &extra).await;
+        let out = at.cmd(command, &extra).await;
         assert_exit(&out, 2);
         let err = stderr(&out);
         for needle in [
@@ -240,65 +305,110 @@ async fn a_snapshot_or_manifest_of_a_newer_trendlake_is_refused_and_left_alone()
         ] {
             assert!(err.contains(needle), "{command}: {needle:?} in {err}");
         }
-        assert_eq!(tree(s.dir.path()), before, "{command} changed a file");
+        assert!(at.objects().await == before, "{command} changed the lake");
+        assert!(
+            std::fs::read(at.s.warehouse()).unwrap() == wh,
+            "{command} changed the warehouse"
+        );
     }
     assert_eq!(api.requests(), requests, "no request was spent");
 
-    // A raw manifest of a newer format, named by the snapshot: rebuild refuses it too.
-    std::fs::write(&file, &good).unwrap();
+    // A raw manifest of a newer format, named by the snapshot: refused too.
+    at.put(&key, good.clone()).await;
     let lineage = trendlake::lake::codec::decode_snapshot(good.into())
         .unwrap()
         .lineage;
-    let manifest = s.lake().join(&lineage["KR"].manifest);
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let manifest = &lineage["KR"].manifest;
+    let mut json: serde_json::Value = serde_json::from_slice(&before[manifest]).unwrap();
     json["format"] = 3.into();
-    std::fs::write(&manifest, serde_json::to_vec(&json).unwrap()).unwrap();
-    let before = tree(s.dir.path());
-    let out = cmd(&s, "rebuild", &["--date", D3]).await;
-    assert_exit(&out, 2);
-    let err = stderr(&out);
-    assert!(err.contains(&manifest.display().to_string()), "{err}");
-    assert!(err.contains("manifest format 3"), "{err}");
-    assert!(err.contains("upgrade trendlake"), "{err}");
-    assert_eq!(tree(s.dir.path()), before);
+    at.put(manifest, serde_json::to_vec(&json).unwrap()).await;
+    let before = at.objects().await;
+    for (command, extra) in [
+        (
+            "run",
+            vec![
+                "--api-base-url",
+                &api.base_url(),
+                "--date",
+                D3,
+                "--regions",
+                "JP",
+            ],
+        ),
+        ("rebuild", vec!["--date", D3]),
+        ("check", vec![]),
+    ] {
+        let out = at.cmd(command, &extra).await;
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(&at.shown(manifest)), "{command}: {err}");
+        assert!(err.contains("manifest format 3"), "{command}: {err}");
+        assert!(err.contains("upgrade trendlake"), "{command}: {err}");
+        assert!(at.objects().await == before, "{command} changed the lake");
+    }
+    assert_eq!(api.requests(), requests, "no request was spent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_missing_over_a_torn_snapshot_restores_what_it_can_and_fetches_the_rest() {
-    let api = fake(date(D3), |_| {}).await;
+async fn a_newer_snapshot_or_manifest_is_refused_and_left_alone_on_a_local_lake() {
     let s = Scratch::new();
-    nights(&s, &api, &[D3], "JP,KR").await;
-    let file = s.snapshot_file(D3);
-    let good = read_parquet(&file).1;
-    let torn = std::fs::read(&file).unwrap();
-    std::fs::write(&file, &torn[..torn.len() / 3]).unwrap();
+    a_newer_snapshot_or_manifest_is_refused_and_left_alone(At::local(&s)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_snapshot_or_manifest_is_refused_and_left_alone_on_s3() {
+    let (s, moto) = (Scratch::new(), Moto::start().await);
+    a_newer_snapshot_or_manifest_is_refused_and_left_alone(At::s3(&s, &moto)).await;
+}
+
+async fn only_missing_over_a_torn_snapshot_restores_what_it_can_and_fetches_the_rest(at: At<'_>) {
+    let api = fake(date(D3), |_| {}).await;
+    assert_exit(&at.run(&api, D3, "JP,KR", &[]).await, 0);
+    let key = format!("videos/snapshot_date={D3}/videos.parquet");
+    let good = at.objects().await[&key].clone();
+    at.put(&key, good[..good.len() / 3].to_vec()).await;
     let requests = api.requests();
 
-    let out = s
-        .run(
-            &api.base_url(),
-            D3,
-            &["--regions", "JP,KR,US", "--only-missing"],
-        )
-        .await;
+    let out = at.run(&api, D3, "JP,KR,US", &["--only-missing"]).await;
     assert_exit(&out, 0);
     let err = stderr(&out);
     assert!(err.contains("moved it aside"), "{err}");
     assert!(err.contains("fetching the missing regions US"), "{err}");
     // JP and KR came back from their raw pages: only US was fetched (4 pages).
     assert_eq!(api.requests() - requests, 4);
-    let rows = assert_complete_snapshot(&file, &["JP", "KR", "US"]);
-    assert_eq!(
-        rows.slice(0, 400).columns(),
-        good.columns(),
+    let objects = at.objects().await;
+    let held = |bytes: &[u8]| {
+        trendlake::lake::codec::decode_snapshot(bytes.to_vec().into())
+            .unwrap()
+            .regions
+    };
+    let (now, was) = (held(&objects[&key]), held(&good));
+    assert_eq!(now.keys().collect::<Vec<_>>(), ["JP", "KR", "US"]);
+    assert!(
+        now["JP"] == was["JP"] && now["KR"] == was["KR"],
         "JP and KR exactly as committed"
     );
-    let aside: Vec<_> = std::fs::read_dir(s.lake().join(format!("_quarantine/snapshot_date={D3}")))
-        .unwrap()
+    let aside: Vec<&String> = objects
+        .keys()
+        .filter(|k| k.starts_with("_quarantine/"))
         .collect();
-    assert_eq!(aside.len(), 1);
-    assert_eq!(entries(&s.warehouse()), "BigInt(600)");
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(objects[aside[0]] == good[..good.len() / 3]);
+    assert_eq!(entries(&at.s.warehouse()), "BigInt(600)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_missing_over_a_torn_snapshot_on_a_local_lake() {
+    let s = Scratch::new();
+    only_missing_over_a_torn_snapshot_restores_what_it_can_and_fetches_the_rest(At::local(&s))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_missing_over_a_torn_snapshot_on_s3() {
+    let (s, moto) = (Scratch::new(), Moto::start().await);
+    only_missing_over_a_torn_snapshot_restores_what_it_can_and_fetches_the_rest(At::s3(&s, &moto))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,24 +460,14 @@ async fn every_object_on_s3_carries_its_content_type() {
     let moto = Moto::start().await;
     let api = fake(date(D3), |_| {}).await;
     let s = Scratch::new();
-    let out = trendlake_env(
-        [
-            "run",
-            "--api-base-url",
-            &api.base_url(),
-            "--date",
-            D3,
-            "--regions",
-            "JP",
-            "--lake",
-            &moto.lake_url("typed"),
-            "--warehouse",
-            &s.warehouse().display().to_string(),
-            "--report",
-        ]
-        .map(String::from)
-        .to_vec(),
-        &env_refs(&moto.env()),
+    let lake = moto.lake_url("typed");
+    let out = run_at(
+        &lake,
+        &s.warehouse(),
+        &api,
+        (D3, "JP"),
+        &["--report"],
+        &moto.env(),
     )
     .await;
     assert_exit(&out, 0);
@@ -431,38 +531,13 @@ for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2]):
 /// index, the warehouse without it and equal to a fresh merge of the lake.
 async fn forget_a_date(lake: String, env: Vec<(String, String)>, s: &Scratch) {
     let api = fake(date(D1), |_| {}).await;
-    let warehouse = s.warehouse().display().to_string();
+    let warehouse = s.warehouse();
     for day in [D1, D2, D3] {
         api.set_date(date(day));
-        let args = [
-            "run",
-            "--api-base-url",
-            &api.base_url(),
-            "--date",
-            day,
-            "--regions",
-            "JP,KR",
-            "--lake",
-            &lake,
-            "--warehouse",
-            &warehouse,
-            "--report",
-        ];
-        let out = trendlake_env(args.map(String::from).to_vec(), &env_refs(&env)).await;
+        let out = run_at(&lake, &warehouse, &api, (day, "JP,KR"), &["--report"], &env).await;
         assert_exit(&out, 0);
     }
-    let lake_args = |command: &str, extra: &[&str]| {
-        let mut args = vec![
-            command.to_string(),
-            "--lake".into(),
-            lake.clone(),
-            "--warehouse".into(),
-            warehouse.clone(),
-        ];
-        args.extend(extra.iter().map(|a| a.to_string()));
-        args
-    };
-    let out = trendlake_env(lake_args("forget", &["--date", D2]), &env_refs(&env)).await;
+    let out = lake_command(&lake, &warehouse, "forget", &["--date", D2], &env).await;
     assert_exit(&out, 0);
     let err = stderr(&out);
     assert!(
@@ -471,104 +546,69 @@ async fn forget_a_date(lake: String, env: Vec<(String, String)>, s: &Scratch) {
     );
     assert!(err.contains("_trash/"), "{err}");
 
-    let lake_handle = open_lake(&lake, &env);
-    let keys: Vec<String> = {
-        use futures::TryStreamExt;
-        use object_store::ObjectStore;
-        let _ = &lake_handle;
-        let listed: Vec<object_store::ObjectMeta> = match lake_handle.local_dir() {
-            Some(dir) => {
-                let store = object_store::local::LocalFileSystem::new_with_prefix(dir).unwrap();
-                store.list(None).try_collect().await.unwrap()
-            }
-            None => {
-                let prefix = object_store::path::Path::from("forget");
-                moto_store(&env)
-                    .list(Some(&prefix))
-                    .try_collect()
-                    .await
-                    .unwrap()
-            }
-        };
-        listed.into_iter().map(|m| m.location.to_string()).collect()
-    };
-    let outside: Vec<&String> = keys
-        .iter()
-        .filter(|k| k.contains(D2) && !k.contains("_trash/"))
+    let objects = lake_objects(&lake, &env).await;
+    let outside: Vec<&String> = objects
+        .keys()
+        .filter(|k| k.contains(D2) && !k.starts_with("_trash/"))
         .collect();
     assert!(outside.is_empty(), "{outside:?}");
     for part in ["videos/", "raw/", "_runs/", "_commits/", "_reports/"] {
         assert!(
-            keys.iter()
-                .any(|k| k.contains("_trash/") && k.contains(&format!("{part}snapshot_date={D2}"))),
-            "{part} of {D2} in the trash: {keys:?}"
+            objects
+                .keys()
+                .any(|k| k.starts_with("_trash/")
+                    && k.contains(&format!("/{part}snapshot_date={D2}"))),
+            "{part} of {D2} in the trash: {:?}",
+            objects.keys()
         );
     }
-    let index = keys
-        .iter()
-        .find(|k| k.ends_with("_reports/index.html"))
-        .unwrap();
-    let html = String::from_utf8(lake_handle_get(&lake_handle, index, &env).await).unwrap();
+    let html = String::from_utf8(objects["_reports/index.html"].clone()).unwrap();
     assert!(html.contains(D1) && html.contains(D3), "{html}");
     assert!(!html.contains(D2), "{html}");
 
     let fresh = s.dir.path().join("fresh.duckdb");
     merge_into(&lake, &fresh, &env).await;
-    assert_eq!(all_tables(&s.warehouse()), all_tables(&fresh));
-    assert_eq!(entries(&s.warehouse()), "BigInt(800)");
-    let out = trendlake_env(lake_args("check", &[]), &env_refs(&env)).await;
+    assert_eq!(all_tables(&warehouse), all_tables(&fresh));
+    assert_eq!(entries(&warehouse), "BigInt(800)");
+    let out = lake_command(&lake, &warehouse, "check", &[], &env).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("1 trash folder(s)"),
         "{}",
         stderr(&out)
     );
-    // Pruned once past the grace period (here none).
-    let out = trendlake_env(
-        lake_args("check", &["--prune", "--grace-hours", "0"]),
-        &env_refs(&env),
-    )
-    .await;
+    // Pruned once past the grace period (here none); kept before it.
+    let prune = |hours: &'static str| {
+        let (lake, warehouse, env) = (&lake, &warehouse, &env);
+        async move {
+            let extra = ["--prune", "--grace-hours", hours];
+            lake_command(lake, warehouse, "check", &extra, env).await
+        }
+    };
+    let out = prune("1").await;
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("pruned 0 item(s), 0 KiB; kept 1"),
+        "{}",
+        stderr(&out)
+    );
+    let out = prune("0").await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("pruned 1 item(s)"),
         "{}",
         stderr(&out)
     );
-}
-
-/// The S3 client of the [`Moto`] whose variables `env` holds.
-fn moto_store(env: &[(String, String)]) -> object_store::aws::AmazonS3 {
-    env.iter()
-        .fold(
-            object_store::aws::AmazonS3Builder::new().with_bucket_name(BUCKET),
-            |builder, (key, value)| {
-                builder.with_config(key.to_ascii_lowercase().parse().unwrap(), value)
-            },
-        )
-        .build()
-        .unwrap()
-}
-
-/// An object of the lake by its key as listed (relative to the lake's store).
-async fn lake_handle_get(
-    lake: &trendlake::lake::Lake,
-    key: &str,
-    env: &[(String, String)],
-) -> Vec<u8> {
-    use object_store::ObjectStoreExt;
-    let path = object_store::path::Path::from(key);
-    match lake.local_dir() {
-        Some(dir) => std::fs::read(dir.join(key)).unwrap(),
-        None => moto_store(env)
-            .get(&path)
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec(),
-    }
+    let left = lake_objects(&lake, &env).await;
+    assert!(
+        left.keys().all(|k| !k.starts_with("_trash/")),
+        "{:?}",
+        left.keys()
+    );
+    assert_eq!(
+        left.len(),
+        objects.len() - objects.keys().filter(|k| k.starts_with("_trash/")).count()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -590,7 +630,7 @@ async fn merge_removes_a_date_deleted_from_the_lake_and_says_so() {
     let s = Scratch::new();
     nights(&s, &api, &[D1, D2], "JP").await;
     std::fs::remove_file(s.snapshot_file(D1)).unwrap();
-    let out = cmd(&s, "merge", &[]).await;
+    let out = s.cmd("merge", &[]).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains(&format!("removed 1 date(s) the lake no longer holds: {D1}")),
@@ -601,18 +641,8 @@ async fn merge_removes_a_date_deleted_from_the_lake_and_says_so() {
     // A lake holding none of the warehouse's dates is refused, not emptied into it.
     let other = Scratch::new();
     nights(&other, &api, &[D3], "JP").await;
-    let out = trendlake(
-        [
-            "merge",
-            "--lake",
-            &other.lake().display().to_string(),
-            "--warehouse",
-            &s.warehouse().display().to_string(),
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
-    .await;
+    let other_lake = other.lake().display().to_string();
+    let out = lake_command(&other_lake, &s.warehouse(), "merge", &[], &[]).await;
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("holds none of the 1 snapshot date(s)"),
@@ -647,7 +677,7 @@ async fn a_failed_merge_is_exit_4_in_every_command_and_an_unfinished_check_exit_
         ),
         ("forget", vec!["--date", D1]),
     ] {
-        let out = cmd(&s, command, &extra).await;
+        let out = s.cmd(command, &extra).await;
         assert_exit(&out, 4);
         assert!(
             stderr(&out).contains("merge failed"),
@@ -659,37 +689,18 @@ async fn a_failed_merge_is_exit_4_in_every_command_and_an_unfinished_check_exit_
     // check on a lake it cannot read to the end: no verdict, exit 6 (not 1, "problems found").
     let mut moto = Moto::start().await;
     let lake = moto.lake_url("gone");
-    let warehouse = s.dir.path().join("other.duckdb").display().to_string();
-    let args = |command: &str| {
-        let mut args = vec![
-            command.to_string(),
-            "--lake".into(),
-            lake.clone(),
-            "--warehouse".into(),
-            warehouse.clone(),
-        ];
-        if command == "run" {
-            args.extend(
-                [
-                    "--api-base-url",
-                    &api.base_url(),
-                    "--date",
-                    D3,
-                    "--regions",
-                    "JP",
-                ]
-                .map(String::from),
-            );
-        }
-        args
-    };
+    let warehouse = s.dir.path().join("other.duckdb");
     let mut env = moto.env();
-    assert_exit(&trendlake_env(args("run"), &env_refs(&env)).await, 0);
-    assert_exit(&trendlake_env(args("check"), &env_refs(&env)).await, 0);
+    let out = run_at(&lake, &warehouse, &api, (D3, "JP"), &[], &env).await;
+    assert_exit(&out, 0);
+    assert_exit(
+        &lake_command(&lake, &warehouse, "check", &[], &env).await,
+        0,
+    );
     // The server is gone: check cannot read the lake, which is no finding about it.
     moto.kill();
     env.push(("AWS_TIMEOUT".into(), "2s".into()));
-    let out = trendlake_env(args("check"), &env_refs(&env)).await;
+    let out = lake_command(&lake, &warehouse, "check", &[], &env).await;
     assert_exit(&out, 6);
     let err = stderr(&out);
     assert!(err.contains("could not finish checking"), "{err}");
@@ -732,7 +743,8 @@ fn to_legacy_layout(s: &Scratch, day: &str) {
         .unwrap();
         std::fs::remove_dir_all(&run_dir).unwrap();
     }
-    rewrite_with_version(&file, "1");
+    let bytes = with_version(&std::fs::read(&file).unwrap(), "1");
+    std::fs::write(&file, bytes).unwrap();
     std::fs::remove_dir_all(s.lake().join("_commits")).unwrap();
 }
 
@@ -743,9 +755,9 @@ async fn a_lake_written_before_lineage_stays_readable_checkable_and_rebuildable(
     nights(&s, &api, &[D3], "JP,KR").await;
     to_legacy_layout(&s, D3);
     let rows = read_parquet(&s.snapshot_file(D3)).1;
-    let out = cmd(&s, "merge", &[]).await;
+    let out = s.cmd("merge", &[]).await;
     assert_exit(&out, 0);
-    let out = cmd(&s, "check", &[]).await;
+    let out = s.cmd("check", &[]).await;
     assert_exit(&out, 0);
     assert!(
         !stderr(&out).contains("not named by any commit"),
@@ -754,7 +766,7 @@ async fn a_lake_written_before_lineage_stays_readable_checkable_and_rebuildable(
     );
 
     // rebuild replays the regions' own manifests, and the file now names them.
-    let out = cmd(&s, "rebuild", &["--date", D3]).await;
+    let out = s.cmd("rebuild", &["--date", D3]).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("rebuilt 2 region(s), 400 rows"),
@@ -770,20 +782,20 @@ async fn a_lake_written_before_lineage_stays_readable_checkable_and_rebuildable(
         lineage["KR"].manifest,
         format!("raw/snapshot_date={D3}/region=KR/manifest.json")
     );
-    assert_exit(&cmd(&s, "check", &[]).await, 0);
+    assert_exit(&s.cmd("check", &[]).await, 0);
     assert_eq!(entries(&s.warehouse()), "BigInt(400)");
 
     // A re-run of KR: its new pages in a directory of their own; the old ones orphaned.
     api.set_date(date(D4));
     assert_exit(&s.run(&api.base_url(), D3, &["--regions", "KR"]).await, 0);
-    let out = cmd(&s, "check", &[]).await;
+    let out = s.cmd("check", &[]).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("not named by any commit (not a problem): 1 raw run(s)"),
         "{}",
         stderr(&out)
     );
-    let out = cmd(&s, "check", &["--prune", "--grace-hours", "0"]).await;
+    let out = s.cmd("check", &["--prune", "--grace-hours", "0"]).await;
     assert_exit(&out, 0);
     assert!(
         !s.lake()
@@ -795,7 +807,7 @@ async fn a_lake_written_before_lineage_stays_readable_checkable_and_rebuildable(
             .join(format!("raw/snapshot_date={D3}/region=JP/manifest.json"))
             .exists()
     );
-    let out = cmd(&s, "rebuild", &["--date", D3]).await;
+    let out = s.cmd("rebuild", &["--date", D3]).await;
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("identical to the snapshot in place"),

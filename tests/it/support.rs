@@ -72,6 +72,30 @@ impl Scratch {
     }
 }
 
+impl Scratch {
+    /// `trendlake COMMAND` with this scratch's lake and warehouse, then `extra`.
+    pub async fn cmd(&self, command: &str, extra: &[&str]) -> Output {
+        let lake = self.lake().display().to_string();
+        lake_command(&lake, &self.warehouse(), command, extra, &[]).await
+    }
+}
+
+/// `trendlake COMMAND --lake LAKE --warehouse WAREHOUSE EXTRA…` with the environment `env`.
+pub async fn lake_command(
+    lake: &str,
+    warehouse: &Path,
+    command: &str,
+    extra: &[&str],
+    env: &[(String, String)],
+) -> Output {
+    let mut args: Vec<String> = [command, "--lake", lake, "--warehouse"]
+        .map(String::from)
+        .to_vec();
+    args.push(warehouse.display().to_string());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    trendlake_env(args, &env_refs(env)).await
+}
+
 /// Run the real binary off the async runtime (the fake API serves on it meanwhile), with a
 /// clean environment: no inherited key or trendlake settings.
 pub async fn trendlake(args: Vec<String>) -> Output {
@@ -469,6 +493,18 @@ impl Drop for Moto {
 /// `env` as [`trendlake_env`] takes it.
 pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Every object of the lake at `url` (a path or `s3://…`, with `options` as for [`open_lake`]), by
+/// its path relative to the lake's root, with its bytes: to prove what changed, locally or on S3.
+pub async fn lake_objects(url: &str, options: &[(String, String)]) -> BTreeMap<String, Vec<u8>> {
+    let lake = open_lake(url, options);
+    let mut out = BTreeMap::new();
+    for listed in lake.list_under("").await.unwrap() {
+        let bytes = lake.get(&listed.meta.location).await.unwrap().unwrap();
+        out.insert(listed.parts.join("/"), bytes.to_vec());
+    }
+    out
 }
 
 /// Open a lake in-process: `url` is a path, `file://…` or `s3://bucket/prefix`, `options` the
