@@ -332,12 +332,7 @@ async fn rerun_killed_at_every_point(moto: Option<&Moto>) {
     let api = fake(date(BEFORE), |_| {}).await;
     for (point, _, _) in POINTS {
         let place = Place::new(moto, &format!("rerun-{point}"));
-        api.set_date(date(BEFORE));
-        assert_exit(&place.run(&api.base_url(), BEFORE).await, 0);
-        api.set_date(date(NIGHT));
-        assert_exit(&place.run(&api.base_url(), NIGHT).await, 0);
-        let before = committed(&place, NIGHT).await;
-        let tables = all_tables(&place.warehouse);
+        let (before, tables) = two_nights(&place, &api).await;
 
         // The chart has moved on since: the re-run fetches other numbers.
         api.set_date(date("2026-11-21"));
@@ -396,6 +391,21 @@ async fn rerun_killed_at_every_point(moto: Option<&Moto>) {
     }
 }
 
+/// BEFORE, then NIGHT run at `place`: NIGHT's commit ([`committed`]) and the warehouse's tables.
+async fn two_nights(
+    place: &Place,
+    api: &trendlake::fake_api::FakeApi,
+) -> (
+    (Vec<u8>, trendlake::lake::Lineage),
+    std::collections::BTreeMap<String, Vec<Vec<String>>>,
+) {
+    for night in [BEFORE, NIGHT] {
+        api.set_date(date(night));
+        assert_exit(&place.run(&api.base_url(), night).await, 0);
+    }
+    (committed(place, NIGHT).await, all_tables(&place.warehouse))
+}
+
 /// Delete `day`'s snapshot file, as an operator (or a bad sync) might.
 async fn delete_snapshot(place: &Place, moto: Option<&Moto>, day: &str) {
     use object_store::ObjectStoreExt;
@@ -441,11 +451,7 @@ async fn a_rerun_whose_commit_never_lands(status: axum::http::StatusCode, puts: 
     let api = fake(date(BEFORE), |_| {}).await;
     let mut place = Place::new(Some(&moto), "lake");
     place.env = proxy.env();
-    assert_exit(&place.run(&api.base_url(), BEFORE).await, 0);
-    api.set_date(date(NIGHT));
-    assert_exit(&place.run(&api.base_url(), NIGHT).await, 0);
-    let before = committed(&place, NIGHT).await;
-    let tables = all_tables(&place.warehouse);
+    let (before, tables) = two_nights(&place, &api).await;
 
     api.set_date(date("2026-11-21"));
     let fault = proxy.fail(Fault::conditional_put(

@@ -268,28 +268,15 @@ async fn a_newer_snapshot_or_manifest_is_refused_and_left_alone(at: At<'_>) {
     let requests = api.requests();
 
     let shown = at.shown(&key);
+    let base = api.base_url();
+    let run = |extra: &[&'static str]| {
+        let mut args = vec!["--api-base-url", base.as_str(), "--date", D3];
+        args.extend(extra);
+        args
+    };
     for (command, extra) in [
-        (
-            "run",
-            vec![
-                "--api-base-url",
-                &api.base_url(),
-                "--date",
-                D3,
-                "--regions",
-                "JP,KR",
-            ],
-        ),
-        (
-            "run",
-            vec![
-                "--api-base-url",
-                &api.base_url(),
-                "--date",
-                D3,
-                "--only-missing",
-            ],
-        ),
+        ("run", run(&["--regions", "JP,KR"])),
+        ("run", run(&["--only-missing"])),
         ("merge", vec![]),
         ("rebuild", vec!["--date", D3]),
         ("check", vec![]),
@@ -324,17 +311,7 @@ async fn a_newer_snapshot_or_manifest_is_refused_and_left_alone(at: At<'_>) {
     at.put(manifest, serde_json::to_vec(&json).unwrap()).await;
     let before = at.objects().await;
     for (command, extra) in [
-        (
-            "run",
-            vec![
-                "--api-base-url",
-                &api.base_url(),
-                "--date",
-                D3,
-                "--regions",
-                "JP",
-            ],
-        ),
+        ("run", run(&["--regions", "JP"])),
         ("rebuild", vec!["--date", D3]),
         ("check", vec![]),
     ] {
