@@ -288,7 +288,7 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
                     kind: ProblemKind::UnreadableSnapshot,
                     subject: path,
                     detail: format!(
-                        "{source}; the next run of {date} moves it aside and restores its regions from the raw pages its commit named (or `trendlake rebuild --date {date}`)"
+                        "{source}; `trendlake rebuild --date {date}` moves it aside and restores its regions from the raw pages its commit named"
                     ),
                 });
                 continue;
@@ -422,14 +422,14 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
                     (
                         ProblemKind::RawUncommitted,
                         format!(
-                            "complete raw pages of run {run}, but nothing of {date} was committed (a run stopped before its commit); re-run the date"
+                            "complete raw pages of run {run}, but nothing of {date} was committed (a run stopped before its commit); rebuild never uses them, and `trendlake check --prune` removes them after the grace period"
                         ),
                     )
                 } else {
                     (
                         ProblemKind::RawIncomplete,
                         format!(
-                            "{} raw page(s) of run {run} without a manifest (a run stopped while archiving); re-run the date",
+                            "{} raw page(s) of run {run} without a manifest (a run stopped while archiving); `trendlake check --prune` removes them after the grace period",
                             run_files.len()
                         ),
                     )
@@ -578,7 +578,7 @@ async fn verify_source(
             kind: ProblemKind::RawMissing,
             subject,
             detail: format!(
-                "the commit names {shown}, which is not there; `rebuild` cannot restore it (re-run the date to archive its pages again)"
+                "the commit names {shown}, which is not there; `rebuild` cannot restore the region from raw pages (the API serves only today's chart, so only today's date can be fetched again)"
             ),
         });
         return Ok(());
@@ -588,7 +588,7 @@ async fn verify_source(
             kind: ProblemKind::LineageMismatch,
             subject,
             detail: format!(
-                "{shown} has SHA-256 {sha} and {} rows; the commit recorded {} and {rows} rows (its raw pages were replaced or damaged: re-run the date)",
+                "{shown} has SHA-256 {sha} and {} rows; the commit recorded {} and {rows} rows: its raw pages were replaced or damaged, and `rebuild` refuses them",
                 manifest.rows, source.manifest_sha256
             ),
         });
@@ -614,7 +614,7 @@ async fn verify_source(
             kind: ProblemKind::RawMissing,
             subject,
             detail: format!(
-                "{shown} names {} that are not there; re-run the date to archive them again",
+                "{shown} names {} that are not there; `rebuild` cannot restore the region from raw pages",
                 missing.join(", ")
             ),
         });

@@ -77,7 +77,8 @@ impl Error {
                 | Error::Query(_)
                 | Error::Client(_)
                 | Error::Warehouse(
-                    WarehouseError::BadQuery { .. }
+                    WarehouseError::Missing { .. }
+                        | WarehouseError::BadQuery { .. }
                         | WarehouseError::Refused(_)
                         | WarehouseError::Outdated { .. }
                 )

@@ -283,6 +283,14 @@ pub fn check_result(
     notice(&summary);
 }
 
+/// What makes a report that failed after a run, put where `run --report` puts it.
+pub fn republish_hint(date: chrono::NaiveDate) -> String {
+    format!(
+        "make the report into the lake with `trendlake report --date {date} --publish` (with the \
+         run's --lake and --warehouse), or the next `trendlake run --report` makes it"
+    )
+}
+
 /// `run --report`'s report: one `trendlake::report` event; in text mode its line.
 pub fn report_result(report: &RunReport) {
     let Some(made) = &report.report else { return };
@@ -297,11 +305,10 @@ pub fn report_result(report: &RunReport) {
             made.error.as_deref().unwrap_or("nothing to report")
         ),
         crate::pipeline::ReportStatus::Failed => format!(
-            "report failed: {}. The snapshot of {} is committed and merged; make the report with \
-             `trendlake report --date {}` or the next `trendlake run --report` (exit code {})",
+            "report failed: {}. The snapshot of {} is committed and merged; {} (exit code {})",
             made.error.as_deref().unwrap_or("unknown error"),
             report.snapshot_date,
-            report.snapshot_date,
+            republish_hint(report.snapshot_date),
             report.exit_code()
         ),
     };

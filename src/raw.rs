@@ -99,7 +99,9 @@ pub struct ManifestPage {
 pub enum RawError {
     #[error(transparent)]
     Lake(#[from] LakeError),
-    #[error("{path}: not a trendlake raw manifest ({source}); move it aside or re-run the date")]
+    #[error(
+        "{path}: not a trendlake raw manifest ({source}); move it aside (`rebuild` cannot use it)"
+    )]
     Manifest {
         path: String,
         #[source]
@@ -111,7 +113,7 @@ pub enum RawError {
     )]
     Newer { path: String, found: u32 },
     #[error(
-        "{path}: {problem}; the region's raw pages are incomplete, re-run the date to fetch them again"
+        "{path}: {problem}; the region's raw pages cannot be replayed (the API serves only today's chart, so only today's date can be fetched again)"
     )]
     Damaged { path: String, problem: String },
     #[error("{path}: the page no longer parses as a videoListResponse ({source})")]

@@ -96,8 +96,14 @@ pub enum WarehouseError {
         #[source]
         source: std::io::Error,
     },
-    #[error("warehouse {path} does not exist; run `trendlake merge` (or `run`) first")]
-    Missing { path: String },
+    #[error(
+        "warehouse {path} does not exist: name yours with --warehouse (or TRENDLAKE_WAREHOUSE){hint}, or build it from a lake with `trendlake merge`"
+    )]
+    Missing {
+        path: String,
+        /// Where a warehouse that exists is, when one is in sight (the demo's).
+        hint: String,
+    },
     #[error(
         "warehouse {path} is at schema version {found}, and the named queries need version \
          {needed}: run `trendlake merge` once to upgrade it (it keeps every row, and needs no new \
@@ -217,6 +223,7 @@ impl Warehouse {
         if !path.exists() {
             return Err(WarehouseError::Missing {
                 path: path.display().to_string(),
+                hint: String::new(),
             });
         }
         let conn = open_sealed(path)?;
@@ -870,8 +877,9 @@ impl MergeSession {
                 path: path.display().to_string(),
                 problem: format!(
                     "merge {date}: the snapshot repeats a video within a region {repeated} time(s), \
-                     which no trendlake snapshot does; nothing was merged. Write the date again \
-                     (`trendlake run --date {date}`) or move its file out of the lake"
+                     which no trendlake snapshot does; nothing was merged. Derive it again from \
+                     its raw pages (`trendlake rebuild --date {date}`), or take it out of the lake \
+                     (`trendlake forget --date {date}`)"
                 ),
             });
         }

@@ -21,7 +21,7 @@ use crate::output::{Format, output_format, write_stream};
 use crate::pipeline::{self, Outcome};
 use crate::queries::{Binding, NAMED_QUERIES, bind_free, named_query};
 use crate::regions::regions;
-use crate::warehouse::Warehouse;
+use crate::warehouse::{Warehouse, WarehouseError};
 use crate::youtube::ApiKey;
 
 use layering::name_of;
@@ -282,13 +282,20 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("destination").required(true).args(["output", "publish"]))]
 pub struct ReportArgs {
     /// The chart date to report, YYYY-MM-DD (default: the warehouse's latest snapshot).
     #[arg(long, env = "TRENDLAKE_DATE", value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     /// Write the page to this file (it appears only when complete), or `-` for stdout.
     #[arg(long, value_name = "FILE")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
+    /// Put the page into the lake (_reports/snapshot_date=D/report.html) and rewrite
+    /// _reports/index.html, as `run --report` does: what makes a report that failed after a run.
+    #[arg(long)]
+    pub publish: bool,
+    #[command(flatten)]
+    pub lake: LakeArg,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
 }
@@ -565,8 +572,8 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
                 Outcome::Failed
             })
         }
-        Command::Query(args) => query(args).await,
-        Command::Report(args) => report(args, &settings).await,
+        Command::Query(args) => query(args).await.map_err(demo_hint),
+        Command::Report(args) => report(args, &settings).await.map_err(demo_hint),
         #[cfg(feature = "fake-api")]
         Command::Demo(args) => crate::demo::demo(validate::demo_settings(args)?).await,
         #[cfg(feature = "fake-api")]
@@ -585,12 +592,9 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
                 Shell::Fish => clap_complete::Shell::Fish,
                 Shell::Powershell => clap_complete::Shell::PowerShell,
             };
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "trendlake",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "trendlake", &mut script);
+            write_stdout(&script)?;
             Ok(Outcome::Complete)
         }
         Command::Man(args) => man(args.dir),
@@ -612,32 +616,24 @@ async fn report_only(
     warehouse: &std::path::Path,
     date: chrono::NaiveDate,
 ) -> Result<Outcome> {
-    use crate::report::{Placement, generate, publish};
-    let path = warehouse.to_path_buf();
-    let made = tokio::task::spawn_blocking(move || generate(&path, Some(date), Placement::Lake))
-        .await
-        .expect("the report does not panic");
-    let published = match made {
-        Ok(page) => publish(lake, &page).await,
-        Err(e) => Err(e),
-    };
-    match published {
+    match crate::report::make_and_publish(lake, warehouse, Some(date)).await {
         Ok(p) => {
             logging::notice(&format!("report written: {} (index: {})", p.path, p.index));
             Ok(Outcome::Complete)
         }
         Err(e) => {
             logging::notice(&format!(
-                "report failed: {e}. The snapshot of {date} is committed and merged; make the \
-                 report with `trendlake report --date {date}` or the next `trendlake run --report` \
-                 (exit code 5)"
+                "report failed: {e}. The snapshot of {date} is committed and merged; {} \
+                 (exit code 5)",
+                logging::republish_hint(date)
             ));
             Ok(Outcome::ReportFailed)
         }
     }
 }
 
-/// `report`: the page of one date from the warehouse, written whole to `--output` (or stdout).
+/// `report`: the page of one date from the warehouse, written whole to `--output` (or stdout),
+/// or with `--publish` into the lake's `_reports/` as `run --report` does.
 async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
     use crate::report::{Placement, generate, write_file};
     let date = args
@@ -645,15 +641,23 @@ async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
         .as_deref()
         .map(|d| parse_date(Some(d), &name_of(settings, "date")))
         .transpose()?;
+    let Some(output) = args.output.clone() else {
+        let lake = Lake::open_existing(&args.lake.lake).await?;
+        let published =
+            crate::report::make_and_publish(&lake, &args.warehouse.warehouse, date).await?;
+        logging::notice(&format!(
+            "report written: {} (index: {})",
+            published.path, published.index
+        ));
+        return Ok(Outcome::Complete);
+    };
     let warehouse = args.warehouse.warehouse.clone();
-    let output = args.output.clone();
+    let to_stdout = output.as_os_str() == "-";
+    let shown = output.display().to_string();
     let made = tokio::task::spawn_blocking(move || -> Result<crate::report::Report> {
         let made = generate(&warehouse, date, Placement::Standalone)?;
-        if output.as_os_str() == "-" {
-            let mut out = std::io::stdout().lock();
-            out.write_all(made.html.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(stdout_error)?;
+        if to_stdout {
+            write_stdout(made.html.as_bytes())?;
         } else {
             write_file(&output, &made.html)?;
         }
@@ -661,15 +665,49 @@ async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
     })
     .await
     .expect("the report does not panic")?;
-    if args.output.as_os_str() != "-" {
+    if !to_stdout {
         logging::notice(&format!(
-            "report of {} written to {} ({} KiB)",
+            "report of {} written to {shown} ({} KiB)",
             made.date,
-            args.output.display(),
             made.html.len().div_ceil(1024)
         ));
     }
     Ok(Outcome::Complete)
+}
+
+/// Where the demo leaves its warehouse (`demo`'s default `--dir`).
+const DEMO_WAREHOUSE: &str = "data/demo/warehouse.duckdb";
+
+/// A missing warehouse named with the one the demo built, when there is one here: what a demo
+/// user's next `query` or `report` needs.
+fn demo_hint(e: Error) -> Error {
+    use crate::report::ReportError;
+    let named = |path, hint: String| {
+        let hint = match hint.is_empty() && std::path::Path::new(DEMO_WAREHOUSE).is_file() {
+            true => format!("; the demo's is --warehouse {DEMO_WAREHOUSE}"),
+            false => hint,
+        };
+        WarehouseError::Missing { path, hint }
+    };
+    match e {
+        Error::Warehouse(WarehouseError::Missing { path, hint }) => {
+            Error::Warehouse(named(path, hint))
+        }
+        Error::Report(ReportError::Warehouse(WarehouseError::Missing { path, hint })) => {
+            Error::Report(ReportError::Warehouse(named(path, hint)))
+        }
+        e => e,
+    }
+}
+
+/// Write `bytes` to stdout. A reader that stopped reading (`| head`) ends the output quietly:
+/// what it wanted it has.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.map_err(stdout_error),
+    }
 }
 
 /// `forget`: the dates asked for moved out of the lake into its trash, then the merge that
@@ -796,9 +834,11 @@ fn man(dir: Option<PathBuf>) -> Result<Outcome> {
     // Built, so each command's page lists the global flags too.
     cmd.build();
     let Some(dir) = dir else {
+        let mut page = Vec::new();
         clap_mangen::Man::new(cmd)
-            .render(&mut std::io::stdout())
+            .render(&mut page)
             .map_err(stdout_error)?;
+        write_stdout(&page)?;
         return Ok(Outcome::Complete);
     };
     let io = |path: &std::path::Path| {

@@ -70,7 +70,9 @@ pub async fn merge(
         && !files.iter().any(|f| f.date == date)
     {
         return Err(Error::Usage(format!(
-            "the lake {} has no snapshot for {date}; run `trendlake snapshot --date {date}` first",
+            "the lake {} has no snapshot for {date}: `trendlake rebuild --date {date}` restores \
+             one from its raw pages if a run archived them (the API serves only today's chart), \
+             and `trendlake merge` without --date merges every snapshot the lake holds",
             lake.url()
         )));
     }

@@ -508,7 +508,7 @@ async fn write_report(job: &SnapshotJob, lake: &Lake, report: &mut RunReport) {
 /// and merged by now; nothing here changes it. Not made when the merge failed (the warehouse
 /// lacks the night) or the warehouse holds no snapshot of the date at all.
 pub async fn report(job: &SnapshotJob, lake: &Lake, warehouse: &Path, run: &mut RunReport) {
-    use crate::report::{Placement, ReportError, generate, publish};
+    use crate::report::{ReportError, make_and_publish};
     let summary = |status, error: Option<String>| ReportSummary {
         status,
         path: None,
@@ -521,20 +521,12 @@ pub async fn report(job: &SnapshotJob, lake: &Lake, warehouse: &Path, run: &mut 
             Some("the merge failed, so the warehouse lacks this night".into()),
         )
     } else {
-        let (path, date) = (warehouse.to_path_buf(), job.date);
-        let generated =
-            tokio::task::spawn_blocking(move || generate(&path, Some(date), Placement::Lake))
-                .await
-                .expect("the report does not panic");
-        match generated {
-            Ok(page) => match publish(lake, &page).await {
-                Ok(p) => ReportSummary {
-                    status: ReportStatus::Written,
-                    path: Some(p.path),
-                    index: Some(p.index),
-                    error: None,
-                },
-                Err(e) => summary(ReportStatus::Failed, Some(e.to_string())),
+        match make_and_publish(lake, warehouse, Some(job.date)).await {
+            Ok(p) => ReportSummary {
+                status: ReportStatus::Written,
+                path: Some(p.path),
+                index: Some(p.index),
+                error: None,
             },
             Err(e @ ReportError::NoSnapshot { .. }) => {
                 summary(ReportStatus::Skipped, Some(e.to_string()))

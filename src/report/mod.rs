@@ -69,7 +69,10 @@ pub enum ReportError {
 impl ReportError {
     /// Errors in what the user asked for (exit 2): nothing was written.
     pub fn is_usage(&self) -> bool {
-        matches!(self, ReportError::NoSnapshot { .. })
+        matches!(
+            self,
+            ReportError::NoSnapshot { .. } | ReportError::Warehouse(WarehouseError::Missing { .. })
+        )
     }
 }
 
@@ -163,6 +166,21 @@ pub async fn rewrite_index(lake: &Lake) -> Result<Option<String>, ReportError> {
     }
     let dates = lake.report_dates().await?;
     Ok(Some(lake.write_report_index(render_index(&dates)?).await?))
+}
+
+/// Make the report of `date` (default: the warehouse's latest snapshot) from `warehouse` and
+/// publish it into the lake's `_reports/` ([`publish`]): what `run --report` and
+/// `report --publish` do.
+pub async fn make_and_publish(
+    lake: &Lake,
+    warehouse: &std::path::Path,
+    date: Option<NaiveDate>,
+) -> Result<Published, ReportError> {
+    let path = warehouse.to_path_buf();
+    let page = tokio::task::spawn_blocking(move || generate(&path, date, Placement::Lake))
+        .await
+        .expect("the report does not panic")?;
+    publish(lake, &page).await
 }
 
 /// Index writes at most per publish: the first, and rewrites for dates that appeared meanwhile.

@@ -12,6 +12,7 @@ mod library_chart;
 mod library_history;
 mod library_trajectory;
 mod lineage;
+mod messages;
 mod notebooks;
 mod pipeline;
 mod query_formats;

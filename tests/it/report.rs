@@ -372,9 +372,9 @@ async fn bad_dates_are_usage_errors_naming_the_nearest_dates() {
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("--date \"2025-07-32\" is not a date; write YYYY-MM-DD"));
     let out = run(LAST, &dir.path().join("nowhere.duckdb")).await;
-    assert_exit(&out, 1);
+    assert_exit(&out, 2);
     assert!(
-        stderr(&out).contains("run `trendlake merge` (or `run`) first"),
+        stderr(&out).contains("nowhere.duckdb does not exist: name yours with --warehouse"),
         "{}",
         stderr(&out)
     );
@@ -688,8 +688,11 @@ async fn a_report_that_cannot_be_written_leaves_the_night_committed_and_exits_5(
         "{err}"
     );
     assert!(
-        err.contains("The snapshot of 2025-07-21 is committed and merged; make the report with \
-                      `trendlake report --date 2025-07-21` or the next `trendlake run --report` (exit code 5)"),
+        err.contains(
+            "The snapshot of 2025-07-21 is committed and merged; make the report into the lake \
+             with `trendlake report --date 2025-07-21 --publish` (with the run's --lake and \
+             --warehouse), or the next `trendlake run --report` makes it (exit code 5)"
+        ),
         "{err}"
     );
     // The data is there.
@@ -701,4 +704,21 @@ async fn a_report_that_cannot_be_written_leaves_the_night_committed_and_exits_5(
         .run(&api.base_url(), "2025-07-21", &["--regions", "JP"])
         .await;
     assert_exit(&out, 0);
+    // The command the hint names puts the page where `run --report` would have.
+    std::fs::remove_file(s.lake().join("_reports")).unwrap();
+    let out = s
+        .cmd("report", &["--date", "2025-07-21", "--publish"])
+        .await;
+    assert_exit(&out, 0);
+    let page = s
+        .lake()
+        .join("_reports/snapshot_date=2025-07-21/report.html");
+    assert!(
+        std::fs::read_to_string(&page)
+            .unwrap()
+            .contains("id=\"region-JP\"")
+    );
+    let index = std::fs::read_to_string(s.lake().join("_reports/index.html")).unwrap();
+    assert_eq!(index_links(&index), ["2025-07-21"]);
+    assert!(stderr(&out).contains(&format!("report written: {}", page.display())));
 }
