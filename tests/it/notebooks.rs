@@ -457,3 +457,44 @@ fn spark_reads_the_lake_with_a_date_partition_and_long_counts() {
     assert_eq!(got["with_schema_type"], "DateType");
     assert_eq!(got["with_schema_rows"], rows);
 }
+
+/// Under `TZ=America/New_York`, DuckDB's session opened as the README and the notebook open it
+/// (`SET TimeZone = 'UTC'`) hands the warehouse's `fetched_at` to Polars and pandas in UTC, as the
+/// lake's: they join and concatenate, every joined row agrees, and `hour()` is the UTC hour.
+#[test]
+fn a_warehouse_timestamp_and_a_lake_timestamp_join_and_concatenate_in_any_time_zone() {
+    let python = python(&["duckdb", "polars", "pandas"]);
+    let demo = Demo::new();
+    let entries = query(&demo.warehouse(), "SELECT count(*) AS n FROM chart_entries")[0]["n"]
+        .as_i64()
+        .unwrap();
+    let got = run_json(
+        &python,
+        &[
+            script("join_warehouse_lake.py").as_os_str(),
+            demo.lake().join("videos").as_os_str(),
+            demo.warehouse().as_os_str(),
+        ],
+        &[("TZ", Path::new("America/New_York"))],
+    );
+    assert_eq!(
+        got["zones"],
+        serde_json::json!({
+            "duckdb_polars": "UTC", "lake_polars": "UTC",
+            "duckdb_pandas": "datetime64[us, UTC]", "lake_pandas": "datetime64[us, UTC]"
+        })
+    );
+    assert_eq!(got["entries"], entries);
+    for (joined, agree) in [("joined", "agree"), ("pandas_joined", "pandas_agree")] {
+        assert_eq!(got[joined], entries, "{joined}");
+        assert_eq!(got[agree], entries, "{agree}");
+    }
+    assert_eq!(got["concatenated"], 2 * entries);
+    assert_eq!(got["pandas_concatenated"], 2 * entries);
+    assert_eq!(got["pandas_concatenated_dtype"], "datetime64[us, UTC]");
+    // The demo's nights are fetched at 03:00 UTC: 22:00 or 23:00 in New York.
+    assert_eq!(
+        got["hours"],
+        serde_json::json!({"duckdb": 3, "lake": 3, "utc": 3})
+    );
+}
