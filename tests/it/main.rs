@@ -14,6 +14,7 @@ mod library_trajectory;
 mod lineage;
 mod notebooks;
 mod pipeline;
+mod prompt;
 mod query_formats;
 mod readme;
 mod repo;
