@@ -31,6 +31,11 @@
 //! usage error that suggests a cast.
 //!
 //! An `--output` file, like the report's page, is replaced whole: see `whole`.
+//!
+//! A table for a terminal is fitted to its width ([`TableLook::width`]): when its lines would
+//! be wider, long values are cut (ending in `…`) down to [`CUT_AT_LEAST`] columns, and if that
+//! is not enough the middle columns give way to one `…` column, the first and last kept (as
+//! DuckDB's CLI does). A table for a file or a pipe is never fitted.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -41,16 +46,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, UnionArray};
 use arrow::buffer::ScalarBuffer;
 use arrow::datatypes::{
-    DataType, Date32Type, FieldRef, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
+    DataType, Date32Type, Field, FieldRef, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow::error::ArrowError;
 use arrow::json::writer::{JsonArray, JsonFormat, LineDelimited, NullableEncoder, make_encoder};
 use arrow::json::{Encoder, EncoderFactory, EncoderOptions};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use clap::ValueEnum;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 use crate::error::{Error, Result};
 
@@ -194,8 +202,19 @@ where
             (Sink::new(Box::new(stdout), Some(closed)), None)
         }
     };
+    // Only a table going to a terminal is fitted to it: a file or a pipe gets every column whole.
+    let width = if output.is_none() && std::io::stdout().is_terminal() {
+        terminal_width()
+    } else {
+        None
+    };
+    let look = TableLook {
+        max_rows,
+        width,
+        hints: Hints::Flags,
+    };
     let written = match format {
-        Format::Table => write_table(&mut sink, schema, batches, max_rows),
+        Format::Table => write_table(&mut sink, schema, batches, look),
         Format::Csv => write_csv(&mut sink, schema, batches),
         Format::Json => write_json::<JsonArray, E>(&mut sink, batches, true),
         Format::Jsonl => write_json::<LineDelimited, E>(&mut sink, batches, false),
@@ -248,17 +267,69 @@ pub enum OutputError {
     File(#[from] ReplaceError),
 }
 
-/// The table: the first `max_rows` rows (all when 0) rendered, the rest only counted, then a
-/// note saying how many were left out.
-fn write_table<E>(
-    sink: &mut Sink,
+/// How a table is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableLook {
+    /// Rows shown at most (0: all); the rest are only counted.
+    pub max_rows: usize,
+    /// The terminal's width, which the table's lines are fitted to; `None`: never fitted (a
+    /// file, a pipe).
+    pub width: Option<usize>,
+    /// What the notes under a cut table suggest.
+    pub hints: Hints,
+}
+
+/// How the notes under a table say to see what it left out: `query`'s flags on the command
+/// line, the dot commands at the prompt (where flags cannot be changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hints {
+    Flags,
+    Prompt,
+}
+
+impl Hints {
+    fn all_rows(self) -> &'static str {
+        match self {
+            Hints::Flags => "--max-rows 0 shows all, or --format csv",
+            Hints::Prompt => ".maxrows 0 shows all, or .mode csv, or .output FILE",
+        }
+    }
+
+    fn all_columns(self) -> &'static str {
+        match self {
+            Hints::Flags => "--format csv shows all",
+            Hints::Prompt => ".mode line shows all",
+        }
+    }
+}
+
+/// The width of the terminal on stdout, else `$COLUMNS` (a pseudo-terminal nobody sized says
+/// 0 columns; `COLUMNS=60` also lets a test choose). `None` when neither says.
+pub fn terminal_width() -> Option<usize> {
+    terminal_size::terminal_size_of(std::io::stdout())
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|&w| w > 0)
+        .or_else(|| {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<usize>().ok())
+                .filter(|&w| w > 0)
+        })
+}
+
+/// The table: the first `max_rows` rows (all when 0) rendered, fitted to the terminal's width
+/// if it has one, the rest only counted; then notes saying how many columns and rows were left
+/// out.
+pub fn write_table<E>(
+    out: &mut impl Write,
     schema: SchemaRef,
     batches: impl IntoIterator<Item = Result<RecordBatch, E>>,
-    max_rows: usize,
+    look: TableLook,
 ) -> Result<Written>
 where
     Error: From<E>,
 {
+    let max_rows = look.max_rows;
     let mut shown: Vec<RecordBatch> = Vec::new();
     let (mut rows, mut shown_rows) = (0u64, 0usize);
     for batch in batches {
@@ -278,14 +349,31 @@ where
     if shown.is_empty() {
         shown.push(printable(&RecordBatch::new_empty(schema)).map_err(OutputError::from)?);
     }
+    let mut columns = None;
+    if let Some(width) = look.width {
+        let fitted = fit(&shown, width).map_err(OutputError::from)?;
+        if let Some((batch, kept, all)) = fitted {
+            shown = vec![batch];
+            columns = (kept < all).then_some((kept, all));
+        }
+    }
     let table = arrow::util::pretty::pretty_format_batches(&shown).map_err(OutputError::from)?;
-    writeln!(sink, "{table}").map_err(OutputError::from)?;
+    writeln!(out, "{table}").map_err(OutputError::from)?;
+    if let Some((kept, all)) = columns {
+        writeln!(
+            out,
+            "({kept} of {all} columns shown; {})",
+            look.hints.all_columns()
+        )
+        .map_err(OutputError::from)?;
+    }
     if rows > shown_rows as u64 {
         writeln!(
-            sink,
-            "({} of {} rows shown; --max-rows 0 shows all, or --format csv)",
+            out,
+            "({} of {} rows shown; {})",
             thousands(shown_rows as u64),
-            thousands(rows)
+            thousands(rows),
+            look.hints.all_rows()
         )
         .map_err(OutputError::from)?;
     }
@@ -293,6 +381,176 @@ where
         rows,
         shown: shown_rows as u64,
     })
+}
+
+/// Values are cut to no fewer terminal columns than this before middle columns are hidden: a
+/// value cut shorter says too little to be worth the room.
+pub const CUT_AT_LEAST: usize = 16;
+
+/// Which columns of a table fit a terminal: the first `left` and the last `right` (all of them
+/// when `left + right` is the count; otherwise a `…` column stands for the rest), their values
+/// cut to `cap` terminal columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    left: usize,
+    right: usize,
+    cap: usize,
+}
+
+/// The width of a table's lines (arrow's layout: `| ` before each value, ` ` after it, a
+/// closing `|`) with the columns of `widths` the layout keeps, cut to `cap`.
+fn line_width(widths: &[usize], left: usize, right: usize, cap: usize) -> usize {
+    let n = widths.len();
+    let kept = widths[..left].iter().chain(&widths[n - right..]);
+    let gap = if left + right < n { 1 + 3 } else { 0 };
+    1 + kept.map(|&w| w.min(cap) + 3).sum::<usize>() + gap
+}
+
+/// The widest cut at which the kept columns fit `room`; 1 when none does (the lines will be
+/// wider than the terminal, as narrow as they can be).
+fn widest_cap(widths: &[usize], left: usize, right: usize, room: usize) -> usize {
+    let n = widths.len();
+    let widest = widths[..left]
+        .iter()
+        .chain(&widths[n - right..])
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let fits = |cap| line_width(widths, left, right, cap) <= room;
+    if fits(widest) {
+        return widest;
+    }
+    // `fits` only turns false as the cap grows: search for the last cap that fits.
+    let (mut lo, mut hi) = (1, widest - 1);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(mid) { lo = mid } else { hi = mid - 1 }
+    }
+    lo
+}
+
+/// How columns of these widths (the widest value or name of each, in terminal columns) fit a
+/// terminal `room` columns wide: all of them whole if they fit; else all of them with long
+/// values cut, if no value need be cut below [`CUT_AT_LEAST`]; else the first and last columns
+/// and then, alternately from the left and the right, as many as fit with values cut at
+/// [`CUT_AT_LEAST`], their values then cut as little as the room left allows.
+fn layout(widths: &[usize], room: usize) -> Layout {
+    let n = widths.len();
+    if n == 0 || line_width(widths, n, 0, usize::MAX) <= room {
+        return Layout {
+            left: n,
+            right: 0,
+            cap: usize::MAX,
+        };
+    }
+    let cap = widest_cap(widths, n, 0, room);
+    if n == 1 || cap >= CUT_AT_LEAST {
+        return Layout {
+            left: n,
+            right: 0,
+            cap,
+        };
+    }
+    let (mut left, mut right) = (1, 1);
+    // Keeping every column but one would need more room than keeping them all, which does not
+    // fit: so the `…` column always stands for at least one.
+    while left + right + 1 < n {
+        let (l, r) = if left <= right {
+            (left + 1, right)
+        } else {
+            (left, right + 1)
+        };
+        if line_width(widths, l, r, CUT_AT_LEAST) > room {
+            break;
+        }
+        (left, right) = (l, r);
+    }
+    Layout {
+        left,
+        right,
+        cap: widest_cap(widths, left, right, room),
+    }
+}
+
+/// Terminal columns `text` takes in a table: its widest line, as comfy-table (arrow's table)
+/// measures it.
+fn text_width(text: &str) -> usize {
+    text.split('\n')
+        .map(UnicodeWidthStr::width)
+        .max()
+        .unwrap_or(0)
+}
+
+/// `text` with each line longer than `cap` terminal columns cut to end in `…` within them.
+fn cut(text: &str, cap: usize) -> String {
+    text.split('\n')
+        .map(|line| {
+            if line.width() <= cap {
+                return line.to_string();
+            }
+            // Whole grapheme clusters only, so an accent is never parted from its letter.
+            let mut end = 0;
+            for (i, g) in line.grapheme_indices(true) {
+                if line[..i + g.len()].width() + 1 > cap {
+                    break;
+                }
+                end = i + g.len();
+            }
+            format!("{}…", &line[..end])
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The rows of `shown` (printable batches) fitted to a terminal `width` columns wide (see
+/// [`layout`]), as one batch of text with a `…` column standing for the hidden ones, with how
+/// many of how many columns it shows; `None` when the table fits as it is.
+fn fit(
+    shown: &[RecordBatch],
+    width: usize,
+) -> Result<Option<(RecordBatch, usize, usize)>, ArrowError> {
+    let Some(first) = shown.first() else {
+        return Ok(None);
+    };
+    let schema = first.schema();
+    // The values as arrow's table prints them (nulls empty).
+    let options = FormatOptions::default();
+    let mut texts: Vec<Vec<String>> = schema
+        .fields()
+        .iter()
+        .map(|f| vec![f.name().clone()])
+        .collect();
+    for batch in shown {
+        for (column, text) in batch.columns().iter().zip(texts.iter_mut()) {
+            let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+            text.extend((0..batch.num_rows()).map(|row| formatter.value(row).to_string()));
+        }
+    }
+    let widths: Vec<usize> = texts
+        .iter()
+        .map(|t| t.iter().map(|v| text_width(v)).max().unwrap_or(0))
+        .collect();
+    let all = widths.len();
+    let Layout { left, right, cap } = layout(&widths, width);
+    if left == all && cap == usize::MAX {
+        return Ok(None);
+    }
+    let column = |text: &[String]| -> (Field, ArrayRef) {
+        let name = cut(&text[0], cap);
+        let values: StringArray = text[1..].iter().map(|v| Some(cut(v, cap))).collect();
+        (Field::new(name, DataType::Utf8, false), Arc::new(values))
+    };
+    let mut fitted: Vec<(Field, ArrayRef)> = texts[..left].iter().map(|t| column(t)).collect();
+    if left + right < all {
+        let rows = texts[0].len() - 1;
+        let gap: StringArray = std::iter::repeat_n(Some("…"), rows).collect();
+        fitted.push((Field::new("…", DataType::Utf8, false), Arc::new(gap)));
+    }
+    fitted.extend(texts[all - right..].iter().map(|t| column(t)));
+    let (fields, columns): (Vec<Field>, Vec<ArrayRef>) = fitted.into_iter().unzip();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    Ok(Some((batch, left + right, all)))
 }
 
 /// `1234567` as `1,234,567`.
@@ -1520,6 +1778,157 @@ mod tests {
         assert_eq!(reader.join().unwrap(), render(Format::Csv, &[sample()]));
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "no temporary file beside the FIFO");
+    }
+
+    /// A chart-like result wider than a terminal: five columns, one of long titles.
+    fn wide() -> RecordBatch {
+        RecordBatch::try_from_iter([
+            ("rank", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            (
+                "region",
+                Arc::new(StringArray::from(vec!["JP", "KR"])) as ArrayRef,
+            ),
+            (
+                "title",
+                Arc::new(StringArray::from(vec![
+                    "A very long title that goes on and on",
+                    "日本語のタイトル",
+                ])) as ArrayRef,
+            ),
+            (
+                "channel_title",
+                Arc::new(StringArray::from(vec![Some("Some Channel"), None])) as ArrayRef,
+            ),
+            (
+                "view_count",
+                Arc::new(Int64Array::from(vec![1_234_567, 89])) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    fn table_at(batch: &RecordBatch, width: Option<usize>, max_rows: usize) -> String {
+        let mut out = Vec::new();
+        write_table(
+            &mut out,
+            batch.schema(),
+            [Ok::<_, Error>(batch.clone())],
+            TableLook {
+                max_rows,
+                width,
+                hints: Hints::Prompt,
+            },
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_wide_table_is_fitted_at_given_widths() {
+        let batch = wide();
+        let whole = table_at(&batch, None, 0);
+        assert_eq!(whole.lines().next().unwrap().len(), 86);
+        assert_eq!(table_at(&batch, Some(86), 0), whole, "it fits: unchanged");
+        assert_eq!(table_at(&batch, Some(200), 0), whole);
+        // 80: every column, the long title cut to fit (no value cut below 16 columns).
+        assert_eq!(
+            table_at(&batch, Some(80), 0),
+            "\
++------+--------+---------------------------------+---------------+------------+
+| rank | region | title                           | channel_title | view_count |
++------+--------+---------------------------------+---------------+------------+
+| 1    | JP     | A very long title that goes on… | Some Channel  | 1234567    |
+| 2    | KR     | 日本語のタイトル                |               | 89         |
++------+--------+---------------------------------+---------------+------------+
+"
+        );
+        // 60: the title would be cut below 16: the middle column gives way to `…`, the first
+        // two and the last two kept whole.
+        assert_eq!(
+            table_at(&batch, Some(60), 0),
+            "\
++------+--------+---+---------------+------------+
+| rank | region | … | channel_title | view_count |
++------+--------+---+---------------+------------+
+| 1    | JP     | … | Some Channel  | 1234567    |
+| 2    | KR     | … |               | 89         |
++------+--------+---+---------------+------------+
+(4 of 5 columns shown; .mode line shows all)
+"
+        );
+        // 20: the first and last columns always, cut to fit.
+        assert_eq!(
+            table_at(&batch, Some(20), 0),
+            "\
++------+---+-------+
+| rank | … | view… |
++------+---+-------+
+| 1    | … | 1234… |
+| 2    | … | 89    |
++------+---+-------+
+(2 of 5 columns shown; .mode line shows all)
+"
+        );
+        // Rows and columns both cut: both notes, the columns' first.
+        assert_eq!(
+            table_at(&batch, Some(40), 1),
+            "\
++------+--------+---+------------+
+| rank | region | … | view_count |
++------+--------+---+------------+
+| 1    | JP     | … | 1234567    |
++------+--------+---+------------+
+(3 of 5 columns shown; .mode line shows all)
+(1 of 2 rows shown; .maxrows 0 shows all, or .mode csv, or .output FILE)
+"
+        );
+        // Every width a table can be fitted to (13: `| x | … | y |`): no line is wider.
+        for width in 13..=86 {
+            let text = table_at(&batch, Some(width), 0);
+            for line in text.lines().filter(|l| l.starts_with(['+', '|'])) {
+                assert!(line.width() <= width, "{width}: {line:?}\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn fitting_keeps_the_first_and_last_columns_and_alternates_inward() {
+        let l = |left, right, cap| Layout { left, right, cap };
+        let all = usize::MAX;
+        // Lines are 1 + (width + 3) per column, + 4 for the `…` column.
+        let widths = [4, 6, 37, 13, 10];
+        assert_eq!(layout(&widths, 86), l(5, 0, all));
+        assert_eq!(layout(&widths, 85), l(5, 0, 36));
+        assert_eq!(layout(&widths, 65), l(5, 0, 16));
+        // Below 16 for the title: the rank, the view count, then the region, the channel.
+        assert_eq!(layout(&widths, 64), l(2, 2, 13));
+        assert_eq!(layout(&widths, 49), l(2, 1, 10));
+        assert_eq!(layout(&widths, 34), l(2, 1, 10));
+        assert_eq!(layout(&widths, 33), l(1, 1, 10));
+        assert_eq!(layout(&widths, 24), l(1, 1, 9));
+        assert_eq!(layout(&widths, 13), l(1, 1, 1));
+        assert_eq!(layout(&widths, 1), l(1, 1, 1), "as narrow as it can be");
+        // Many narrow columns: as many as fit, from both ends.
+        assert_eq!(layout(&[2; 10], 30), l(3, 2, 2));
+        // One column: its values cut, to 1 at worst.
+        assert_eq!(layout(&[50], 20), l(1, 0, 16));
+        assert_eq!(layout(&[50], 3), l(1, 0, 1));
+        assert_eq!(layout(&[], 3), l(0, 0, all));
+    }
+
+    #[test]
+    fn values_are_cut_within_their_width_on_grapheme_boundaries() {
+        assert_eq!(cut("abcdefghij", 10), "abcdefghij");
+        assert_eq!(cut("abcdefghij", 9), "abcdefgh…");
+        assert_eq!(cut("abcdefghij", 1), "…");
+        // Two columns a character: cut before one that would not fit whole.
+        assert_eq!(cut("日本語のタイトル", 6), "日本…");
+        assert_eq!(cut("日本語のタイトル", 7), "日本語…");
+        // An accent stays with its letter.
+        assert_eq!(cut("cafe\u{301} au lait", 5), "cafe\u{301}…");
+        // Each line of a multi-line value.
+        assert_eq!(cut("first line\nsecond", 6), "first…\nsecond");
+        assert_eq!(text_width("first line\nsecond"), 10);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod lineage;
 mod messages;
 mod notebooks;
 mod pipeline;
+mod prompt;
 mod query_formats;
 mod readme;
 mod repo;

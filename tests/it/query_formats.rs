@@ -38,7 +38,7 @@ async fn warehouse() -> Scratch {
     s
 }
 
-fn query_args(warehouse: &Path, extra: &[&str]) -> Vec<String> {
+pub(crate) fn query_args(warehouse: &Path, extra: &[&str]) -> Vec<String> {
     let mut a = vec![
         "query".to_string(),
         "--warehouse".into(),
@@ -404,7 +404,7 @@ async fn known_values_print_exactly() {
 }
 
 /// An empty warehouse file: enough for queries that read no table.
-fn empty_warehouse(s: &Scratch) -> std::path::PathBuf {
+pub(crate) fn empty_warehouse(s: &Scratch) -> std::path::PathBuf {
     let path = s.warehouse();
     drop(duckdb::Connection::open(&path).unwrap());
     path
@@ -645,7 +645,7 @@ fn a_closed_pipe_ends_the_output_quietly() {
 
 /// `trendlake demo` (fake seed 7, clock fixed): a deterministic warehouse of `days` nights
 /// ending on D1, in `regions`.
-async fn demo_warehouse(s: &Scratch, days: u32, regions: &str) -> std::path::PathBuf {
+pub(crate) async fn demo_warehouse(s: &Scratch, days: u32, regions: &str) -> std::path::PathBuf {
     let dir = s.dir.path().join("demo");
     let out = trendlake(
         [
@@ -1101,16 +1101,16 @@ fn sql_piped_on_stdin_runs() {
 /// stdin is typed, and what the terminal shows is read back. Each line is typed only once the
 /// prompt asks for it, as a person would: rustyline reads ahead and drops what it read beyond
 /// one line.
-struct Terminal {
-    child: std::process::Child,
-    stdin: std::process::ChildStdin,
-    seen: std::sync::Arc<std::sync::Mutex<String>>,
+pub(crate) struct Terminal {
+    pub(crate) child: std::process::Child,
+    pub(crate) stdin: std::process::ChildStdin,
+    pub(crate) seen: std::sync::Arc<std::sync::Mutex<String>>,
     /// Where the next [`Terminal::expect`] starts looking.
     from: usize,
 }
 
 impl Terminal {
-    fn start(args: &[String], env: &[(String, String)]) -> Self {
+    pub(crate) fn start(args: &[String], env: &[(String, String)]) -> Self {
         use std::io::Read;
         let line = std::iter::once(env!("CARGO_BIN_EXE_trendlake").to_string())
             .chain(args.iter().cloned())
@@ -1160,7 +1160,7 @@ impl Terminal {
     /// Wait until the terminal shows `text` after what was already matched; what it showed in
     /// between.
     #[track_caller]
-    fn expect(&mut self, text: &str) -> String {
+    pub(crate) fn expect(&mut self, text: &str) -> String {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             {
@@ -1183,7 +1183,7 @@ impl Terminal {
 
     /// Type one line and wait for the prompt that follows it; what the terminal showed.
     #[track_caller]
-    fn type_line(&mut self, line: &str, prompt: &str) -> String {
+    pub(crate) fn type_line(&mut self, line: &str, prompt: &str) -> String {
         use std::io::Write;
         self.stdin
             .write_all(format!("{line}\n").as_bytes())
@@ -1193,8 +1193,8 @@ impl Terminal {
     }
 }
 
-const PROMPT: &str = "trendlake> ";
-const MORE: &str = "..> ";
+pub(crate) const PROMPT: &str = "trendlake> ";
+pub(crate) const MORE: &str = "..> ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_interactive_prompt_runs_sql_and_named_queries() {
