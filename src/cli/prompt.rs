@@ -30,7 +30,7 @@ use rustyline::{CompletionType, Config, Context, Editor};
 
 use crate::error::{Error, Result};
 use crate::output::{Format, thousands, write_stream};
-use crate::queries::{Binding, NAMED_QUERIES, named_query};
+use crate::queries::{Binding, MissingDate, NAMED_QUERIES, named_query};
 use crate::warehouse::Warehouse;
 use crate::warehouse::statement::{ends_statement, statements};
 
@@ -429,7 +429,7 @@ pub fn run(warehouse: &Warehouse, format: Format, max_rows: usize, free: &[Bindi
                 .and_then(|q| Ok((q, q.bind(&params)?)))
                 .map_err(Error::from)
                 .and_then(|(q, bound)| {
-                    warehouse.require_current_schema()?;
+                    warehouse.ready_for::<Error>(q, &bound, MissingDate::Refuse)?;
                     run_sql(warehouse, q.sql, &bound, format, max_rows)
                 }),
             Entry::Sql(sql) => statements(&sql)
