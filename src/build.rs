@@ -63,7 +63,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=TRENDLAKE_DUCKDB_SDIST");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let sdist = sdist();
-    let bytes = std::fs::read(&sdist).unwrap_or_else(|e| fail(&format!("{}: {e}", sdist.display())));
+    let bytes =
+        std::fs::read(&sdist).unwrap_or_else(|e| fail(&format!("{}: {e}", sdist.display())));
     let digest = hex(&sha256(&bytes));
     if digest != SDIST_SHA256 {
         fail(&format!(
@@ -93,7 +94,9 @@ fn main() {
         .include(icu.join("include"))
         .include(icu.join("collation/include"))
         .include(icu.join("datetime/include"));
-    for third in std::fs::read_dir(engine.join("third_party")).expect("the release has third_party/") {
+    for third in
+        std::fs::read_dir(engine.join("third_party")).expect("the release has third_party/")
+    {
         let dir = third.expect("a readable directory").path();
         build.include(&dir);
         if dir.join("include").is_dir() {
@@ -126,10 +129,18 @@ fn sdist() -> PathBuf {
     if path.is_file() {
         return path;
     }
-    println!("cargo:warning=fetching DuckDB {DUCKDB_VERSION}'s source release from PyPI for its ICU extension (once, into {})", cache.display());
+    println!(
+        "cargo:warning=fetching DuckDB {DUCKDB_VERSION}'s source release from PyPI for its ICU extension (once, into {})",
+        cache.display()
+    );
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let status = Command::new(&python)
-        .args(["-m", "pip", "download", &format!("duckdb=={DUCKDB_VERSION}")])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            &format!("duckdb=={DUCKDB_VERSION}"),
+        ])
         .args(["--no-binary", "duckdb", "--no-deps", "--quiet", "-d"])
         .arg(&cache)
         .status();
@@ -154,7 +165,10 @@ fn unpack(gz: &[u8], to: &Path) {
             || p == "duckdb_packaging/build_info.json"
     };
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
-    for entry in archive.entries().unwrap_or_else(|e| fail(&format!("not a tar.gz: {e}"))) {
+    for entry in archive
+        .entries()
+        .unwrap_or_else(|e| fail(&format!("not a tar.gz: {e}")))
+    {
         let mut entry = entry.unwrap_or_else(|e| fail(&format!("a damaged entry: {e}")));
         let path = entry.path().expect("a path").to_string_lossy().into_owned();
         let Some(relative) = path.strip_prefix(&prefix) else {

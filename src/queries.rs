@@ -17,6 +17,9 @@
 //! SQL reads a parameter with `getvariable('name')`, which is NULL when it was not given, so the
 //! default lives in the SQL (`coalesce(getvariable('limit'), 5)`) and the header describes it.
 
+use std::collections::BTreeSet;
+use std::path::Path;
+
 use chrono::NaiveDate;
 
 use crate::regions::region;
@@ -199,6 +202,9 @@ pub enum QueryError {
         expected: &'static str,
         declared: String,
     },
+    /// The query's `date` is one the warehouse holds no snapshot of (or it holds none).
+    #[error(transparent)]
+    NotHeld(#[from] NotHeld),
     /// A header that does not parse; a unit test keeps every shipped file from reaching a user.
     #[error(
         "sql/queries/{query}.sql: header line {line:?} is not `-- @param NAME TYPE (default: …) DESCRIPTION`"
@@ -251,6 +257,15 @@ impl NamedQuery {
             .collect()
     }
 
+    /// Whether it takes a `date` of kind date (see [`bound_date`]), which is checked against the
+    /// dates the warehouse holds before it runs.
+    pub fn takes_date(&self) -> Result<bool, QueryError> {
+        Ok(self
+            .params()?
+            .iter()
+            .any(|p| p.name == DATE_PARAM && p.kind == ParamKind::Date))
+    }
+
     /// `--param NAME=VALUE` pairs checked against the declared parameters, each value normalised
     /// and typed by its kind. Anything the query does not declare is an error naming the ones it
     /// does, since an ignored typo would silently widen the result.
@@ -290,6 +305,91 @@ impl NamedQuery {
         Ok(bindings)
     }
 }
+
+/// A date the warehouse holds no snapshot of, named with the nearest dates it does hold: what
+/// `query --name` says of a query's `date` and `report` of its `--date`, in the same words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotHeld {
+    #[error(
+        "the warehouse {warehouse} holds no snapshot of {date}; {nearest} (`trendlake query --name coverage` lists every date held)",
+        nearest = nearest(*before, *after)
+    )]
+    Date {
+        date: NaiveDate,
+        warehouse: String,
+        before: Option<NaiveDate>,
+        after: Option<NaiveDate>,
+    },
+    /// No snapshot at all: there is no latest date to default to, nor a nearest one to name.
+    #[error(
+        "the warehouse {warehouse} holds no snapshots yet; run `trendlake run` (or `trendlake merge` for a lake that has some) first"
+    )]
+    Empty { warehouse: String },
+}
+
+fn nearest(before: Option<NaiveDate>, after: Option<NaiveDate>) -> String {
+    match (before, after) {
+        (Some(b), Some(a)) => format!("the nearest dates it holds are {b} and {a}"),
+        (Some(b), None) => format!("the latest date it holds is {b}"),
+        (None, Some(a)) => format!("the first date it holds is {a}"),
+        (None, None) => "it holds no dates".into(),
+    }
+}
+
+/// The date to answer for: `date` if the warehouse at `warehouse` holds a snapshot of it
+/// (`held`: every date it holds, `Warehouse::held_dates`), or without one its latest snapshot.
+/// `query --name` and `report` both check their date here.
+pub fn held_date(
+    held: &BTreeSet<NaiveDate>,
+    date: Option<NaiveDate>,
+    warehouse: &Path,
+) -> Result<NaiveDate, NotHeld> {
+    let warehouse = || warehouse.display().to_string();
+    let Some(&latest) = held.last() else {
+        return Err(NotHeld::Empty {
+            warehouse: warehouse(),
+        });
+    };
+    match date {
+        None => Ok(latest),
+        Some(d) if held.contains(&d) => Ok(d),
+        Some(d) => Err(NotHeld::Date {
+            date: d,
+            warehouse: warehouse(),
+            before: held.range(..d).next_back().copied(),
+            after: held.range(d..).next().copied(),
+        }),
+    }
+}
+
+/// What a named query does about a `date` the warehouse holds no snapshot of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingDate {
+    /// Refuse it (exit 2), naming the nearest dates held, as `report` does: an empty chart is
+    /// far more often a typo or a missed night than an answer.
+    Refuse,
+    /// Run the query all the same (`query --allow-empty`): what its SQL answers for that date,
+    /// nothing for a chart date.
+    Answer,
+}
+
+/// The `date` among a named query's bindings, if one was given.
+pub fn bound_date(bindings: &[Binding]) -> Option<NaiveDate> {
+    bindings
+        .iter()
+        .find(|b| b.name == DATE_PARAM)
+        .and_then(|b| match b.value {
+            Value::Date(d) => Some(d),
+            _ => None,
+        })
+}
+
+/// The parameter that names the chart date a query answers for (or, for `cross_region` and
+/// `survival`, the date it answers as of; for `engagement`, the last one it considers): the one
+/// checked against the dates held. A period's bounds (`from`, `to`, `since`) are not: a period
+/// may well begin or end on a day without a snapshot (`from=2026-01-01`), and the query counts
+/// the snapshots inside it.
+const DATE_PARAM: &str = "date";
 
 /// `--param` pairs of SQL that declares no parameters: every value is text, as given.
 pub fn bind_free(given: &[String]) -> Result<Vec<Binding>, QueryError> {
@@ -522,6 +622,115 @@ mod tests {
             bind_free(&strings(&["a b=1"])),
             Err(QueryError::BadName { .. })
         ));
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_date_is_held_or_named_with_the_nearest_dates_held() {
+        let held: BTreeSet<NaiveDate> = ["2026-11-20", "2026-11-22", "2026-11-25"].map(day).into();
+        let wh = Path::new("/data/wh.duckdb");
+        assert_eq!(held_date(&held, None, wh), Ok(day("2026-11-25")));
+        assert_eq!(
+            held_date(&held, Some(day("2026-11-22")), wh),
+            Ok(day("2026-11-22"))
+        );
+        for (asked, before, after, nearest) in [
+            (
+                "2026-11-21",
+                Some("2026-11-20"),
+                Some("2026-11-22"),
+                "the nearest dates it holds are 2026-11-20 and 2026-11-22",
+            ),
+            (
+                "2026-11-24",
+                Some("2026-11-22"),
+                Some("2026-11-25"),
+                "the nearest dates it holds are 2026-11-22 and 2026-11-25",
+            ),
+            (
+                "2026-11-01",
+                None,
+                Some("2026-11-20"),
+                "the first date it holds is 2026-11-20",
+            ),
+            (
+                "2027-01-01",
+                Some("2026-11-25"),
+                None,
+                "the latest date it holds is 2026-11-25",
+            ),
+        ] {
+            let e = held_date(&held, Some(day(asked)), wh).unwrap_err();
+            assert_eq!(
+                e,
+                NotHeld::Date {
+                    date: day(asked),
+                    warehouse: "/data/wh.duckdb".into(),
+                    before: before.map(day),
+                    after: after.map(day),
+                }
+            );
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "the warehouse /data/wh.duckdb holds no snapshot of {asked}; {nearest} \
+                     (`trendlake query --name coverage` lists every date held)"
+                )
+            );
+        }
+        let none = BTreeSet::new();
+        for asked in [None, Some(day("2026-11-21"))] {
+            assert_eq!(
+                held_date(&none, asked, wh),
+                Err(NotHeld::Empty {
+                    warehouse: "/data/wh.duckdb".into()
+                })
+            );
+        }
+        assert_eq!(
+            NotHeld::Empty {
+                warehouse: "w".into()
+            }
+            .to_string(),
+            "the warehouse w holds no snapshots yet; run `trendlake run` (or `trendlake merge` \
+             for a lake that has some) first"
+        );
+    }
+
+    #[test]
+    fn the_queries_taking_a_date_and_the_date_they_are_given() {
+        let taking: Vec<&str> = NAMED_QUERIES
+            .iter()
+            .filter(|q| q.takes_date().unwrap())
+            .map(|q| q.name)
+            .collect();
+        assert_eq!(
+            taking,
+            [
+                "cross_region",
+                "dropouts",
+                "engagement",
+                "new_entries",
+                "rank_climbers",
+                "rank_trajectory",
+                "survival",
+                "top_movers",
+            ]
+        );
+        let b = SAMPLE
+            .bind(&strings(&["video=dQw4w9WgXcQ", "date=2026-11-21"]))
+            .unwrap();
+        assert_eq!(bound_date(&b), Some(day("2026-11-21")));
+        let b = SAMPLE.bind(&strings(&["video=dQw4w9WgXcQ"])).unwrap();
+        assert_eq!(bound_date(&b), None);
+        // Free SQL's `--param date=…` is text, not a query's chart date.
+        assert_eq!(
+            bound_date(&bind_free(&strings(&["date=2026-11-21"])).unwrap()),
+            None
+        );
     }
 
     #[test]

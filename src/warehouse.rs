@@ -12,6 +12,7 @@
 //! DuckDB's `Connection` is not `Sync`; callers run these methods on a blocking thread
 //! (`spawn_blocking`) and never share a connection across tasks.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, NaiveDate, Utc};
 use duckdb::{AccessMode, Config, Connection, OptionalExt, params};
 
-use crate::queries::Binding;
+use crate::queries::{Binding, MissingDate, NamedQuery, QueryError, bound_date, held_date};
 use crate::regions::{categories, regions};
 
 /// The warehouse schema this trendlake writes (sql/schema.sql). A warehouse without the
@@ -138,13 +139,57 @@ pub enum WarehouseError {
     #[error("warehouse {path}: {problem}")]
     Other { path: String, problem: String },
     /// SQL DuckDB cannot prepare against the warehouse: a syntax error, an unknown table,
-    /// column, function or type. Nothing ran; the query's fault (exit 2).
-    #[error("the query cannot run on warehouse {path}: {message}")]
-    BadQuery { path: String, message: String },
+    /// column, function or type. Nothing ran (of a script: every statement is prepared before
+    /// the first runs); the query's fault (exit 2). `at`: which statement of a script of several.
+    #[error(
+        "{statement}the query cannot run on warehouse {path}: {message}",
+        statement = at.map(|at| format!("{at}: ")).unwrap_or_default()
+    )]
+    BadQuery {
+        path: String,
+        message: String,
+        at: Option<Position>,
+    },
     /// SQL `trendlake query` does not run: not one statement, or one that would write.
     /// Nothing ran (exit 2).
     #[error(transparent)]
     Refused(#[from] statement::Refusal),
+    /// An error while statement `at` of a script ran (exit 1, as any error while SQL runs): the
+    /// statements before it ran, and their results were printed; none after it ran.
+    #[error("{at}: {source}")]
+    InScript {
+        at: Position,
+        #[source]
+        source: Box<WarehouseError>,
+    },
+}
+
+impl WarehouseError {
+    /// This error, named as that of statement `at` of a script (`None`: a script of one
+    /// statement, whose errors read as any query's). The position goes where the exit code stays
+    /// what it was (`error::Error::exit_code` reads the variant): inside [`WarehouseError::BadQuery`]
+    /// and [`statement::Refusal`] (exit 2: nothing ran), around anything else
+    /// ([`WarehouseError::InScript`], exit 1).
+    pub fn at(self, at: Option<Position>) -> Self {
+        let Some(at) = at else { return self };
+        match self {
+            Self::BadQuery { path, message, .. } => Self::BadQuery {
+                path,
+                message,
+                at: Some(at),
+            },
+            Self::Refused(refusal @ statement::Refusal::InScript { .. }) => Self::Refused(refusal),
+            Self::Refused(refusal) => Self::Refused(statement::Refusal::InScript {
+                at,
+                refusal: Box::new(refusal),
+            }),
+            named @ Self::InScript { .. } => named,
+            other => Self::InScript {
+                at,
+                source: Box::new(other),
+            },
+        }
+    }
 }
 
 /// What the warehouse records about one merged snapshot.
@@ -205,6 +250,8 @@ pub struct Warehouse {
 }
 
 pub mod statement;
+
+use statement::{Position, Script, Statement};
 
 /// DuckDB as trendlake uses it: never downloading an extension (a query such as `'1'::JSON`
 /// would otherwise make DuckDB fetch one from the internet, unasked, from a nightly job).
@@ -284,6 +331,54 @@ impl Warehouse {
         }
     }
 
+    /// Every date some region holds a snapshot of, in order; none in a file without trendlake's
+    /// tables. What a named query's `date` and `report --date` are checked against
+    /// ([`crate::queries::held_date`]).
+    pub fn held_dates(&self) -> Result<BTreeSet<NaiveDate>, WarehouseError> {
+        if self.version.is_none() {
+            return Ok(BTreeSet::new());
+        }
+        let step = "read the dates it holds";
+        // A date is held when its merged snapshot holds some region, as `coverage` counts them.
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT strftime(m.snapshot_date, '%Y-%m-%d') \
+                 FROM merged_snapshots m, unnest(m.regions) AS r(region)",
+            )
+            .map_err(db_err(&self.path, step))?;
+        let dates = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(db_err(&self.path, step))?;
+        dates
+            .map(|d| d.map(|d| parse_date(&d)))
+            .collect::<Result<_, _>>()
+            .map_err(db_err(&self.path, step))
+    }
+
+    /// What a named query needs before it runs, wherever it runs from (`query --name`, a named
+    /// query at the prompt): the schema it reads ([`Warehouse::require_current_schema`]) and,
+    /// when it takes a `date`, a snapshot of that date ([`crate::queries::held_date`], as
+    /// `report` checks its `--date`), unless `missing` says to answer anyway. Without a `date`
+    /// given the query answers for the latest snapshot, which is held — unless the warehouse
+    /// holds none at all ([`crate::queries::NotHeld::Empty`]).
+    pub fn ready_for<E>(
+        &self,
+        query: &NamedQuery,
+        bindings: &[Binding],
+        missing: MissingDate,
+    ) -> Result<(), E>
+    where
+        E: From<WarehouseError> + From<QueryError>,
+    {
+        self.require_current_schema()?;
+        if missing == MissingDate::Refuse && query.takes_date()? {
+            held_date(&self.held_dates()?, bound_date(bindings), &self.path)
+                .map_err(QueryError::from)?;
+        }
+        Ok(())
+    }
+
     /// Whether a merge session would change the schema (a new or older warehouse).
     pub fn needs_upgrade(&self) -> bool {
         self.version != Some(SCHEMA_VERSION)
@@ -319,6 +414,47 @@ impl Warehouse {
         consume: impl FnOnce(Batches<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         statement::check_read_only(sql).map_err(WarehouseError::from)?;
+        let conn = self.session(variables)?;
+        let mut stmt = self.prepare(&conn, sql)?;
+        consume(self.stream(&mut stmt, None)?)
+    }
+
+    /// Run a [`Script`] (statements that only read, checked whole) on one connection of its
+    /// own, the statements in order, handing each one's result to `consume` with the statement,
+    /// as [`Warehouse::query_each`] hands over one. `variables` are set once, for all of them.
+    ///
+    /// Every statement is prepared before the first runs: none can change what another sees (each
+    /// only reads; `SET`, `CREATE TEMP` and the like are refused), so SQL that DuckDB cannot
+    /// prepare anywhere in the script is [`WarehouseError::BadQuery`] with nothing run (exit 2).
+    /// An error while a statement runs, or from `consume`, stops the script there: the results
+    /// before it were handed over, nothing after it runs. In a script of several statements,
+    /// the warehouse's errors name the statement ([`WarehouseError::at`]).
+    pub fn query_script<E: From<WarehouseError>>(
+        &self,
+        script: &Script<'_>,
+        variables: &[Binding],
+        mut consume: impl FnMut(&Statement<'_>, Batches<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let conn = self.session(variables)?;
+        let mut prepared = Vec::with_capacity(script.len());
+        for s in script.statements() {
+            prepared.push(
+                self.prepare(&conn, s.text)
+                    .map_err(|e| e.at(s.position()))?,
+            );
+        }
+        for (s, stmt) in script.statements().iter().zip(&mut prepared) {
+            let batches = self
+                .stream(stmt, s.position())
+                .map_err(|e| e.at(s.position()))?;
+            consume(s, batches)?;
+        }
+        Ok(())
+    }
+
+    /// A connection of its own for one query or script, with `variables` set
+    /// (`SET VARIABLE name = CAST(? AS type)`), so they never reach the next one.
+    fn session(&self, variables: &[Binding]) -> Result<Connection, WarehouseError> {
         let conn = self
             .conn
             .try_clone()
@@ -331,7 +467,17 @@ impl Warehouse {
             )
             .map_err(db_err(&self.path, &format!("set parameter {name}")))?;
         }
-        let mut stmt = conn.prepare(sql).map_err(|e| {
+        Ok(conn)
+    }
+
+    /// One statement, already checked, prepared on `conn`: what DuckDB cannot prepare is
+    /// [`WarehouseError::BadQuery`].
+    fn prepare<'c>(
+        &self,
+        conn: &'c Connection,
+        sql: &str,
+    ) -> Result<duckdb::Statement<'c>, WarehouseError> {
+        conn.prepare(sql).map_err(|e| {
             let mut message = e.to_string();
             if message.contains("extension") {
                 // DuckDB suggests INSTALL, LOAD and SET, all of which `query` refuses.
@@ -343,21 +489,33 @@ impl Warehouse {
             WarehouseError::BadQuery {
                 path: self.path.display().to_string(),
                 message,
+                at: None,
             }
-        })?;
+        })
+    }
+
+    /// A prepared statement run, its result streamed; `at` names the statement in the errors
+    /// of its batches.
+    fn stream<'s>(
+        &'s self,
+        stmt: &'s mut duckdb::Statement<'_>,
+        at: Option<Position>,
+    ) -> Result<Batches<'s>, WarehouseError> {
         let stream = stmt.stream_arrow([]).map_err(|e| match e {
             // A column of a type the duckdb crate cannot hand over as Arrow (VARIANT).
             duckdb::Error::FromSqlConversionFailure(..) => WarehouseError::BadQuery {
                 path: self.path.display().to_string(),
                 message: format!("{e}; cast that column in the query (e.g. to VARCHAR)"),
+                at: None,
             },
             e => db_err(&self.path, "run the query")(e),
         })?;
         let schema = stream.get_schema();
-        consume(Batches {
+        Ok(Batches {
             stream,
             schema,
             path: &self.path,
+            at,
         })
     }
 
@@ -386,6 +544,8 @@ pub struct Batches<'s> {
     stream: duckdb::ArrowStream<'s>,
     schema: SchemaRef,
     path: &'s Path,
+    /// The statement of a script of several, named in errors.
+    at: Option<Position>,
 }
 
 impl Batches<'_> {
@@ -400,7 +560,7 @@ impl Iterator for Batches<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let next = self.stream.next()?;
-        Some(next.map_err(db_err(self.path, "run the query")))
+        Some(next.map_err(|e| db_err(self.path, "run the query")(e).at(self.at)))
     }
 }
 
@@ -1760,6 +1920,109 @@ mod tests {
             ]]
         );
         assert_eq!(session.stale_metadata_dates().unwrap(), Vec::new());
+    }
+
+    /// The check `query --name` and a named query at the prompt both make (`ready_for`): a
+    /// `date` the warehouse holds, or exit 2 naming the nearest dates it holds.
+    #[test]
+    fn a_named_querys_date_is_checked_against_the_dates_held() {
+        use crate::error::Error;
+        use crate::queries::named_query;
+        let dir = tempfile::tempdir().unwrap();
+        let path = wh_path(&dir);
+        let mut session = Warehouse::begin(&path).unwrap();
+        for day in ["2026-11-20", "2026-11-22"] {
+            merge(&mut session, day, vec![batch("JP", day, &[("v", "a")])]);
+        }
+        session.publish().unwrap();
+        let wh = Warehouse::open_read_only(&path).unwrap();
+        let day = |s: &str| -> NaiveDate { s.parse().unwrap() };
+        assert_eq!(
+            wh.held_dates().unwrap().into_iter().collect::<Vec<_>>(),
+            [day("2026-11-20"), day("2026-11-22")]
+        );
+        let ready = |name: &str, params: &[&str], missing| {
+            let q = named_query(name).unwrap();
+            let given: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+            wh.ready_for::<Error>(q, &q.bind(&given).unwrap(), missing)
+        };
+        let e = ready("top_movers", &["date=2026-11-21"], MissingDate::Refuse).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the warehouse {} holds no snapshot of 2026-11-21; the nearest dates it holds are \
+                 2026-11-20 and 2026-11-22 (`trendlake query --name coverage` lists every date \
+                 held)",
+                path.display()
+            )
+        );
+        ready("top_movers", &["date=2026-11-21"], MissingDate::Answer).unwrap();
+        ready("top_movers", &["date=2026-11-22"], MissingDate::Refuse).unwrap();
+        ready("survival", &[], MissingDate::Refuse).unwrap();
+        // No `date` parameter: nothing to check (`from` and `to` are a period's bounds).
+        ready("coverage", &["from=2026-11-21"], MissingDate::Refuse).unwrap();
+    }
+
+    /// Naming a script's statement never changes an error's exit code.
+    #[test]
+    fn a_statements_position_keeps_the_errors_exit_code() {
+        use crate::error::Error;
+        let at = Position {
+            index: 2,
+            count: 3,
+            line: 4,
+        };
+        let path = Path::new("w.duckdb");
+        let errors = || {
+            [
+                WarehouseError::BadQuery {
+                    path: "w.duckdb".into(),
+                    message: "Parser Error: syntax error".into(),
+                    at: None,
+                },
+                WarehouseError::Refused(statement::Refusal::NotReading {
+                    word: "GRANT".into(),
+                }),
+                db_err(path, "run the query")(duckdb::Error::QueryReturnedNoRows),
+            ]
+        };
+        let expected = [
+            (
+                2,
+                "statement 2 of 3 (line 4): the query cannot run on warehouse w.duckdb: Parser \
+                 Error: syntax error",
+            ),
+            (
+                2,
+                "statement 2 of 3 (line 4): trendlake query runs only statements that read \
+                 (SELECT, WITH … SELECT, FROM …, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, \
+                 EXPLAIN, PIVOT, UNPIVOT); GRANT is not one; nothing of the script ran",
+            ),
+            (
+                1,
+                "statement 2 of 3 (line 4): warehouse w.duckdb: run the query: Query returned no \
+                 rows",
+            ),
+        ];
+        for ((plain, e), (code, text)) in errors().into_iter().zip(errors()).zip(expected) {
+            let plain = Error::from(plain);
+            assert_eq!(plain.exit_code(), code, "{plain}");
+            let named = e.at(Some(at));
+            assert_eq!(named.to_string(), text);
+            // Named twice is named once.
+            let named = Error::from(named.at(Some(at)));
+            assert_eq!(named.exit_code(), code, "{named}");
+            assert_eq!(named.to_string(), text);
+        }
+        for e in errors() {
+            let text = e.to_string();
+            assert_eq!(
+                e.at(None).to_string(),
+                text,
+                "a script of one names nothing"
+            );
+        }
     }
 
     #[test]

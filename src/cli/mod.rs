@@ -19,8 +19,9 @@ use crate::lake::Lake;
 use crate::logging::{self, LogFormat};
 use crate::output::{Format, output_format, write_stream};
 use crate::pipeline::{self, Outcome};
-use crate::queries::{Binding, NAMED_QUERIES, bind_free, named_query};
+use crate::queries::{Binding, MissingDate, NAMED_QUERIES, bind_free, named_query};
 use crate::regions::regions;
+use crate::warehouse::statement::Script;
 use crate::warehouse::{Warehouse, WarehouseError};
 use crate::youtube::ApiKey;
 
@@ -375,10 +376,11 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// SQL to run: one statement that reads (SELECT, WITH … SELECT, FROM …, DESCRIBE, …).
-    /// Without SQL, --file or --name: SQL piped on stdin, or on a terminal an interactive prompt.
+    /// SQL to run: statements that read (SELECT, WITH … SELECT, FROM …, DESCRIBE, …); several,
+    /// separated by `;`, run in order, each result printed. Without SQL, --file or --name: SQL
+    /// piped on stdin, or on a terminal an interactive prompt.
     pub sql: Option<String>,
-    /// Read the SQL from a file.
+    /// Read the SQL from a file: a script of one statement or several, run in order.
     #[arg(long, conflicts_with = "sql", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// A named query from sql/queries/ (see --list).
@@ -402,6 +404,14 @@ pub struct QueryArgs {
     /// Only the table: csv, json, jsonl and parquet always hold every row.
     #[arg(long, default_value_t = 40, value_name = "N")]
     pub max_rows: usize,
+    /// Of several statements, print (or write to --output) only the last one's result; the
+    /// others still run first, and an error in any of them still stops the script.
+    #[arg(long)]
+    pub last: bool,
+    /// With --name: a `date` the warehouse holds no snapshot of is answered anyway (with
+    /// nothing, for a chart date; exit 0) instead of exit 2 naming the nearest dates held.
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
 }
@@ -897,10 +907,19 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
         write_named_queries(&mut std::io::stdout().lock(), "")?;
         return Ok(Outcome::Complete);
     }
+    // Checked here, not by clap's `requires`: clap lets a requirement go when it conflicts with
+    // an argument given (`--name` with SQL or `--file`), and a flag doing nothing would mislead.
+    if args.allow_empty && args.name.is_none() {
+        return Err(Error::Usage(
+            "--allow-empty is for a named query (--name N) asked about a date without a \
+             snapshot; SQL of your own is never refused for its dates"
+                .into(),
+        ));
+    }
     /// Where the SQL comes from.
     enum Source {
         Text(String, Vec<Binding>),
-        Named(&'static str, Vec<Binding>),
+        Named(&'static crate::queries::NamedQuery, Vec<Binding>),
         Stdin(Vec<Binding>),
         Prompt(Vec<Binding>),
     }
@@ -915,7 +934,7 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
         ),
         (_, _, Some(name)) => {
             let q = named_query(name)?;
-            Source::Named(q.sql, q.bind(&args.params)?)
+            Source::Named(q, q.bind(&args.params)?)
         }
         _ if !std::io::stdin().is_terminal() => Source::Stdin(bind_free(&args.params)?),
         _ if std::io::stdout().is_terminal() => {
@@ -940,14 +959,34 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
     let warehouse = args.warehouse.warehouse.clone();
     let output = args.output.clone();
     let max_rows = args.max_rows;
+    let missing = if args.allow_empty {
+        MissingDate::Answer
+    } else {
+        MissingDate::Refuse
+    };
+    let last = args.last;
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let wh = Warehouse::open_read_only(&warehouse)?;
         let (sql, params) = match source {
-            Source::Text(sql, params) => (sql, params),
-            Source::Named(sql, params) => {
-                wh.require_current_schema()?;
-                (sql.to_string(), params)
+            Source::Named(q, params) => {
+                let wh = Warehouse::open_read_only(&warehouse)?;
+                wh.ready_for::<Error>(q, &params, missing)?;
+                return wh
+                    .query_each(q.sql, &params, |batches| {
+                        write_stream(
+                            batches.schema(),
+                            batches,
+                            format,
+                            max_rows,
+                            output.as_deref(),
+                        )
+                    })
+                    .map(drop);
             }
+            Source::Prompt(params) => {
+                let wh = Warehouse::open_read_only(&warehouse)?;
+                return prompt::run(&wh, format, max_rows, &params);
+            }
+            Source::Text(sql, params) => (sql, params),
             Source::Stdin(params) => {
                 let sql = std::io::read_to_string(std::io::stdin()).map_err(|e| Error::Io {
                     context: "cannot read SQL from stdin".into(),
@@ -960,17 +999,79 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
                 }
                 (sql, params)
             }
-            Source::Prompt(params) => return prompt::run(&wh, format, max_rows, &params),
         };
-        wh.query_each(&sql, &params, |batches| {
-            let schema = batches.schema();
-            write_stream(schema, batches, format, max_rows, output.as_deref())
-        })?;
-        Ok(())
+        // The whole script is checked, and what it will print, before the warehouse is opened.
+        let script = Script::check(&sql).map_err(WarehouseError::from)?;
+        one_result_fits(script.len(), last, format, output.as_deref())?;
+        let wh = Warehouse::open_read_only(&warehouse)?;
+        let shown = if last { script.len() } else { 1 };
+        wh.query_script(&script, &params, |s, batches| -> Result<()> {
+            if s.at.index < shown {
+                // Run all the same, to the end, unprinted: its errors stop the script.
+                for batch in batches {
+                    batch?;
+                }
+                return Ok(());
+            }
+            if s.at.index > shown {
+                separate_results(format)?;
+            }
+            write_stream(
+                batches.schema(),
+                batches,
+                format,
+                max_rows,
+                output.as_deref(),
+            )
+            .map(drop)
+            .map_err(|e| match (e, s.position()) {
+                // The output's own refusals (a type Parquet cannot hold) name the statement.
+                (Error::Usage(why), Some(at)) => Error::Usage(format!("{at}: {why}")),
+                (e, _) => e,
+            })
+        })
     })
     .await
     .expect("query does not panic")?;
     Ok(Outcome::Complete)
+}
+
+/// Several results do not go into one file: `--output` and Parquet (to a pipe) hold one, so a
+/// script of several statements needs `--last` there. Checked before anything runs.
+fn one_result_fits(
+    statements: usize,
+    last: bool,
+    format: Format,
+    output: Option<&std::path::Path>,
+) -> Result<()> {
+    if statements < 2 || last {
+        return Ok(());
+    }
+    let holder = match (output, format) {
+        (Some(path), _) => format!("--output {}", path.display()),
+        (None, Format::Parquet) => "--format parquet".into(),
+        (None, _) => return Ok(()),
+    };
+    Err(Error::Usage(format!(
+        "this SQL holds {statements} statements, so {statements} results, and {holder} takes \
+         one: add --last to write only the last statement's result (the others still run \
+         first), or run them one at a time"
+    )))
+}
+
+/// Between two results on stdout: a blank line after a table or a CSV result (so each CSV
+/// result keeps its header, and a reader can split them), nothing between JSON arrays (one a
+/// line already) or JSON lines (one stream of records). A reader that went away is not an
+/// error, as within a result.
+fn separate_results(format: Format) -> Result<()> {
+    if !matches!(format, Format::Table | Format::Csv) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(b"\n").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.map_err(stdout_error),
+    }
 }
 
 /// The named queries, each with its summary and parameters (`query --list`, `.list`).

@@ -50,7 +50,7 @@ use crate::output::{
     Format, Hints, OutputError, TableLook, Written, printable, terminal_width, thousands,
     write_stream, write_table,
 };
-use crate::queries::{Binding, NAMED_QUERIES, Value, named_query};
+use crate::queries::{Binding, MissingDate, NAMED_QUERIES, Value, named_query};
 use crate::warehouse::statement::{ends_statement, statements};
 use crate::warehouse::{Batches, Warehouse, WarehouseError};
 
@@ -864,7 +864,8 @@ impl Session<'_> {
             Entry::Named { name, params } => {
                 let query = named_query(&name).map_err(Error::from)?;
                 let bound = query.bind(&params).map_err(Error::from)?;
-                self.warehouse.require_current_schema()?;
+                self.warehouse
+                    .ready_for::<Error>(query, &bound, MissingDate::Refuse)?;
                 self.timed(|s| s.result(query.sql, &bound))?;
             }
             Entry::Sql(sql) => {

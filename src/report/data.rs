@@ -3,7 +3,6 @@
 //! turned into typed rows. Nothing here computes a number the queries do not give; it only picks
 //! rows and reads values.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
@@ -12,7 +11,7 @@ use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use chrono::NaiveDate;
 
 use super::ReportError;
-use crate::queries::named_query;
+use crate::queries::{held_date, named_query};
 use crate::warehouse::Warehouse;
 
 /// Leaders per region in the bump chart (`rank_trajectory`'s `top`).
@@ -261,21 +260,12 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
     let main = Warehouse::open_read_only(path)?;
     // The report is the named queries' output: they need the current schema.
     main.require_current_schema()?;
-    let held = held_dates(&main)?;
-    let Some(&latest) = held.last() else {
-        return Err(ReportError::EmptyWarehouse {
-            warehouse: path.display().to_string(),
-        });
-    };
-    let date = date.unwrap_or(latest);
-    if !held.contains(&date) {
-        return Err(ReportError::NoSnapshot {
-            date,
-            warehouse: path.display().to_string(),
-            before: held.range(..date).next_back().copied(),
-            after: held.range(date..).next().copied(),
-        });
-    }
+    // The date checked as `query --name` checks a query's `date`.
+    let held = main.held_dates()?;
+    let date = held_date(&held, date, path)?;
+    let latest = *held
+        .last()
+        .expect("a warehouse holding the date holds a latest one");
     let all = runs(date);
     let find = |name: &str| all.iter().find(|r| r.name == name).expect("a report query");
     // A clone, not a second open of `path`: a merge that renames a new file over the path
@@ -308,25 +298,6 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
             dropouts,
         })
     })
-}
-
-/// Every date some region holds, from `coverage` over the whole history (cheap: it reads
-/// `merged_snapshots` only).
-fn held_dates(wh: &Warehouse) -> Result<BTreeSet<NaiveDate>, ReportError> {
-    let whole = coverage(&run(wh, &Run::new("coverage", &[]))?)?;
-    let mut held = BTreeSet::new();
-    for c in &whole {
-        for day in c
-            .checked_from
-            .iter_days()
-            .take_while(|d| *d <= c.checked_to)
-        {
-            if c.holds(day) {
-                held.insert(day);
-            }
-        }
-    }
-    Ok(held)
 }
 
 /// A named query run as `trendlake query --name` runs it.

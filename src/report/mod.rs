@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 
 use crate::lake::{Lake, LakeError};
 use crate::output::{ReplaceError, write_whole};
-use crate::queries::QueryError;
+use crate::queries::{NotHeld, QueryError};
 use crate::warehouse::WarehouseError;
 
 pub use data::{ReportData, load};
@@ -29,21 +29,13 @@ pub use page::{render, render_index};
 /// Why a report could not be made; each names the thing and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The date asked for has no snapshot in the warehouse (a usage error: nothing is written).
-    #[error(
-        "the warehouse {warehouse} holds no snapshot of {date}; {nearest} (`trendlake query --name coverage` lists every date held)",
-        nearest = nearest(*before, *after)
-    )]
-    NoSnapshot {
-        date: NaiveDate,
-        warehouse: String,
-        before: Option<NaiveDate>,
-        after: Option<NaiveDate>,
-    },
-    #[error(
-        "the warehouse {warehouse} holds no snapshots yet; run `trendlake run` (or `trendlake merge` for a lake that has some) first"
-    )]
-    EmptyWarehouse { warehouse: String },
+    /// The date asked for has no snapshot in the warehouse (a usage error: nothing is written),
+    /// said as `query --name` says it of a query's `date` ([`NotHeld::Date`]).
+    #[error(transparent)]
+    NoSnapshot(NotHeld),
+    /// The warehouse holds no snapshot at all ([`NotHeld::Empty`]).
+    #[error(transparent)]
+    EmptyWarehouse(NotHeld),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
     #[error("the report's query: {0}")]
@@ -76,12 +68,14 @@ impl ReportError {
     }
 }
 
-fn nearest(before: Option<NaiveDate>, after: Option<NaiveDate>) -> String {
-    match (before, after) {
-        (Some(b), Some(a)) => format!("the nearest dates it holds are {b} and {a}"),
-        (Some(b), None) => format!("the latest date it holds is {b}"),
-        (None, Some(a)) => format!("the first date it holds is {a}"),
-        (None, None) => "it holds no dates".into(),
+/// Each kind of date not held to its variant: a missing date is the user's (exit 2, and `run
+/// --report` skips the report), an empty warehouse is not.
+impl From<NotHeld> for ReportError {
+    fn from(e: NotHeld) -> Self {
+        match e {
+            NotHeld::Date { .. } => ReportError::NoSnapshot(e),
+            NotHeld::Empty { .. } => ReportError::EmptyWarehouse(e),
+        }
     }
 }
 

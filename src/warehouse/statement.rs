@@ -1,4 +1,4 @@
-//! What `trendlake query` will run: one statement that only reads.
+//! What `trendlake query` will run: statements that only read, one at a time or as a script.
 //!
 //! SQL is split and classified by a small lexer that knows what DuckDB's parser knows about
 //! where a statement ends: whitespace, `--` and (nested) `/* */` comments, `'…'` strings (`''`
@@ -18,16 +18,21 @@
 //! read-only and has no access to files or the network (see `Warehouse::open_read_only`), so
 //! a statement the lexer misjudged still could not change the warehouse or write a file.
 //!
-//! It matters that more than one statement is refused here, before DuckDB sees the text: the
-//! duckdb crate's `prepare` *executes* every statement but the last.
+//! DuckDB never sees more than one statement at a time: the duckdb crate's `prepare` *executes*
+//! every statement but the last. So [`check_read_only`] refuses several, and a script
+//! ([`Script::check`]) is split here and every statement checked before the first runs, then each
+//! is handed to DuckDB alone.
 
 /// Why SQL was not run: exit 2, nothing touched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("no SQL to run: the text holds nothing but whitespace and comments")]
     Empty,
+    /// Several statements where one is run (`Warehouse::query_each`; `trendlake query` runs
+    /// several as a script, and the prompt splits them).
     #[error(
-        "trendlake query runs one statement at a time; this SQL holds {count} (separated by `;`)"
+        "a query here runs one statement, and this SQL holds {count} (separated by `;`); run it \
+         as a script (`Warehouse::query_script`, as `trendlake query` does)"
     )]
     Several { count: usize },
     #[error(
@@ -45,6 +50,113 @@ pub enum Refusal {
          TABLE, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PIVOT, UNPIVOT); {word} is not one"
     )]
     NotReading { word: String },
+    /// One statement of a script is refused, so the whole script is: none of it ran.
+    #[error("{at}: {refusal}; nothing of the script ran")]
+    InScript { at: Position, refusal: Box<Refusal> },
+}
+
+/// Where a statement stands in a script, as errors name it: `statement 2 of 3 (line 4)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// 1 for the first statement.
+    pub index: usize,
+    /// Statements in the script.
+    pub count: usize,
+    /// The line of the script the statement starts on, from 1.
+    pub line: usize,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "statement {} of {} (line {})",
+            self.index, self.count, self.line
+        )
+    }
+}
+
+/// One statement of a [`Script`]: its text (without its `;`) and where it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statement<'a> {
+    pub text: &'a str,
+    pub at: Position,
+}
+
+impl Statement<'_> {
+    /// Where it stands, for an error to name: `None` in a script of one statement, whose errors
+    /// read as they always have.
+    pub fn position(&self) -> Option<Position> {
+        (self.at.count > 1).then_some(self.at)
+    }
+}
+
+/// SQL of one or more statements, each of which only reads: what `trendlake query` runs from an
+/// argument, `--file` or stdin. Only [`Script::check`] makes one, so holding a script means every
+/// statement in it was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script<'a> {
+    statements: Vec<Statement<'a>>,
+}
+
+impl<'a> Script<'a> {
+    /// Split `sql` into statements (empty ones, `;;` or comments only, left out) and check each
+    /// reads. A script with any statement that would write, or is not a reading kind, is refused
+    /// whole, naming that statement when there are several: nothing may run before the refusal.
+    pub fn check(sql: &'a str) -> Result<Self, Refusal> {
+        let lexed = lex(sql);
+        let split = split(&lexed.tokens);
+        let count = split.len();
+        if count == 0 {
+            return Err(Refusal::Empty);
+        }
+        let mut statements = Vec::with_capacity(count);
+        for (i, toks) in split.into_iter().enumerate() {
+            let (start, end) = (toks[0].start, toks[toks.len() - 1].end);
+            let at = Position {
+                index: i + 1,
+                count,
+                line: 1 + memchr::memchr_iter(b'\n', &sql.as_bytes()[..start]).count(),
+            };
+            let refused = match verdict(sql, toks) {
+                Verdict::Reads => None,
+                Verdict::Writes { statement, effect } => {
+                    Some(Refusal::Writes { statement, effect })
+                }
+                Verdict::Other { word } => Some(Refusal::NotReading { word }),
+            };
+            if let Some(refusal) = refused {
+                return Err(if count == 1 {
+                    refusal
+                } else {
+                    Refusal::InScript {
+                        at,
+                        refusal: Box::new(refusal),
+                    }
+                });
+            }
+            statements.push(Statement {
+                text: &sql[start..end],
+                at,
+            });
+        }
+        Ok(Self { statements })
+    }
+
+    /// The statements, in order.
+    pub fn statements(&self) -> &[Statement<'a>] {
+        &self.statements
+    }
+
+    /// How many statements, so how many results.
+    pub fn len(&self) -> usize {
+        self.statements.len()
+    }
+
+    /// Never: a script holds at least one statement.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
 }
 
 /// Check that `sql` holds exactly one statement (a trailing `;` and comments are fine) and that
@@ -672,6 +784,84 @@ mod tests {
         );
         assert_eq!(statements("SELECT 'open;"), ["SELECT 'open;"]);
         assert!(statements(" -- \n").is_empty());
+    }
+
+    #[test]
+    fn a_script_is_its_reading_statements_each_with_its_position() {
+        let sql = "-- a script\nSELECT 1;\n\nFROM t\n  WHERE a = ';';; /* ; */\nVALUES (1) -- end";
+        let script = Script::check(sql).unwrap();
+        let at = |index, line| Position {
+            index,
+            count: 3,
+            line,
+        };
+        assert_eq!(
+            script.statements(),
+            [
+                Statement {
+                    text: "SELECT 1",
+                    at: at(1, 2)
+                },
+                Statement {
+                    text: "FROM t\n  WHERE a = ';'",
+                    at: at(2, 4)
+                },
+                Statement {
+                    text: "VALUES (1)",
+                    at: at(3, 6)
+                },
+            ]
+        );
+        assert_eq!(script.len(), 3);
+        assert_eq!(script.statements()[1].position(), Some(at(2, 4)));
+        assert_eq!(at(2, 4).to_string(), "statement 2 of 3 (line 4)");
+        // One statement: no position for errors to name.
+        let one = Script::check("  SELECT 1; -- done").unwrap();
+        assert_eq!(one.statements()[0].text, "SELECT 1");
+        assert_eq!(one.statements()[0].position(), None);
+        for sql in ["", " ; ;", "-- nothing\n"] {
+            assert_eq!(Script::check(sql), Err(Refusal::Empty), "{sql:?}");
+        }
+    }
+
+    #[test]
+    fn a_script_with_a_statement_that_does_not_read_is_refused_naming_it() {
+        let e =
+            Script::check("SELECT random();\n\nINSERT INTO t VALUES (1);\nSELECT 2").unwrap_err();
+        assert_eq!(
+            e,
+            Refusal::InScript {
+                at: Position {
+                    index: 2,
+                    count: 3,
+                    line: 3
+                },
+                refusal: Box::new(Refusal::Writes {
+                    statement: "INSERT".into(),
+                    effect: "change rows"
+                }),
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "statement 2 of 3 (line 3): trendlake query is read-only: INSERT would change rows; \
+             the warehouse is written only by `trendlake merge` (or `run`); nothing of the script \
+             ran"
+        );
+        // The first refused statement is the one named.
+        assert!(matches!(
+            Script::check("SELECT 1; GRANT x; DROP TABLE t"),
+            Err(Refusal::InScript { at: Position { index: 2, .. }, refusal })
+                if *refusal == Refusal::NotReading { word: "GRANT".into() }
+        ));
+        // A script of one statement is refused as the statement always was.
+        assert_eq!(
+            Script::check("DELETE FROM t;"),
+            Err(Refusal::Writes {
+                statement: "DELETE".into(),
+                effect: "change rows"
+            })
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod report;
 mod report_browser;
 mod s3_proxy;
 mod samples;
+mod scripts;
 mod settings;
 mod storage;
 mod support;

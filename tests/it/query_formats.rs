@@ -996,21 +996,19 @@ async fn writes_are_refused_before_they_run_and_the_warehouse_is_unchanged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_statement_at_a_time() {
+async fn several_statements_run_as_a_script() {
     let s = Scratch::new();
     let wh = empty_warehouse(&s);
-    for (sql, count) in [
-        ("SELECT 1; SELECT 2", 2),
-        ("SET threads = 1; SELECT 1", 2),
-        ("SELECT 1;\nSELECT 2;\nSELECT 3;", 3),
-    ] {
-        let (out, err) = query_exit(&wh, &[sql], 2).await;
-        assert_eq!(out, "");
-        assert!(
-            err.contains(&format!("one statement at a time; this SQL holds {count}")),
-            "{sql}: {err}"
-        );
-    }
+    // Each statement runs, in order, its result printed (tests/it/scripts.rs has the rest).
+    let (out, _) = query_exit(&wh, &["SELECT 1 AS a; SELECT 2 AS b", "--format", "csv"], 0).await;
+    assert_eq!(out, "a\n1\n\nb\n2\n");
+    // A statement that is not a read refuses the whole script, naming it.
+    let (out, err) = query_exit(&wh, &["SET threads = 1; SELECT 1"], 2).await;
+    assert_eq!(out, "");
+    assert!(
+        err.contains("statement 1 of 2 (line 1): trendlake query is read-only: SET would"),
+        "{err}"
+    );
     // A trailing `;`, comments and empty statements are one statement.
     let (out, _) = query_exit(&wh, &["SELECT 1 AS a; -- done\n;", "--format", "csv"], 0).await;
     assert_eq!(out, "a\n1\n");
@@ -1089,9 +1087,9 @@ fn sql_piped_on_stdin_runs() {
     let out = run("SELECT 42 AS answer\n");
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "answer\n42\n");
-    let out = run("SELECT 1;\nSELECT 2;\n");
-    assert_exit(&out, 2);
-    assert!(stderr(&out).contains("one statement"), "{}", stderr(&out));
+    let out = run("SELECT 1 AS one;\nSELECT 2 AS two;\n");
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "one\n1\n\ntwo\n2\n");
     let out = run("  \n");
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("no SQL on stdin"), "{}", stderr(&out));
@@ -1233,6 +1231,16 @@ async fn the_interactive_prompt_runs_sql_and_named_queries() {
     );
     let shown = t.type_line("top_movers regoin=kr", PROMPT);
     assert!(shown.contains("takes no parameter \"regoin\""), "{shown}");
+    // A date without a snapshot, as `query --name` and `report` say it (demo: two nights to D1).
+    let shown = t.type_line("top_movers date=2026-11-01", PROMPT);
+    assert!(
+        shown.contains(&format!(
+            "error: the warehouse {} holds no snapshot of 2026-11-01; the first date it holds is \
+             2026-11-19 (`trendlake query --name coverage` lists every date held)",
+            wh.display()
+        )),
+        "{shown}"
+    );
     let shown = t.type_line("INSERT INTO regions SELECT * FROM regions;", PROMPT);
     assert!(
         shown.contains("trendlake query is read-only: INSERT"),
