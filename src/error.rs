@@ -78,6 +78,7 @@ impl Error {
                 | Error::Client(_)
                 | Error::Warehouse(
                     WarehouseError::Missing { .. }
+                        | WarehouseError::TimeZone { .. }
                         | WarehouseError::BadQuery { .. }
                         | WarehouseError::Refused(_)
                         | WarehouseError::Outdated { .. }

@@ -138,6 +138,16 @@ pub enum WarehouseError {
     },
     #[error("warehouse {path}: {problem}")]
     Other { path: String, problem: String },
+    /// A session time zone DuckDB does not know (exit 2).
+    #[error(
+        "time zone {zone:?} is not one DuckDB knows ({message}); give an IANA name such as \
+         UTC, Asia/Tokyo or America/New_York (warehouse {path})"
+    )]
+    TimeZone {
+        path: String,
+        zone: String,
+        message: String,
+    },
     /// SQL DuckDB cannot prepare against the warehouse: a syntax error, an unknown table,
     /// column, function or type. Nothing ran (of a script: every statement is prepared before
     /// the first runs); the query's fault (exit 2). `at`: which statement of a script of several.
@@ -267,13 +277,21 @@ impl Warehouse {
     /// access beyond it and no settings changed (see `open_sealed`). A warehouse of a newer
     /// schema version than this trendlake knows is refused; an older one is readable as it is.
     pub fn open_read_only(path: &Path) -> Result<Self, WarehouseError> {
+        Self::open_read_only_in(path, DEFAULT_TIME_ZONE)
+    }
+
+    /// [`Warehouse::open_read_only`] with the session's time zone `zone` (an IANA name, or
+    /// `UTC`): what `hour()`, `date_trunc`, `::DATE` and the printing of a `TIMESTAMPTZ` follow,
+    /// as `SET TimeZone` sets them in DuckDB. A zone DuckDB does not know is
+    /// [`WarehouseError::TimeZone`].
+    pub fn open_read_only_in(path: &Path, zone: &str) -> Result<Self, WarehouseError> {
         if !path.exists() {
             return Err(WarehouseError::Missing {
                 path: path.display().to_string(),
                 hint: String::new(),
             });
         }
-        let conn = open_sealed(path)?;
+        let conn = open_sealed(path, zone)?;
         let version = read_version(&conn, path)?;
         upgrade_plan(path, version)?;
         Ok(Self {
@@ -567,7 +585,9 @@ impl Iterator for Batches<'_> {
 /// A read-only connection to `path`; a file some other process holds open for writing is
 /// [`WarehouseError::OpenForWriting`].
 fn open_read_only(path: &Path) -> Result<Connection, WarehouseError> {
-    connect(path, read_only_config(path)?)
+    let conn = connect(path, read_only_config(path)?)?;
+    set_time_zone(&conn, path, DEFAULT_TIME_ZONE)?;
+    Ok(conn)
 }
 
 /// [`offline_config`], read-only.
@@ -582,12 +602,35 @@ fn read_only_config(path: &Path) -> Result<Config, WarehouseError> {
 /// `COPY … TO`, `ATTACH`, `read_csv('/etc/…')`, `INSTALL`) and its settings are locked
 /// (`lock_configuration`: no `SET`), so a statement that [`statement`]'s check misjudged still
 /// could not write anything.
-fn open_sealed(path: &Path) -> Result<Connection, WarehouseError> {
+fn open_sealed(path: &Path, zone: &str) -> Result<Connection, WarehouseError> {
     let config = read_only_config(path)?
         .with("enable_external_access", "false")
-        .and_then(|c| c.with("lock_configuration", "true"))
         .map_err(db_err(path, "configure"))?;
-    connect(path, config)
+    let conn = connect(path, config)?;
+    // The time zone is the ICU extension's setting, which exists only once the database is
+    // open: set, then locked with the rest.
+    set_time_zone(&conn, path, zone)?;
+    conn.execute_batch("SET lock_configuration = true")
+        .map_err(db_err(path, "lock the configuration"))?;
+    Ok(conn)
+}
+
+/// The session time zone every connection starts in, whatever the machine's: UTC, so that a
+/// `TIMESTAMPTZ` casts, truncates and prints alike on every machine, and as the lake's columns
+/// (Arrow's `UTC`) do in a notebook.
+pub const DEFAULT_TIME_ZONE: &str = "UTC";
+
+/// `SET GLOBAL TimeZone`: for the database, so that the connections cloned from this one (one per
+/// query) have it too.
+fn set_time_zone(conn: &Connection, path: &Path, zone: &str) -> Result<(), WarehouseError> {
+    // A setting takes no bound parameter; the name is quoted as a string literal.
+    let sql = format!("SET GLOBAL TimeZone = '{}'", zone.replace('\'', "''"));
+    conn.execute_batch(&sql)
+        .map_err(|e| WarehouseError::TimeZone {
+            path: path.display().to_string(),
+            zone: zone.to_string(),
+            message: e.to_string(),
+        })
 }
 
 fn connect(path: &Path, config: Config) -> Result<Connection, WarehouseError> {
@@ -820,6 +863,8 @@ impl MergeSession {
         // checkpoint and leaving the freed blocks in the file (which every later merge copies).
         conn.execute_batch("SET checkpoint_threshold = '1TB'")
             .map_err(db_err(path, "configure the copy"))?;
+        // The merge's SQL reads and writes TIMESTAMPTZ: in UTC, whatever the machine's zone.
+        set_time_zone(&conn, path, DEFAULT_TIME_ZONE)?;
         session.conn = Some(conn);
         session.found_version = session.prepare()?;
         Ok(session)

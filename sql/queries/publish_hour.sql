@@ -2,10 +2,9 @@
 --
 -- For each region, the videos on its chart at least once between `from` and `to` (inclusive),
 -- each counted once however many days it stayed, by the hour of its upload (published_at) in
--- the region's own time zone (regions.time_zone), daylight saving included: the UTC time plus
--- the region's UTC offset at that instant (region_utc_offsets, computed from the IANA zone when
--- the warehouse was written; the bundled DuckDB has no time zone support of its own). A video on
--- several regions' charts counts in each, in each one's local time. All 24 hours are listed, with
+-- the region's own time zone (regions.time_zone), daylight saving included (DuckDB's `AT TIME
+-- ZONE`, whatever the session's zone). A video on several regions' charts counts in each, in each
+-- one's local time. All 24 hours are listed, with
 -- 0 where no video was uploaded. Appearances are counted, not arrivals: a video already on the
 -- chart on the first day of the period or of the history counts like any other (no censoring).
 --
@@ -28,17 +27,11 @@ charted AS (
     WHERE e.snapshot_date BETWEEN chosen.from_date AND chosen.to_date
       AND (chosen.only_region IS NULL OR e.region = chosen.only_region)
 ),
--- published_at is TIMESTAMPTZ and this DuckDB has no ICU: the cast to TIMESTAMP gives the UTC
--- wall clock, which is what the offsets' spans are written in.
 local_uploads AS (
-    SELECT c.region,
-           hour(CAST(v.published_at AS TIMESTAMP) + to_seconds(o.utc_offset_s)) AS local_hour
+    SELECT c.region, hour(v.published_at AT TIME ZONE g.time_zone) AS local_hour
     FROM charted c
     JOIN videos v USING (video_id)
-    JOIN region_utc_offsets o
-      ON o.region = c.region
-     AND CAST(v.published_at AS TIMESTAMP) >= o.valid_from
-     AND CAST(v.published_at AS TIMESTAMP) < o.valid_until, chosen
+    JOIN regions g ON g.code = c.region, chosen
     -- Every video with an entry in the period was first seen by its end and last seen at its
     -- start or later: bounds that let the scan of videos skip the row groups of the others.
     WHERE v.first_seen_date <= chosen.to_date AND v.last_seen_date >= chosen.from_date

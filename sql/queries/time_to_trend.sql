@@ -48,9 +48,8 @@ first_appearances AS (
 ),
 measured AS (
     SELECT f.region, f.first_date = s.region_first_date AS left_censored,
-           -- published_at is TIMESTAMPTZ and this DuckDB has no ICU: the cast to TIMESTAMP gives
-           -- the UTC wall clock, whose date is the UTC upload date.
-           datediff('day', CAST(CAST(v.published_at AS TIMESTAMP) AS DATE), f.first_date)
+           -- The UTC upload date, whatever the session's time zone (`query --time-zone`).
+           datediff('day', CAST(v.published_at AT TIME ZONE 'UTC' AS DATE), f.first_date)
                AS days_to_trend
     FROM first_appearances f
     JOIN region_starts s USING (region)

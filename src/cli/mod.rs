@@ -412,6 +412,16 @@ pub struct QueryArgs {
     /// nothing, for a chart date; exit 0) instead of exit 2 naming the nearest dates held.
     #[arg(long)]
     pub allow_empty: bool,
+    /// The session's time zone, as DuckDB's `SET TimeZone`: what hour(), date_trunc, ::DATE
+    /// and the printing of the warehouse's TIMESTAMPTZ columns follow (an IANA name). The named
+    /// queries answer the same in any.
+    #[arg(
+        long,
+        env = "TRENDLAKE_TIME_ZONE",
+        default_value = crate::warehouse::DEFAULT_TIME_ZONE,
+        value_name = "ZONE"
+    )]
+    pub time_zone: String,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
 }
@@ -965,10 +975,12 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
         MissingDate::Refuse
     };
     let last = args.last;
+    let zone = args.time_zone.clone();
+    let open = move || Warehouse::open_read_only_in(&warehouse, &zone);
     tokio::task::spawn_blocking(move || -> Result<()> {
         let (sql, params) = match source {
             Source::Named(q, params) => {
-                let wh = Warehouse::open_read_only(&warehouse)?;
+                let wh = open()?;
                 wh.ready_for::<Error>(q, &params, missing)?;
                 return wh
                     .query_each(q.sql, &params, |batches| {
@@ -983,7 +995,7 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
                     .map(drop);
             }
             Source::Prompt(params) => {
-                let wh = Warehouse::open_read_only(&warehouse)?;
+                let wh = open()?;
                 return prompt::run(&wh, format, max_rows, &params);
             }
             Source::Text(sql, params) => (sql, params),
@@ -1003,7 +1015,7 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
         // The whole script is checked, and what it will print, before the warehouse is opened.
         let script = Script::check(&sql).map_err(WarehouseError::from)?;
         one_result_fits(script.len(), last, format, output.as_deref())?;
-        let wh = Warehouse::open_read_only(&warehouse)?;
+        let wh = open()?;
         let shown = if last { script.len() } else { 1 };
         wh.query_script(&script, &params, |s, batches| -> Result<()> {
             if s.at.index < shown {

@@ -896,7 +896,7 @@ mod tests {
                 .unwrap();
         }
         let before = std::fs::read(&path).unwrap();
-        let conn = super::super::open_sealed(&path).unwrap();
+        let conn = super::super::open_sealed(&path, "UTC").unwrap();
         let out = dir.path().join("out.csv");
         let other = dir.path().join("other.duckdb");
         for sql in [
@@ -906,6 +906,8 @@ mod tests {
             format!("COPY (SELECT 1) TO '{}'", out.display()),
             format!("ATTACH '{}' AS o", other.display()),
             "SET threads = 1".into(),
+            "SET TimeZone = 'Asia/Tokyo'".into(),
+            "SET GLOBAL TimeZone = 'Asia/Tokyo'".into(),
             "SET enable_external_access = true".into(),
             "SELECT * FROM read_csv('/etc/hostname')".into(),
             format!("EXPORT DATABASE '{}'", dir.path().join("export").display()),

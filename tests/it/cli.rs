@@ -74,7 +74,12 @@ fn query_without_a_warehouse_says_what_to_run() {
         "--warehouse".into(),
         s.warehouse().display().to_string(),
     ]);
-    assert_exit(&out, 1);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("name yours with --warehouse"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("trendlake merge"), "{}", stderr(&out));
     assert!(!s.warehouse().exists(), "a read-only query creates nothing");
 }

@@ -27,4 +27,5 @@ mod scripts;
 mod settings;
 mod storage;
 mod support;
+mod time_zones;
 mod warehouse;
