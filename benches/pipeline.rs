@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use trendlake::clock::Clock;
-use trendlake::fake_api::{FakeApi, FakeConfig};
+use trendlake_fake_api::{FakeApi, FakeConfig};
 use trendlake::fetch::{FetchOptions, fetch_all};
 use trendlake::lake::{Lineage, codec::encode_snapshot};
 use trendlake::record::{Page, RegionBatchBuilder};
@@ -45,7 +45,7 @@ async fn fake(latency_ms: u64) -> FakeApi {
     fake_with_faults(latency_ms, Vec::new()).await
 }
 
-async fn fake_with_faults(latency_ms: u64, faults: Vec<trendlake::fake_api::Fault>) -> FakeApi {
+async fn fake_with_faults(latency_ms: u64, faults: Vec<trendlake_fake_api::Fault>) -> FakeApi {
     FakeApi::start(
         FakeConfig {
             seed: 42,
@@ -107,7 +107,7 @@ async fn faults_bench() {
     let mut times = Vec::new();
     for _ in 0..5 {
         // A fresh server per run: each fault fires once.
-        let api = fake_with_faults(250, trendlake::fake_api::parse_faults(plan).unwrap()).await;
+        let api = fake_with_faults(250, trendlake_fake_api::parse_faults(plan).unwrap()).await;
         let client = Client::new(&api.base_url(), None, Duration::from_secs(30)).unwrap();
         let started = Instant::now();
         let got = fetch_all(&client, &regions, FetchOptions::new(9, 200), Clock::System).await;

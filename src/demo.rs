@@ -7,17 +7,17 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime};
 
-use crate::clock::Clock;
+use trendlake::clock::Clock;
 use crate::error::{Error, Result};
-use crate::fake_api::{FakeApi, FakeConfig};
-use crate::fetch::FetchOptions;
-use crate::lake::Lake;
+use trendlake_fake_api::{FakeApi, FakeConfig};
+use trendlake::fetch::FetchOptions;
+use trendlake::lake::Lake;
 use crate::logging;
 use crate::output::{Format, write_batches};
-use crate::pipeline::{self, Outcome, SnapshotJob};
-use crate::queries::named_query;
-use crate::warehouse::Warehouse;
-use crate::youtube::Client;
+use trendlake::pipeline::{self, Outcome, SnapshotJob};
+use trendlake::queries::named_query;
+use trendlake::warehouse::Warehouse;
+use trendlake::youtube::Client;
 
 /// Validated settings of `demo`.
 #[derive(Debug, Clone)]

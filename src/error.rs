@@ -1,129 +1,81 @@
-//! The library's one public error type; each variant names what failed, and `main` maps it to
-//! an exit code ([`Error::exit_code`]: 2 for usage and configuration, 4 for a failed merge, 1 for
-//! everything else).
+//! The binary's error: the library's ([`trendlake::Error`]) and what only the command line
+//! meets (rendering a query's result, the fake API's fault plan, its own usage and I/O).
+//! `main` prints it as one line and exits with [`Error::exit_code`]; the codes are listed in
+//! docs/operations.md.
 
-use crate::commit::CommitError;
-use crate::lake::LakeError;
-use crate::warehouse::WarehouseError;
-use crate::youtube::ClientError;
+use trendlake::commit::CommitError;
+use trendlake::lake::LakeError;
+use trendlake::queries::QueryError;
+use trendlake::raw::RawError;
+use trendlake::report::ReportError;
+use trendlake::warehouse::WarehouseError;
+use trendlake::youtube::ClientError;
+
+use crate::output::OutputError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad flags, variables or arguments: nothing was touched.
     #[error("{0}")]
     Usage(String),
-    #[error(transparent)]
-    Lake(#[from] LakeError),
-    #[error(transparent)]
-    Commit(#[from] CommitError),
-    /// The merge into the warehouse failed after whatever the command committed to the lake:
-    /// the lake is safe, `trendlake merge` finishes (exit 4, like `run`'s).
-    #[error("merge failed: {0}; the lake is safe, finish with `trendlake merge`")]
-    Merge(#[source] Box<Error>),
-    /// `check` could not read what it had to (the store, the warehouse): no verdict (exit 6).
-    #[error("could not finish checking, so nothing was judged: {0}")]
-    Unchecked(#[source] Box<Error>),
-    #[error(transparent)]
-    Warehouse(#[from] WarehouseError),
-    /// The API client's configuration (base URL, key) is unusable.
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// The fake API's fault plan (`fake-api --faults`) is unreadable or invalid.
-    #[cfg(feature = "fake-api")]
-    #[error(transparent)]
-    FaultPlan(#[from] crate::fake_api::faults::FaultPlanError),
     #[error("{context}: {source}")]
     Io {
         context: String,
         #[source]
         source: std::io::Error,
     },
-    /// `rebuild` found no complete raw pages for the dates asked: nothing was changed.
-    #[error(
-        "the lake {lake} has no complete raw pages for {dates}: nothing to rebuild from, nothing changed; raw pages are kept from the first run of a date that archives them"
-    )]
-    NoRawPages { lake: String, dates: String },
+    /// What a step of the data path reported.
     #[error(transparent)]
-    Raw(#[from] Box<crate::raw::RawError>),
+    Run(#[from] trendlake::Error),
     /// A query's result could not be rendered or written.
-    /// A named query or its `--param` values are unusable (exit 2).
     #[error(transparent)]
-    Query(Box<crate::queries::QueryError>),
+    Output(#[from] OutputError),
+    /// The fake API's fault plan (`fake-api --faults`) is unreadable or invalid.
+    #[cfg(feature = "fake-api")]
     #[error(transparent)]
-    Output(#[from] crate::output::OutputError),
-    /// `trendlake report` (or `run --report`) could not make or write the page.
-    #[error(transparent)]
-    Report(#[from] crate::report::ReportError),
+    FaultPlan(#[from] trendlake_fake_api::FaultPlanError),
 }
+
+/// The library's stage errors convert through [`trendlake::Error`].
+macro_rules! through_library {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Run(e.into())
+            }
+        }
+    )*};
+}
+through_library!(
+    LakeError,
+    CommitError,
+    WarehouseError,
+    ClientError,
+    QueryError,
+    ReportError,
+    Box<RawError>
+);
 
 impl Error {
     /// Usage and configuration errors (exit 2): nothing was touched.
     pub fn is_usage(&self) -> bool {
-        #[cfg(feature = "fake-api")]
-        if matches!(self, Error::FaultPlan(_)) {
-            return true;
-        }
         match self {
-            Error::Report(e) => return e.is_usage(),
-            Error::Lake(e) => return e.is_usage(),
-            Error::Commit(e) => return e.is_usage(),
-            Error::Raw(e) => return e.is_usage(),
-            Error::Merge(e) | Error::Unchecked(e) => return e.is_usage(),
-            _ => {}
-        }
-        matches!(
-            self,
-            Error::Usage(_)
-                | Error::Query(_)
-                | Error::Client(_)
-                | Error::Warehouse(
-                    WarehouseError::Missing { .. }
-                        | WarehouseError::TimeZone { .. }
-                        | WarehouseError::BadQuery { .. }
-                        | WarehouseError::Refused(_)
-                        | WarehouseError::Outdated { .. }
-                )
-        )
-    }
-}
-
-impl Error {
-    /// A failure of the merge step (see [`Error::Merge`]).
-    pub fn merge_failed(self) -> Self {
-        match self {
-            e @ Error::Merge(_) => e,
-            e => Error::Merge(Box::new(e)),
+            Error::Usage(_) => true,
+            Error::Run(e) => e.is_usage(),
+            #[cfg(feature = "fake-api")]
+            Error::FaultPlan(_) => true,
+            Error::Io { .. } | Error::Output(_) => false,
         }
     }
 
-    /// `check` could not finish (see [`Error::Unchecked`]).
-    pub fn unchecked(self) -> Self {
-        match self {
-            e @ Error::Unchecked(_) => e,
-            e => Error::Unchecked(Box::new(e)),
-        }
-    }
-
-    /// The process's exit code for this error: 2 for bad usage or configuration (nothing
-    /// touched), 4 when the merge failed after a commit, 6 when `check` could not finish, 1
+    /// The process's exit code: the library's for its errors (2, 4, 6 or 1), 2 for usage, 1
     /// otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.is_usage() {
-            2
-        } else if matches!(self, Error::Merge(_)) {
-            4
-        } else if matches!(self, Error::Unchecked(_)) {
-            6
-        } else {
-            1
+        match self {
+            Error::Run(e) => e.exit_code(),
+            e if e.is_usage() => 2,
+            _ => 1,
         }
-    }
-}
-
-/// Boxed: a query error carries the query's parameter list, and `Error` stays small.
-impl From<crate::queries::QueryError> for Error {
-    fn from(e: crate::queries::QueryError) -> Self {
-        Error::Query(Box::new(e))
     }
 }
 

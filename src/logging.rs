@@ -10,7 +10,7 @@ use clap::ValueEnum;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
-use crate::pipeline::RunReport;
+use trendlake::pipeline::RunReport;
 
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -229,10 +229,10 @@ pub fn merge_result(report: &RunReport) {
 /// `check`'s findings: one line per problem on stdout (one JSON object per line in JSON mode),
 /// then on stderr what no commit names any more, what `--prune` removed, and a summary.
 pub fn check_result(
-    lake: &crate::lake::Lake,
-    report: &crate::check::Report,
+    lake: &trendlake::lake::Lake,
+    report: &trendlake::check::Report,
     grace_hours: u64,
-    pruned: Option<&crate::check::Pruned>,
+    pruned: Option<&trendlake::check::Pruned>,
 ) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -250,7 +250,7 @@ pub fn check_result(
     if !report.orphans.is_empty() {
         let bytes: u64 = report.orphans.iter().map(|o| o.bytes).sum();
         let count = |kind| report.orphans.iter().filter(|o| o.kind == kind).count();
-        use crate::check::OrphanKind::*;
+        use trendlake::check::OrphanKind::*;
         let line = format!(
             "not named by any commit (not a problem): {} raw run(s), {} superseded commit record(s), {} trash folder(s), {} KiB in all",
             count(RawRun),
@@ -295,16 +295,16 @@ pub fn republish_hint(date: chrono::NaiveDate) -> String {
 pub fn report_result(report: &RunReport) {
     let Some(made) = &report.report else { return };
     let line = match made.status {
-        crate::pipeline::ReportStatus::Written => format!(
+        trendlake::pipeline::ReportStatus::Written => format!(
             "report written: {} (index: {})",
             made.path.as_deref().unwrap_or(""),
             made.index.as_deref().unwrap_or("")
         ),
-        crate::pipeline::ReportStatus::Skipped => format!(
+        trendlake::pipeline::ReportStatus::Skipped => format!(
             "report not made: {}",
             made.error.as_deref().unwrap_or("nothing to report")
         ),
-        crate::pipeline::ReportStatus::Failed => format!(
+        trendlake::pipeline::ReportStatus::Failed => format!(
             "report failed: {}. The snapshot of {} is committed and merged; {} (exit code {})",
             made.error.as_deref().unwrap_or("unknown error"),
             report.snapshot_date,

@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
-use trendlake::cli::{self, ParseError};
-use trendlake::logging;
+use trendlake_cli::cli::{self, ParseError};
+use trendlake_cli::logging;
 use trendlake::youtube::ApiKey;
 
 // The transform allocates and frees millions of short strings a second; mimalloc does that

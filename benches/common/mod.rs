@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
 use trendlake::clock::Clock;
-use trendlake::fake_api::chart;
+use trendlake_fake_api::chart;
 use trendlake::lake::Lake;
 use trendlake::pipeline;
 use trendlake::record::{Page, region_batch};

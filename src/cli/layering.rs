@@ -492,7 +492,7 @@ mod tests {
     /// `{:?}` and `{:#?}` of `value` show the key's place, never the key.
     #[track_caller]
     fn assert_debug_hides_key(value: &impl std::fmt::Debug) {
-        crate::youtube::client::assert_debug_hides_key(value, SECRET);
+        trendlake::youtube::client::assert_debug_hides_key(value, SECRET);
     }
 
     #[test]

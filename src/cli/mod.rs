@@ -13,17 +13,17 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::clock::Clock;
+use trendlake::clock::Clock;
 use crate::error::{Error, Result};
-use crate::lake::Lake;
+use trendlake::lake::Lake;
 use crate::logging::{self, LogFormat};
 use crate::output::{Format, output_format, write_stream};
-use crate::pipeline::{self, Outcome};
-use crate::queries::{Binding, MissingDate, NAMED_QUERIES, bind_free, named_query};
-use crate::regions::regions;
-use crate::warehouse::statement::Script;
-use crate::warehouse::{Warehouse, WarehouseError};
-use crate::youtube::ApiKey;
+use trendlake::pipeline::{self, Outcome};
+use trendlake::queries::{Binding, MissingDate, NAMED_QUERIES, bind_free, named_query};
+use trendlake::regions::regions;
+use trendlake::warehouse::statement::Script;
+use trendlake::warehouse::{Warehouse, WarehouseError};
+use trendlake::youtube::ApiKey;
 
 use layering::name_of;
 pub use layering::{ConfigError, Origin, ParseError, Parsed, Setting, known_keys, parse};
@@ -418,7 +418,7 @@ pub struct QueryArgs {
     #[arg(
         long,
         env = "TRENDLAKE_TIME_ZONE",
-        default_value = crate::warehouse::DEFAULT_TIME_ZONE,
+        default_value = trendlake::warehouse::DEFAULT_TIME_ZONE,
         value_name = "ZONE"
     )]
     pub time_zone: String,
@@ -572,16 +572,16 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
         Command::Check(args) => {
             let lake = Lake::open_existing(&args.lake.lake)
                 .await
-                .map_err(|e| Error::from(e).unchecked())?;
-            let report = crate::check::check(&lake, &args.warehouse.warehouse)
+                .map_err(|e| trendlake::Error::from(e).unchecked())?;
+            let report = trendlake::check::check(&lake, &args.warehouse.warehouse)
                 .await
-                .map_err(Error::unchecked)?;
+                .map_err(trendlake::Error::unchecked)?;
             let grace = chrono::Duration::hours(args.grace_hours as i64);
             let pruned = match args.prune {
                 true => Some(
-                    crate::check::prune(&lake, &report.orphans, grace, chrono::Utc::now())
+                    trendlake::check::prune(&lake, &report.orphans, grace, chrono::Utc::now())
                         .await
-                        .map_err(Error::unchecked)?,
+                        .map_err(trendlake::Error::unchecked)?,
                 ),
                 false => None,
             };
@@ -636,7 +636,7 @@ async fn report_only(
     warehouse: &std::path::Path,
     date: chrono::NaiveDate,
 ) -> Result<Outcome> {
-    match crate::report::make_and_publish(lake, warehouse, Some(date)).await {
+    match trendlake::report::make_and_publish(lake, warehouse, Some(date)).await {
         Ok(p) => {
             logging::notice(&format!("report written: {} (index: {})", p.path, p.index));
             Ok(Outcome::Complete)
@@ -655,7 +655,7 @@ async fn report_only(
 /// `report`: the page of one date from the warehouse, written whole to `--output` (or stdout),
 /// or with `--publish` into the lake's `_reports/` as `run --report` does.
 async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
-    use crate::report::{Placement, generate, write_file};
+    use trendlake::report::{Placement, generate, write_file};
     let date = args
         .date
         .as_deref()
@@ -664,7 +664,7 @@ async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
     let Some(output) = args.output.clone() else {
         let lake = Lake::open_existing(&args.lake.lake).await?;
         let published =
-            crate::report::make_and_publish(&lake, &args.warehouse.warehouse, date).await?;
+            trendlake::report::make_and_publish(&lake, &args.warehouse.warehouse, date).await?;
         logging::notice(&format!(
             "report written: {} (index: {})",
             published.path, published.index
@@ -674,7 +674,7 @@ async fn report(args: ReportArgs, settings: &[Setting]) -> Result<Outcome> {
     let warehouse = args.warehouse.warehouse.clone();
     let to_stdout = output.as_os_str() == "-";
     let shown = output.display().to_string();
-    let made = tokio::task::spawn_blocking(move || -> Result<crate::report::Report> {
+    let made = tokio::task::spawn_blocking(move || -> Result<trendlake::report::Report> {
         let made = generate(&warehouse, date, Placement::Standalone)?;
         if to_stdout {
             write_stdout(made.html.as_bytes())?;
@@ -701,7 +701,7 @@ const DEMO_WAREHOUSE: &str = "data/demo/warehouse.duckdb";
 /// A missing warehouse named with the one the demo built, when there is one here: what a demo
 /// user's next `query` or `report` needs.
 fn demo_hint(e: Error) -> Error {
-    use crate::report::ReportError;
+    use trendlake::report::ReportError;
     let named = |path, hint: String| {
         let hint = match hint.is_empty() && std::path::Path::new(DEMO_WAREHOUSE).is_file() {
             true => format!("; the demo's is --warehouse {DEMO_WAREHOUSE}"),
@@ -710,12 +710,13 @@ fn demo_hint(e: Error) -> Error {
         WarehouseError::Missing { path, hint }
     };
     match e {
-        Error::Warehouse(WarehouseError::Missing { path, hint }) => {
-            Error::Warehouse(named(path, hint))
+        Error::Run(trendlake::Error::Warehouse(WarehouseError::Missing { path, hint })) => {
+            named(path, hint).into()
         }
-        Error::Report(ReportError::Warehouse(WarehouseError::Missing { path, hint })) => {
-            Error::Report(ReportError::Warehouse(named(path, hint)))
-        }
+        Error::Run(trendlake::Error::Report(ReportError::Warehouse(WarehouseError::Missing {
+            path,
+            hint,
+        }))) => ReportError::Warehouse(named(path, hint)).into(),
         e => e,
     }
 }
@@ -829,7 +830,7 @@ async fn merge_and_say(
 ) -> Result<()> {
     let report = pipeline::merge(lake, warehouse, only, Clock::System)
         .await
-        .map_err(Error::merge_failed)?;
+        .map_err(trendlake::Error::merge_failed)?;
     let rows: usize = report.merged.iter().map(|m| m.1).sum();
     let removed: Vec<chrono::NaiveDate> = report.removed.iter().map(|(d, _)| *d).collect();
     logging::notice(&format!(
@@ -884,7 +885,7 @@ fn man(dir: Option<PathBuf>) -> Result<Outcome> {
 
 #[cfg(feature = "fake-api")]
 async fn fake_api(args: FakeApiArgs) -> Result<Outcome> {
-    use crate::fake_api::{FakeApi, FakeConfig};
+    use trendlake_fake_api::{FakeApi, FakeConfig};
     let config = FakeConfig {
         seed: args.seed,
         date: parse_date(args.date.as_deref(), "--date")?,
@@ -892,7 +893,7 @@ async fn fake_api(args: FakeApiArgs) -> Result<Outcome> {
         api_key: args.api_key.map(|k| k.expose().to_string()),
         quota: args.quota,
         faults: match &args.faults {
-            Some(path) => crate::fake_api::load_faults(path)?,
+            Some(path) => trendlake_fake_api::load_faults(path)?,
             None => Vec::new(),
         },
     };
@@ -929,7 +930,7 @@ async fn query(args: QueryArgs) -> Result<Outcome> {
     /// Where the SQL comes from.
     enum Source {
         Text(String, Vec<Binding>),
-        Named(&'static crate::queries::NamedQuery, Vec<Binding>),
+        Named(&'static trendlake::queries::NamedQuery, Vec<Binding>),
         Stdin(Vec<Binding>),
         Prompt(Vec<Binding>),
     }

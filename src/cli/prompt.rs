@@ -50,9 +50,9 @@ use crate::output::{
     Format, Hints, OutputError, TableLook, Written, printable, terminal_width, thousands,
     write_stream, write_table,
 };
-use crate::queries::{Binding, MissingDate, NAMED_QUERIES, Value, named_query};
-use crate::warehouse::statement::{ends_statement, statements};
-use crate::warehouse::{Batches, Warehouse, WarehouseError};
+use trendlake::queries::{Binding, MissingDate, NAMED_QUERIES, Value, named_query};
+use trendlake::warehouse::statement::{ends_statement, statements};
+use trendlake::warehouse::{Batches, Warehouse, WarehouseError};
 
 const PROMPT: &str = "trendlake> ";
 const MORE: &str = "       ..> ";

@@ -9,12 +9,12 @@ use chrono::{NaiveDate, Utc};
 
 use super::layering::{Setting, name_of};
 use super::{FetchArgs, RunArgs, SnapshotArgs, SnapshotDateArgs};
-use crate::clock::Clock;
+use trendlake::clock::Clock;
 use crate::error::{Error, Result};
-use crate::fetch::FetchOptions;
-use crate::pipeline::SnapshotJob;
-use crate::regions::region;
-use crate::youtube::{ApiKey, Client, is_loopback_url};
+use trendlake::fetch::FetchOptions;
+use trendlake::pipeline::SnapshotJob;
+use trendlake::regions::region;
+use trendlake::youtube::{ApiKey, Client, is_loopback_url};
 
 /// `s` as a date (`name` is how the user gave it), or today (UTC) when absent.
 pub fn parse_date(s: Option<&str>, name: &str) -> Result<NaiveDate> {
@@ -283,8 +283,8 @@ mod tests {
     fn job_debug_hides_the_key() {
         let base = "http://127.0.0.1:9/youtube/v3";
         let job = run_job_of(&["--api-key", SECRET, "--api-base-url", base]).unwrap();
-        crate::youtube::client::assert_debug_hides_key(&job, SECRET);
-        crate::youtube::client::assert_debug_hides_key(&job.snapshot, SECRET);
+        trendlake::youtube::client::assert_debug_hides_key(&job, SECRET);
+        trendlake::youtube::client::assert_debug_hides_key(&job.snapshot, SECRET);
     }
 
     #[test]

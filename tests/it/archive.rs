@@ -33,7 +33,7 @@ fn gunzip(path: &Path) -> Vec<u8> {
 }
 
 /// A lake with JP and KR of DAY, from the fake, merged.
-async fn two_regions() -> (Scratch, trendlake::fake_api::FakeApi) {
+async fn two_regions() -> (Scratch, trendlake_fake_api::FakeApi) {
     let api = fake(date(DAY), |_| {}).await;
     let s = Scratch::new();
     let out = s.run(&api.base_url(), DAY, &["--regions", "JP,KR"]).await;

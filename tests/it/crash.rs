@@ -394,7 +394,7 @@ async fn rerun_killed_at_every_point(moto: Option<&Moto>) {
 /// BEFORE, then NIGHT run at `place`: NIGHT's commit ([`committed`]) and the warehouse's tables.
 async fn two_nights(
     place: &Place,
-    api: &trendlake::fake_api::FakeApi,
+    api: &trendlake_fake_api::FakeApi,
 ) -> (
     (Vec<u8>, trendlake::lake::Lineage),
     std::collections::BTreeMap<String, Vec<Vec<String>>>,

@@ -5,7 +5,7 @@
 use std::process::Output;
 use std::time::Duration;
 
-use trendlake::fake_api::{FakeApi, parse_faults};
+use trendlake_fake_api::{FakeApi, parse_faults};
 
 use crate::pipeline::run_report;
 use crate::support::*;

@@ -23,7 +23,7 @@ async fn merge_into(lake: &str, warehouse: &Path, env: &[(String, String)]) -> S
 async fn run_at(
     lake: &str,
     warehouse: &Path,
-    api: &trendlake::fake_api::FakeApi,
+    api: &trendlake_fake_api::FakeApi,
     (day, regions): (&str, &str),
     extra: &[&str],
     env: &[(String, String)],
@@ -35,7 +35,7 @@ async fn run_at(
 }
 
 /// Nights of `regions` run into the scratch's lake and warehouse, each must succeed.
-async fn nights(s: &Scratch, api: &trendlake::fake_api::FakeApi, days: &[&str], regions: &str) {
+async fn nights(s: &Scratch, api: &trendlake_fake_api::FakeApi, days: &[&str], regions: &str) {
     for day in days {
         api.set_date(date(day));
         assert_exit(
@@ -207,7 +207,7 @@ impl<'a> At<'a> {
 
     async fn run(
         &self,
-        api: &trendlake::fake_api::FakeApi,
+        api: &trendlake_fake_api::FakeApi,
         day: &str,
         regions: &str,
         extra: &[&str],

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
-use trendlake::fake_api::chart;
+use trendlake_fake_api::chart;
 use trendlake::record::{normalize_title, schema};
 use unicode_normalization::UnicodeNormalization;
 
@@ -269,7 +269,7 @@ async fn a_run_where_every_region_fails_exits_1_and_writes_no_snapshot() {
 }
 
 /// A fake and a scratch lake and warehouse holding JP and US on 2026-11-20 and -21.
-async fn two_nights_of_jp_and_us() -> (trendlake::fake_api::FakeApi, Scratch) {
+async fn two_nights_of_jp_and_us() -> (trendlake_fake_api::FakeApi, Scratch) {
     let d = date("2026-11-20");
     let api = fake(d, |_| {}).await;
     let s = Scratch::new();
@@ -629,7 +629,7 @@ async fn the_run_report_of_a_complete_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_run_report_of_a_run_with_a_failed_region() {
-    let faults = trendlake::fake_api::parse_faults(
+    let faults = trendlake_fake_api::parse_faults(
         r#"{"faults": [{"region": "KR", "page": 2, "times": 0, "kind": "chart_not_found_404"}]}"#,
     )
     .unwrap();

@@ -13,7 +13,7 @@ use std::path::Path;
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate};
 use serde_json::Value;
-use trendlake::fake_api::chart;
+use trendlake_fake_api::chart;
 use trendlake::youtube::model::Video;
 use unicode_normalization::UnicodeNormalization;
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use clap::CommandFactory;
-use trendlake::cli::Cli;
+use trendlake_cli::cli::Cli;
 
 fn readme() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
@@ -118,7 +118,7 @@ fn flag_rows() -> BTreeMap<String, Vec<FlagRow>> {
 #[test]
 fn flag_table_matches_every_command() {
     let rows = flag_rows();
-    let keys = trendlake::cli::known_keys();
+    let keys = trendlake_cli::cli::known_keys();
     let mut seen = BTreeSet::new();
     let mut cli = Cli::command();
     cli.build();

@@ -503,7 +503,7 @@ const NIGHT: &str = "2026-11-20";
 struct ProxiedLake {
     moto: Moto,
     proxy: FaultyS3,
-    api: trendlake::fake_api::FakeApi,
+    api: trendlake_fake_api::FakeApi,
     dir: tempfile::TempDir,
     /// The earlier snapshot's key and bytes.
     before: (String, bytes::Bytes),

@@ -285,7 +285,7 @@ fn another_date_against_the_real_api_is_refused_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_are_one_object_per_line_with_an_event_per_region() {
     let api = fake(date("2026-11-20"), |c| {
-        c.faults = trendlake::fake_api::parse_faults(
+        c.faults = trendlake_fake_api::parse_faults(
             r#"{"faults": [{"region": "KR", "kind": "bad_key", "times": 0}]}"#,
         )
         .unwrap();

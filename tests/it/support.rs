@@ -9,7 +9,7 @@ use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::metadata::ParquetMetaData;
-use trendlake::fake_api::{FakeApi, FakeConfig};
+use trendlake_fake_api::{FakeApi, FakeConfig};
 
 pub const SEED: u64 = 7;
 

@@ -10,8 +10,8 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-pub const REGIONS_CSV: &str = include_str!("../data/regions.csv");
-pub const CATEGORIES_CSV: &str = include_str!("../data/categories.csv");
+pub const REGIONS_CSV: &str = include_str!("../../../data/regions.csv");
+pub const CATEGORIES_CSV: &str = include_str!("../../../data/categories.csv");
 
 /// A region from `i18nRegions.list` that has a trending chart (a row of `data/regions.csv`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -25,7 +25,7 @@ use crate::lake::{Lake, LakeError, Listed, Source, partition_date};
 use crate::raw::RawKey;
 use crate::warehouse::Warehouse;
 
-const ENTRIES_PER_DATE: &str = include_str!("../sql/check/entries_per_date.sql");
+const ENTRIES_PER_DATE: &str = include_str!("../../../sql/check/entries_per_date.sql");
 
 /// What is wrong (stable serde names: scripts may match on them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

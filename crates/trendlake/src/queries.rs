@@ -35,7 +35,7 @@ macro_rules! library {
     ($($name:literal),* $(,)?) => {
         &[$(NamedQuery {
             name: $name,
-            sql: include_str!(concat!("../sql/queries/", $name, ".sql")),
+            sql: include_str!(concat!("../../../sql/queries/", $name, ".sql")),
         }),*]
     };
 }

@@ -28,8 +28,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::youtube::ApiKey;
-use crate::youtube::model::{
+use trendlake::youtube::ApiKey;
+use trendlake::youtube::model::{
     ApiErrorBody, ErrorItem, ErrorResponse, PageInfo, Video, VideoListResponse,
 };
 pub use data::chart;
@@ -543,7 +543,7 @@ pub fn parse(
     }
 
     let region = param("regionCode").ok_or_else(|| ApiError::required("regionCode"))?;
-    if crate::regions::region(region).is_none() {
+    if trendlake::regions::region(region).is_none() {
         return Err(ApiError::invalid_region());
     }
     if param("videoCategoryId").is_some_and(|c| c != "0") {
@@ -906,7 +906,7 @@ mod tests {
             assert_eq!(item["kind"], "youtube#video");
             assert!(item.get("snippet").is_some() && item.get("statistics").is_some());
             assert!(item.get("contentDetails").is_none());
-            let stats: crate::youtube::model::Statistics =
+            let stats: trendlake::youtube::model::Statistics =
                 serde_json::from_value(item["statistics"].clone()).unwrap();
             assert_eq!(Some(&stats), full.statistics.as_ref());
             assert_eq!(item["etag"].as_str().unwrap().len(), 27);
@@ -979,7 +979,7 @@ mod tests {
     /// `{:?}` and `{:#?}` of `value` show the key's place, never the key.
     #[track_caller]
     fn assert_debug_hides_key(value: &impl std::fmt::Debug) {
-        crate::youtube::client::assert_debug_hides_key(value, SECRET);
+        trendlake::youtube::client::assert_debug_hides_key(value, SECRET);
     }
 
     #[test]

@@ -573,9 +573,10 @@ fn strip_html(s: &str) -> String {
 
 /// `{:?}` and `{:#?}` of `value` show where a key is (`[REDACTED]`), never `secret`: for the tests
 /// of every struct that holds a key.
-#[cfg(test)]
+/// For the tests of every crate whose structs hold a key (the binary's settings, the fake API's).
+#[doc(hidden)]
 #[track_caller]
-pub(crate) fn assert_debug_hides_key(value: &impl fmt::Debug, secret: &str) {
+pub fn assert_debug_hides_key(value: &impl fmt::Debug, secret: &str) {
     for text in [format!("{value:?}"), format!("{value:#?}")] {
         assert!(!text.contains(secret), "{text}");
         // The key is there, shown as hidden: the test looks at the right thing.

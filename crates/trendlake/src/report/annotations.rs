@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The compiled-in file.
-pub const SOURCE_CHANGES_CSV: &str = include_str!("../../data/source_changes.csv");
+pub const SOURCE_CHANGES_CSV: &str = include_str!("../../../../data/source_changes.csv");
 
 /// One change: from `date` on, `title` (`detail` says what it means for the numbers).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

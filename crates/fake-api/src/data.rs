@@ -20,7 +20,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::youtube::model::{
+use trendlake::youtube::model::{
     ContentDetails, LiveStreamingDetails, Localized, RegionRestriction, Snippet, Statistics,
     Thumbnail, Thumbnails, Video,
 };
@@ -1147,7 +1147,7 @@ mod tests {
     #[test]
     fn global_hits_trend_in_several_regions_with_identical_metadata() {
         let date = d("2026-11-25");
-        let charts: Vec<Vec<Video>> = crate::regions::DEFAULT_REGIONS
+        let charts: Vec<Vec<Video>> = trendlake::regions::DEFAULT_REGIONS
             .iter()
             .map(|r| chart(42, r, date))
             .collect();

@@ -278,7 +278,7 @@ impl Fault {
     /// Rejects entries that could never fire or that contradict themselves, so a typo in a plan
     /// fails loudly instead of silently testing nothing.
     pub fn validate(&self) -> Result<(), FaultError> {
-        if self.region != "*" && crate::regions::region(&self.region).is_none() {
+        if self.region != "*" && trendlake::regions::region(&self.region).is_none() {
             return Err(FaultError::Region(self.region.clone()));
         }
         if self.page == Some(0) {
@@ -629,7 +629,7 @@ fn html() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_api::{FakeApi, FakeConfig};
+    use crate::{FakeApi, FakeConfig};
 
     async fn start(faults: Vec<Fault>) -> FakeApi {
         start_with(FakeConfig { faults, ..config() }).await
@@ -664,7 +664,7 @@ mod tests {
         if page > 1 {
             query.push((
                 "pageToken",
-                crate::fake_api::page_token::PageToken::next((page - 1) * 50).encode(),
+                crate::page_token::PageToken::next((page - 1) * 50).encode(),
             ));
         }
         client

@@ -19,7 +19,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::lake::{Lake, LakeError};
-use crate::output::{ReplaceError, write_whole};
+use crate::fsutil::{ReplaceError, write_whole};
 use crate::queries::{NotHeld, QueryError};
 use crate::warehouse::WarehouseError;
 
@@ -109,7 +109,7 @@ pub fn generate(
     })
 }
 
-/// Write `html` to `path` whole (`output::write_whole`): into a temporary file beside it,
+/// Write `html` to `path` whole (`fsutil::write_whole`): into a temporary file beside it,
 /// fsynced and renamed over it once complete, so a reader (or a web server) never sees half a
 /// page, nor a power cut an empty one.
 pub fn write_file(path: &Path, html: &str) -> Result<(), ReportError> {

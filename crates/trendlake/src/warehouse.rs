@@ -22,6 +22,7 @@ use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, NaiveDate, Utc};
 use duckdb::{AccessMode, Config, Connection, OptionalExt, params};
 
+use crate::fsutil::FileLock;
 use crate::queries::{Binding, MissingDate, NamedQuery, QueryError, bound_date, held_date};
 use crate::regions::{categories, regions};
 
@@ -32,21 +33,21 @@ pub const SCHEMA_VERSION: u32 = 5;
 /// Who wrote a warehouse, recorded in `trendlake_warehouse.written_by`.
 const WRITTEN_BY: &str = concat!("trendlake ", env!("CARGO_PKG_VERSION"));
 
-const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
-const VIEWS_SQL: &str = include_str!("../sql/views.sql");
-const STAGING_SQL: &str = include_str!("../sql/staging.sql");
-const MERGE_CHART_ENTRIES: &str = include_str!("../sql/merge/chart_entries.sql");
-const MERGE_STALE_ENTRIES: &str = include_str!("../sql/merge/chart_entries_stale.sql");
-const MERGE_VIDEOS: &str = include_str!("../sql/merge/videos.sql");
-const MERGE_RESEEN: &str = include_str!("../sql/merge/videos_reseen.sql");
-const MERGE_RECORD: &str = include_str!("../sql/merge/merged_snapshots.sql");
-const STALE_VIDEOS: &str = include_str!("../sql/merge/videos_stale.sql");
-const REFRESH_VIDEOS: &str = include_str!("../sql/merge/videos_refresh.sql");
-const STAGING_DUPLICATES: &str = include_str!("../sql/merge/staging_duplicates.sql");
-const REGION_SNAPSHOTS: &str = include_str!("../sql/merge/region_snapshots.sql");
-const FORGET_ENTRIES: &str = include_str!("../sql/merge/chart_entries_forget.sql");
-const FORGET_RECORD: &str = include_str!("../sql/merge/merged_snapshots_forget.sql");
-const SET_IDENTITY: &str = include_str!("../sql/merge/merged_snapshots_identity.sql");
+const SCHEMA_SQL: &str = include_str!("../../../sql/schema.sql");
+const VIEWS_SQL: &str = include_str!("../../../sql/views.sql");
+const STAGING_SQL: &str = include_str!("../../../sql/staging.sql");
+const MERGE_CHART_ENTRIES: &str = include_str!("../../../sql/merge/chart_entries.sql");
+const MERGE_STALE_ENTRIES: &str = include_str!("../../../sql/merge/chart_entries_stale.sql");
+const MERGE_VIDEOS: &str = include_str!("../../../sql/merge/videos.sql");
+const MERGE_RESEEN: &str = include_str!("../../../sql/merge/videos_reseen.sql");
+const MERGE_RECORD: &str = include_str!("../../../sql/merge/merged_snapshots.sql");
+const STALE_VIDEOS: &str = include_str!("../../../sql/merge/videos_stale.sql");
+const REFRESH_VIDEOS: &str = include_str!("../../../sql/merge/videos_refresh.sql");
+const STAGING_DUPLICATES: &str = include_str!("../../../sql/merge/staging_duplicates.sql");
+const REGION_SNAPSHOTS: &str = include_str!("../../../sql/merge/region_snapshots.sql");
+const FORGET_ENTRIES: &str = include_str!("../../../sql/merge/chart_entries_forget.sql");
+const FORGET_RECORD: &str = include_str!("../../../sql/merge/merged_snapshots_forget.sql");
+const SET_IDENTITY: &str = include_str!("../../../sql/merge/merged_snapshots_identity.sql");
 
 /// One step of the schema's history: the SQL that takes a warehouse from version `to - 1` to `to`.
 #[derive(Debug, Clone, Copy)]
@@ -61,22 +62,22 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         to: 2,
         file: "sql/migrations/002_metadata_date_no_big_keys.sql",
-        sql: include_str!("../sql/migrations/002_metadata_date_no_big_keys.sql"),
+        sql: include_str!("../../../sql/migrations/002_metadata_date_no_big_keys.sql"),
     },
     Migration {
         to: 3,
         file: "sql/migrations/003_region_time_zones.sql",
-        sql: include_str!("../sql/migrations/003_region_time_zones.sql"),
+        sql: include_str!("../../../sql/migrations/003_region_time_zones.sql"),
     },
     Migration {
         to: 4,
         file: "sql/migrations/004_region_snapshots.sql",
-        sql: include_str!("../sql/migrations/004_region_snapshots.sql"),
+        sql: include_str!("../../../sql/migrations/004_region_snapshots.sql"),
     },
     Migration {
         to: 5,
         file: "sql/migrations/005_lineage.sql",
-        sql: include_str!("../sql/migrations/005_lineage.sql"),
+        sql: include_str!("../../../sql/migrations/005_lineage.sql"),
     },
 ];
 
@@ -810,7 +811,7 @@ pub struct MergeSession {
     /// Whether the work file is the standby (one publish behind) rather than a copy.
     from_standby: bool,
     /// Released after the copy is removed: fields drop after `Drop::drop`.
-    _lock: WriterLock,
+    _lock: FileLock,
 }
 
 impl MergeSession {
@@ -818,7 +819,7 @@ impl MergeSession {
         if let Some(dir) = parent_dir(path) {
             std::fs::create_dir_all(dir).map_err(io_err(path, "create its directory"))?;
         }
-        let lock = WriterLock::acquire(path)?;
+        let lock = writer_lock(path)?;
         remove_leftovers(path).map_err(io_err(
             path,
             "remove the <warehouse>.merging* files a crashed merge left",
@@ -1403,83 +1404,22 @@ fn copy_database(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The exclusive writer lock of a warehouse: `<warehouse>.lock`, locked with the operating
-/// system's advisory file lock (`flock` on Unix), as the lake's per-date locks are.
-///
-/// Released on drop; on Unix the file is removed first, while still locked, and every locker
-/// checks, once it holds the lock, that the file it locked is still the one at the path
-/// (retrying otherwise), so two sessions can never hold "the" lock at once.
-#[derive(Debug)]
-struct WriterLock {
-    /// Held for its lock: closing it releases the lock.
-    _file: File,
-    path: PathBuf,
-}
-
-impl WriterLock {
-    fn acquire(warehouse: &Path) -> Result<Self, WarehouseError> {
-        let path = sibling(warehouse, ".lock");
-        let fail = |source| WarehouseError::Io {
-            path: warehouse.display().to_string(),
-            step: format!("take the writer lock {}", path.display()),
-            source,
-        };
-        let mut announced = false;
-        loop {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .map_err(fail)?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    if !announced {
-                        eprintln!(
-                            "another trendlake is merging into {}; waiting for it ({})",
-                            warehouse.display(),
-                            path.display()
-                        );
-                        announced = true;
-                    }
-                    file.lock().map_err(fail)?;
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
-            }
-            // The session we waited for removed the file as it released it, and another may
-            // have made a new one since: only a lock on the file at `path` now counts.
-            if is_current(&file, &path).map_err(fail)? {
-                return Ok(Self { _file: file, path });
-            }
-        }
-    }
-}
-
-impl Drop for WriterLock {
-    fn drop(&mut self) {
-        if cfg!(unix) {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Whether `file` is (still) the file at `path`.
-#[cfg(unix)]
-fn is_current(file: &File, path: &Path) -> std::io::Result<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let held = file.metadata()?;
-    match std::fs::metadata(path) {
-        Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Lock files are never removed off Unix, so the file locked is the one at the path.
-#[cfg(not(unix))]
-fn is_current(_file: &File, _path: &Path) -> std::io::Result<bool> {
-    Ok(true)
+/// Take the exclusive writer lock of a warehouse, `<warehouse>.lock` (see [`FileLock`]),
+/// waiting for a session that holds it.
+fn writer_lock(warehouse: &Path) -> Result<FileLock, WarehouseError> {
+    let path = sibling(warehouse, ".lock");
+    FileLock::acquire(&path, false, || {
+        eprintln!(
+            "another trendlake is merging into {}; waiting for it ({})",
+            warehouse.display(),
+            path.display()
+        )
+    })
+    .map_err(|source| WarehouseError::Io {
+        path: warehouse.display().to_string(),
+        step: format!("take the writer lock {}", path.display()),
+        source,
+    })
 }
 
 /// Wrap a DuckDB error with the warehouse file and the step that failed.
@@ -1505,7 +1445,7 @@ mod tests {
     use super::*;
 
     /// The schema of version 1 as shipped, frozen.
-    const V1_SCHEMA: &str = include_str!("../sql/migrations/v1_schema.sql");
+    const V1_SCHEMA: &str = include_str!("../../../sql/migrations/v1_schema.sql");
 
     fn rows(conn: &Connection, sql: &str) -> Vec<Vec<String>> {
         let mut stmt = conn.prepare(sql).unwrap();

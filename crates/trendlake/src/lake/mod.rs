@@ -23,6 +23,8 @@ use object_store::{
 };
 use tracing::warn;
 
+use crate::fsutil::FileLock;
+
 pub use codec::{DecodeError, Decoded, Footer, Lineage, Source};
 
 /// S3 requests: retried with backoff, but bounded, so a dead endpoint is reported in seconds, not
@@ -602,53 +604,30 @@ impl Lake {
 
     /// An exclusive lock on `date`'s snapshot, held until dropped. Local lakes lock a file under
     /// `_locks/`; on S3 there is none (commits are conditional puts instead).
-    pub(crate) async fn lock(&self, date: NaiveDate) -> Result<Option<DateLock>, LakeError> {
+    pub(crate) async fn lock(&self, date: NaiveDate) -> Result<Option<FileLock>, LakeError> {
         let Some(dir) = &self.local_dir else {
             return Ok(None);
         };
         let path = dir
             .join("_locks")
             .join(format!("snapshot_date={date}.lock"));
+        let shown = path.display().to_string();
         let fail = |source| LakeError::Lock {
-            path: path.display().to_string(),
+            path: shown,
             source,
         };
-        let mut announced = false;
-        let mut vanished = 0;
-        loop {
-            let file = match open_lock_file(&path) {
-                Ok(file) => file,
-                // `_locks/` was removed by a run releasing its lock just now: make it again.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && vanished < 100 => {
-                    vanished += 1;
-                    continue;
-                }
-                Err(e) => return Err(fail(e)),
-            };
-            let file = match file.try_lock() {
-                Ok(()) => file,
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    if !announced {
-                        eprintln!(
-                            "another trendlake is committing {date} to this lake; waiting for it ({})",
-                            path.display()
-                        );
-                        announced = true;
-                    }
-                    // Off the async workers: the wait may be long.
-                    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-                        .await
-                        .expect("locking does not panic")
-                        .map_err(fail)?
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
-            };
-            // The run we waited for removed the file as it released it, and a third may have
-            // made a new one since: only a lock on the file at `path` now counts.
-            if is_current(&file, &path).map_err(fail)? {
-                return Ok(Some(DateLock { _file: file, path }));
-            }
-        }
+        let waiting = format!(
+            "another trendlake is committing {date} to this lake; waiting for it ({})",
+            path.display()
+        );
+        // Off the async workers: the wait may be long.
+        let lock = tokio::task::spawn_blocking(move || {
+            FileLock::acquire(&path, true, || eprintln!("{waiting}"))
+        })
+        .await
+        .expect("locking does not panic")
+        .map_err(fail)?;
+        Ok(Some(lock))
     }
 
     /// Write a run report to `_runs/snapshot_date=D/<run_id>.json`.
@@ -710,63 +689,6 @@ impl Lake {
         dates.dedup();
         Ok(dates)
     }
-}
-
-/// A held lock on one date of a local lake: `_locks/snapshot_date=D.lock`, locked with the
-/// operating system's advisory file lock (`flock` on Unix).
-///
-/// Released on drop, and on Unix the file is removed first, while still locked, so lakes do not
-/// collect one lock file per date. Removing a locked file is safe because every locker checks,
-/// once it holds the lock, that the file it locked is still the one at the path
-/// ([`Lake::lock`] retries otherwise): a run that waited on the removed file cannot share the lock
-/// with one that created the next. Elsewhere the file stays; an unlocked lock file is harmless.
-#[derive(Debug)]
-pub(crate) struct DateLock {
-    /// Held for its lock: closing it releases the lock.
-    _file: std::fs::File,
-    path: std::path::PathBuf,
-}
-
-impl Drop for DateLock {
-    fn drop(&mut self) {
-        if cfg!(unix) {
-            let _ = std::fs::remove_file(&self.path);
-            // `_locks/` too, once empty (it fails, harmlessly, while other dates hold locks).
-            if let Some(dir) = self.path.parent() {
-                let _ = std::fs::remove_dir(dir);
-            }
-        }
-        // The lock itself goes when `_file` is closed, right after this.
-    }
-}
-
-fn open_lock_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-}
-
-/// Whether `file` is (still) the file at `path`.
-#[cfg(unix)]
-fn is_current(file: &std::fs::File, path: &std::path::Path) -> std::io::Result<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let held = file.metadata()?;
-    match std::fs::metadata(path) {
-        Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Lock files are never removed off Unix, so the file locked is the one at the path.
-#[cfg(not(unix))]
-fn is_current(_file: &std::fs::File, _path: &std::path::Path) -> std::io::Result<bool> {
-    Ok(true)
 }
 
 /// Whether a file name is one `LocalFileSystem` stages a write under (`name#123`).
