@@ -1,8 +1,7 @@
 //! Merging one new night into warehouses of 1, 365 and 1,095 nights of 9-region history: how the
-//! nightly merge's cost grows with the warehouse (issue 7). Then, on the longest history (issue
-//! 16): a new warehouse merged from the whole lake, and a copy of the lake (new inodes and times:
-//! other etags, the same content) merged into the warehouse that holds it, which must merge
-//! nothing. Run with `cargo bench --bench merge` (`-- 1 365` runs those histories only).
+//! nightly merge's cost grows with the warehouse. Then, on the longest history: a new warehouse
+//! merged from the whole lake, and a copy of the lake (new inodes and times: other etags, the same
+//! content) merged into the warehouse that holds it, which must merge nothing. Run with `cargo bench --bench merge` (`-- 1 365` runs those histories only).
 //!
 //! The lake history is built with the library, not through HTTP (`common`, shared with the queries
 //! bench): each night's charts come from the fake's generator (`fake_api::chart`, what the fake API

@@ -1,4 +1,4 @@
-//! Benchmarks of issue 2, reported in the README: fetch wall time against the fake with 250 ms
+//! The pipeline's benchmarks, reported in docs/benchmarks.md: fetch wall time against the fake with 250 ms
 //! latency, transform throughput (JSON pages → Parquet bytes) against a Python peer, and the
 //! peak memory of `demo` and of a 9-region `run`. Run with `cargo bench`.
 
@@ -93,7 +93,7 @@ async fn fetch_bench() {
     }
 }
 
-/// Issue 3: 10% of responses fail transiently (503) at 250 ms latency; all 1,800 rows must
+/// Faults: 10% of responses fail transiently (503) at 250 ms latency; all 1,800 rows must
 /// still arrive, with the production retry policy (500 ms first backoff, jittered).
 async fn faults_bench() {
     // 4 of the 40 responses a run then gets (36 pages + 4 retries) are 503s, spread over regions and pages.

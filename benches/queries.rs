@@ -1,4 +1,4 @@
-//! The named queries on 3 years of 9-region history (issue 8). Run with
+//! The named queries on 3 years of 9-region history (docs/benchmarks.md). Run with
 //! `cargo bench --bench queries`; `-- latency` times the warehouse only, `-- lake` the warehouse
 //! and the raw lake, `-- memory` the memory part only.
 //!
@@ -13,7 +13,7 @@
 //!   read-only connection as `trendlake query` opens it (`Warehouse::open_read_only`, then
 //!   `query_each` fetching every row), process start excluded. A query run with a date or video
 //!   set is "one date / one video" (target: median under 100 ms), any other "whole history"
-//!   (under 1 s); a query the issue lists as whole-history that also takes a date or video is
+//!   (under 1 s); a query that reads the whole history but also takes a date or video is
 //!   run both ways. Beside it, the same SQL on the raw lake through DuckDB's Python client
 //!   (`benches/queries_on_lake.py`, 3 runs), and the binary's wall time for
 //!   `query --name top_movers`, process start included.
@@ -52,9 +52,9 @@ const BINARY_RUNS: usize = 5;
 const MEMORY_RUNS: usize = 3;
 const ONE_TARGET: Duration = Duration::from_millis(100);
 const WHOLE_TARGET: Duration = Duration::from_secs(1);
-/// The queries issue 8 names as reading the whole history: run with their date and video
-/// parameters at the defaults (and, when they declare some, also with them set).
-const ISSUE_WHOLE_HISTORY: [&str; 9] = [
+/// The queries that read the whole history though they take a date or video: run with their
+/// date and video parameters at the defaults (and, when they declare some, also with them set).
+const ALSO_WHOLE_HISTORY: [&str; 9] = [
     "streaks",
     "survival",
     "channel_leaderboard",
@@ -329,7 +329,7 @@ fn chosen_values(warehouse: &Path) -> (String, String, String) {
 
 /// How the bench runs a query: with its date and video parameters set (one date or one video)
 /// if it declares any, and with them left at their defaults (the whole history) if it declares
-/// none or the issue lists it as reading the whole history. Regions are set to JP either way.
+/// none or is one of [`ALSO_WHOLE_HISTORY`]. Regions are set to JP either way.
 fn plans(query: &'static NamedQuery, date: &str, video: &str) -> Vec<Planned> {
     let declared: Vec<Param> = query
         .params()
@@ -341,7 +341,7 @@ fn plans(query: &'static NamedQuery, date: &str, video: &str) -> Vec<Planned> {
         .iter()
         .any(|p| matches!(p.kind, ParamKind::Date | ParamKind::Video));
     let mut out = Vec::new();
-    if !narrows || ISSUE_WHOLE_HISTORY.contains(&query.name) {
+    if !narrows || ALSO_WHOLE_HISTORY.contains(&query.name) {
         out.push(plan(query, &declared, None));
     }
     if narrows {

@@ -1,5 +1,5 @@
-//! `trendlake report` for the last date of 3 years of 9-region history (issue 9): target under
-//! 2 s. Run with `cargo bench --bench report`.
+//! `trendlake report` for the last date of 3 years of 9-region history (docs/benchmarks.md):
+//! target under 2 s. Run with `cargo bench --bench report`.
 //!
 //! The history is the other benches' (`common`: the fake's generator and
 //! `commit::commit`, no HTTP): 1,095 nights × 9 regions × 200 videos ending 2026-11-25,

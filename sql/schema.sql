@@ -1,4 +1,4 @@
--- The warehouse's tables (SPEC "Warehouse") at the current schema version, which
+-- The warehouse's tables (docs/warehouse.md) at the current schema version, which
 -- `SCHEMA_VERSION` in src/warehouse.rs names. Idempotent: run in every merge session, after the
 -- migrations (sql/migrations/NNN_*.sql) have brought an older warehouse to this version.
 

@@ -1,6 +1,5 @@
-//! The `trendlake` binary: parse, run, and turn the outcome into an exit code
-//! (0 complete, 3 partial, 1 failed, 2 usage or configuration, 4 merge failed, 5 report failed,
-//! 6 `check` could not finish).
+//! The `trendlake` binary: parse, run, and turn the outcome into an exit code (what each code
+//! means: docs/operations.md, "Exit codes").
 
 use std::process::ExitCode;
 
@@ -9,7 +8,7 @@ use trendlake_cli::logging;
 use trendlake::youtube::ApiKey;
 
 // The transform allocates and frees millions of short strings a second; mimalloc does that
-// faster than glibc's malloc (see the README's benchmarks). Cargo.toml also turns on mimalloc's
+// faster than glibc's malloc (docs/benchmarks.md). Cargo.toml also turns on mimalloc's
 // `override`, so DuckDB's C++ allocations (malloc and operator new) go to mimalloc too: a named
 // query's hash tables and windows take a quarter less time that way.
 #[global_allocator]

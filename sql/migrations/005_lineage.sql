@@ -1,4 +1,4 @@
--- Version 4 → 5 (issue 16): a merged snapshot is identified by the SHA-256 of its rows
+-- Version 4 → 5: a merged snapshot is identified by the SHA-256 of its rows
 -- (`content_sha256`, NULL for those merged before: they are told apart by etag and size until
 -- merged again), and every publish by a generation naming its parent, so a merge starts from the
 -- standby only when the standby is exactly the published file's parent.

@@ -26,8 +26,8 @@ WITH chosen AS (
            coalesce(CAST(getvariable('limit') AS BIGINT), 20) AS per_region
 ),
 -- The regions holding a snapshot on the chart date and one before it; a region whose first
--- snapshot is the chart date has no previous one, and so no entries. region_snapshots, a view
--- over merged_snapshots, answers this without touching chart_entries.
+-- snapshot is the chart date has no previous one, and so no entries. region_snapshots, a table
+-- derived from merged_snapshots, answers this without touching chart_entries.
 compared AS (
     SELECT s.region, s.snapshot_date, s.previous_date
     FROM region_snapshots s, chosen

@@ -23,8 +23,8 @@ WITH chosen AS (
            CAST(getvariable('region') AS VARCHAR) AS only_region,
            coalesce(CAST(getvariable('limit') AS BIGINT), 5) AS per_region
 ),
--- The regions holding a snapshot on the chart date and one before it (region_snapshots, a view
--- over merged_snapshots, answers this without touching chart_entries).
+-- The regions holding a snapshot on the chart date and one before it (region_snapshots, a table
+-- derived from merged_snapshots, answers this without touching chart_entries).
 compared AS (
     SELECT s.region, s.snapshot_date, s.previous_date
     FROM region_snapshots s, chosen

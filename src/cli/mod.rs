@@ -1,4 +1,4 @@
-//! Command line: clap flags (SPEC "Command line"), layered with the environment and an optional
+//! Command line: clap flags (docs/commands.md), layered with the environment and an optional
 //! TOML file (`layering`), validated into settings before any I/O (`validate`), then dispatched.
 //! A usage error touches nothing.
 

@@ -664,6 +664,6 @@ fn every_trendlake_command_in_deploy_parses() {
             }
         }
     }
-    // The service, the crontab and the README's code blocks at least.
+    // The service, the crontab and deploy/README.md's code blocks at least.
     assert!(checked >= 3, "only {checked} trendlake command lines found");
 }

@@ -1,4 +1,4 @@
-//! Issue 3: every fault of the API's error catalogue, injected by the fake, meets the right
+//! Every fault of the API's error catalogue, injected by the fake, meets the right
 //! response — transient ones are retried to a complete chart, permanent ones are reported with
 //! exit 1 or 3 and leave earlier snapshots byte-identical — and the key never leaks.
 

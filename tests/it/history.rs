@@ -2,7 +2,7 @@
 //! real binary, and its rows read back from the lake's Parquet with the parquet crate alone, so
 //! the tests compute what each named query should answer without the warehouse's SQL.
 //!
-//! Nine regions (SPEC's defaults) from [`FIRST`] to [`LAST`], with no snapshot on [`MISSING`]:
+//! Nine regions (the default regions) from [`FIRST`] to [`LAST`], with no snapshot on [`MISSING`]:
 //! the gap a "daily" gain must not hide, and a day a streak does not break for want of data.
 
 use std::collections::{BTreeMap, BTreeSet};

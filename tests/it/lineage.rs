@@ -1,4 +1,4 @@
-//! Lineage an operator cannot break (issue 16): raw pages, snapshots and the warehouse agree
+//! Lineage an operator cannot break: raw pages, snapshots and the warehouse agree
 //! whatever an operator or a failure does between two runs. Each scenario runs the real binary
 //! against the fake API, on a local lake and, where storage is involved, on S3 (moto).
 

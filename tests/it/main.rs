@@ -6,6 +6,7 @@ mod archive;
 mod cli;
 mod crash;
 mod deploy;
+mod docs;
 mod faults;
 mod history;
 mod library_chart;

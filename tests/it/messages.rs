@@ -1,5 +1,5 @@
 //! Messages that name the next step that works, and output that ends quietly when its reader
-//! stops reading (issue 17, item 5).
+//! stops reading.
 
 use std::process::Stdio;
 

@@ -402,7 +402,7 @@ fn pyarrow_and_pandas_read_the_lake_with_a_date_and_nullable_counts() {
         serde_json::json!({"snapshot_date": "date32[day]", "view_count": "int64",
                            "like_count": "int64", "comment_count": "int64"})
     );
-    // The README's pandas line: a date (not a category), and nullable int64 (not float64).
+    // docs/notebooks.md's pandas line: a date (not a category), and nullable int64 (not float64).
     assert_eq!(
         types("pandas"),
         serde_json::json!({"snapshot_date": "date32[day][pyarrow]", "view_count": "int64[pyarrow]",
@@ -458,8 +458,8 @@ fn spark_reads_the_lake_with_a_date_partition_and_long_counts() {
     assert_eq!(got["with_schema_rows"], rows);
 }
 
-/// Under `TZ=America/New_York`, DuckDB's session opened as the README and the notebook open it
-/// (`SET TimeZone = 'UTC'`) hands the warehouse's `fetched_at` to Polars and pandas in UTC, as the
+/// Under `TZ=America/New_York`, DuckDB's session opened as docs/notebooks.md and the notebook
+/// open it (`SET TimeZone = 'UTC'`) hands the warehouse's `fetched_at` to Polars and pandas in UTC, as the
 /// lake's: they join and concatenate, every joined row agrees, and `hour()` is the UTC hour.
 #[test]
 fn a_warehouse_timestamp_and_a_lake_timestamp_join_and_concatenate_in_any_time_zone() {

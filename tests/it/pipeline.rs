@@ -36,7 +36,7 @@ async fn nine_regions_end_to_end() {
         stderr(&out)
     );
 
-    // The lake file: SPEC's schema, 9 × 200 rows, one row group per region, sorted.
+    // The lake file: the lake's schema, 9 × 200 rows, one row group per region, sorted.
     let (meta, rows) = read_parquet(&s.snapshot_file("2026-11-20"));
     assert_eq!(rows.schema().fields(), schema().fields());
     assert!(

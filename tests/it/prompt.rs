@@ -1,4 +1,4 @@
-//! The interactive prompt as an analyst expects it, like DuckDB's CLI (issue 17 item 2): dot
+//! The interactive prompt as an analyst expects it, like DuckDB's CLI: dot
 //! commands (`.schema`, `.mode`, `.maxrows`, `.output`, `.timer`, `.read`, `.help`), the row
 //! note naming the dot commands, tables fitted to the terminal's width, a private history.
 //! Driven on a pseudo-terminal by util-linux's `script` (see `query_formats::Terminal`), whose

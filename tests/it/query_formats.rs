@@ -1,8 +1,8 @@
-//! Every column the warehouse holds prints in every `query` format (issue 6 item 0): the real
+//! Every column the warehouse holds prints in every `query` format: the real
 //! binary builds a warehouse from the fake API, then every table and view is queried as a
 //! table, CSV, JSON and Parquet.
 //!
-//! And `query` built for real use (issue 8): results stream in every format, the table stops at
+//! And `query` built for real use: results stream in every format, the table stops at
 //! `--max-rows`, bad SQL and writes are refused with exit 2 and nothing touched, SQL comes on
 //! stdin, and on a terminal an interactive prompt runs SQL and named queries (driven here under
 //! a pseudo-terminal by util-linux's `script`).

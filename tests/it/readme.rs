@@ -1,6 +1,6 @@
-//! The README's tables are checked against the code: every command, every flag with its
-//! variable, default and commands, and every part of the source tree. A flag added, renamed or
-//! given another default without its README row fails here.
+//! The documentation's tables are checked against the code: every command and every flag with
+//! its variable, default and commands (docs/commands.md), and every part of the source tree
+//! (docs/layout.md). A flag added, renamed or given another default without its row fails here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -8,16 +8,25 @@ use std::path::Path;
 use clap::CommandFactory;
 use trendlake_cli::cli::Cli;
 
-fn readme() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+/// A documentation file, by its path from the repository's root.
+fn doc(rel: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-/// The rows of the first table after the heading `heading`, as cells (backticks kept).
-fn table(text: &str, heading: &str) -> Vec<Vec<String>> {
+/// The commands and settings page.
+const COMMANDS: &str = "docs/commands.md";
+/// The code layout page.
+const LAYOUT: &str = "docs/layout.md";
+
+/// The rows of the first table after the heading `heading` of the file `rel`, as cells
+/// (backticks kept).
+fn table(rel: &str, heading: &str) -> Vec<Vec<String>> {
+    let text = doc(rel);
     let start = text
         .lines()
         .position(|l| l.trim() == heading)
-        .unwrap_or_else(|| panic!("README has no heading {heading:?}"));
+        .unwrap_or_else(|| panic!("{rel} has no heading {heading:?}"));
     text.lines()
         .skip(start + 1)
         .skip_while(|l| !l.starts_with('|'))
@@ -61,7 +70,7 @@ fn commands() -> Vec<clap::Command> {
 
 #[test]
 fn command_table_matches_the_cli() {
-    let rows = table(&readme(), "## Commands");
+    let rows = table(COMMANDS, "## Commands");
     let documented: BTreeSet<String> = rows
         .iter()
         .map(|r| {
@@ -85,7 +94,7 @@ fn command_table_matches_the_cli() {
     }
 }
 
-/// One README row of the flag table: flag, variable, config key, default, commands.
+/// One row of the settings table: flag, variable, config key, default, commands.
 #[derive(Debug)]
 struct FlagRow {
     env: Option<String>,
@@ -96,7 +105,7 @@ struct FlagRow {
 
 fn flag_rows() -> BTreeMap<String, Vec<FlagRow>> {
     let mut out: BTreeMap<String, Vec<FlagRow>> = BTreeMap::new();
-    for r in table(&readme(), "## Settings") {
+    for r in table(COMMANDS, "## Settings") {
         assert_eq!(r.len(), 6, "six cells: {r:?}");
         let flag = code(&r[0]).unwrap_or_else(|| panic!("{r:?}"));
         let flag = flag.split_whitespace().next().unwrap().to_string();
@@ -139,7 +148,7 @@ fn flag_table_matches_every_command() {
             let row = rows
                 .get(&flag)
                 .and_then(|rs| rs.iter().find(|r| r.commands.contains(listed)))
-                .unwrap_or_else(|| panic!("README's settings table lists {flag} for {listed}"));
+                .unwrap_or_else(|| panic!("{COMMANDS}'s settings table lists {flag} for {listed}"));
             seen.insert((flag.clone(), listed.to_string()));
             let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
             assert_eq!(row.env, env, "{name} {flag}: variable");
@@ -174,17 +183,41 @@ fn flag_table_matches_every_command() {
             for c in &r.commands {
                 assert!(
                     seen.contains(&(flag.clone(), c.clone())),
-                    "README lists {flag} for {c}, which has no such flag"
+                    "{COMMANDS} lists {flag} for {c}, which has no such flag"
                 );
             }
         }
     }
 }
 
+/// Directories each of whose entries has its own row in the layout table: the binary's sources
+/// and the library's.
+const LISTED_ENTRY_BY_ENTRY: [&str; 2] = ["src", "crates/trendlake/src"];
+
+/// Parts of the workspace the layout table names as a whole.
+const LISTED_WHOLE: [&str; 14] = [
+    "Cargo.toml",
+    "crates/trendlake",
+    "crates/fake-api",
+    "sql",
+    "data",
+    "tests/it",
+    "tests/fixtures/youtube",
+    "tests/python",
+    "benches",
+    "examples",
+    "docs",
+    "deploy",
+    ".ci",
+    "crates/trendlake/build.rs",
+];
+
+/// The workspace's layout as docs/layout.md describes it: the `trendlake-cli` package at the
+/// root (the binary), the library in `crates/trendlake/`, the fake API in `crates/fake-api/`.
 #[test]
 fn layout_table_covers_the_source_tree() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rows = table(&readme(), "## Layout of the code");
+    let rows = table(LAYOUT, "## Paths");
     let mut paths = Vec::new();
     for r in &rows {
         let cell = &r[0];
@@ -192,32 +225,28 @@ fn layout_table_covers_the_source_tree() {
         while let Some(p) = code(rest) {
             assert!(
                 root.join(p).exists(),
-                "README layout names {p}, which is missing"
+                "{LAYOUT} names {p}, which is missing"
             );
             paths.push(p.trim_end_matches('/').to_string());
             let used = rest.find(p).unwrap() + p.len() + 1;
             rest = &rest[used..];
         }
     }
-    for entry in std::fs::read_dir(root.join("src")).unwrap() {
-        let name = format!("src/{}", entry.unwrap().file_name().to_string_lossy());
-        assert!(
-            paths.iter().any(|p| p == &name),
-            "README's layout table lists {name}"
-        );
+    for dir in LISTED_ENTRY_BY_ENTRY {
+        let entries = std::fs::read_dir(root.join(dir))
+            .unwrap_or_else(|e| panic!("{LAYOUT} describes {dir}/, which cannot be read: {e}"));
+        for entry in entries {
+            let name = format!("{dir}/{}", entry.unwrap().file_name().to_string_lossy());
+            assert!(
+                paths.iter().any(|p| p == &name),
+                "{LAYOUT}'s table lists {name}"
+            );
+        }
     }
-    for dir in [
-        "sql",
-        "data",
-        "tests/it",
-        "benches",
-        "docs",
-        "deploy",
-        "tests/fixtures/youtube",
-    ] {
+    for part in LISTED_WHOLE {
         assert!(
-            paths.iter().any(|p| p == dir),
-            "README's layout table lists {dir}/"
+            paths.iter().any(|p| p == part),
+            "{LAYOUT}'s table lists {part}"
         );
     }
 }

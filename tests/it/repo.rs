@@ -96,7 +96,7 @@ fn outside_refs(text: &str) -> Vec<(usize, &'static str)> {
 
 /// `(line, target)` of every Markdown link and image (`[x](target)`, `![x](target)`,
 /// `[x]: target`) outside code blocks and code spans.
-fn markdown_links(text: &str) -> Vec<(usize, String)> {
+pub(crate) fn markdown_links(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut fence: Option<&str> = None;
     for (i, line) in text.lines().enumerate() {

@@ -1,4 +1,4 @@
-//! The real captured responses in `tests/fixtures/youtube/` parse and normalise as SPEC says.
+//! The real captured responses in `tests/fixtures/youtube/` parse and normalise as docs/lake.md says.
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int32Type, Int64Type, TimestampMicrosecondType};

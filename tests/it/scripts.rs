@@ -1,4 +1,4 @@
-//! `trendlake query` scripts and dates without a snapshot (issue 17, items 3 and 4), black-box:
+//! `trendlake query` scripts and dates without a snapshot, black-box:
 //! several statements from `--file`, stdin or the argument run in order, each result printed
 //! (or the last alone with `--last`); a script that would write is refused whole before anything
 //! runs; an error names its statement; and a named query asked about a date the warehouse holds

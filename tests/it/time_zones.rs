@@ -1,5 +1,5 @@
 //! Analysts' SQL on the warehouse's `TIMESTAMPTZ` columns answers as in any DuckDB with ICU
-//! (issue 17, item 1): `hour()`, `date_trunc`, `::DATE`, timestamp arithmetic and `AT TIME ZONE`,
+//! (docs/warehouse.md, "Time zones"): `hour()`, `date_trunc`, `::DATE`, timestamp arithmetic and `AT TIME ZONE`,
 //! in the session's time zone (UTC, or `query --time-zone`), each value checked against chrono-tz.
 
 use chrono::{DateTime, TimeZone, Timelike, Utc};

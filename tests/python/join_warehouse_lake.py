@@ -1,5 +1,5 @@
 """A warehouse timestamp and a lake timestamp, side by side in Polars and pandas, the way the
-README and the notebook open DuckDB (session time zone UTC); run under any TZ.
+docs/notebooks.md and the notebook open DuckDB (session time zone UTC); run under any TZ.
 
     join_warehouse_lake.py LAKE/videos WAREHOUSE
 

@@ -1,4 +1,5 @@
-"""Read a trendlake lake with pyarrow and pandas, the way the README shows; print what they see.
+"""Read a trendlake lake with pyarrow and pandas, the way docs/notebooks.md shows; print what
+they see.
 
     read_lake_pandas.py LAKE/videos
 
@@ -54,7 +55,7 @@ def pandas_summary(frame: pd.DataFrame) -> dict:
 
 
 columns = ["snapshot_date", *COUNTS]
-# The README's lines: the partition key typed as a date, not left to inference.
+# docs/notebooks.md's lines: the partition key typed as a date, not left to inference.
 by_date = ds.partitioning(pa.schema([("snapshot_date", pa.date32())]), flavor="hive")
 out = {
     # As is, pyarrow infers a string (or an int32) from a Hive key, never a date.

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::{ApiError, ServerState, VideosRequest, json_response, respond};
 
 /// One way for a `videos.list` call to go wrong. Plans name them by the explicit serde names
-/// below, which are a stable interface (README, plan files): renaming a variant keeps them.
+/// below, which are a stable interface (docs/fake_api.md, plan files): renaming a variant keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FaultKind {
     /// 429 `usageLimits` / `rateLimitExceeded`.

@@ -1,4 +1,4 @@
-//! Typed API items → normalised rows → Arrow `RecordBatch`es in the lake's schema (SPEC "Parquet schema").
+//! Typed API items → normalised rows → Arrow `RecordBatch`es in the lake's schema (docs/lake.md).
 //!
 //! Normalisation is the contract analysts rely on: NFC (never NFKC, which would fold full-width
 //! CJK and ligatures), Unicode control characters removed, absent counts as null, never 0.

@@ -146,7 +146,7 @@ pub fn region(code: &str) -> Option<&'static Region> {
     REGIONS.iter().find(|r| r.code == code)
 }
 
-/// The default regions of SPEC: `JP,KR,TW,SG,VN,TH,HK,US,GB`.
+/// The default regions: `JP,KR,TW,SG,VN,TH,HK,US,GB`.
 pub const DEFAULT_REGIONS: &[&str] = &["JP", "KR", "TW", "SG", "VN", "TH", "HK", "US", "GB"];
 
 #[cfg(test)]

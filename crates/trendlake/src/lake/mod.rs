@@ -4,7 +4,7 @@
 //! snapshot file read back through its format (`codec`). Nothing here knows what a run or a raw
 //! page is.
 //!
-//! Layout (SPEC, and the README's "Lake layout"): `videos/snapshot_date=D/videos.parquet`, one
+//! Layout (docs/lake.md): `videos/snapshot_date=D/videos.parquet`, one
 //! file per date, all regions, sorted by region then rank, one row group per region; `raw/…`
 //! (see `raw`); `_commits/`, `_runs/`, `_quarantine/`, `_reports/`, `_trash/`.
 

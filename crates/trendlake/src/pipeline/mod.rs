@@ -298,9 +298,7 @@ impl std::fmt::Display for Outcome {
 }
 
 impl Outcome {
-    /// The process exit code of SPEC: 0 complete, 3 partial, 1 failed, 4 when the snapshot
-    /// was committed but the merge after it failed, and 5 when everything was committed and
-    /// merged but the report after it failed.
+    /// The run's process exit code (docs/operations.md, "Exit codes").
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Complete => 0,
