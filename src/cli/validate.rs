@@ -154,8 +154,10 @@ pub struct Job {
     pub metrics_file: Option<PathBuf>,
 }
 
-/// `--metrics-file`: a name node_exporter's textfile collector reads (`*.prom`), in a directory
-/// that exists, checked now rather than after a night's work.
+/// `--metrics-file`: a name node_exporter's textfile collector reads (`*.prom`), or exit 2. A
+/// directory that does not exist (yet) is only a warning: the night's chart is not given up for
+/// its metrics, which are written at the end if the directory is there by then, and otherwise
+/// the run warns again.
 fn metrics_file(arg: &MetricsArg, settings: &[Setting]) -> Result<Option<PathBuf>> {
     let Some(path) = &arg.metrics_file else {
         return Ok(None);
@@ -175,12 +177,12 @@ fn metrics_file(arg: &MetricsArg, settings: &[Setting]) -> Result<Option<PathBuf
         _ => std::path::Path::new("."),
     };
     if !dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "{name} {}: the directory {} does not exist; create it, or give the textfile \
-             collector's directory (node_exporter's --collector.textfile.directory)",
+        crate::logging::warning(&format!(
+            "{name} {}: the directory {} does not exist, so the run's metrics cannot be written \
+             there; create it (node_exporter's --collector.textfile.directory)",
             path.display(),
             dir.display()
-        )));
+        ));
     }
     Ok(Some(path.clone()))
 }
@@ -338,7 +340,7 @@ mod tests {
     }
 
     #[test]
-    fn the_metrics_file_is_a_prom_file_in_a_directory_that_exists() {
+    fn the_metrics_file_is_a_prom_file() {
         let dir = tempfile::tempdir().unwrap();
         let base = ["--api-base-url", "http://127.0.0.1:9/youtube/v3"];
         let with = |path: &std::path::Path| {
@@ -354,12 +356,9 @@ mod tests {
             msg.starts_with("--metrics-file ") && msg.contains("*.prom"),
             "{msg}"
         );
+        // A directory not there (yet) is no reason to give up the night.
         let gone = dir.path().join("gone/trendlake.prom");
-        let msg = with(&gone).unwrap_err().to_string();
-        assert!(
-            msg.contains("does not exist") && msg.contains("--metrics-file"),
-            "{msg}"
-        );
+        assert_eq!(with(&gone).unwrap().metrics_file, Some(gone));
         // None asked for, none written.
         assert_eq!(run_job_of(&base).unwrap().metrics_file, None);
     }
