@@ -529,16 +529,22 @@ async fn only_missing_with_nothing_to_fetch_leaves_a_report_and_metrics() {
             .unwrap();
         let lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let mut seen = Vec::new();
+        let mut paused = false;
         for line in lines {
             let line = line.unwrap();
             if line.contains("paused at committed") {
-                child.kill().unwrap();
-                child.wait().unwrap();
-                return;
+                paused = true;
+                child.kill().unwrap(); // SIGKILL
+                break;
             }
             seen.push(line);
         }
-        panic!("the run never reached its commit:\n{}", seen.join("\n"));
+        let status = child.wait().unwrap();
+        assert!(
+            paused,
+            "the run ended ({status}) before its commit:\n{}",
+            seen.join("\n")
+        );
     })
     .await
     .unwrap();
