@@ -1,5 +1,6 @@
 //! Issue 18, item 4: `--metrics-file`. The real binary runs nights against the fake API (a
-//! complete one, a partial one, one whose commit fails, one with nothing to fetch); each leaves
+//! complete one, a partial one, one whose commit fails, one with the quota spent, one whose merge
+//! fails, one with nothing to fetch, one that stops before its report); each leaves
 //! the metrics file, which is parsed by the Prometheus project's own Python client
 //! (`prometheus_client.parser`, from the project's virtualenv) and linted by `promtool check
 //! metrics`, and whose values are checked exactly against what happened and against the run
@@ -779,4 +780,66 @@ fn the_alert_rules_are_valid_and_fire_when_they_should() {
     let tests = dir.join("trendlake.rules.test.yml");
     let said = promtool(&["test", "rules", &tests.display().to_string()], None);
     assert!(said.contains("SUCCESS"), "{said}");
+}
+
+/// The quota spent (every region refused) and a failed merge leave their metrics too; with no
+/// success ever, the last success is 0, which `TrendlakeRunStale` sees as long ago.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_quota_and_a_failed_merge_leave_metrics_too() {
+    let s = Scratch::new();
+    let prom = s.dir.path().join("trendlake.prom");
+    let prom_arg = prom.display().to_string();
+
+    // No quota left: the first call is refused, and one at a time nothing more is sent.
+    let api = fake(date(DAY1), |c| c.quota = Some(0)).await;
+    let out = s
+        .run(
+            &api.base_url(),
+            DAY1,
+            &[
+                "--regions",
+                REGIONS,
+                "--concurrency",
+                "1",
+                "--metrics-file",
+                &prom_arg,
+            ],
+        )
+        .await;
+    assert_exit(&out, 1);
+    let m = read_metrics(&prom);
+    let report = run_reports(&s, DAY1).pop().unwrap();
+    assert_agrees_with_report(&m, &report);
+    assert_eq!(m.get("trendlake_last_run_exit_code", &[]), 1.0);
+    assert_eq!(
+        m.regions(),
+        [("ok", 0.0), ("failed", 3.0), ("not_committed", 0.0)]
+    );
+    assert_eq!(m.get("trendlake_last_run_quota_units", &[]), 1.0);
+    assert_eq!(m.get("trendlake_last_run_rows_committed", &[]), 0.0);
+    assert_eq!(m.get("trendlake_last_success_timestamp_seconds", &[]), 0.0);
+
+    // Committed, then the merge fails (the warehouse's place is a directory): exit 4.
+    std::fs::create_dir(s.warehouse()).unwrap();
+    let api = fake(date(DAY1), |_| {}).await;
+    let out = s
+        .run(
+            &api.base_url(),
+            DAY1,
+            &["--regions", "JP", "--metrics-file", &prom_arg],
+        )
+        .await;
+    assert_exit(&out, 4);
+    let m = read_metrics(&prom);
+    let report = run_reports(&s, DAY1).pop().unwrap();
+    assert_eq!(report["outcome"], "merge_failed");
+    assert_agrees_with_report(&m, &report);
+    assert_eq!(m.get("trendlake_last_run_exit_code", &[]), 4.0);
+    assert_eq!(m.merge_status(), "failed");
+    assert_eq!(
+        m.regions(),
+        [("ok", 1.0), ("failed", 0.0), ("not_committed", 0.0)]
+    );
+    assert_eq!(m.get("trendlake_last_run_rows_committed", &[]), 200.0);
+    assert_eq!(m.get("trendlake_last_success_timestamp_seconds", &[]), 0.0);
 }
