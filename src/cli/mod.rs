@@ -3,6 +3,7 @@
 //! A usage error touches nothing.
 
 mod layering;
+pub mod metrics;
 mod prompt;
 mod validate;
 
@@ -255,6 +256,17 @@ pub struct SnapshotDateArgs {
     pub only_missing: bool,
 }
 
+/// Where the run's metrics go.
+#[derive(Debug, Args)]
+pub struct MetricsArg {
+    /// At the end of every run, whatever its outcome, write its metrics to this file in
+    /// Prometheus' text format, for node_exporter's textfile collector (the name must end in
+    /// .prom); replaced whole, and the last success kept from the file in place when the run
+    /// fails (see docs/metrics.md).
+    #[arg(long, env = "TRENDLAKE_METRICS_FILE", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
     #[command(flatten)]
@@ -263,6 +275,8 @@ pub struct SnapshotArgs {
     pub lake: LakeArg,
     #[command(flatten)]
     pub date: SnapshotDateArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArg,
 }
 
 #[derive(Debug, Args)]
@@ -280,6 +294,8 @@ pub struct RunArgs {
     /// linking every date. A failed report leaves the data committed and merged (exit code 5).
     #[arg(long, env = "TRENDLAKE_REPORT")]
     pub report: bool,
+    #[command(flatten)]
+    pub metrics: MetricsArg,
 }
 
 #[derive(Debug, Args)]
@@ -506,10 +522,42 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// `snapshot`, and for `run` the merge after it. The merge runs whenever anything is in the
-/// lake, even when `--only-missing` found nothing to fetch: an earlier run may have committed
-/// and stopped before its merge.
-async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
+/// `snapshot`, and for `run` the merge after it; then, with `--metrics-file`, the run's metrics,
+/// whatever its outcome (a metrics file that cannot be written is a warning: the run's outcome
+/// and exit code stand).
+async fn snapshot_then_merge(job: validate::Job) -> Result<Outcome> {
+    let metrics_file = job.metrics_file.clone();
+    let quota_budget = job.snapshot.fetch.quota_budget;
+    let mut report = None;
+    let outcome = night(job, &mut report).await;
+    if let Some(path) = metrics_file {
+        let night = match (&report, &outcome) {
+            (Some(report), _) => metrics::Night::of_report(report, quota_budget),
+            (None, Ok(outcome)) => metrics::Night::without_report(
+                outcome.exit_code(),
+                chrono::Utc::now(),
+                quota_budget,
+            ),
+            (None, Err(e)) => {
+                metrics::Night::without_report(e.exit_code(), chrono::Utc::now(), quota_budget)
+            }
+        };
+        if let Err(e) = metrics::write(&path, &night) {
+            logging::warning(&e.to_string());
+        }
+    }
+    outcome
+}
+
+/// The run itself, leaving its report in `report`. Every run that gets as far as the lake leaves
+/// a run report, `--only-missing` with nothing missing too (it says what the snapshot holds and
+/// what the merge did): the date's newest report is always the last run's. The merge runs
+/// whenever anything is in the lake, even when nothing was fetched: an earlier run may have
+/// committed and stopped before its merge.
+async fn night(
+    mut job: validate::Job,
+    report: &mut Option<pipeline::RunReport>,
+) -> Result<Outcome> {
     let lake = Lake::open(&job.lake)?;
     if job.only_missing {
         let present = pipeline::present_regions(&lake, job.snapshot.date).await?;
@@ -519,35 +567,31 @@ async fn snapshot_then_merge(mut job: validate::Job) -> Result<Outcome> {
                 "{}: every requested region is already in the snapshot; nothing to fetch",
                 job.snapshot.date
             ));
-            if let Some(warehouse) = &job.warehouse {
-                merge_and_say(&lake, warehouse, None).await?;
-                if job.report {
-                    return report_only(&lake, warehouse, job.snapshot.date).await;
-                }
-            }
-            return Ok(Outcome::Complete);
+        } else {
+            logging::notice(&format!(
+                "{}: fetching the missing regions {}",
+                job.snapshot.date,
+                job.snapshot.regions.join(",")
+            ));
         }
-        logging::notice(&format!(
-            "{}: fetching the missing regions {}",
-            job.snapshot.date,
-            job.snapshot.regions.join(",")
-        ));
     }
-    let mut report = pipeline::run(
-        &job.snapshot,
-        &lake,
-        job.warehouse.as_deref(),
-        logging::run_report,
-    )
-    .await?;
+    let made = report.insert(
+        pipeline::run(
+            &job.snapshot,
+            &lake,
+            job.warehouse.as_deref(),
+            logging::run_report,
+        )
+        .await?,
+    );
     if let Some(warehouse) = &job.warehouse {
-        logging::merge_result(&report);
+        logging::merge_result(made);
         if job.report {
-            pipeline::report(&job.snapshot, &lake, warehouse, &mut report).await;
-            logging::report_result(&report);
+            pipeline::report(&job.snapshot, &lake, warehouse, made).await;
+            logging::report_result(made);
         }
     }
-    Ok(report.outcome())
+    Ok(made.outcome())
 }
 
 pub async fn execute(parsed: Parsed) -> Result<Outcome> {
@@ -625,29 +669,6 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
                     .map_err(stdout_error)?;
             }
             Ok(Outcome::Complete)
-        }
-    }
-}
-
-/// `run --only-missing --report` with nothing to fetch: the date's report still made (the run
-/// that committed the date may have stopped before it), exit 5 if it fails.
-async fn report_only(
-    lake: &Lake,
-    warehouse: &std::path::Path,
-    date: chrono::NaiveDate,
-) -> Result<Outcome> {
-    match trendlake::report::make_and_publish(lake, warehouse, Some(date)).await {
-        Ok(p) => {
-            logging::notice(&format!("report written: {} (index: {})", p.path, p.index));
-            Ok(Outcome::Complete)
-        }
-        Err(e) => {
-            logging::notice(&format!(
-                "report failed: {e}. The snapshot of {date} is committed and merged; {} \
-                 (exit code 5)",
-                logging::republish_hint(date)
-            ));
-            Ok(Outcome::ReportFailed)
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 
 use super::layering::{Setting, name_of};
-use super::{FetchArgs, RunArgs, SnapshotArgs, SnapshotDateArgs};
+use super::{FetchArgs, MetricsArg, RunArgs, SnapshotArgs, SnapshotDateArgs};
 use trendlake::clock::Clock;
 use crate::error::{Error, Result};
 use trendlake::fetch::FetchOptions;
@@ -150,6 +150,41 @@ pub struct Job {
     pub only_missing: bool,
     /// `run --report`: publish the date's report into the lake after the merge.
     pub report: bool,
+    /// `--metrics-file`: where the run's metrics go, a `.prom` file in an existing directory.
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// `--metrics-file`: a name node_exporter's textfile collector reads (`*.prom`), or exit 2. A
+/// directory that does not exist (yet) is only a warning: the night's chart is not given up for
+/// its metrics, which are written at the end if the directory is there by then, and otherwise
+/// the run warns again.
+fn metrics_file(arg: &MetricsArg, settings: &[Setting]) -> Result<Option<PathBuf>> {
+    let Some(path) = &arg.metrics_file else {
+        return Ok(None);
+    };
+    let name = name_of(settings, "metrics_file");
+    if !super::metrics::is_prom_name(path) {
+        return Err(Error::Usage(format!(
+            "{name} {}: node_exporter's textfile collector reads only files named *{}; name it \
+             like trendlake{}",
+            path.display(),
+            super::metrics::EXTENSION,
+            super::metrics::EXTENSION
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        crate::logging::warning(&format!(
+            "{name} {}: the directory {} does not exist, so the run's metrics cannot be written \
+             there; create it (node_exporter's --collector.textfile.directory)",
+            path.display(),
+            dir.display()
+        ));
+    }
+    Ok(Some(path.clone()))
 }
 
 fn job(
@@ -180,6 +215,7 @@ fn job(
         warehouse,
         only_missing: when.only_missing,
         report: false,
+        metrics_file: None,
     })
 }
 
@@ -193,11 +229,14 @@ pub fn run_job(args: &RunArgs, settings: &[Setting]) -> Result<Job> {
         settings,
     )?;
     job.report = args.report;
+    job.metrics_file = metrics_file(&args.metrics, settings)?;
     Ok(job)
 }
 
 pub fn snapshot_job(args: &SnapshotArgs, settings: &[Setting]) -> Result<Job> {
-    job(&args.fetch, &args.lake.lake, &args.date, None, settings)
+    let mut job = job(&args.fetch, &args.lake.lake, &args.date, None, settings)?;
+    job.metrics_file = metrics_file(&args.metrics, settings)?;
+    Ok(job)
 }
 
 #[cfg(feature = "fake-api")]
@@ -298,6 +337,30 @@ mod tests {
         // Over https the same host is fine.
         let https = "https://192.0.2.1:9/youtube/v3";
         assert!(run_job_of(&["--api-key", SECRET, "--api-base-url", https]).is_ok());
+    }
+
+    #[test]
+    fn the_metrics_file_is_a_prom_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = ["--api-base-url", "http://127.0.0.1:9/youtube/v3"];
+        let with = |path: &std::path::Path| {
+            let path = path.display().to_string();
+            run_job_of(&[base[0], base[1], "--metrics-file", &path])
+        };
+        let good = dir.path().join("trendlake.prom");
+        assert_eq!(with(&good).unwrap().metrics_file, Some(good));
+        let err = with(&dir.path().join("trendlake.txt")).unwrap_err();
+        assert!(err.is_usage());
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("--metrics-file ") && msg.contains("*.prom"),
+            "{msg}"
+        );
+        // A directory not there (yet) is no reason to give up the night.
+        let gone = dir.path().join("gone/trendlake.prom");
+        assert_eq!(with(&gone).unwrap().metrics_file, Some(gone));
+        // None asked for, none written.
+        assert_eq!(run_job_of(&base).unwrap().metrics_file, None);
     }
 
     #[test]

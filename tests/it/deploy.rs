@@ -264,6 +264,21 @@ fn systemd_service_is_a_sandboxed_oneshot_of_a_valid_run() {
             "{flag} {path} is inside a writable path {writable:?}"
         );
     }
+    // The example config file is the one it reads, and the metrics file that file names (for
+    // node_exporter's textfile collector) is writable in the sandbox too.
+    assert_eq!(
+        flag_value(argv, "--config"),
+        Some("/etc/trendlake/trendlake.toml")
+    );
+    let config: toml::Table = read("trendlake.toml").parse().unwrap();
+    let metrics = config["metrics_file"].as_str().expect("metrics_file");
+    assert!(metrics.ends_with(".prom"), "{metrics}");
+    assert!(
+        writable
+            .iter()
+            .any(|w| Path::new(metrics).parent() == Some(Path::new(w))),
+        "metrics_file {metrics} is directly in a writable path {writable:?}"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod library_history;
 mod library_trajectory;
 mod lineage;
 mod messages;
+mod metrics;
 mod notebooks;
 mod pipeline;
 mod prompt;

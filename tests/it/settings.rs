@@ -559,7 +559,7 @@ fn the_example_config_file_is_valid() {
         .collect();
     assert_eq!(
         from_file.len(),
-        10,
+        11,
         "every key of the example is used:\n{text}"
     );
     assert_settings(

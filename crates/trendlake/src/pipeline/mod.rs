@@ -335,8 +335,11 @@ impl RunReport {
     fn data_outcome(&self) -> Outcome {
         let failed = self.failed_regions().count();
         let committed = self.commit_error.is_none() && failed < self.regions.len();
+        // No region asked for (`--only-missing` with nothing missing): the lake already holds
+        // the date, so a failed merge leaves it as safe as after a commit.
+        let nothing_asked = self.regions.is_empty() && self.commit_error.is_none();
         if self.merge.status == MergeStatus::Failed {
-            if committed && !self.regions.is_empty() {
+            if committed || nothing_asked {
                 Outcome::MergeFailed
             } else {
                 Outcome::Failed
@@ -359,6 +362,17 @@ impl RunReport {
 
     /// One line for stderr: `2026-11-25: 8/9 regions ok, 1600 rows; failed: JP (quotaExceeded: …)`.
     pub fn summary(&self) -> String {
+        if self.regions.is_empty() && self.commit_error.is_none() {
+            return format!(
+                "{}: nothing fetched; the snapshot holds {} region(s){}",
+                self.snapshot_date,
+                self.regions_kept.len(),
+                match self.regions_kept.is_empty() {
+                    true => String::new(),
+                    false => format!(" ({})", self.regions_kept.join(",")),
+                }
+            );
+        }
         let ok = self.regions.len() - self.failed_regions().count();
         let mut line = format!(
             "{}: {ok}/{} regions ok, {} rows committed, {} quota units",
@@ -613,7 +627,11 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
     let write_started = Instant::now();
     let mut commit_error = None;
     let run_id = run_id(job.clock);
-    let (file, rows_committed, regions_kept) = if batches.is_empty() {
+    let (file, rows_committed, regions_kept) = if job.regions.is_empty() {
+        // Nothing asked for (`--only-missing` found every region in the snapshot): the report
+        // names what the snapshot already holds, which this run left as it was.
+        (None, 0, regions_in_place(lake, job.date).await)
+    } else if batches.is_empty() {
         (None, 0, Vec::new())
     } else {
         crate::pause::at("fetched").await;
@@ -685,6 +703,15 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
         report_path: None,
         report_error: None,
     }
+}
+
+/// The regions `date`'s snapshot holds, for the report of a run that fetched none; a snapshot
+/// that cannot be read now is logged and listed as none (the run changed nothing of it).
+async fn regions_in_place(lake: &Lake, date: NaiveDate) -> Vec<String> {
+    lake.snapshot_regions(date).await.unwrap_or_else(|e| {
+        warn!(error = %e, "the snapshot's regions could not be read for the run report");
+        Vec::new()
+    })
 }
 
 /// Archive the raw pages of every fetched region, a few regions at a time.
@@ -806,8 +833,16 @@ mod tests {
             assert_eq!(r.outcome(), outcome, "{case}");
             assert_eq!(r.exit_code(), code, "{case}");
         }
-        // No region asked for (nothing failed) is complete.
+        // No region asked for (nothing failed) is complete; its failed merge is exit 4, since
+        // the lake holds the date already.
         assert_eq!(report(&[], false, false).outcome(), Complete);
+        assert_eq!(report(&[], false, true).outcome(), MergeFailed);
+        let mut kept = report(&[], false, false);
+        kept.regions_kept = vec!["JP".into(), "US".into()];
+        assert_eq!(
+            kept.summary(),
+            "2026-11-20: nothing fetched; the snapshot holds 2 region(s) (JP,US)"
+        );
 
         // `run --report`: a failed report turns only a complete run into exit 5; a run that
         // already needs attention keeps its own code, and a skipped report changes nothing.
