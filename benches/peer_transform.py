@@ -1,10 +1,14 @@
 """The Python peer of trendlake's transform, for the benchmark: JSON pages -> NFC rows -> Parquet bytes.
 
 What a careful hand-written script does with json + unicodedata + pyarrow: the same columns and
-rules as trendlake's lake schema. Usage: peer_transform.py PAGES_JSON ROUNDS; prints videos/s.
+rules as trendlake's lake schema, and each page kept as received for a raw archive (gzip at its
+fastest level, with its CRC-32 and SHA-256, as trendlake's raw pages are). Usage: peer_transform.py PAGES_JSON ROUNDS; prints videos/s.
 """
+import gzip
+import hashlib
 import io
 import json
+import zlib
 import re
 import sys
 import time
@@ -47,7 +51,10 @@ def transform(pages, region):
         "duration_s live_broadcast_content view_count like_count comment_count tags default_language "
         "default_audio_language thumbnail_url definition caption licensed_content fetched_at").split()}
     rank = 0
+    archive = []
     for raw in pages:
+        body = raw.encode()
+        archive.append((gzip.compress(body, compresslevel=1), zlib.crc32(body), hashlib.sha256(body).hexdigest()))
         page = json.loads(raw)
         fetched = datetime.now()
         for it in page["items"]:

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use trendlake::clock::Clock;
-use trendlake_fake_api::{FakeApi, FakeConfig};
 use trendlake::fetch::{FetchOptions, fetch_all};
 use trendlake::lake::{Lineage, codec::encode_snapshot};
-use trendlake::record::{Page, RegionBatchBuilder};
+use trendlake::raw::RawPage;
+use trendlake::record::ChartAssembler;
 use trendlake::youtube::Client;
 use trendlake::youtube::model::VideoListResponse;
+use trendlake_fake_api::{FakeApi, FakeConfig};
 
 // The same allocator as the `trendlake` binary, so the numbers are the binary's.
 #[global_allocator]
@@ -164,25 +165,27 @@ fn chile_pages() -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// The pipeline's CPU path: each region parses a page and normalises it into its Arrow builder
-/// as it arrives (regions in parallel, as `fetch` does on the runtime's worker threads), then the
-/// date's Parquet file is encoded.
+/// The pipeline's CPU path as `fetch` runs it on each page it receives (regions in parallel, as on
+/// the runtime's worker threads): the body parsed as the client parses it, its items through the
+/// region's `ChartAssembler` (cut, repeats dropped, normalised into Arrow), the body compressed
+/// for the raw archive (`RawPage`: gzip, CRC-32, SHA-256); then the date's Parquet file encoded.
 fn transform(pages: &BTreeMap<String, Vec<String>>) -> (usize, usize) {
     use rayon::prelude::*;
     let batches: Vec<_> = pages
         .par_iter()
         .map(|(region, texts)| {
-            let mut builder = RegionBatchBuilder::new(region);
-            for text in texts {
-                let response: VideoListResponse = serde_json::from_str(text).unwrap();
-                let page = Page {
-                    offset: builder.len(),
-                    fetched_at: Utc::now(),
-                    items: response.items,
-                };
-                builder.push_page(&page).unwrap();
+            let mut chart = ChartAssembler::new(region, 200);
+            let mut raw = Vec::with_capacity(texts.len());
+            for (i, text) in texts.iter().enumerate() {
+                let body = text.as_bytes();
+                let response: VideoListResponse = serde_json::from_slice(body).unwrap();
+                let received = response.items.len();
+                let fetched_at = Utc::now();
+                chart.push(response.items, fetched_at).unwrap();
+                raw.push(RawPage::new(i + 1, fetched_at, received, body));
             }
-            builder.finish()
+            std::hint::black_box(raw);
+            chart.finish()
         })
         .collect();
     let encoded = encode_snapshot(&batches, &Lineage::new()).unwrap();
@@ -242,53 +245,54 @@ fn transform_bench() {
     }
 }
 
-/// Where the time goes: JSON parsing, normalising into Arrow, Parquet encoding.
+/// Where the time goes: JSON parsing, the chart assembler (normalising into Arrow), the raw
+/// pages' compression, Parquet encoding; one thread, stage by stage.
 fn stage_breakdown(pages: &BTreeMap<String, Vec<String>>, rounds: usize) {
-    let (mut parse, mut build, mut encode) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut spent = [Duration::ZERO; 4];
     for _ in 0..rounds {
         let t = Instant::now();
-        let parsed: Vec<(String, Vec<VideoListResponse>)> = pages
+        let parsed: Vec<(&String, Vec<VideoListResponse>)> = pages
             .iter()
             .map(|(r, texts)| {
-                (
-                    r.clone(),
-                    texts
-                        .iter()
-                        .map(|t| serde_json::from_str(t).unwrap())
-                        .collect(),
-                )
+                let responses = texts
+                    .iter()
+                    .map(|t| serde_json::from_slice(t.as_bytes()).unwrap())
+                    .collect();
+                (r, responses)
             })
             .collect();
-        parse += t.elapsed();
+        spent[0] += t.elapsed();
         let t = Instant::now();
         let batches: Vec<_> = parsed
             .into_iter()
             .map(|(region, responses)| {
-                let mut builder = RegionBatchBuilder::new(&region);
-                let mut offset = 0;
+                let mut chart = ChartAssembler::new(region, 200);
                 for r in responses {
-                    let page = Page {
-                        offset,
-                        fetched_at: Utc::now(),
-                        items: r.items,
-                    };
-                    offset += page.items.len();
-                    builder.push_page(&page).unwrap();
+                    chart.push(r.items, Utc::now()).unwrap();
                 }
-                builder.finish()
+                chart.finish()
             })
             .collect();
-        build += t.elapsed();
+        spent[1] += t.elapsed();
+        let t = Instant::now();
+        for texts in pages.values() {
+            for (i, text) in texts.iter().enumerate() {
+                std::hint::black_box(RawPage::new(i + 1, Utc::now(), 50, text.as_bytes()));
+            }
+        }
+        spent[2] += t.elapsed();
         let t = Instant::now();
         encode_snapshot(&batches, &Lineage::new()).unwrap();
-        encode += t.elapsed();
+        spent[3] += t.elapsed();
     }
-    let total = (parse + build + encode).as_secs_f64();
+    let total: f64 = spent.iter().map(Duration::as_secs_f64).sum();
+    let share = |d: Duration| 100.0 * d.as_secs_f64() / total;
     println!(
-        "transform stages: JSON parse {:.0}%, normalise + Arrow {:.0}%, Parquet encode {:.0}%",
-        100.0 * parse.as_secs_f64() / total,
-        100.0 * build.as_secs_f64() / total,
-        100.0 * encode.as_secs_f64() / total
+        "transform stages: JSON parse {:.0}%, chart assembler (normalise + Arrow) {:.0}%, raw pages' compression {:.0}%, Parquet encode {:.0}%",
+        share(spent[0]),
+        share(spent[1]),
+        share(spent[2]),
+        share(spent[3])
     );
 }
 

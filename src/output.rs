@@ -553,18 +553,7 @@ fn fit(
     Ok(Some((batch, left + right, all)))
 }
 
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use trendlake::report::format::thousands;
 
 fn write_csv<E>(
     sink: &mut Sink,
@@ -746,7 +735,6 @@ impl OutputFile {
         Ok(())
     }
 }
-
 
 /// Stdout that takes a closed pipe (`trendlake query … | head`) as the reader having seen
 /// enough: the rest is discarded instead of failing the query, and `closed` tells the writer to
@@ -1624,19 +1612,5 @@ mod tests {
         // Each line of a multi-line value.
         assert_eq!(cut("first line\nsecond", 6), "first…\nsecond");
         assert_eq!(text_width("first line\nsecond"), 10);
-    }
-
-    #[test]
-    fn thousands_are_separated() {
-        for (n, text) in [
-            (0, "0"),
-            (999, "999"),
-            (1000, "1,000"),
-            (1234, "1,234"),
-            (20_000_000, "20,000,000"),
-            (123_456_789_012, "123,456,789,012"),
-        ] {
-            assert_eq!(thousands(n), text);
-        }
     }
 }

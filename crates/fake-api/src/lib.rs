@@ -28,15 +28,15 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use trendlake::youtube::ApiKey;
-use trendlake::youtube::model::{
-    ApiErrorBody, ErrorItem, ErrorResponse, PageInfo, Video, VideoListResponse,
-};
 pub use data::chart;
 use data::{CHART_LEN, etag_of};
 use faults::FaultPlan;
 pub use faults::{Fault, FaultError, FaultKind, FaultPlanError, load_faults, parse_faults};
 use page_token::{Direction, PageToken};
+use trendlake::youtube::ApiKey;
+use trendlake::youtube::model::{
+    ApiErrorBody, ErrorItem, ErrorResponse, PageInfo, Video, VideoListResponse,
+};
 
 /// How the fake behaves; every field maps to a `trendlake fake-api` option.
 #[derive(Clone)]

@@ -5,8 +5,9 @@ use chrono::{Datelike, NaiveDate};
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: i64) -> String {
+/// `1234567` → `1,234,567`: any integer (a count of rows, a gain that may be negative).
+pub fn thousands(n: impl Into<i128>) -> String {
+    let n: i128 = n.into();
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {
@@ -96,6 +97,8 @@ mod tests {
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(-1234), "-1,234");
+        assert_eq!(thousands(123_456_789_012u64), "123,456,789,012");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
         assert_eq!(decimal(61.5), "61.5");
         assert_eq!(decimal(62.0), "62");
         assert_eq!(decimal(12345.25), "12,345.3");
