@@ -1,6 +1,6 @@
 //! The Parquet lake on `object_store` (local directory or S3): storage only. Paths of the layout,
 //! whole-object puts (atomic: `LocalFileSystem` stages and renames, S3 publishes a PUT at once),
-//! conditional puts and per-date locks for the commit step (`crate::commit`), listings, and the
+//! conditional puts and per-date locks for the commit step (the `commit` module), listings, and the
 //! snapshot file read back through its format (`codec`). Nothing here knows what a run or a raw
 //! page is.
 //!
