@@ -58,7 +58,7 @@ const ICU_FILES: &[&str] = &[
 ];
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/build.rs");
+    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/icu.cpp");
     println!("cargo:rerun-if-env-changed=TRENDLAKE_DUCKDB_SDIST");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
