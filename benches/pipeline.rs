@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use trendlake::clock::Clock;
-use trendlake_fake_api::{FakeApi, FakeConfig};
 use trendlake::fetch::{FetchOptions, fetch_all};
 use trendlake::lake::{Lineage, codec::encode_snapshot};
 use trendlake::record::{Page, RegionBatchBuilder};
 use trendlake::youtube::Client;
 use trendlake::youtube::model::VideoListResponse;
+use trendlake_fake_api::{FakeApi, FakeConfig};
 
 // The same allocator as the `trendlake` binary, so the numbers are the binary's.
 #[global_allocator]

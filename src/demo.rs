@@ -7,17 +7,17 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime};
 
-use trendlake::clock::Clock;
 use crate::error::{Error, Result};
-use trendlake_fake_api::{FakeApi, FakeConfig};
-use trendlake::fetch::FetchOptions;
-use trendlake::lake::Lake;
 use crate::logging;
 use crate::output::{Format, write_batches};
+use trendlake::clock::Clock;
+use trendlake::fetch::FetchOptions;
+use trendlake::lake::Lake;
 use trendlake::pipeline::{self, Outcome, SnapshotJob};
 use trendlake::queries::named_query;
 use trendlake::warehouse::Warehouse;
 use trendlake::youtube::Client;
+use trendlake_fake_api::{FakeApi, FakeConfig};
 
 /// Validated settings of `demo`.
 #[derive(Debug, Clone)]

@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
+use trendlake::youtube::ApiKey;
 use trendlake_cli::cli::{self, ParseError};
 use trendlake_cli::logging;
-use trendlake::youtube::ApiKey;
 
 // The transform allocates and frees millions of short strings a second; mimalloc does that
 // faster than glibc's malloc (docs/benchmarks.md). Cargo.toml also turns on mimalloc's

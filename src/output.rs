@@ -747,7 +747,6 @@ impl OutputFile {
     }
 }
 
-
 /// Stdout that takes a closed pipe (`trendlake query … | head`) as the reader having seen
 /// enough: the rest is discarded instead of failing the query, and `closed` tells the writer to
 /// stop fetching.

@@ -13,11 +13,11 @@ use rayon::prelude::*;
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
 use trendlake::clock::Clock;
-use trendlake_fake_api::chart;
 use trendlake::lake::Lake;
 use trendlake::pipeline;
 use trendlake::record::{Page, region_batch};
 use trendlake::warehouse::SCHEMA_VERSION;
+use trendlake_fake_api::chart;
 
 const NINE: [&str; 9] = ["JP", "KR", "TW", "SG", "VN", "TH", "HK", "US", "GB"];
 const SEED: u64 = 42;

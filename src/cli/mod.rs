@@ -14,11 +14,11 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use trendlake::clock::Clock;
 use crate::error::{Error, Result};
-use trendlake::lake::Lake;
 use crate::logging::{self, LogFormat};
 use crate::output::{Format, output_format, write_stream};
+use trendlake::clock::Clock;
+use trendlake::lake::Lake;
 use trendlake::pipeline::{self, Outcome};
 use trendlake::queries::{Binding, MissingDate, NAMED_QUERIES, bind_free, named_query};
 use trendlake::regions::regions;

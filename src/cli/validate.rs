@@ -9,8 +9,8 @@ use chrono::{NaiveDate, Utc};
 
 use super::layering::{Setting, name_of};
 use super::{FetchArgs, MetricsArg, RunArgs, SnapshotArgs, SnapshotDateArgs};
-use trendlake::clock::Clock;
 use crate::error::{Error, Result};
+use trendlake::clock::Clock;
 use trendlake::fetch::FetchOptions;
 use trendlake::pipeline::SnapshotJob;
 use trendlake::regions::region;

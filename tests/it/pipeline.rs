@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
-use trendlake_fake_api::chart;
 use trendlake::record::{normalize_title, schema};
+use trendlake_fake_api::chart;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::support::*;

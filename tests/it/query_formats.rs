@@ -13,8 +13,8 @@ use std::path::Path;
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate};
 use serde_json::Value;
-use trendlake_fake_api::chart;
 use trendlake::youtube::model::Video;
+use trendlake_fake_api::chart;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::support::*;

@@ -10,10 +10,10 @@ use arrow::datatypes::{Int32Type, Int64Type};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload, UpdateVersion};
 use trendlake::commit::unsourced;
-use trendlake_fake_api::chart;
 use trendlake::lake::{Lineage, codec::encode_snapshot};
 use trendlake::record::{Page, region_batch};
 use trendlake::youtube::model::{Snippet, Statistics, Video};
+use trendlake_fake_api::chart;
 
 use crate::support::*;
 

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use arrow::array::RecordBatch;
 use chrono::NaiveDate;
-use trendlake_fake_api::chart;
 use trendlake::lake::Lake;
 use trendlake::record::{Page, region_batch};
 use trendlake::youtube::model::Video;
+use trendlake_fake_api::chart;
 
 use crate::support::*;
 

@@ -38,9 +38,7 @@ pub enum ReplaceError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "cannot move the finished file into place as {path}: {source}; {path} was not changed"
-    )]
+    #[error("cannot move the finished file into place as {path}: {source}; {path} was not changed")]
     Rename {
         path: String,
         #[source]

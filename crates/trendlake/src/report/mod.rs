@@ -18,8 +18,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use crate::lake::{Lake, LakeError};
 use crate::fsutil::{ReplaceError, write_whole};
+use crate::lake::{Lake, LakeError};
 use crate::queries::{NotHeld, QueryError};
 use crate::warehouse::WarehouseError;
 
