@@ -120,8 +120,9 @@ pub enum ParseError {
     /// clap's own error (also `--help` and `--version`, which are not failures).
     #[error(transparent)]
     Clap(#[from] clap::Error),
-    /// The config file is unusable; the log format the command line asked for is known, so the
-    /// error can be reported in it.
+    /// The config file is unusable. It is reported in the log format the command line or the
+    /// environment asks for, else in the one the file itself sets (as far as it can be read), so
+    /// a file that sets `log_format = "json"` gets its own errors as JSON too.
     #[error("{error}")]
     Config {
         error: ConfigError,
@@ -151,10 +152,7 @@ where
         Some(path) => {
             let file = read_file(path).map_err(|error| ParseError::Config {
                 error,
-                log_format: first
-                    .get_one::<LogFormat>("log_format")
-                    .copied()
-                    .unwrap_or(LogFormat::Text),
+                log_format: error_log_format(&first, path),
             })?;
             let command = with_file_defaults(Cli::command(), &file);
             (command.try_get_matches_from(&argv)?, file)
@@ -163,6 +161,49 @@ where
     let cli = Cli::from_arg_matches(&matches)?;
     let settings = resolve(&matches, &file, config_path.as_deref());
     Ok(Parsed { cli, settings })
+}
+
+/// The log format of an error in the config file `path`: the flag's or the variable's, else
+/// the file's own `log_format` when it can be made out, else text.
+fn error_log_format(matches: &ArgMatches, path: &Path) -> LogFormat {
+    let given = matches!(
+        matches.value_source("log_format"),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    );
+    let asked = matches.get_one::<LogFormat>("log_format").copied();
+    match (given, asked) {
+        (true, Some(format)) => format,
+        _ => std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| log_format_in(&text))
+            .unwrap_or(LogFormat::Text),
+    }
+}
+
+/// The `log_format` a config file's text sets, even when the file is otherwise unusable: from
+/// the parsed TOML, or, when the TOML does not parse, from a top-level `log_format = "…"` line.
+fn log_format_in(text: &str) -> Option<LogFormat> {
+    use clap::ValueEnum;
+    let named = |key: &str| matches!(key, "log_format" | "log-format");
+    let value = match DeTable::parse(text) {
+        Ok(table) => table
+            .get_ref()
+            .iter()
+            .find(|(k, _)| named(k.get_ref()))
+            .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string)),
+        Err(_) => text
+            .lines()
+            .map(str::trim)
+            // Keys under a [table] are not top-level settings.
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| named(k.trim()))
+            .map(|(_, v)| {
+                let v = v.split('#').next().unwrap_or_default().trim();
+                v.trim_matches(|c| c == '"' || c == '\'').to_string()
+            }),
+    };
+    LogFormat::from_str(&value?, false).ok()
 }
 
 /// `--config` wherever it was given (it is global, so it may follow the subcommand).
@@ -456,6 +497,34 @@ mod tests {
         assert_eq!(line_of(text, 0), 1);
         assert_eq!(line_of(text, text.find('b').unwrap()), 2);
         assert_eq!(line_of(text, text.find('c').unwrap()), 4);
+    }
+
+    #[test]
+    #[test]
+    fn the_file_log_format_is_read_even_from_a_broken_file() {
+        let json = Some(LogFormat::Json);
+        // A file that parses, with a bad value elsewhere (checked later, key by key).
+        assert_eq!(
+            log_format_in("concurrency = \"many\"\nlog_format = \"json\"\n"),
+            json
+        );
+        assert_eq!(log_format_in("log-format = \"json\"\n"), json);
+        // A file that does not parse: the line itself, comments and quotes aside.
+        assert_eq!(
+            log_format_in("lake = 3 3\n  log_format = 'json'   # for the collector\n"),
+            json
+        );
+        assert_eq!(
+            log_format_in("regions = [\"JP\",\nlog_format = \"text\""),
+            Some(LogFormat::Text)
+        );
+        // None set, an unknown value, or one under a table: not a format.
+        assert_eq!(log_format_in("concurrency = 5\n"), None);
+        assert_eq!(log_format_in("log_format = \"xml\"\n"), None);
+        assert_eq!(
+            log_format_in("lake = 3 3\n[x]\nlog_format = \"json\"\n"),
+            None
+        );
     }
 
     #[test]

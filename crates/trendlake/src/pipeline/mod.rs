@@ -215,7 +215,7 @@ pub struct RunReport {
     pub merge_ms: u128,
     /// Where this report was written (not part of the report itself).
     #[serde(skip)]
-    pub report_path: Option<String>,
+    pub run_report_path: Option<String>,
     /// Why the report could not be written (not part of the report itself).
     #[serde(skip)]
     pub report_error: Option<String>,
@@ -507,7 +507,7 @@ async fn write_report(job: &SnapshotJob, lake: &Lake, report: &mut RunReport) {
     report.exit_code = report.exit_code();
     let json = serde_json::to_vec_pretty(&*report).expect("report serialises");
     match lake.write_run_report(job.date, &report.run_id, json).await {
-        Ok(path) => report.report_path = Some(path),
+        Ok(path) => report.run_report_path = Some(path),
         Err(e) => {
             warn!(error = %e, "the run report could not be written");
             report.report_error = Some(e.to_string());
@@ -700,7 +700,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
         fetch_ms,
         write_ms: write_started.elapsed().as_millis(),
         merge_ms: 0,
-        report_path: None,
+        run_report_path: None,
         report_error: None,
     }
 }
@@ -803,7 +803,7 @@ mod tests {
             fetch_ms: 0,
             write_ms: 0,
             merge_ms: 0,
-            report_path: None,
+            run_report_path: None,
             report_error: None,
         }
     }
