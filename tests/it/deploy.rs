@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use trendlake_cli::cli::Cli;
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -178,6 +178,326 @@ fn command_extraction_finds_invocations_and_only_those() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Each setting in one place
+
+/// Where the examples that use a config file install deploy/trendlake.toml.
+const CONFIG_PATH: &str = "/etc/trendlake/trendlake.toml";
+
+/// deploy/trendlake.toml.
+fn example_config() -> toml::Table {
+    read("trendlake.toml").parse().expect("valid TOML")
+}
+
+/// Each variable `run` reads a setting from, with the setting's config-file key.
+fn setting_variables() -> BTreeMap<String, String> {
+    let cli = Cli::command();
+    let run = cli.find_subcommand("run").expect("run");
+    run.get_arguments()
+        .chain(cli.get_arguments())
+        .filter_map(|a| {
+            let var = a.get_env()?.to_str()?.to_string();
+            Some((var, a.get_id().to_string()))
+        })
+        .collect()
+}
+
+/// The settings a deployment gives in more than one place, where one silently wins over the
+/// other (a flag over a variable over the config file): each as `key: source and source`.
+/// `argv` is the command line, `file` the config file it reads, `env` the variables it sets.
+fn given_twice(argv: &[String], file: Option<&toml::Table>, env: &[&str]) -> Vec<String> {
+    let variables = setting_variables();
+    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for arg in argv.iter().skip(1) {
+        if let Some(flag) = arg.strip_prefix("--") {
+            let flag = flag.split('=').next().unwrap();
+            sources
+                .entry(flag.replace('-', "_"))
+                .or_default()
+                .push(format!("--{flag}"));
+        }
+    }
+    for var in env {
+        if let Some(key) = variables.get(*var) {
+            sources
+                .entry(key.clone())
+                .or_default()
+                .push(var.to_string());
+        }
+    }
+    for key in file.into_iter().flat_map(|f| f.keys()) {
+        sources
+            .entry(key.replace('-', "_"))
+            .or_default()
+            .push("the config file".into());
+    }
+    // Which file to read is not a setting the file can hold.
+    sources.remove("config");
+    sources
+        .into_iter()
+        .filter(|(_, s)| s.len() > 1)
+        .map(|(key, s)| format!("{key}: {}", s.join(" and ")))
+        .collect()
+}
+
+/// The config file a command line reads: deploy/trendlake.toml where it is installed.
+fn config_of(argv: &[String], whence: &str) -> Option<toml::Table> {
+    let path = flag_value(argv, "--config")?;
+    assert_eq!(path, CONFIG_PATH, "{whence}: the example config file");
+    Some(example_config())
+}
+
+/// The names a `NAME=value …` list assigns (systemd's `Environment=`, Docker's `ENV`).
+fn assigned_names(assignments: &str) -> Vec<String> {
+    let words: Vec<&str> = assignments.split_whitespace().collect();
+    match words.first() {
+        // Docker's legacy `ENV NAME value`.
+        Some(first) if !first.contains('=') => vec![first.to_string()],
+        _ => words
+            .iter()
+            .filter_map(|w| w.trim_matches('"').split_once('='))
+            .map(|(name, _)| name.to_string())
+            .collect(),
+    }
+}
+
+/// The text of a Markdown section, from its heading to the next heading of its level.
+fn section<'a>(text: &'a str, heading: &str) -> &'a str {
+    let start = text
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("no {heading}"));
+    let rest = &text[start + 1..];
+    let level = format!("\n{} ", heading.split(' ').next().unwrap());
+    &rest[..rest[1..].find(&level).map_or(rest.len(), |n| n + 1)]
+}
+
+/// Install steps that put the example config file at [`CONFIG_PATH`] so that the `trendlake`
+/// user can read it: the file and its directory in the group `trendlake`, which may read them
+/// (and enter the directory).
+#[track_caller]
+fn assert_readable_by_the_job(steps: &str, whence: &str) {
+    let dir = Path::new(CONFIG_PATH).parent().unwrap().to_str().unwrap();
+    let installs: Vec<Vec<&str>> = steps
+        .lines()
+        .filter_map(|l| l.split_once("install ").map(|(_, rest)| rest))
+        .map(|l| l.split('#').next().unwrap().split_whitespace().collect())
+        .collect();
+    let find = |wanted: &dyn Fn(&[&str]) -> bool, what: &str| -> Vec<&str> {
+        installs
+            .iter()
+            .find(|w| wanted(w))
+            .unwrap_or_else(|| panic!("{whence}: no install of {what}"))
+            .clone()
+    };
+    let option = |words: &[&str], name: &str| {
+        let at = words.iter().position(|w| *w == name)?;
+        words.get(at + 1).map(|v| v.to_string())
+    };
+    let dir_step = find(&|w| w.contains(&"-d") && w.last() == Some(&dir), dir);
+    let file_step = find(&|w| w.last() == Some(&CONFIG_PATH), CONFIG_PATH);
+    let source = file_step[file_step.len() - 2];
+    assert!(
+        source.ends_with("trendlake.toml"),
+        "{whence}: {file_step:?}"
+    );
+    for (step, needs) in [(&dir_step, 5), (&file_step, 4)] {
+        assert_eq!(
+            option(step, "-g").as_deref(),
+            Some("trendlake"),
+            "{whence}: {step:?}"
+        );
+        let mode = option(step, "-m").unwrap_or_else(|| panic!("{whence}: {step:?} sets a mode"));
+        let group = (u32::from_str_radix(&mode, 8).unwrap() >> 3) & 7;
+        assert_eq!(group & needs, needs, "{whence}: {step:?}: the group's bits");
+    }
+}
+
+#[test]
+fn given_twice_finds_a_setting_in_two_places() {
+    let argv: Vec<String> = ["trendlake", "run", "--config", CONFIG_PATH, "--lake", "/x"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--log-format=json".to_string(), "--report".into()])
+        .collect();
+    let file = example_config();
+    assert_eq!(
+        given_twice(
+            &argv,
+            Some(&file),
+            &[
+                "TRENDLAKE_WAREHOUSE",
+                "TRENDLAKE_LAKE",
+                "YOUTUBE_API_KEY",
+                "TZ"
+            ]
+        ),
+        [
+            "lake: --lake and TRENDLAKE_LAKE and the config file",
+            "log_format: --log-format and the config file",
+            "warehouse: TRENDLAKE_WAREHOUSE and the config file",
+        ]
+    );
+    assert_eq!(
+        given_twice(&argv[..4], Some(&file), &["YOUTUBE_API_KEY"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        assigned_names("TRENDLAKE_LAKE=/data/lake  \"TZ=UTC\""),
+        ["TRENDLAKE_LAKE", "TZ"]
+    );
+    assert_eq!(
+        assigned_names("TRENDLAKE_LAKE /data/lake"),
+        ["TRENDLAKE_LAKE"]
+    );
+    // The install check fails on a directory the job's user cannot enter.
+    let steps = format!(
+        "install -d -m 0750 /etc/trendlake\ninstall -m 0640 -g trendlake x.trendlake.toml {CONFIG_PATH}\n"
+    );
+    let caught = std::panic::catch_unwind(|| assert_readable_by_the_job(&steps, "sample"));
+    assert!(caught.is_err());
+    let steps = steps.replace("-d -m 0750", "-d -m 0750 -g trendlake");
+    assert_readable_by_the_job(&steps, "sample");
+}
+
+/// A flag silently wins over a variable, and a variable over the config file: so no example
+/// gives a setting in two places, where the file's (or the variable's) value would be dead. The
+/// systemd and cron examples keep every setting in the config file (their env file holds only
+/// the key), Kubernetes and Docker in the environment.
+#[test]
+fn every_example_gives_each_setting_in_one_place() {
+    let mut checked = Vec::new();
+
+    // systemd: the command line, the unit's Environment= lines, the config file.
+    let unit = parse_unit(&read("systemd/trendlake.service"));
+    let exec = unit_value(&unit, "Service", "ExecStart").unwrap();
+    let argv = &invocations(exec.trim_start_matches(['-', '@', '+', '!', ':']))[0];
+    let env: Vec<String> = unit["Service"]
+        .get("Environment")
+        .into_iter()
+        .flatten()
+        .flat_map(|v| assigned_names(v))
+        .collect();
+    let env: Vec<&str> = env.iter().map(String::as_str).collect();
+    let file = config_of(argv, "trendlake.service").expect("the service reads the config file");
+    assert_eq!(
+        given_twice(argv, Some(&file), &env),
+        Vec::<String>::new(),
+        "systemd"
+    );
+    checked.push("systemd");
+
+    // cron: the job's command line, the crontab's NAME=value lines, the config file.
+    let crontab = read("cron/trendlake.crontab");
+    let mut env = Vec::new();
+    let mut jobs = Vec::new();
+    for line in crontab.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_whitespace().next() {
+            Some(w) if w.contains('=') && !w.starts_with(|c: char| c.is_ascii_digit()) => {
+                env.extend(assigned_names(line))
+            }
+            _ => jobs.extend(invocations(line)),
+        }
+    }
+    let env: Vec<&str> = env.iter().map(String::as_str).collect();
+    assert_eq!(jobs.len(), 1, "one job");
+    let file = config_of(&jobs[0], "trendlake.crontab").expect("the job reads the config file");
+    assert_eq!(
+        given_twice(&jobs[0], Some(&file), &env),
+        Vec::<String>::new(),
+        "cron"
+    );
+    checked.push("cron");
+
+    // Kubernetes: the container's args and env (no config file).
+    let docs = YamlLoader::load_from_str(&read("kubernetes/cronjob.yaml")).unwrap();
+    let container = &by_kind(&docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        [0];
+    let mut argv = vec!["trendlake".to_string()];
+    argv.extend(
+        container["args"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|a| yaml_str(a, "args[]").to_string()),
+    );
+    let env: Vec<&str> = container["env"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|e| yaml_str(&e["name"], "env[].name"))
+        .collect();
+    assert!(!env.contains(&"TRENDLAKE_CONFIG") && config_of(&argv, "cronjob.yaml").is_none());
+    assert_eq!(
+        given_twice(&argv, None, &env),
+        Vec::<String>::new(),
+        "Kubernetes"
+    );
+    checked.push("Kubernetes");
+
+    // Docker: the final stage's ENV and its ENTRYPOINT + CMD.
+    let instructions = dockerfile();
+    let last_from = instructions.iter().rposition(|(i, _)| i == "FROM").unwrap();
+    let env: Vec<String> = instructions[last_from..]
+        .iter()
+        .filter(|(i, _)| i == "ENV")
+        .flat_map(|(_, a)| assigned_names(a))
+        .collect();
+    let env: Vec<&str> = env.iter().map(String::as_str).collect();
+    let argv = dockerfile_invocation();
+    assert_eq!(
+        given_twice(&argv, None, &env),
+        Vec::<String>::new(),
+        "Docker"
+    );
+    checked.push("Docker");
+
+    // deploy/README.md: every command line that reads the installed config file.
+    let readme = read("README.md");
+    let mut in_code = false;
+    let mut with_config = 0;
+    for line in logical_lines(&readme) {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if !in_code {
+            continue;
+        }
+        for argv in invocations(&line) {
+            if let Some(file) = config_of(&argv, "deploy/README.md") {
+                assert_eq!(
+                    given_twice(&argv, Some(&file), &[]),
+                    Vec::<String>::new(),
+                    "{line}"
+                );
+                with_config += 1;
+            }
+        }
+    }
+    assert!(
+        with_config >= 1,
+        "deploy/README.md shows the nightly command"
+    );
+    // Both examples that read the file have it installed where they read it, where the job's
+    // user can read it (the service's own comment says the same).
+    let service = read("systemd/trendlake.service");
+    let install_steps = [
+        (
+            "deploy/README.md ## systemd",
+            section(&readme, "## systemd"),
+        ),
+        ("deploy/README.md ## cron", section(&readme, "## cron")),
+        ("trendlake.service", service.as_str()),
+    ];
+    for (whence, text) in install_steps {
+        assert_readable_by_the_job(text, whence);
+    }
+    assert_eq!(checked, ["systemd", "cron", "Kubernetes", "Docker"]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // systemd
 
 /// A unit file as systemd reads it: `[Section]` headers, `Key=Value` lines, `#` and `;`
@@ -257,20 +577,24 @@ fn systemd_service_is_a_sandboxed_oneshot_of_a_valid_run() {
     let argv = &found[0];
     assert_cli_accepts(argv, "trendlake.service ExecStart");
     assert_eq!(argv[1], "run");
-    for flag in ["--lake", "--warehouse"] {
-        let path = flag_value(argv, flag).unwrap_or_else(|| panic!("{flag} given"));
+    // The example config file is the one it reads: the lake and the warehouse it names, and the
+    // metrics file (for node_exporter's textfile collector), are writable in the sandbox.
+    assert_eq!(flag_value(argv, "--config"), Some(CONFIG_PATH));
+    let config = example_config();
+    for key in ["lake", "warehouse"] {
+        let path = config[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} in the file"));
         assert!(
             writable.iter().any(|w| Path::new(path).starts_with(w)),
-            "{flag} {path} is inside a writable path {writable:?}"
+            "{key} {path} is inside a writable path {writable:?}"
         );
     }
-    // The example config file is the one it reads, and the metrics file that file names (for
-    // node_exporter's textfile collector) is writable in the sandbox too.
     assert_eq!(
-        flag_value(argv, "--config"),
-        Some("/etc/trendlake/trendlake.toml")
+        config["log_format"].as_str(),
+        Some("json"),
+        "JSON for journald"
     );
-    let config: toml::Table = read("trendlake.toml").parse().unwrap();
     let metrics = config["metrics_file"].as_str().expect("metrics_file");
     assert!(metrics.ends_with(".prom"), "{metrics}");
     assert!(
@@ -455,14 +779,21 @@ fn kubernetes_cronjob_runs_once_at_a_time_as_non_root_with_secret_and_volume() {
     }
     assert_eq!(dockerfile_invocation()[0], "trendlake");
     assert_cli_accepts(&argv, "cronjob.yaml args");
-    assert_eq!(argv[1], "run");
-    for flag in ["--lake", "--warehouse"] {
-        let path = flag_value(&argv, flag).unwrap_or_else(|| panic!("{flag} given"));
+    assert_eq!(argv, ["trendlake", "run"]);
+    // The settings are its environment: the lake and the warehouse on the volume, JSON logs.
+    let value = |name: &str| {
+        env.iter()
+            .find(|e| e["name"].as_str() == Some(name))
+            .and_then(|e| e["value"].as_str())
+    };
+    for var in ["TRENDLAKE_LAKE", "TRENDLAKE_WAREHOUSE"] {
+        let path = value(var).unwrap_or_else(|| panic!("{var} set"));
         assert!(
             Path::new(path).starts_with(mount_path),
-            "{flag} {path} on the volume"
+            "{var} {path} on the volume"
         );
     }
+    assert_eq!(value("TRENDLAKE_LOG_FORMAT"), Some("json"));
 }
 
 // ---------------------------------------------------------------------------------------------

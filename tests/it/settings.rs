@@ -692,8 +692,14 @@ fn the_example_config_file_is_valid() {
         11,
         "every key of the example is used:\n{text}"
     );
+    let line = std::fs::read_to_string(&example)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("quota_budget = 200"))
+        .expect("the example sets quota_budget")
+        + 1;
     assert_settings(
         &text,
-        &[("quota_budget", "200", &format!("file {example}:20"))],
+        &[("quota_budget", "200", &format!("file {example}:{line}"))],
     );
 }
