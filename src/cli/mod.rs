@@ -480,7 +480,8 @@ pub struct FakeApiArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub addr: SocketAddr,
-    /// Which day's chart to serve (default: today, UTC).
+    /// Serve this day's chart, whatever the date (default: the current UTC date at each
+    /// request, so a fake left running serves each day's chart on that day).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     /// Seed of the synthetic charts.
@@ -906,18 +907,8 @@ fn man(dir: Option<PathBuf>) -> Result<Outcome> {
 
 #[cfg(feature = "fake-api")]
 async fn fake_api(args: FakeApiArgs) -> Result<Outcome> {
-    use trendlake_fake_api::{FakeApi, FakeConfig};
-    let config = FakeConfig {
-        seed: args.seed,
-        date: parse_date(args.date.as_deref(), "--date")?,
-        latency: std::time::Duration::from_millis(args.latency_ms),
-        api_key: args.api_key.map(|k| k.expose().to_string()),
-        quota: args.quota,
-        faults: match &args.faults {
-            Some(path) => trendlake_fake_api::load_faults(path)?,
-            None => Vec::new(),
-        },
-    };
+    use trendlake_fake_api::FakeApi;
+    let config = validate::fake_api_config(&args)?;
     let api = FakeApi::start(config, args.addr)
         .await
         .map_err(|e| Error::Io {
