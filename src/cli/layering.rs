@@ -17,10 +17,15 @@ use toml::de::{DeTable, DeValue};
 use super::Cli;
 use crate::logging::LogFormat;
 
-/// Subcommands whose settings a config file may give (keys they lack are ignored by them).
+/// Subcommands whose settings a config file may give (keys they lack are ignored by them). No
+/// other command reads the file (`--config`'s help names these).
 const LAYERED: &[&str] = &[
-    "run", "snapshot", "merge", "rebuild", "check", "query", "report", "config",
+    "run", "snapshot", "merge", "rebuild", "forget", "check", "query", "report", "config",
 ];
+/// Commands with settings of their own that a config file must not give, so they ignore it and
+/// say so: the demo and the fake API take their flags alone (the demo would otherwise build its
+/// fake history into the lake and warehouse of the deployment whose file it was given).
+const IGNORE_THE_FILE: &[&str] = &["demo", "fake-api"];
 /// The subcommand that holds every key a config file may set (it takes `run`'s flags).
 const ALL_KEYS: &str = "config";
 /// Top-level settings a config file may also give.
@@ -146,7 +151,18 @@ where
 {
     let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     let first = Cli::command().try_get_matches_from(&argv)?;
-    let config_path = config_path(&first);
+    let command = first.subcommand_name().unwrap_or_default();
+    let mut config_path = config_path(&first);
+    if !LAYERED.contains(&command)
+        && let Some(path) = config_path.take()
+        && IGNORE_THE_FILE.contains(&command)
+    {
+        crate::logging::warning(&format!(
+            "{command} reads no config file, so {} is ignored (log_format included): its \
+             settings are its own flags alone",
+            path.display()
+        ));
+    }
     let (matches, file) = match &config_path {
         None => (first, Vec::new()),
         Some(path) => {
@@ -497,6 +513,31 @@ mod tests {
         assert_eq!(line_of(text, 0), 1);
         assert_eq!(line_of(text, text.find('b').unwrap()), 2);
         assert_eq!(line_of(text, text.find('c').unwrap()), 4);
+    }
+
+    /// `--config`'s help names the commands that read the file, all of them and no other.
+    #[test]
+    fn config_help_names_every_command_that_reads_the_file() {
+        let cli = Cli::command();
+        let help = cli
+            .get_arguments()
+            .find(|a| a.get_id() == "config")
+            .and_then(|a| a.get_help())
+            .expect("--config has help")
+            .to_string();
+        let named: Vec<&str> = cli
+            .get_subcommands()
+            .map(|c| c.get_name())
+            .filter(|name| {
+                help.split(|c: char| !(c.is_alphanumeric() || c == '-'))
+                    .any(|word| word == *name)
+            })
+            .collect();
+        let mut layered = LAYERED.to_vec();
+        let mut named = named;
+        layered.sort();
+        named.sort();
+        assert_eq!(named, layered, "{help}");
     }
 
     #[test]

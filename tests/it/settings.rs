@@ -546,6 +546,89 @@ fn a_config_file_that_asks_for_json_logs_gets_its_errors_as_json() {
     }
 }
 
+/// `demo` (and `fake-api`) read no config file: a file's regions, lake and log format are all
+/// ignored, with a warning, however the file is named; a broken one does not stop them.
+#[test]
+fn demo_ignores_the_config_file_and_says_so() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("trendlake.toml");
+    let file_lake = s.dir.path().join("lake-from-file");
+    std::fs::write(
+        &file,
+        format!(
+            "regions = [\"KR\"]\nlake = \"{}\"\nlog_format = \"json\"\n",
+            file_lake.display()
+        ),
+    )
+    .unwrap();
+    let file_s = file.display().to_string();
+    let dir = s.dir.path().join("demo");
+    let dir_s = dir.display().to_string();
+    let demo = ["demo", "--days", "1", "--regions", "JP", "--dir", &dir_s];
+    let warning = format!(
+        "trendlake: warning: demo reads no config file, so {file_s} is ignored (log_format \
+         included): its settings are its own flags alone"
+    );
+    let by_flag = run_in(
+        s.dir.path(),
+        &[&demo[..], &["--config", &file_s]].concat(),
+        0,
+    );
+    let by_env = tl(s.dir.path())
+        .args(demo)
+        .env("TRENDLAKE_CONFIG", &file_s)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    for out in [by_flag, by_env] {
+        let err = out_str(&out.stderr);
+        // Text, not the file's JSON; the warning first, once.
+        assert_eq!(err.lines().next(), Some(warning.as_str()), "{err}");
+        assert_eq!(err.matches("demo reads no config file").count(), 1, "{err}");
+        assert!(!err.contains('{'), "{err}");
+    }
+    // The demo's own lake, with the demo's own regions; nothing where the file points.
+    assert!(!file_lake.exists());
+    let snapshot = dir.join("lake/videos");
+    let day = std::fs::read_dir(&snapshot)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_complete_snapshot(&day.join("videos.parquet"), &["JP"]);
+    // A broken file does not stop what does not read it.
+    std::fs::write(&file, "regions = [\n").unwrap();
+    let out = run_in(
+        s.dir.path(),
+        &[&demo[..], &["--config", &file_s]].concat(),
+        0,
+    );
+    assert_eq!(out_str(&out.stderr).lines().next(), Some(warning.as_str()));
+    let out = run_in(s.dir.path(), &["regions", "--config", &file_s], 0);
+    assert_eq!(out_str(&out.stderr), "");
+}
+
+/// `forget` reads the lake and the warehouse from the config file, as every command with them
+/// does.
+#[test]
+fn forget_takes_the_lake_from_the_config_file() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("trendlake.toml");
+    let lake = s.dir.path().join("lake-from-file");
+    std::fs::write(&file, format!("lake = \"{}\"\n", lake.display())).unwrap();
+    let file_s = file.display().to_string();
+    let out = run_in(
+        s.dir.path(),
+        &["forget", "--config", &file_s, "--date", "2026-11-20"],
+        2,
+    );
+    let err = out_str(&out.stderr);
+    assert!(err.contains(&lake.display().to_string()), "{err}");
+    assert!(!err.contains("data/lake"), "{err}");
+}
+
 #[test]
 fn completions_for_every_shell() {
     let s = Scratch::new();
@@ -622,6 +705,7 @@ fn help_of_every_command() {
         vec!["forget"],
         vec!["check"],
         vec!["query"],
+        vec!["report"],
         vec!["demo"],
         vec!["fake-api"],
         vec!["config"],
@@ -638,9 +722,16 @@ fn help_of_every_command() {
         } else {
             format!("help_{}", command[0].replace('-', "_"))
         };
+        // Every command's own exit codes (tests/it/readme.rs holds them to docs/operations.md).
+        assert!(text.contains("Exit codes"), "{text}");
         if matches!(command.first(), None | Some(&"run") | Some(&"snapshot")) {
-            assert!(text.contains("Exit codes: 0"), "{text}");
             assert!(text.contains("TRENDLAKE_LOG"), "{text}");
+        }
+        if command.first() == Some(&"rebuild") {
+            assert!(
+                !text.contains("--report") && !text.contains(" 3 "),
+                "{text}"
+            );
         }
         if command.first() == Some(&"run") {
             assert!(
