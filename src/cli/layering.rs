@@ -26,6 +26,8 @@ const LAYERED: &[&str] = &[
 /// say so: the demo and the fake API take their flags alone (the demo would otherwise build its
 /// fake history into the lake and warehouse of the deployment whose file it was given).
 const IGNORE_THE_FILE: &[&str] = &["demo", "fake-api"];
+/// Commands whose unset `date` is today's (UTC): the snapshot's date.
+const DATED_TODAY: &[&str] = &["run", "snapshot", "config"];
 /// The subcommand that holds every key a config file may set (it takes `run`'s flags).
 const ALL_KEYS: &str = "config";
 /// Top-level settings a config file may also give.
@@ -41,6 +43,8 @@ pub enum Origin {
         line: usize,
     },
     Default,
+    /// `date` left out where it means the current UTC date (the snapshot's date of `run`).
+    Today,
     /// No value at all (an optional setting left out).
     Unset,
 }
@@ -52,6 +56,7 @@ impl std::fmt::Display for Origin {
             Origin::Env(name) => write!(f, "env {name}"),
             Origin::File { path, line } => write!(f, "file {}:{line}", path.display()),
             Origin::Default => f.write_str("default"),
+            Origin::Today => f.write_str("default (today, UTC)"),
             Origin::Unset => f.write_str("unset"),
         }
     }
@@ -175,7 +180,8 @@ where
         }
     };
     let cli = Cli::from_arg_matches(&matches)?;
-    let settings = resolve(&matches, &file, config_path.as_deref());
+    let today = chrono::Utc::now().date_naive();
+    let settings = resolve(&matches, &file, config_path.as_deref(), today);
     Ok(Parsed { cli, settings })
 }
 
@@ -414,8 +420,14 @@ fn set_default(arg: clap::Arg, value: &str) -> clap::Arg {
     }
 }
 
-/// The settings of the subcommand run (and the global ones), with their origins.
-fn resolve(matches: &ArgMatches, file: &[FileValue], path: Option<&Path>) -> Vec<Setting> {
+/// The settings of the subcommand run (and the global ones), with their origins; an unset
+/// snapshot date is `today`'s.
+fn resolve(
+    matches: &ArgMatches,
+    file: &[FileValue],
+    path: Option<&Path>,
+    today: chrono::NaiveDate,
+) -> Vec<Setting> {
     let command = Cli::command();
     let Some((name, sub_matches)) = matches.subcommand() else {
         return Vec::new();
@@ -466,10 +478,13 @@ fn resolve(matches: &ArgMatches, file: &[FileValue], path: Option<&Path>) -> Vec
                     .join(",")
             }),
         };
-        let value = match (value, origin == Origin::Unset) {
-            (_, true) => None,
-            (Some(_), false) if key == "api_key" => Some("[REDACTED]".to_string()),
-            (value, false) => value,
+        let (value, origin) = match (value, origin) {
+            (_, Origin::Unset) if key == "date" && DATED_TODAY.contains(&name) => {
+                (Some(today.to_string()), Origin::Today)
+            }
+            (_, Origin::Unset) => (None, Origin::Unset),
+            (Some(_), origin) if key == "api_key" => (Some("[REDACTED]".to_string()), origin),
+            (value, origin) => (value, origin),
         };
         settings.push(Setting {
             key: key.to_string(),
@@ -541,6 +556,39 @@ mod tests {
     }
 
     #[test]
+    fn an_unset_snapshot_date_is_today_and_says_so() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let date_of = |args: &[&str]| {
+            let argv: Vec<&str> = ["trendlake"].iter().chain(args).copied().collect();
+            let matches = Cli::command().try_get_matches_from(argv).unwrap();
+            let settings = resolve(&matches, &[], None, today);
+            let s = settings.into_iter().find(|s| s.key == "date").unwrap();
+            (s.value, s.origin)
+        };
+        for command in DATED_TODAY {
+            assert_eq!(
+                date_of(&[command]),
+                (Some("2026-12-05".into()), Origin::Today),
+                "{command}"
+            );
+            assert_eq!(
+                date_of(&[command, "--date", "2026-11-30"]),
+                (Some("2026-11-30".into()), Origin::Flag)
+            );
+        }
+        // Where no date means every date (merge) or the latest (report), it stays unset.
+        assert_eq!(date_of(&["merge"]), (None, Origin::Unset));
+        assert_eq!(date_of(&["report", "--publish"]), (None, Origin::Unset));
+        let line = describe(&[Setting {
+            key: "date".into(),
+            flag: "--date".into(),
+            env: Some("TRENDLAKE_DATE".into()),
+            value: Some("2026-12-05".into()),
+            origin: Origin::Today,
+        }]);
+        assert_eq!(line, "date  2026-12-05  default (today, UTC)\n");
+    }
+
     #[test]
     fn the_file_log_format_is_read_even_from_a_broken_file() {
         let json = Some(LogFormat::Json);

@@ -179,8 +179,17 @@ fn config_output_shape_and_the_key_stays_secret() {
         setting(&text, "api_key"),
         ("[REDACTED]".into(), "env YOUTUBE_API_KEY".into())
     );
+    // An unset date is the snapshot's date: today's, in UTC.
+    let (date, origin) = setting(&text, "date");
+    let today = [
+        chrono::Utc::now(),
+        chrono::Utc::now() - chrono::Duration::seconds(5),
+    ]
+    .map(|t| t.date_naive().to_string());
+    assert!(today.contains(&date), "{date}");
+    assert_eq!(origin, "default (today, UTC)");
     let dir = s.dir.path().display().to_string();
-    insta::with_settings!({filters => vec![(dir.as_str(), "[DIR]")]}, {
+    insta::with_settings!({filters => vec![(dir.as_str(), "[DIR]"), (date.as_str(), "YYYY-MM-DD")]}, {
         insta::assert_snapshot!("config_output", text);
     });
 }
