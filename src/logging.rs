@@ -131,16 +131,18 @@ pub fn run_report(report: &RunReport) {
             retries = r.retries,
             duplicates_dropped = r.duplicates_dropped as u64,
             elapsed_ms = r.elapsed_ms as u64,
-            error_page = e.map(|e| e.page as u64),
+            error_page = e.and_then(|e| e.page).map(|p| p as u64),
             error_kind = e.map(|e| e.kind.name()),
             error_http_status = e.and_then(|e| e.http_status),
             error_reason = e.and_then(|e| e.reason.as_deref()),
             error_message = e.map(|e| e.message.as_str()),
             error_advice = e.map(|e| e.advice.as_str()),
             raw_manifest = r.source.as_ref().map(|s| s.manifest.as_str()),
-            "region {} {}",
+            "region {} {}{}",
             r.region,
-            r.status
+            r.status,
+            e.map(|e| format!(": {}", e.whereabouts()))
+                .unwrap_or_default()
         );
     }
     let ok = report.regions.len() - report.failed_regions().count();
