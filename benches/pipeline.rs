@@ -50,7 +50,7 @@ async fn fake_with_faults(latency_ms: u64, faults: Vec<trendlake_fake_api::Fault
     FakeApi::start(
         FakeConfig {
             seed: 42,
-            date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+            date: NaiveDate::from_ymd_opt(2026, 11, 25),
             latency: Duration::from_millis(latency_ms),
             faults,
             ..FakeConfig::default()

@@ -49,7 +49,7 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
     let fake = FakeApi::start(
         FakeConfig {
             seed,
-            date: first,
+            date: Some(first),
             ..FakeConfig::default()
         },
         SocketAddr::from(([127, 0, 0, 1], 0)),

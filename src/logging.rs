@@ -110,8 +110,12 @@ pub fn fatal(message: &str, exit_code: u8) {
 }
 
 /// One event per region outcome and one summary event with the run report's fields (nested ones
-/// flattened: `file_path`, `merge_status`); in text mode the one-line summary and the report's
-/// path.
+/// flattened: `file_path`, `merge_status`) and where the run report is (`run_report_path`); in
+/// text mode the one-line summary and the run report's path.
+///
+/// A field name means one thing in every event: `run_report_path` is always the run report's
+/// JSON, `report_html_path` and `report_index_path` (the `trendlake::report` event's) always the
+/// HTML report's page and index.
 pub fn run_report(report: &RunReport) {
     for r in &report.regions {
         let e = r.error.as_ref();
@@ -127,16 +131,18 @@ pub fn run_report(report: &RunReport) {
             retries = r.retries,
             duplicates_dropped = r.duplicates_dropped as u64,
             elapsed_ms = r.elapsed_ms as u64,
-            error_page = e.map(|e| e.page as u64),
+            error_page = e.and_then(|e| e.page).map(|p| p as u64),
             error_kind = e.map(|e| e.kind.name()),
             error_http_status = e.and_then(|e| e.http_status),
             error_reason = e.and_then(|e| e.reason.as_deref()),
             error_message = e.map(|e| e.message.as_str()),
             error_advice = e.map(|e| e.advice.as_str()),
             raw_manifest = r.source.as_ref().map(|s| s.manifest.as_str()),
-            "region {} {}",
+            "region {} {}{}",
             r.region,
-            r.status
+            r.status,
+            e.map(|e| format!(": {}", e.whereabouts()))
+                .unwrap_or_default()
         );
     }
     let ok = report.regions.len() - report.failed_regions().count();
@@ -168,13 +174,13 @@ pub fn run_report(report: &RunReport) {
         fetch_ms = report.fetch_ms as u64,
         write_ms = report.write_ms as u64,
         merge_ms = report.merge_ms as u64,
-        report_path = report.report_path.as_deref(),
+        run_report_path = report.run_report_path.as_deref(),
         "{}",
         report.summary()
     );
     if !is_json() {
         eprintln!("{}", report.summary());
-        if let Some(path) = &report.report_path {
+        if let Some(path) = &report.run_report_path {
             eprintln!("run report: {path}");
         }
     }
@@ -217,7 +223,7 @@ pub fn merge_result(report: &RunReport) {
         merge_ms = report.merge_ms as u64,
         outcome = %report.outcome(),
         exit_code = report.exit_code(),
-        report_path = report.report_path.as_deref(),
+        run_report_path = report.run_report_path.as_deref(),
         "{}",
         report.merge_summary()
     );
@@ -317,11 +323,12 @@ pub fn report_result(report: &RunReport) {
         run_id = %report.run_id,
         snapshot_date = %report.snapshot_date,
         report_status = %made.status,
-        report_path = made.path.as_deref(),
-        report_index = made.index.as_deref(),
+        report_html_path = made.path.as_deref(),
+        report_index_path = made.index.as_deref(),
         report_error = made.error.as_deref(),
         outcome = %report.outcome(),
         exit_code = report.exit_code(),
+        run_report_path = report.run_report_path.as_deref(),
         "{line}"
     );
     if !is_json() {

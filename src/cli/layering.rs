@@ -17,10 +17,17 @@ use toml::de::{DeTable, DeValue};
 use super::Cli;
 use crate::logging::LogFormat;
 
-/// Subcommands whose settings a config file may give (keys they lack are ignored by them).
+/// Subcommands whose settings a config file may give (keys they lack are ignored by them). No
+/// other command reads the file (`--config`'s help names these).
 const LAYERED: &[&str] = &[
-    "run", "snapshot", "merge", "rebuild", "check", "query", "report", "config",
+    "run", "snapshot", "merge", "rebuild", "forget", "check", "query", "report", "config",
 ];
+/// Commands with settings of their own that a config file must not give, so they ignore it and
+/// say so: the demo and the fake API take their flags alone (the demo would otherwise build its
+/// fake history into the lake and warehouse of the deployment whose file it was given).
+const IGNORE_THE_FILE: &[&str] = &["demo", "fake-api"];
+/// Commands whose unset `date` is today's (UTC): the snapshot's date.
+const DATED_TODAY: &[&str] = &["run", "snapshot", "config"];
 /// The subcommand that holds every key a config file may set (it takes `run`'s flags).
 const ALL_KEYS: &str = "config";
 /// Top-level settings a config file may also give.
@@ -36,6 +43,8 @@ pub enum Origin {
         line: usize,
     },
     Default,
+    /// `date` left out where it means the current UTC date (the snapshot's date of `run`).
+    Today,
     /// No value at all (an optional setting left out).
     Unset,
 }
@@ -47,6 +56,7 @@ impl std::fmt::Display for Origin {
             Origin::Env(name) => write!(f, "env {name}"),
             Origin::File { path, line } => write!(f, "file {}:{line}", path.display()),
             Origin::Default => f.write_str("default"),
+            Origin::Today => f.write_str("default (today, UTC)"),
             Origin::Unset => f.write_str("unset"),
         }
     }
@@ -120,8 +130,9 @@ pub enum ParseError {
     /// clap's own error (also `--help` and `--version`, which are not failures).
     #[error(transparent)]
     Clap(#[from] clap::Error),
-    /// The config file is unusable; the log format the command line asked for is known, so the
-    /// error can be reported in it.
+    /// The config file is unusable. It is reported in the log format the command line or the
+    /// environment asks for, else in the one the file itself sets (as far as it can be read), so
+    /// a file that sets `log_format = "json"` gets its own errors as JSON too.
     #[error("{error}")]
     Config {
         error: ConfigError,
@@ -145,24 +156,76 @@ where
 {
     let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     let first = Cli::command().try_get_matches_from(&argv)?;
-    let config_path = config_path(&first);
+    let command = first.subcommand_name().unwrap_or_default();
+    let mut config_path = config_path(&first);
+    if !LAYERED.contains(&command)
+        && let Some(path) = config_path.take()
+        && IGNORE_THE_FILE.contains(&command)
+    {
+        crate::logging::warning(&format!(
+            "{command} reads no config file, so {} is ignored (log_format included): its \
+             settings are its own flags alone",
+            path.display()
+        ));
+    }
     let (matches, file) = match &config_path {
         None => (first, Vec::new()),
         Some(path) => {
             let file = read_file(path).map_err(|error| ParseError::Config {
                 error,
-                log_format: first
-                    .get_one::<LogFormat>("log_format")
-                    .copied()
-                    .unwrap_or(LogFormat::Text),
+                log_format: error_log_format(&first, path),
             })?;
             let command = with_file_defaults(Cli::command(), &file);
             (command.try_get_matches_from(&argv)?, file)
         }
     };
     let cli = Cli::from_arg_matches(&matches)?;
-    let settings = resolve(&matches, &file, config_path.as_deref());
+    let today = chrono::Utc::now().date_naive();
+    let settings = resolve(&matches, &file, config_path.as_deref(), today);
     Ok(Parsed { cli, settings })
+}
+
+/// The log format of an error in the config file `path`: the flag's or the variable's, else
+/// the file's own `log_format` when it can be made out, else text.
+fn error_log_format(matches: &ArgMatches, path: &Path) -> LogFormat {
+    let given = matches!(
+        matches.value_source("log_format"),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    );
+    let asked = matches.get_one::<LogFormat>("log_format").copied();
+    match (given, asked) {
+        (true, Some(format)) => format,
+        _ => std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| log_format_in(&text))
+            .unwrap_or(LogFormat::Text),
+    }
+}
+
+/// The `log_format` a config file's text sets, even when the file is otherwise unusable: from
+/// the parsed TOML, or, when the TOML does not parse, from a top-level `log_format = "…"` line.
+fn log_format_in(text: &str) -> Option<LogFormat> {
+    use clap::ValueEnum;
+    let named = |key: &str| matches!(key, "log_format" | "log-format");
+    let value = match DeTable::parse(text) {
+        Ok(table) => table
+            .get_ref()
+            .iter()
+            .find(|(k, _)| named(k.get_ref()))
+            .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string)),
+        Err(_) => text
+            .lines()
+            .map(str::trim)
+            // Keys under a [table] are not top-level settings.
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| named(k.trim()))
+            .map(|(_, v)| {
+                let v = v.split('#').next().unwrap_or_default().trim();
+                v.trim_matches(|c| c == '"' || c == '\'').to_string()
+            }),
+    };
+    LogFormat::from_str(&value?, false).ok()
 }
 
 /// `--config` wherever it was given (it is global, so it may follow the subcommand).
@@ -357,8 +420,14 @@ fn set_default(arg: clap::Arg, value: &str) -> clap::Arg {
     }
 }
 
-/// The settings of the subcommand run (and the global ones), with their origins.
-fn resolve(matches: &ArgMatches, file: &[FileValue], path: Option<&Path>) -> Vec<Setting> {
+/// The settings of the subcommand run (and the global ones), with their origins; an unset
+/// snapshot date is `today`'s.
+fn resolve(
+    matches: &ArgMatches,
+    file: &[FileValue],
+    path: Option<&Path>,
+    today: chrono::NaiveDate,
+) -> Vec<Setting> {
     let command = Cli::command();
     let Some((name, sub_matches)) = matches.subcommand() else {
         return Vec::new();
@@ -409,10 +478,13 @@ fn resolve(matches: &ArgMatches, file: &[FileValue], path: Option<&Path>) -> Vec
                     .join(",")
             }),
         };
-        let value = match (value, origin == Origin::Unset) {
-            (_, true) => None,
-            (Some(_), false) if key == "api_key" => Some("[REDACTED]".to_string()),
-            (value, false) => value,
+        let (value, origin) = match (value, origin) {
+            (_, Origin::Unset) if key == "date" && DATED_TODAY.contains(&name) => {
+                (Some(today.to_string()), Origin::Today)
+            }
+            (_, Origin::Unset) => (None, Origin::Unset),
+            (Some(_), origin) if key == "api_key" => (Some("[REDACTED]".to_string()), origin),
+            (value, origin) => (value, origin),
         };
         settings.push(Setting {
             key: key.to_string(),
@@ -456,6 +528,92 @@ mod tests {
         assert_eq!(line_of(text, 0), 1);
         assert_eq!(line_of(text, text.find('b').unwrap()), 2);
         assert_eq!(line_of(text, text.find('c').unwrap()), 4);
+    }
+
+    /// `--config`'s help names the commands that read the file, all of them and no other.
+    #[test]
+    fn config_help_names_every_command_that_reads_the_file() {
+        let cli = Cli::command();
+        let help = cli
+            .get_arguments()
+            .find(|a| a.get_id() == "config")
+            .and_then(|a| a.get_help())
+            .expect("--config has help")
+            .to_string();
+        let named: Vec<&str> = cli
+            .get_subcommands()
+            .map(|c| c.get_name())
+            .filter(|name| {
+                help.split(|c: char| !(c.is_alphanumeric() || c == '-'))
+                    .any(|word| word == *name)
+            })
+            .collect();
+        let mut layered = LAYERED.to_vec();
+        let mut named = named;
+        layered.sort();
+        named.sort();
+        assert_eq!(named, layered, "{help}");
+    }
+
+    #[test]
+    fn an_unset_snapshot_date_is_today_and_says_so() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let date_of = |args: &[&str]| {
+            let argv: Vec<&str> = ["trendlake"].iter().chain(args).copied().collect();
+            let matches = Cli::command().try_get_matches_from(argv).unwrap();
+            let settings = resolve(&matches, &[], None, today);
+            let s = settings.into_iter().find(|s| s.key == "date").unwrap();
+            (s.value, s.origin)
+        };
+        for command in DATED_TODAY {
+            assert_eq!(
+                date_of(&[command]),
+                (Some("2026-12-05".into()), Origin::Today),
+                "{command}"
+            );
+            assert_eq!(
+                date_of(&[command, "--date", "2026-11-30"]),
+                (Some("2026-11-30".into()), Origin::Flag)
+            );
+        }
+        // Where no date means every date (merge) or the latest (report), it stays unset.
+        assert_eq!(date_of(&["merge"]), (None, Origin::Unset));
+        assert_eq!(date_of(&["report", "--publish"]), (None, Origin::Unset));
+        let line = describe(&[Setting {
+            key: "date".into(),
+            flag: "--date".into(),
+            env: Some("TRENDLAKE_DATE".into()),
+            value: Some("2026-12-05".into()),
+            origin: Origin::Today,
+        }]);
+        assert_eq!(line, "date  2026-12-05  default (today, UTC)\n");
+    }
+
+    #[test]
+    fn the_file_log_format_is_read_even_from_a_broken_file() {
+        let json = Some(LogFormat::Json);
+        // A file that parses, with a bad value elsewhere (checked later, key by key).
+        assert_eq!(
+            log_format_in("concurrency = \"many\"\nlog_format = \"json\"\n"),
+            json
+        );
+        assert_eq!(log_format_in("log-format = \"json\"\n"), json);
+        // A file that does not parse: the line itself, comments and quotes aside.
+        assert_eq!(
+            log_format_in("lake = 3 3\n  log_format = 'json'   # for the collector\n"),
+            json
+        );
+        assert_eq!(
+            log_format_in("regions = [\"JP\",\nlog_format = \"text\""),
+            Some(LogFormat::Text)
+        );
+        // None set, an unknown value, or one under a table: not a format.
+        assert_eq!(log_format_in("concurrency = 5\n"), None);
+        assert_eq!(log_format_in("log_format = \"xml\"\n"), None);
+        assert_eq!(
+            log_format_in("lake = 3 3\n[x]\nlog_format = \"json\"\n"),
+            None
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! TOML file (`layering`), validated into settings before any I/O (`validate`), then dispatched.
 //! A usage error touches nothing.
 
+mod help;
 mod layering;
 pub mod metrics;
 mod prompt;
@@ -32,28 +33,17 @@ pub use validate::{is_loopback, parse_date, parse_regions};
 
 pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/youtube/v3";
 
-const AFTER_HELP: &str = "\
-Exit codes: 0 every region fetched and committed; 3 partial (some regions failed, the others \
-were committed); 1 failure, nothing new committed; 4 the merge failed, in any command that \
-merges (the lake is safe; `trendlake merge` finishes); 5 (run --report) the snapshot was \
-committed and merged but its report could not be written (`trendlake report` makes it); 6 \
-(check) it could not finish, so no verdict; 2 bad usage or configuration (or a file of a newer \
-trendlake), nothing touched.
-
-Settings come from flags, then TRENDLAKE_* (and YOUTUBE_*) environment variables, then the \
---config TOML file, then defaults; `trendlake config` shows which. Logs go to stderr; \
-TRENDLAKE_LOG=info (any tracing filter) shows more.";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "trendlake",
     version,
     about = "Snapshot YouTube's trending chart into a Parquet lake and a DuckDB warehouse",
-    after_help = AFTER_HELP,
+    after_help = help::TOP,
     max_term_width = 100
 )]
 pub struct Cli {
-    /// A TOML file with any setting of run, snapshot, merge and query (precedence: flag > env > file > default).
+    /// A TOML file of settings, read by run, snapshot, merge, rebuild, forget, check, query, report
+    /// and config (no other command reads it); precedence: flag > env > file > default.
     #[arg(long, global = true, env = "TRENDLAKE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Log lines on stderr: `text` for people, `json` (one JSON object per line) for schedulers.
@@ -87,44 +77,53 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The nightly job: snapshot, then merge; idempotent for a date.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = help::RUN)]
     Run(RunArgs),
     /// Fetch every region concurrently and write the date's Parquet snapshot (no merge).
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = help::SNAPSHOT)]
     Snapshot(SnapshotArgs),
     /// Merge every snapshot not yet merged or changed since (or --date D) into the warehouse.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = help::MERGE)]
     Merge(MergeArgs),
     /// Re-derive snapshots from the raw pages in the lake (no API calls), then merge them.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = help::REBUILD)]
     Rebuild(RebuildArgs),
     /// Take dates out of the lake and the warehouse, recoverably: their snapshot, raw pages, run
     /// reports and report page move under _trash/ (emptied by `check --prune`), the reports index
     /// is rewritten, and the merge removes them from the warehouse.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = help::FORGET)]
     Forget(ForgetArgs),
     /// Verify the lineage: raw pages, snapshots and the warehouse against each other; exit 0, 1
     /// with every problem, or 6 when it could not finish.
+    #[command(after_help = help::CHECK)]
     Check(CheckArgs),
     /// Run SQL (an argument, --file, --name or stdin) against the warehouse, read-only; with
     /// none on a terminal, an interactive prompt.
+    #[command(after_help = help::READS)]
     Query(QueryArgs),
     /// Write a date's trend report: one self-contained HTML page (inline SVG charts, nothing
     /// loaded from anywhere) from the warehouse's named queries.
+    #[command(after_help = help::READS)]
     Report(ReportArgs),
     /// The no-setup main job: serve the fake API in-process and build --days of history.
     #[cfg(feature = "fake-api")]
+    #[command(after_help = help::DEMO)]
     Demo(DemoArgs),
     /// Serve the fake YouTube API (for tests and trials; no key, no network).
     #[cfg(feature = "fake-api")]
+    #[command(after_help = help::FAKE_API)]
     FakeApi(FakeApiArgs),
     /// Print the effective settings of `run` and where each came from (key redacted).
+    #[command(after_help = help::READS)]
     Config(RunArgs),
     /// Print shell completions for bash, zsh, fish or powershell.
+    #[command(after_help = help::PRINTS)]
     Completions(CompletionsArgs),
     /// Print the man page (or write one page per command into --dir).
+    #[command(after_help = help::PRINTS)]
     Man(ManArgs),
     /// List the supported region codes, their names and time zones.
+    #[command(after_help = help::PRINTS)]
     Regions,
 }
 
@@ -480,7 +479,8 @@ pub struct FakeApiArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub addr: SocketAddr,
-    /// Which day's chart to serve (default: today, UTC).
+    /// Serve this day's chart, whatever the date (default: the current UTC date at each
+    /// request, so a fake left running serves each day's chart on that day).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     /// Seed of the synthetic charts.
@@ -906,18 +906,8 @@ fn man(dir: Option<PathBuf>) -> Result<Outcome> {
 
 #[cfg(feature = "fake-api")]
 async fn fake_api(args: FakeApiArgs) -> Result<Outcome> {
-    use trendlake_fake_api::{FakeApi, FakeConfig};
-    let config = FakeConfig {
-        seed: args.seed,
-        date: parse_date(args.date.as_deref(), "--date")?,
-        latency: std::time::Duration::from_millis(args.latency_ms),
-        api_key: args.api_key.map(|k| k.expose().to_string()),
-        quota: args.quota,
-        faults: match &args.faults {
-            Some(path) => trendlake_fake_api::load_faults(path)?,
-            None => Vec::new(),
-        },
-    };
+    use trendlake_fake_api::FakeApi;
+    let config = validate::fake_api_config(&args)?;
     let api = FakeApi::start(config, args.addr)
         .await
         .map_err(|e| Error::Io {

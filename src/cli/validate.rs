@@ -257,6 +257,27 @@ pub fn demo_settings(args: super::DemoArgs) -> Result<crate::demo::DemoSettings>
     })
 }
 
+/// `fake-api`'s flags as the fake's configuration: without `--date` it follows the UTC day.
+#[cfg(feature = "fake-api")]
+pub fn fake_api_config(args: &super::FakeApiArgs) -> Result<trendlake_fake_api::FakeConfig> {
+    Ok(trendlake_fake_api::FakeConfig {
+        seed: args.seed,
+        date: args
+            .date
+            .as_deref()
+            .map(|d| parse_date(Some(d), "--date"))
+            .transpose()?,
+        latency: Duration::from_millis(args.latency_ms),
+        api_key: args.api_key.as_ref().map(|k| k.expose().to_string()),
+        quota: args.quota,
+        faults: match &args.faults {
+            Some(path) => trendlake_fake_api::load_faults(path)?,
+            None => Vec::new(),
+        },
+        ..Default::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +382,29 @@ mod tests {
         assert_eq!(with(&gone).unwrap().metrics_file, Some(gone));
         // None asked for, none written.
         assert_eq!(run_job_of(&base).unwrap().metrics_file, None);
+    }
+
+    #[cfg(feature = "fake-api")]
+    #[test]
+    fn fake_api_follows_the_utc_day_unless_given_a_date() {
+        let config = |args: &[&str]| {
+            let argv: Vec<&str> = ["trendlake", "fake-api"]
+                .iter()
+                .chain(args)
+                .copied()
+                .collect();
+            let parsed = crate::cli::parse(argv).unwrap();
+            let super::super::Command::FakeApi(fake) = &parsed.cli.command else {
+                unreachable!("parsed `fake-api`")
+            };
+            fake_api_config(fake)
+        };
+        assert_eq!(config(&[]).unwrap().date, None);
+        assert_eq!(
+            config(&["--date", "2026-11-25"]).unwrap().date,
+            Some(day("2026-11-25"))
+        );
+        assert!(config(&["--date", "25/11/2026"]).unwrap_err().is_usage());
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! renamed in `src/cli` cannot silently break a deployment.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use trendlake_cli::cli::Cli;
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -178,6 +178,326 @@ fn command_extraction_finds_invocations_and_only_those() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Each setting in one place
+
+/// Where the examples that use a config file install deploy/trendlake.toml.
+const CONFIG_PATH: &str = "/etc/trendlake/trendlake.toml";
+
+/// deploy/trendlake.toml.
+fn example_config() -> toml::Table {
+    read("trendlake.toml").parse().expect("valid TOML")
+}
+
+/// Each variable `run` reads a setting from, with the setting's config-file key.
+fn setting_variables() -> BTreeMap<String, String> {
+    let cli = Cli::command();
+    let run = cli.find_subcommand("run").expect("run");
+    run.get_arguments()
+        .chain(cli.get_arguments())
+        .filter_map(|a| {
+            let var = a.get_env()?.to_str()?.to_string();
+            Some((var, a.get_id().to_string()))
+        })
+        .collect()
+}
+
+/// The settings a deployment gives in more than one place, where one silently wins over the
+/// other (a flag over a variable over the config file): each as `key: source and source`.
+/// `argv` is the command line, `file` the config file it reads, `env` the variables it sets.
+fn given_twice(argv: &[String], file: Option<&toml::Table>, env: &[&str]) -> Vec<String> {
+    let variables = setting_variables();
+    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for arg in argv.iter().skip(1) {
+        if let Some(flag) = arg.strip_prefix("--") {
+            let flag = flag.split('=').next().unwrap();
+            sources
+                .entry(flag.replace('-', "_"))
+                .or_default()
+                .push(format!("--{flag}"));
+        }
+    }
+    for var in env {
+        if let Some(key) = variables.get(*var) {
+            sources
+                .entry(key.clone())
+                .or_default()
+                .push(var.to_string());
+        }
+    }
+    for key in file.into_iter().flat_map(|f| f.keys()) {
+        sources
+            .entry(key.replace('-', "_"))
+            .or_default()
+            .push("the config file".into());
+    }
+    // Which file to read is not a setting the file can hold.
+    sources.remove("config");
+    sources
+        .into_iter()
+        .filter(|(_, s)| s.len() > 1)
+        .map(|(key, s)| format!("{key}: {}", s.join(" and ")))
+        .collect()
+}
+
+/// The config file a command line reads: deploy/trendlake.toml where it is installed.
+fn config_of(argv: &[String], whence: &str) -> Option<toml::Table> {
+    let path = flag_value(argv, "--config")?;
+    assert_eq!(path, CONFIG_PATH, "{whence}: the example config file");
+    Some(example_config())
+}
+
+/// The names a `NAME=value …` list assigns (systemd's `Environment=`, Docker's `ENV`).
+fn assigned_names(assignments: &str) -> Vec<String> {
+    let words: Vec<&str> = assignments.split_whitespace().collect();
+    match words.first() {
+        // Docker's legacy `ENV NAME value`.
+        Some(first) if !first.contains('=') => vec![first.to_string()],
+        _ => words
+            .iter()
+            .filter_map(|w| w.trim_matches('"').split_once('='))
+            .map(|(name, _)| name.to_string())
+            .collect(),
+    }
+}
+
+/// The text of a Markdown section, from its heading to the next heading of its level.
+fn section<'a>(text: &'a str, heading: &str) -> &'a str {
+    let start = text
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("no {heading}"));
+    let rest = &text[start + 1..];
+    let level = format!("\n{} ", heading.split(' ').next().unwrap());
+    &rest[..rest[1..].find(&level).map_or(rest.len(), |n| n + 1)]
+}
+
+/// Install steps that put the example config file at [`CONFIG_PATH`] so that the `trendlake`
+/// user can read it: the file and its directory in the group `trendlake`, which may read them
+/// (and enter the directory).
+#[track_caller]
+fn assert_readable_by_the_job(steps: &str, whence: &str) {
+    let dir = Path::new(CONFIG_PATH).parent().unwrap().to_str().unwrap();
+    let installs: Vec<Vec<&str>> = steps
+        .lines()
+        .filter_map(|l| l.split_once("install ").map(|(_, rest)| rest))
+        .map(|l| l.split('#').next().unwrap().split_whitespace().collect())
+        .collect();
+    let find = |wanted: &dyn Fn(&[&str]) -> bool, what: &str| -> Vec<&str> {
+        installs
+            .iter()
+            .find(|w| wanted(w))
+            .unwrap_or_else(|| panic!("{whence}: no install of {what}"))
+            .clone()
+    };
+    let option = |words: &[&str], name: &str| {
+        let at = words.iter().position(|w| *w == name)?;
+        words.get(at + 1).map(|v| v.to_string())
+    };
+    let dir_step = find(&|w| w.contains(&"-d") && w.last() == Some(&dir), dir);
+    let file_step = find(&|w| w.last() == Some(&CONFIG_PATH), CONFIG_PATH);
+    let source = file_step[file_step.len() - 2];
+    assert!(
+        source.ends_with("trendlake.toml"),
+        "{whence}: {file_step:?}"
+    );
+    for (step, needs) in [(&dir_step, 5), (&file_step, 4)] {
+        assert_eq!(
+            option(step, "-g").as_deref(),
+            Some("trendlake"),
+            "{whence}: {step:?}"
+        );
+        let mode = option(step, "-m").unwrap_or_else(|| panic!("{whence}: {step:?} sets a mode"));
+        let group = (u32::from_str_radix(&mode, 8).unwrap() >> 3) & 7;
+        assert_eq!(group & needs, needs, "{whence}: {step:?}: the group's bits");
+    }
+}
+
+#[test]
+fn given_twice_finds_a_setting_in_two_places() {
+    let argv: Vec<String> = ["trendlake", "run", "--config", CONFIG_PATH, "--lake", "/x"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--log-format=json".to_string(), "--report".into()])
+        .collect();
+    let file = example_config();
+    assert_eq!(
+        given_twice(
+            &argv,
+            Some(&file),
+            &[
+                "TRENDLAKE_WAREHOUSE",
+                "TRENDLAKE_LAKE",
+                "YOUTUBE_API_KEY",
+                "TZ"
+            ]
+        ),
+        [
+            "lake: --lake and TRENDLAKE_LAKE and the config file",
+            "log_format: --log-format and the config file",
+            "warehouse: TRENDLAKE_WAREHOUSE and the config file",
+        ]
+    );
+    assert_eq!(
+        given_twice(&argv[..4], Some(&file), &["YOUTUBE_API_KEY"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        assigned_names("TRENDLAKE_LAKE=/data/lake  \"TZ=UTC\""),
+        ["TRENDLAKE_LAKE", "TZ"]
+    );
+    assert_eq!(
+        assigned_names("TRENDLAKE_LAKE /data/lake"),
+        ["TRENDLAKE_LAKE"]
+    );
+    // The install check fails on a directory the job's user cannot enter.
+    let steps = format!(
+        "install -d -m 0750 /etc/trendlake\ninstall -m 0640 -g trendlake x.trendlake.toml {CONFIG_PATH}\n"
+    );
+    let caught = std::panic::catch_unwind(|| assert_readable_by_the_job(&steps, "sample"));
+    assert!(caught.is_err());
+    let steps = steps.replace("-d -m 0750", "-d -m 0750 -g trendlake");
+    assert_readable_by_the_job(&steps, "sample");
+}
+
+/// A flag silently wins over a variable, and a variable over the config file: so no example
+/// gives a setting in two places, where the file's (or the variable's) value would be dead. The
+/// systemd and cron examples keep every setting in the config file (their env file holds only
+/// the key), Kubernetes and Docker in the environment.
+#[test]
+fn every_example_gives_each_setting_in_one_place() {
+    let mut checked = Vec::new();
+
+    // systemd: the command line, the unit's Environment= lines, the config file.
+    let unit = parse_unit(&read("systemd/trendlake.service"));
+    let exec = unit_value(&unit, "Service", "ExecStart").unwrap();
+    let argv = &invocations(exec.trim_start_matches(['-', '@', '+', '!', ':']))[0];
+    let env: Vec<String> = unit["Service"]
+        .get("Environment")
+        .into_iter()
+        .flatten()
+        .flat_map(|v| assigned_names(v))
+        .collect();
+    let env: Vec<&str> = env.iter().map(String::as_str).collect();
+    let file = config_of(argv, "trendlake.service").expect("the service reads the config file");
+    assert_eq!(
+        given_twice(argv, Some(&file), &env),
+        Vec::<String>::new(),
+        "systemd"
+    );
+    checked.push("systemd");
+
+    // cron: the job's command line, the crontab's NAME=value lines, the config file.
+    let crontab = read("cron/trendlake.crontab");
+    let mut env = Vec::new();
+    let mut jobs = Vec::new();
+    for line in crontab.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_whitespace().next() {
+            Some(w) if w.contains('=') && !w.starts_with(|c: char| c.is_ascii_digit()) => {
+                env.extend(assigned_names(line))
+            }
+            _ => jobs.extend(invocations(line)),
+        }
+    }
+    let env: Vec<&str> = env.iter().map(String::as_str).collect();
+    assert_eq!(jobs.len(), 1, "one job");
+    let file = config_of(&jobs[0], "trendlake.crontab").expect("the job reads the config file");
+    assert_eq!(
+        given_twice(&jobs[0], Some(&file), &env),
+        Vec::<String>::new(),
+        "cron"
+    );
+    checked.push("cron");
+
+    // Kubernetes: the container's args and env (no config file).
+    let docs = YamlLoader::load_from_str(&read("kubernetes/cronjob.yaml")).unwrap();
+    let container = &by_kind(&docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        [0];
+    let mut argv = vec!["trendlake".to_string()];
+    argv.extend(
+        container["args"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|a| yaml_str(a, "args[]").to_string()),
+    );
+    let env: Vec<&str> = container["env"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|e| yaml_str(&e["name"], "env[].name"))
+        .collect();
+    assert!(!env.contains(&"TRENDLAKE_CONFIG") && config_of(&argv, "cronjob.yaml").is_none());
+    assert_eq!(
+        given_twice(&argv, None, &env),
+        Vec::<String>::new(),
+        "Kubernetes"
+    );
+    checked.push("Kubernetes");
+
+    // Docker: the final stage's ENV and its ENTRYPOINT + CMD.
+    let instructions = dockerfile();
+    let last_from = instructions.iter().rposition(|(i, _)| i == "FROM").unwrap();
+    let env: Vec<String> = instructions[last_from..]
+        .iter()
+        .filter(|(i, _)| i == "ENV")
+        .flat_map(|(_, a)| assigned_names(a))
+        .collect();
+    let env: Vec<&str> = env.iter().map(String::as_str).collect();
+    let argv = dockerfile_invocation();
+    assert_eq!(
+        given_twice(&argv, None, &env),
+        Vec::<String>::new(),
+        "Docker"
+    );
+    checked.push("Docker");
+
+    // deploy/README.md: every command line that reads the installed config file.
+    let readme = read("README.md");
+    let mut in_code = false;
+    let mut with_config = 0;
+    for line in logical_lines(&readme) {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if !in_code {
+            continue;
+        }
+        for argv in invocations(&line) {
+            if let Some(file) = config_of(&argv, "deploy/README.md") {
+                assert_eq!(
+                    given_twice(&argv, Some(&file), &[]),
+                    Vec::<String>::new(),
+                    "{line}"
+                );
+                with_config += 1;
+            }
+        }
+    }
+    assert!(
+        with_config >= 1,
+        "deploy/README.md shows the nightly command"
+    );
+    // Both examples that read the file have it installed where they read it, where the job's
+    // user can read it (the service's own comment says the same).
+    let service = read("systemd/trendlake.service");
+    let install_steps = [
+        (
+            "deploy/README.md ## systemd",
+            section(&readme, "## systemd"),
+        ),
+        ("deploy/README.md ## cron", section(&readme, "## cron")),
+        ("trendlake.service", service.as_str()),
+    ];
+    for (whence, text) in install_steps {
+        assert_readable_by_the_job(text, whence);
+    }
+    assert_eq!(checked, ["systemd", "cron", "Kubernetes", "Docker"]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // systemd
 
 /// A unit file as systemd reads it: `[Section]` headers, `Key=Value` lines, `#` and `;`
@@ -257,20 +577,24 @@ fn systemd_service_is_a_sandboxed_oneshot_of_a_valid_run() {
     let argv = &found[0];
     assert_cli_accepts(argv, "trendlake.service ExecStart");
     assert_eq!(argv[1], "run");
-    for flag in ["--lake", "--warehouse"] {
-        let path = flag_value(argv, flag).unwrap_or_else(|| panic!("{flag} given"));
+    // The example config file is the one it reads: the lake and the warehouse it names, and the
+    // metrics file (for node_exporter's textfile collector), are writable in the sandbox.
+    assert_eq!(flag_value(argv, "--config"), Some(CONFIG_PATH));
+    let config = example_config();
+    for key in ["lake", "warehouse"] {
+        let path = config[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} in the file"));
         assert!(
             writable.iter().any(|w| Path::new(path).starts_with(w)),
-            "{flag} {path} is inside a writable path {writable:?}"
+            "{key} {path} is inside a writable path {writable:?}"
         );
     }
-    // The example config file is the one it reads, and the metrics file that file names (for
-    // node_exporter's textfile collector) is writable in the sandbox too.
     assert_eq!(
-        flag_value(argv, "--config"),
-        Some("/etc/trendlake/trendlake.toml")
+        config["log_format"].as_str(),
+        Some("json"),
+        "JSON for journald"
     );
-    let config: toml::Table = read("trendlake.toml").parse().unwrap();
     let metrics = config["metrics_file"].as_str().expect("metrics_file");
     assert!(metrics.ends_with(".prom"), "{metrics}");
     assert!(
@@ -455,22 +779,33 @@ fn kubernetes_cronjob_runs_once_at_a_time_as_non_root_with_secret_and_volume() {
     }
     assert_eq!(dockerfile_invocation()[0], "trendlake");
     assert_cli_accepts(&argv, "cronjob.yaml args");
-    assert_eq!(argv[1], "run");
-    for flag in ["--lake", "--warehouse"] {
-        let path = flag_value(&argv, flag).unwrap_or_else(|| panic!("{flag} given"));
+    assert_eq!(argv, ["trendlake", "run"]);
+    // The settings are its environment: the lake and the warehouse on the volume, JSON logs.
+    let value = |name: &str| {
+        env.iter()
+            .find(|e| e["name"].as_str() == Some(name))
+            .and_then(|e| e["value"].as_str())
+    };
+    for var in ["TRENDLAKE_LAKE", "TRENDLAKE_WAREHOUSE"] {
+        let path = value(var).unwrap_or_else(|| panic!("{var} set"));
         assert!(
             Path::new(path).starts_with(mount_path),
-            "{flag} {path} on the volume"
+            "{var} {path} on the volume"
         );
     }
+    assert_eq!(value("TRENDLAKE_LOG_FORMAT"), Some("json"));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Docker
 
-/// `(INSTRUCTION, arguments)` of a Dockerfile, continuations joined, comments dropped.
+/// `(INSTRUCTION, arguments)` of deploy/docker/Dockerfile.
 fn dockerfile() -> Vec<(String, String)> {
-    let text = read("docker/Dockerfile");
+    dockerfile_instructions(&read("docker/Dockerfile"))
+}
+
+/// `(INSTRUCTION, arguments)` of a Dockerfile's text, continuations joined, comments dropped.
+fn dockerfile_instructions(text: &str) -> Vec<(String, String)> {
     let without_comments: String = text
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
@@ -545,24 +880,469 @@ fn dockerfile_builds_in_stages_and_runs_as_non_root() {
         "USER {user} must not be root"
     );
 
-    // The build context is the repository's root: every COPY source exists there.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (_, args) in build_stage.iter().filter(|(i, _)| i == "COPY") {
-        let words: Vec<&str> = args
-            .split_whitespace()
-            .filter(|w| !w.starts_with("--"))
-            .collect();
-        for source in &words[..words.len() - 1] {
-            assert!(
-                root.join(source).exists(),
-                "COPY {source}: not in the repository"
-            );
-        }
-    }
-
     let argv = dockerfile_invocation();
     assert_eq!(argv, ["trendlake", "run"]);
     assert_cli_accepts(&argv, "Dockerfile ENTRYPOINT + CMD");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Docker: what the image is built from
+
+/// The repository's root, which is the image's build context (`docker build -f
+/// deploy/docker/Dockerfile .`).
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file or directory a crate of the workspace embeds at compile time, relative to the
+/// repository's root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Embedded {
+    path: PathBuf,
+    /// A `concat!` whose path goes on with a macro argument (`$name`) names some file of a
+    /// directory: the whole directory counts.
+    dir: bool,
+    /// Where it is embedded: `crates/trendlake/src/queries.rs:38`.
+    whence: String,
+}
+
+/// The Rust files of every crate of the workspace: `src/` and `crates/*/src/`, recursively, and
+/// the crates' build scripts.
+fn crate_sources(root: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![root.join("src")];
+    let mut files = vec![root.join("build.rs")];
+    for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+        let krate = entry.unwrap().path();
+        dirs.push(krate.join("src"));
+        files.push(krate.join("build.rs"));
+    }
+    files.retain(|f| f.is_file());
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The string literal (plain or raw) at the start of `s`, after blanks: its value and the rest.
+fn string_literal(s: &str) -> Option<(String, &str)> {
+    let s = s.trim_start();
+    if let Some(raw) = s.strip_prefix('r') {
+        let hashes = raw.len() - raw.trim_start_matches('#').len();
+        let body = raw[hashes..].strip_prefix('"')?;
+        let end = format!("\"{}", "#".repeat(hashes));
+        let at = body.find(&end)?;
+        return Some((body[..at].to_string(), &body[at + end.len()..]));
+    }
+    let body = s.strip_prefix('"')?;
+    let mut value = String::new();
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => value.push(chars.next()?.1),
+            '"' => return Some((value, &body[i + 1..])),
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+/// What the argument of an `include_*!` names, relative to the file it is in: a literal path
+/// (a file), or for `concat!` its leading literals, a directory when a macro argument follows
+/// them (`concat!("../../../sql/queries/", $name, ".sql")` is a file of `../../../sql/queries/`).
+/// `None` for what is generated at build time (`concat!(env!("OUT_DIR"), …)`), which no
+/// context holds.
+fn included_path(arg: &str, whence: &str) -> Option<(String, bool)> {
+    let arg = arg.trim_start();
+    if let Some((path, _)) = string_literal(arg) {
+        return Some((path, false));
+    }
+    let Some(mut rest) = arg.strip_prefix("concat!(") else {
+        panic!("{whence}: an embedded path this test cannot read: {arg:.60}");
+    };
+    let mut prefix = String::new();
+    loop {
+        rest = rest.trim_start();
+        if rest.starts_with(')') {
+            return Some((prefix, false));
+        }
+        match string_literal(rest) {
+            Some((piece, after)) => {
+                prefix.push_str(&piece);
+                rest = after.trim_start();
+                rest = rest.strip_prefix(',').unwrap_or(rest);
+            }
+            None if prefix.is_empty() && rest.starts_with("env!(\"OUT_DIR\")") => return None,
+            None if prefix.is_empty() => {
+                panic!("{whence}: an embedded path this test cannot read: {arg:.60}")
+            }
+            None => {
+                let dir = match prefix.rfind('/') {
+                    Some(slash) => prefix[..slash].to_string(),
+                    None => String::new(),
+                };
+                return Some((dir, true));
+            }
+        }
+    }
+}
+
+/// `path` with `.` and `..` resolved lexically; `None` if it climbs above its start.
+fn normalized(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            part => out.push(part),
+        }
+    }
+    Some(out)
+}
+
+/// Every file (or directory) that `include_str!`, `include_bytes!` or `include!` embeds in any
+/// crate of the workspace, resolved from the file it is written in, relative to `root`.
+fn embedded_files(root: &Path) -> Vec<Embedded> {
+    let mut out = Vec::new();
+    for source in crate_sources(root) {
+        let text = std::fs::read_to_string(&source).unwrap();
+        let rel = source.strip_prefix(root).unwrap();
+        for mac in ["include_str!(", "include_bytes!(", "include!("] {
+            for (at, _) in text.match_indices(mac) {
+                let before = &text[..at];
+                let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+                // A comment naming the macro embeds nothing.
+                if text[line_start..at].contains("//")
+                    || before
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                {
+                    continue;
+                }
+                let whence = format!("{}:{}", rel.display(), before.matches('\n').count() + 1);
+                let Some((path, dir)) = included_path(&text[at + mac.len()..], &whence) else {
+                    continue;
+                };
+                let resolved = normalized(&rel.parent().unwrap().join(&path))
+                    .unwrap_or_else(|| panic!("{whence}: {path} is outside the repository"));
+                let kind_ok = if dir {
+                    root.join(&resolved).is_dir()
+                } else {
+                    root.join(&resolved).is_file()
+                };
+                assert!(kind_ok, "{whence}: {} does not exist", resolved.display());
+                out.push(Embedded {
+                    path: resolved,
+                    dir,
+                    whence,
+                });
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `*` and `?` in one path component, as Docker's (Go's) `filepath.Match` reads them.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    go(&p, &n)
+}
+
+/// Path components against pattern components, `**` standing for any number of components.
+fn components_match(pattern: &[&str], path: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => path.is_empty(),
+        Some((&"**", rest)) => (0..=path.len()).any(|i| components_match(rest, &path[i..])),
+        Some((p, rest)) => {
+            path.first().is_some_and(|first| wildcard(p, first))
+                && components_match(rest, &path[1..])
+        }
+    }
+}
+
+fn parts(path: &Path) -> Vec<&str> {
+    path.iter().map(|p| p.to_str().unwrap()).collect()
+}
+
+/// Whether `.dockerignore`'s lines leave `path` (relative to the context's root) out of the
+/// build context, by Docker's rules: patterns relative to the root, the last line that matches
+/// the path or a directory above it wins, and `!` takes a path back in.
+fn docker_ignored(dockerignore: &str, path: &Path) -> bool {
+    let mut ignored = false;
+    for line in dockerignore.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (keep, pattern) = match line.strip_prefix('!') {
+            Some(p) => (true, p.trim()),
+            None => (false, line),
+        };
+        let pattern = normalized(Path::new(pattern.trim_matches('/'))).unwrap_or_default();
+        let pattern = parts(&pattern);
+        let path = parts(path);
+        if (1..=path.len()).any(|n| components_match(&pattern, &path[..n])) {
+            ignored = !keep;
+        }
+    }
+    ignored
+}
+
+/// What the build stage COPYs from the build context to where it was in the repository,
+/// relative to the WORKDIR (where Cargo.toml lands, so the crates' relative include paths
+/// resolve): files and directories, relative to the context's root. A wildcard source counts
+/// the files it matches; a copy elsewhere (`COPY data /opt/data`) does not count.
+fn copied_in_place(root: &Path, dockerfile: &str) -> Vec<PathBuf> {
+    let instructions = dockerfile_instructions(dockerfile);
+    let last_from = instructions.iter().rposition(|(i, _)| i == "FROM").unwrap();
+    let mut workdir = PathBuf::from("/");
+    let mut out = Vec::new();
+    for (instruction, args) in &instructions[..last_from] {
+        match instruction.as_str() {
+            "FROM" => workdir = PathBuf::from("/"),
+            "WORKDIR" => workdir = workdir.join(args),
+            "COPY" | "ADD" => {}
+            _ => continue,
+        }
+        if !matches!(instruction.as_str(), "COPY" | "ADD") {
+            continue;
+        }
+        let words: Vec<String> = match args.trim_start().starts_with('[') {
+            true => serde_json::from_str(args).expect("COPY's exec form is a JSON list"),
+            false => args
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .map(str::to_string)
+                .collect(),
+        };
+        // From another stage or image: not the context.
+        if args.split_whitespace().any(|w| w.starts_with("--from=")) {
+            continue;
+        }
+        let (dest, sources) = words.split_last().expect("COPY SRC… DEST");
+        let into_dir = dest.ends_with('/') || sources.len() > 1 || dest == ".";
+        let Some(dest) = normalized(&workdir.join(dest))
+            .and_then(|d| d.strip_prefix(&workdir).ok().map(Path::to_path_buf))
+        else {
+            continue;
+        };
+        for source in sources {
+            let source = normalized(Path::new(source)).expect("a source inside the context");
+            for found in expand(root, &source) {
+                // A directory's contents land in DEST; a file lands in DEST, or in it.
+                let lands = match (root.join(&found).is_dir(), into_dir) {
+                    (true, _) | (false, false) => dest.clone(),
+                    (false, true) => dest.join(found.file_name().unwrap()),
+                };
+                if lands == found {
+                    out.push(found);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The paths under `root` that a COPY source names (with `*` and `?` in any component).
+fn expand(root: &Path, source: &Path) -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::new()];
+    for part in parts(source) {
+        let mut next = Vec::new();
+        for at in found {
+            if !part.contains(['*', '?']) {
+                next.push(at.join(part));
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(root.join(&at)) else {
+                continue;
+            };
+            for entry in entries {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                if wildcard(part, &name) {
+                    next.push(at.join(name));
+                }
+            }
+        }
+        found = next;
+    }
+    found.retain(|p| root.join(p).exists());
+    found.sort();
+    found
+}
+
+/// The embedded files that an image built from `dockerfile` (with the repository's
+/// `.dockerignore`) would lack, each with where it is embedded.
+fn missing_from_image(root: &Path, dockerfile: &str, embedded: &[Embedded]) -> Vec<String> {
+    let copied = copied_in_place(root, dockerfile);
+    let ignore = std::fs::read_to_string(root.join(".dockerignore")).unwrap_or_default();
+    embedded
+        .iter()
+        .filter(|e| {
+            // A directory must be copied whole: the path itself or a directory above it.
+            !copied.iter().any(|c| e.path.starts_with(c)) || docker_ignored(&ignore, &e.path)
+        })
+        .map(|e| format!("{} ({})", e.path.display(), e.whence))
+        .collect()
+}
+
+#[test]
+fn the_image_copies_every_file_the_crates_embed() {
+    let root = repo_root();
+    let embedded = embedded_files(root);
+    // The scan finds each form: literal paths beside the code and up the tree, and the named
+    // queries' directory from queries.rs's `concat!`.
+    for (known, dir) in [
+        ("sql/schema.sql", false),
+        ("sql/queries", true),
+        ("data/regions.csv", false),
+        ("data/source_changes.csv", false),
+        ("crates/trendlake/src/report/templates/report.html", false),
+    ] {
+        assert!(
+            embedded
+                .iter()
+                .any(|e| e.path == Path::new(known) && e.dir == dir),
+            "{known} (dir: {dir}) not among {embedded:#?}"
+        );
+    }
+    let dockerfile = read("docker/Dockerfile");
+    assert_eq!(
+        missing_from_image(root, &dockerfile, &embedded),
+        Vec::<String>::new(),
+        "embedded files the image's build would lack"
+    );
+
+    // And the check fails where the image would: the reference data narrowed to two files, the
+    // named queries to one, or the data left out by the .dockerignore.
+    let narrowed = |from: &str, to: &str| {
+        assert!(dockerfile.contains(from), "the Dockerfile has `{from}`");
+        missing_from_image(root, &dockerfile.replace(from, to), &embedded)
+    };
+    assert_eq!(
+        narrowed(
+            "COPY data ./data",
+            "COPY data/regions.csv data/categories.csv ./data/"
+        ),
+        ["data/source_changes.csv (crates/trendlake/src/report/annotations.rs:10)"]
+    );
+    let without_queries = narrowed(
+        "COPY sql ./sql",
+        "COPY sql/schema.sql sql/views.sql sql/staging.sql ./sql/\nCOPY sql/merge ./sql/merge\n\
+         COPY sql/migrations ./sql/migrations\nCOPY sql/check ./sql/check\n\
+         COPY sql/queries/top_movers.sql ./sql/queries/",
+    );
+    assert_eq!(
+        without_queries,
+        ["sql/queries (crates/trendlake/src/queries.rs:38)"]
+    );
+    // Copied, but not where the relative paths look.
+    let elsewhere = narrowed("COPY data ./data", "COPY data ./reference");
+    assert_eq!(elsewhere.len(), 3, "{elsewhere:?}");
+    let wildcard = narrowed("COPY data ./data", "COPY data/*.csv ./data/");
+    assert_eq!(wildcard, Vec::<String>::new());
+    assert!(docker_ignored("data/\n", Path::new("data/regions.csv")));
+    assert!(docker_ignored("**/*.csv\n", Path::new("data/regions.csv")));
+    assert!(!docker_ignored(
+        "data/*\n!data/*.csv\n",
+        Path::new("data/regions.csv")
+    ));
+    assert!(!docker_ignored(
+        "data/demo/\n",
+        Path::new("data/regions.csv")
+    ));
+}
+
+/// The build context as Docker would send it: the repository minus `.dockerignore`.
+#[test]
+fn the_dockerignore_keeps_local_data_and_builds_out_of_the_context() {
+    let ignore = std::fs::read_to_string(repo_root().join(".dockerignore"))
+        .expect(".dockerignore at the repository's root");
+    // What `demo`, a `run` with the default paths and a build in the checkout leave behind.
+    for local in [
+        "target/release/trendlake",
+        ".git/HEAD",
+        "data/demo/warehouse.duckdb",
+        "data/lake/videos",
+        "data/warehouse.duckdb",
+        "data/warehouse.duckdb.wal",
+    ] {
+        assert!(docker_ignored(&ignore, Path::new(local)), "{local} is sent");
+    }
+}
+
+/// Cargo accepts the workspace the build stage sees (the files it COPYs, less what the
+/// `.dockerignore` leaves out) for the image's build command: every target the manifests
+/// declare is there (the benches, say). Checked as far as the build would start: the target
+/// directory is put where it cannot be created, so nothing is compiled.
+#[test]
+fn cargo_accepts_the_build_stage_workspace() {
+    let root = repo_root();
+    let dockerfile = read("docker/Dockerfile");
+    let build = "cargo build --release --locked --no-default-features --bin trendlake";
+    assert!(
+        dockerfile_instructions(&dockerfile)
+            .iter()
+            .any(|(i, a)| i == "RUN" && a.contains(build)),
+        "the image builds with `{build}`"
+    );
+    let ignore = std::fs::read_to_string(root.join(".dockerignore")).unwrap_or_default();
+    let context = tempfile::tempdir().unwrap();
+    let mut stack = copied_in_place(root, &dockerfile);
+    while let Some(rel) = stack.pop() {
+        if docker_ignored(&ignore, &rel) {
+            continue;
+        }
+        let (from, to) = (root.join(&rel), context.path().join(&rel));
+        if from.is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+            for entry in std::fs::read_dir(&from).unwrap() {
+                stack.push(rel.join(entry.unwrap().file_name()));
+            }
+        } else {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+    let blocker = context.path().join("not-a-directory");
+    std::fs::write(&blocker, "").unwrap();
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(build.split_whitespace().skip(1))
+        .arg("--offline")
+        .arg("--target-dir")
+        .arg(blocker.join("target"))
+        .current_dir(context.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("failed to create directory") && err.contains("not-a-directory"),
+        "cargo stopped before the build:\n{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -480,9 +480,53 @@ async fn a_quota_budget_leaves_regions_out_before_sending_anything() {
     assert_exit(&out, 3);
     assert_eq!(api.requests(), 8);
     let err = stderr(&out);
-    assert!(err.contains("US page 0"), "{err}");
-    assert!(err.contains("--quota-budget 9"), "{err}");
+    // It never got a page, so no "page 0": it was not fetched, for the budget.
+    assert!(
+        err.contains(
+            "; failed: US not fetched: quota budget (left out: --quota-budget 9 covers 2 of 3 \
+             regions at 4 units each; raise --quota-budget, or run again with --only-missing to \
+             fetch the regions left out)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("page 0"), "{err}");
     assert_complete(&s, &["JP", "KR"]);
+
+    // The JSON log and the run report say the same: a failure without a page.
+    let s = Scratch::new();
+    let out = run_with(
+        &s,
+        &api,
+        "JP,KR,US",
+        &["--quota-budget", "9", "--log-format", "json"],
+    )
+    .await;
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    let us = err
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["target"] == "trendlake::region" && e["region"] == "US")
+        .unwrap_or_else(|| panic!("no event of US: {err}"));
+    assert_eq!(us["message"], "region US failed: not fetched: quota budget");
+    assert_eq!(us["error_kind"], "budget_exhausted");
+    assert!(us.get("error_page").is_none(), "{us}");
+    let runs = s.lake().join(format!("_runs/snapshot_date={DAY}"));
+    let report = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    let us = &report["regions"][2];
+    assert_eq!(
+        (&us["region"], &us["status"]),
+        (&"US".into(), &"failed".into())
+    );
+    assert_eq!(us["error"]["kind"], "budget_exhausted");
+    assert!(us["error"].get("page").is_none(), "{us}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

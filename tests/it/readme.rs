@@ -94,6 +94,106 @@ fn command_table_matches_the_cli() {
     }
 }
 
+/// The exit codes docs/operations.md's table gives the commands: each code with the commands
+/// it names (`all` for every one; `run --report` is `run`'s).
+fn documented_exit_codes() -> BTreeMap<u8, BTreeSet<String>> {
+    table("docs/operations.md", "## Exit codes")
+        .iter()
+        .map(|r| {
+            let code = r[0]
+                .trim_matches('`')
+                .parse()
+                .unwrap_or_else(|_| panic!("{r:?}"));
+            let commands = r[2]
+                .split(',')
+                .map(|c| c.trim().trim_matches('`'))
+                .filter_map(|c| c.split_whitespace().next())
+                .map(str::to_string)
+                .collect();
+            (code, commands)
+        })
+        .collect()
+}
+
+/// The codes a help text lists: the number that starts each `;`-separated item (outside
+/// parentheses) of the paragraph that begins "Exit codes".
+fn listed_exit_codes(help: &str) -> BTreeSet<u8> {
+    let start = help
+        .find("Exit codes")
+        .expect("an \"Exit codes\" paragraph");
+    let paragraph = &help[start..];
+    let paragraph = &paragraph[..paragraph.find("\n\n").unwrap_or(paragraph.len())];
+    let list = &paragraph[paragraph.find(": ").expect("Exit codes…: ") + 2..];
+    let mut items = vec![String::new()];
+    let mut depth = 0;
+    for c in list.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ';' if depth == 0 => {
+                items.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        items.last_mut().unwrap().push(c);
+    }
+    items
+        .iter()
+        .map(|item| {
+            let digits: String = item
+                .trim()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits
+                .parse()
+                .unwrap_or_else(|_| panic!("an item without its code: {item:?} in {paragraph:?}"))
+        })
+        .collect()
+}
+
+/// Each command's `--help` ends with its own exit codes, exactly those docs/operations.md gives
+/// it (`rebuild --help` once listed `run`'s 3 and 5), and `trendlake --help` with all of them.
+#[test]
+fn every_commands_help_lists_its_own_exit_codes() {
+    let documented = documented_exit_codes();
+    let all: BTreeSet<u8> = documented.keys().copied().collect();
+    assert_eq!(all, (0..=6).collect(), "the table's codes");
+    let mut cli = Cli::command();
+    cli.build();
+    let top = cli.get_after_help().expect("trendlake --help").to_string();
+    assert_eq!(listed_exit_codes(&top), all, "trendlake --help");
+    for command in commands() {
+        let name = command.get_name();
+        let help = command
+            .get_after_help()
+            .unwrap_or_else(|| panic!("`{name} --help` lists its exit codes"))
+            .to_string();
+        assert_eq!(
+            listed_exit_codes(&help),
+            documented_for(name, &documented),
+            "`{name} --help`:\n{help}"
+        );
+    }
+    // The check can fail: the old shared text lists every command's codes.
+    let shared = "Exit codes: 0 done; 3 partial (some failed; others not); 1 failure; 4 the merge \
+                  failed; 5 (run --report) no report; 6 (check) no verdict; 2 usage.\n\nSettings…";
+    assert_eq!(listed_exit_codes(shared), all);
+    assert_ne!(
+        listed_exit_codes(shared),
+        documented_for("rebuild", &documented)
+    );
+}
+
+fn documented_for(command: &str, documented: &BTreeMap<u8, BTreeSet<String>>) -> BTreeSet<u8> {
+    documented
+        .iter()
+        .filter(|(_, c)| c.contains("all") || c.contains(command))
+        .map(|(code, _)| *code)
+        .collect()
+}
+
 /// One row of the settings table: flag, variable, config key, default, commands.
 #[derive(Debug)]
 struct FlagRow {

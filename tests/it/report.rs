@@ -541,7 +541,7 @@ async fn run_report_publishes_the_page_and_an_index_of_every_date_in_a_local_lak
         .lake()
         .join("_reports/snapshot_date=2025-07-21/report.html");
     assert_eq!(
-        sections[1]["report_path"].as_str().unwrap(),
+        sections[1]["report_html_path"].as_str().unwrap(),
         page.canonicalize().unwrap().display().to_string()
     );
     let html = std::fs::read_to_string(&page).unwrap();
@@ -618,11 +618,11 @@ async fn run_report_publishes_the_page_and_the_index_on_s3() {
     let lake = moto.lake_url("lake");
     let sections = two_reported_nights(&s, &lake, &env).await;
     assert_eq!(
-        sections[0]["report_path"],
+        sections[0]["report_html_path"],
         "s3://trendlake/lake/_reports/snapshot_date=2025-07-20/report.html"
     );
     assert_eq!(
-        sections[1]["report_index"],
+        sections[1]["report_index_path"],
         "s3://trendlake/lake/_reports/index.html"
     );
     let keys: Vec<String> = moto

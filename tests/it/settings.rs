@@ -179,8 +179,17 @@ fn config_output_shape_and_the_key_stays_secret() {
         setting(&text, "api_key"),
         ("[REDACTED]".into(), "env YOUTUBE_API_KEY".into())
     );
+    // An unset date is the snapshot's date: today's, in UTC.
+    let (date, origin) = setting(&text, "date");
+    let today = [
+        chrono::Utc::now(),
+        chrono::Utc::now() - chrono::Duration::seconds(5),
+    ]
+    .map(|t| t.date_naive().to_string());
+    assert!(today.contains(&date), "{date}");
+    assert_eq!(origin, "default (today, UTC)");
     let dir = s.dir.path().display().to_string();
-    insta::with_settings!({filters => vec![(dir.as_str(), "[DIR]")]}, {
+    insta::with_settings!({filters => vec![(dir.as_str(), "[DIR]"), (date.as_str(), "YYYY-MM-DD")]}, {
         insta::assert_snapshot!("config_output", text);
     });
 }
@@ -348,7 +357,9 @@ async fn json_logs_are_one_object_per_line_with_an_event_per_region() {
     summary["finished_at"] = serde_json::Value::Null;
 
     // The summary (with the merge's fields) carries the run report's fields, with the same values.
-    let path = summary["report_path"].as_str().expect("report path logged");
+    let path = summary["run_report_path"]
+        .as_str()
+        .expect("run report path logged");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     for (key, value) in report.as_object().unwrap() {
         match value {
@@ -375,6 +386,80 @@ async fn json_logs_are_one_object_per_line_with_an_event_per_region() {
     }
     assert_eq!(summary["regions_ok"], 2);
     assert_eq!(summary["regions_failed"], 1);
+}
+
+/// A field name means one thing in every JSON event of a run: the run report's JSON is
+/// `run_report_path` in the run's, the merge's and the report's events alike, the HTML page
+/// `report_html_path` and its index `report_index_path`; no event has a bare `report_path`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_log_paths_name_what_they_point_at() {
+    let day = "2026-11-20";
+    let api = fake(date(day), |_| {}).await;
+    let s = Scratch::new();
+    let out = s
+        .run(
+            &api.base_url(),
+            day,
+            &["--regions", "JP", "--report", "--log-format", "json"],
+        )
+        .await;
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect();
+    let event = |target: &str| {
+        let found: Vec<&serde_json::Value> =
+            events.iter().filter(|e| e["target"] == target).collect();
+        assert_eq!(found.len(), 1, "one {target} event in\n{err}");
+        found[0]
+    };
+    let file = |v: &serde_json::Value| {
+        let path = v.as_str().unwrap_or_else(|| panic!("a path: {v}"));
+        std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let runs: Vec<std::path::PathBuf> =
+        std::fs::read_dir(s.lake().join(format!("_runs/snapshot_date={day}")))
+            .unwrap()
+            .map(|e| e.unwrap().path().canonicalize().unwrap())
+            .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    for target in ["trendlake::run", "trendlake::merge", "trendlake::report"] {
+        let e = event(target);
+        assert_eq!(file(&e["run_report_path"]), runs[0], "{target}: {e}");
+        assert!(e.get("report_path").is_none(), "{target}: {e}");
+    }
+    let report = event("trendlake::report");
+    assert_eq!(report["report_status"], "written");
+    let reports = s.lake().join("_reports").canonicalize().unwrap();
+    assert_eq!(
+        file(&report["report_html_path"]),
+        reports.join(format!("snapshot_date={day}/report.html"))
+    );
+    assert_eq!(
+        file(&report["report_index_path"]),
+        reports.join("index.html")
+    );
+    // Whatever event a `*_path` field is in, it names the same file.
+    let mut seen: std::collections::BTreeMap<&str, &serde_json::Value> = Default::default();
+    for e in &events {
+        for (key, value) in e.as_object().unwrap() {
+            if key.ends_with("_path") && !value.is_null() {
+                let first = *seen.entry(key).or_insert(value);
+                assert_eq!(first, value, "{key} names two things:\n{err}");
+            }
+        }
+    }
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        [
+            "file_path",
+            "report_html_path",
+            "report_index_path",
+            "run_report_path"
+        ]
+    );
 }
 
 #[test]
@@ -414,6 +499,143 @@ fn json_mode_reports_a_bad_config_file_as_json() {
         message.contains(&file) && message.contains("line 1"),
         "{message}"
     );
+}
+
+/// A config file that sets `log_format = "json"` gets its own errors as one JSON line too, even
+/// one that does not parse; a flag or a variable still wins over it.
+#[test]
+fn a_config_file_that_asks_for_json_logs_gets_its_errors_as_json() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("trendlake.toml");
+    let file_s = file.display().to_string();
+    for (body, at) in [
+        // A bad value, an unknown key, a syntax error: each on line 2.
+        (
+            "log_format = \"json\"\nconcurrency = \"many\"\n",
+            "line 2, key `concurrency`",
+        ),
+        (
+            "log_format = \"json\"\nconcurency = 5\n",
+            "line 2, key `concurency`",
+        ),
+        ("log_format = \"json\"\nlake = 3 3\n", "line 2: "),
+    ] {
+        std::fs::write(&file, body).unwrap();
+        let expected = format!("config file {file_s}, {at}");
+        let out = run_in(s.dir.path(), &["run", "--config", &file_s], 2);
+        let err = out_str(&out.stderr);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{body:?}: {err}");
+        let event: serde_json::Value = serde_json::from_str(lines[0])
+            .unwrap_or_else(|e| panic!("{body:?}: not JSON ({e}): {err}"));
+        assert_eq!(event["level"], "ERROR", "{event}");
+        assert_eq!(event["exit_code"], 2, "{event}");
+        let message = event["message"].as_str().unwrap();
+        assert!(message.starts_with(&expected), "{body:?}: {message}");
+        // The command line's format, or the environment's, wins over the file's.
+        let flag = run_in(
+            s.dir.path(),
+            &["run", "--config", &file_s, "--log-format", "text"],
+            2,
+        );
+        let env = tl(s.dir.path())
+            .args(["run", "--config", &file_s])
+            .env("TRENDLAKE_LOG_FORMAT", "text")
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        for out in [flag, env] {
+            let err = out_str(&out.stderr);
+            assert!(
+                err.starts_with(&format!("trendlake: error: {expected}")),
+                "{body:?}: {err}"
+            );
+        }
+    }
+}
+
+/// `demo` (and `fake-api`) read no config file: a file's regions, lake and log format are all
+/// ignored, with a warning, however the file is named; a broken one does not stop them.
+#[test]
+fn demo_ignores_the_config_file_and_says_so() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("trendlake.toml");
+    let file_lake = s.dir.path().join("lake-from-file");
+    std::fs::write(
+        &file,
+        format!(
+            "regions = [\"KR\"]\nlake = \"{}\"\nlog_format = \"json\"\n",
+            file_lake.display()
+        ),
+    )
+    .unwrap();
+    let file_s = file.display().to_string();
+    let dir = s.dir.path().join("demo");
+    let dir_s = dir.display().to_string();
+    let demo = ["demo", "--days", "1", "--regions", "JP", "--dir", &dir_s];
+    let warning = format!(
+        "trendlake: warning: demo reads no config file, so {file_s} is ignored (log_format \
+         included): its settings are its own flags alone"
+    );
+    let by_flag = run_in(
+        s.dir.path(),
+        &[&demo[..], &["--config", &file_s]].concat(),
+        0,
+    );
+    let by_env = tl(s.dir.path())
+        .args(demo)
+        .env("TRENDLAKE_CONFIG", &file_s)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    for out in [by_flag, by_env] {
+        let err = out_str(&out.stderr);
+        // Text, not the file's JSON; the warning first, once.
+        assert_eq!(err.lines().next(), Some(warning.as_str()), "{err}");
+        assert_eq!(err.matches("demo reads no config file").count(), 1, "{err}");
+        assert!(!err.contains('{'), "{err}");
+    }
+    // The demo's own lake, with the demo's own regions; nothing where the file points.
+    assert!(!file_lake.exists());
+    let snapshot = dir.join("lake/videos");
+    let day = std::fs::read_dir(&snapshot)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_complete_snapshot(&day.join("videos.parquet"), &["JP"]);
+    // A broken file does not stop what does not read it.
+    std::fs::write(&file, "regions = [\n").unwrap();
+    let out = run_in(
+        s.dir.path(),
+        &[&demo[..], &["--config", &file_s]].concat(),
+        0,
+    );
+    assert_eq!(out_str(&out.stderr).lines().next(), Some(warning.as_str()));
+    let out = run_in(s.dir.path(), &["regions", "--config", &file_s], 0);
+    assert_eq!(out_str(&out.stderr), "");
+}
+
+/// `forget` reads the lake and the warehouse from the config file, as every command with them
+/// does.
+#[test]
+fn forget_takes_the_lake_from_the_config_file() {
+    let s = Scratch::new();
+    let file = s.dir.path().join("trendlake.toml");
+    let lake = s.dir.path().join("lake-from-file");
+    std::fs::write(&file, format!("lake = \"{}\"\n", lake.display())).unwrap();
+    let file_s = file.display().to_string();
+    let out = run_in(
+        s.dir.path(),
+        &["forget", "--config", &file_s, "--date", "2026-11-20"],
+        2,
+    );
+    let err = out_str(&out.stderr);
+    assert!(err.contains(&lake.display().to_string()), "{err}");
+    assert!(!err.contains("data/lake"), "{err}");
 }
 
 #[test]
@@ -492,6 +714,7 @@ fn help_of_every_command() {
         vec!["forget"],
         vec!["check"],
         vec!["query"],
+        vec!["report"],
         vec!["demo"],
         vec!["fake-api"],
         vec!["config"],
@@ -508,9 +731,16 @@ fn help_of_every_command() {
         } else {
             format!("help_{}", command[0].replace('-', "_"))
         };
+        // Every command's own exit codes (tests/it/readme.rs holds them to docs/operations.md).
+        assert!(text.contains("Exit codes"), "{text}");
         if matches!(command.first(), None | Some(&"run") | Some(&"snapshot")) {
-            assert!(text.contains("Exit codes: 0"), "{text}");
             assert!(text.contains("TRENDLAKE_LOG"), "{text}");
+        }
+        if command.first() == Some(&"rebuild") {
+            assert!(
+                !text.contains("--report") && !text.contains(" 3 "),
+                "{text}"
+            );
         }
         if command.first() == Some(&"run") {
             assert!(
@@ -562,8 +792,14 @@ fn the_example_config_file_is_valid() {
         11,
         "every key of the example is used:\n{text}"
     );
+    let line = std::fs::read_to_string(&example)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("quota_budget = 200"))
+        .expect("the example sets quota_budget")
+        + 1;
     assert_settings(
         &text,
-        &[("quota_budget", "200", &format!("file {example}:20"))],
+        &[("quota_budget", "200", &format!("file {example}:{line}"))],
     );
 }

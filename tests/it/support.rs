@@ -24,7 +24,7 @@ pub fn date(s: &str) -> NaiveDate {
 pub async fn fake(date: NaiveDate, tweak: impl FnOnce(&mut FakeConfig)) -> FakeApi {
     let mut config = FakeConfig {
         seed: SEED,
-        date,
+        date: Some(date),
         ..FakeConfig::default()
     };
     tweak(&mut config);

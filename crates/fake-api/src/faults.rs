@@ -637,7 +637,7 @@ mod tests {
 
     fn config() -> FakeConfig {
         FakeConfig {
-            date: "2026-11-25".parse().unwrap(),
+            date: Some("2026-11-25".parse().unwrap()),
             ..FakeConfig::default()
         }
     }

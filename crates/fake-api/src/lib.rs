@@ -22,7 +22,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -38,13 +38,51 @@ use trendlake::youtube::model::{
     ApiErrorBody, ErrorItem, ErrorResponse, PageInfo, Video, VideoListResponse,
 };
 
-/// How the fake behaves; every field maps to a `trendlake fake-api` option.
+/// The fake's clock: what "now" is when it serves the current day's chart. The system's, or for
+/// tests any function of their own (a time they move past midnight), so no test has to sleep.
+#[derive(Clone)]
+pub struct FakeClock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl FakeClock {
+    /// The system's clock.
+    pub fn system() -> Self {
+        FakeClock(Arc::new(Utc::now))
+    }
+
+    /// A clock that reads `now` whenever it is asked.
+    pub fn from_fn(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        FakeClock(Arc::new(now))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl Default for FakeClock {
+    fn default() -> Self {
+        FakeClock::system()
+    }
+}
+
+impl std::fmt::Debug for FakeClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FakeClock(now: {})", self.now().to_rfc3339())
+    }
+}
+
+/// How the fake behaves; every field but the clock maps to a `trendlake fake-api` option.
 #[derive(Clone)]
 pub struct FakeConfig {
     /// Seed of the synthetic data.
     pub seed: u64,
-    /// Which day's chart is served (changeable later with [`FakeApi::set_date`]).
-    pub date: NaiveDate,
+    /// Which day's chart is served: this date, whatever the clock says (changeable later with
+    /// [`FakeApi::set_date`]); or, with `None`, the current UTC date of [`FakeConfig::clock`],
+    /// read at every request, so a fake left running serves each day's chart on that day, as
+    /// the real API does.
+    pub date: Option<NaiveDate>,
+    /// What "now" is for a fake that follows the days (`date: None`).
+    pub clock: FakeClock,
     /// Delay before every response, errors included.
     pub latency: Duration,
     /// The only key accepted; `None` accepts any key, or none.
@@ -62,6 +100,7 @@ impl std::fmt::Debug for FakeConfig {
         let FakeConfig {
             seed,
             date,
+            clock,
             latency,
             api_key,
             quota,
@@ -70,6 +109,7 @@ impl std::fmt::Debug for FakeConfig {
         f.debug_struct("FakeConfig")
             .field("seed", seed)
             .field("date", date)
+            .field("clock", clock)
             .field("latency", latency)
             .field("api_key", &api_key.as_ref().map(|_| "[REDACTED]"))
             .field("quota", quota)
@@ -82,7 +122,8 @@ impl Default for FakeConfig {
     fn default() -> Self {
         FakeConfig {
             seed: 42,
-            date: chrono::Utc::now().date_naive(),
+            date: None,
+            clock: FakeClock::system(),
             latency: Duration::ZERO,
             api_key: None,
             quota: None,
@@ -115,6 +156,9 @@ const CACHE_CHARTS: usize = 64;
 /// Generated charts by (region, date).
 type ChartCache = HashMap<(String, NaiveDate), Arc<Vec<Video>>>;
 
+/// `Inner::date` when no date is fixed: the clock's current UTC date is served.
+const FOLLOW_CLOCK: i32 = i32::MIN;
+
 /// Shared state of a fake server; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ServerState {
@@ -128,8 +172,10 @@ struct Inner {
     /// An `ApiKey`, whose `Debug` hides it (the state is `Debug`).
     api_key: Option<ApiKey>,
     quota: Option<u64>,
-    /// Days from the common era, so the date can change without a lock.
+    /// The fixed date as days from the common era, so it can change without a lock; or
+    /// [`FOLLOW_CLOCK`]: the clock's current UTC date.
     date: AtomicI32,
+    clock: FakeClock,
     requests: AtomicU64,
     units: AtomicU64,
     cache: Mutex<ChartCache>,
@@ -145,7 +191,8 @@ impl ServerState {
                 latency: config.latency,
                 api_key: config.api_key.map(ApiKey::new),
                 quota: config.quota,
-                date: AtomicI32::new(config.date.num_days_from_ce()),
+                date: AtomicI32::new(config.date.map_or(FOLLOW_CLOCK, |d| d.num_days_from_ce())),
+                clock: config.clock,
                 requests: AtomicU64::new(0),
                 units: AtomicU64::new(0),
                 cache: Mutex::new(HashMap::new()),
@@ -155,11 +202,15 @@ impl ServerState {
         }
     }
 
+    /// The day whose chart a request arriving now gets: the fixed date, or the clock's UTC date.
     pub fn date(&self) -> NaiveDate {
-        NaiveDate::from_num_days_from_ce_opt(self.inner.date.load(Ordering::Relaxed))
-            .expect("stored from a valid date")
+        match self.inner.date.load(Ordering::Relaxed) {
+            FOLLOW_CLOCK => self.inner.clock.now().date_naive(),
+            days => NaiveDate::from_num_days_from_ce_opt(days).expect("stored from a valid date"),
+        }
     }
 
+    /// Serve `date`'s chart from now on, whatever the clock says.
     pub fn set_date(&self, date: NaiveDate) {
         self.inner
             .date
@@ -813,7 +864,7 @@ mod tests {
 
     fn config() -> FakeConfig {
         FakeConfig {
-            date: day("2026-11-25"),
+            date: Some(day("2026-11-25")),
             ..FakeConfig::default()
         }
     }
@@ -1123,6 +1174,93 @@ mod tests {
         for id in shared {
             assert!(before[id] < after[id], "{id}");
         }
+    }
+
+    /// A clock the test moves, and the fake that reads it.
+    fn moved_clock(start: &str) -> (Arc<Mutex<DateTime<Utc>>>, FakeClock) {
+        let now = Arc::new(Mutex::new(
+            DateTime::parse_from_rfc3339(start).unwrap().to_utc(),
+        ));
+        let read = Arc::clone(&now);
+        (now, FakeClock::from_fn(move || *read.lock().unwrap()))
+    }
+
+    /// The first page's ids of JP's chart as served, and as generated for `date`.
+    async fn first_page(api: &FakeApi) -> Vec<String> {
+        let query = [
+            ("part", "id"),
+            CHART,
+            ("regionCode", "JP"),
+            ("maxResults", "50"),
+        ];
+        let (status, body) = get(api, &query).await;
+        assert_eq!(status, 200, "{body}");
+        let ids = body["items"].as_array().unwrap().iter();
+        ids.map(|v| v["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    fn generated(date: &str) -> Vec<String> {
+        chart(42, "JP", day(date))
+            .into_iter()
+            .take(50)
+            .map(|v| v.id)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn without_a_date_each_request_gets_the_current_utc_days_chart() {
+        let (now, clock) = moved_clock("2026-11-25T23:59:59Z");
+        let api = start(FakeConfig {
+            date: None,
+            clock,
+            ..FakeConfig::default()
+        })
+        .await;
+        assert_eq!(api.state().date(), day("2026-11-25"));
+        assert_eq!(first_page(&api).await, generated("2026-11-25"));
+        // Past midnight UTC, the same server serves the new day's chart.
+        *now.lock().unwrap() = DateTime::parse_from_rfc3339("2026-11-26T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(api.state().date(), day("2026-11-26"));
+        assert_eq!(first_page(&api).await, generated("2026-11-26"));
+        assert_ne!(generated("2026-11-25"), generated("2026-11-26"));
+        // The UTC date, not a local one: 20:00 in New York on the 26th is the 27th in UTC.
+        *now.lock().unwrap() = DateTime::parse_from_rfc3339("2026-11-26T20:00:00-05:00")
+            .unwrap()
+            .to_utc();
+        assert_eq!(first_page(&api).await, generated("2026-11-27"));
+        // `set_date` fixes it from then on.
+        api.set_date(day("2026-11-20"));
+        assert_eq!(first_page(&api).await, generated("2026-11-20"));
+    }
+
+    #[tokio::test]
+    async fn a_fixed_date_is_served_whatever_the_clock_says() {
+        let (now, clock) = moved_clock("2026-11-25T12:00:00Z");
+        let api = start(FakeConfig {
+            date: Some(day("2026-11-25")),
+            clock,
+            ..FakeConfig::default()
+        })
+        .await;
+        assert_eq!(first_page(&api).await, generated("2026-11-25"));
+        *now.lock().unwrap() = DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(api.state().date(), day("2026-11-25"));
+        assert_eq!(first_page(&api).await, generated("2026-11-25"));
+    }
+
+    #[test]
+    fn the_default_config_follows_the_system_clock() {
+        let config = FakeConfig::default();
+        assert_eq!(config.date, None);
+        let state = ServerState::new(config);
+        let before = Utc::now().date_naive();
+        let served = state.date();
+        let after = Utc::now().date_naive();
+        assert!(served == before || served == after, "{served}");
     }
 
     #[tokio::test]

@@ -79,7 +79,10 @@ pub struct RegionReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionFailure {
-    pub page: usize,
+    /// The page it failed on (1-based); absent when no page was requested: a region left out
+    /// by `--quota-budget`, or one whose time ran out before its first request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<usize>,
     /// The stable name of the failure's kind (`quota_exceeded`, `rate_limited`, …).
     pub kind: ErrorKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,6 +92,21 @@ pub struct RegionFailure {
     pub reason: Option<String>,
     pub message: String,
     pub advice: String,
+}
+
+impl RegionFailure {
+    /// Where the region failed, for people: `page 2`; `not fetched: quota budget` for a region
+    /// `--quota-budget` left out; `not fetched: KIND` for one that never sent a request.
+    pub fn whereabouts(&self) -> String {
+        match self.page {
+            Some(page) => format!("page {page}"),
+            None if self.kind == ErrorKind::BudgetExhausted => "not fetched: quota budget".into(),
+            None => format!(
+                "not fetched: {}",
+                self.reason.as_deref().unwrap_or(self.kind.name())
+            ),
+        }
+    }
 }
 
 /// What the merge after the snapshot did.
@@ -215,7 +233,7 @@ pub struct RunReport {
     pub merge_ms: u128,
     /// Where this report was written (not part of the report itself).
     #[serde(skip)]
-    pub report_path: Option<String>,
+    pub run_report_path: Option<String>,
     /// Why the report could not be written (not part of the report itself).
     #[serde(skip)]
     pub report_error: Option<String>,
@@ -385,14 +403,24 @@ impl RunReport {
             .failed_regions()
             .map(|r| {
                 let e = r.error.as_ref().expect("failed region has an error");
-                format!(
-                    "{} page {} ({}: {}; {})",
-                    r.region,
-                    e.page,
-                    e.reason.as_deref().unwrap_or(e.kind.name()),
-                    e.message,
-                    e.advice
-                )
+                match e.page {
+                    // Left out before any request: why, then what to do.
+                    None => format!(
+                        "{} {} ({}; {})",
+                        r.region,
+                        e.whereabouts(),
+                        e.message,
+                        e.advice
+                    ),
+                    Some(_) => format!(
+                        "{} {} ({}: {}; {})",
+                        r.region,
+                        e.whereabouts(),
+                        e.reason.as_deref().unwrap_or(e.kind.name()),
+                        e.message,
+                        e.advice
+                    ),
+                }
             })
             .collect();
         if !failures.is_empty() {
@@ -507,7 +535,7 @@ async fn write_report(job: &SnapshotJob, lake: &Lake, report: &mut RunReport) {
     report.exit_code = report.exit_code();
     let json = serde_json::to_vec_pretty(&*report).expect("report serialises");
     match lake.write_run_report(job.date, &report.run_id, json).await {
-        Ok(path) => report.report_path = Some(path),
+        Ok(path) => report.run_report_path = Some(path),
         Err(e) => {
             warn!(error = %e, "the run report could not be written");
             report.report_error = Some(e.to_string());
@@ -612,7 +640,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
             Err(e) => {
                 report.status = RegionStatus::Failed;
                 report.error = Some(RegionFailure {
-                    page: e.page,
+                    page: (e.page > 0).then_some(e.page),
                     kind: e.error.kind,
                     http_status: e.error.status,
                     reason: e.error.reason.clone(),
@@ -700,7 +728,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
         fetch_ms,
         write_ms: write_started.elapsed().as_millis(),
         merge_ms: 0,
-        report_path: None,
+        run_report_path: None,
         report_error: None,
     }
 }
@@ -764,7 +792,7 @@ mod tests {
             elapsed_ms: 10,
             source: None,
             error: failed.then(|| RegionFailure {
-                page: 2,
+                page: Some(2),
                 kind: ErrorKind::ChartNotFound,
                 http_status: Some(404),
                 reason: Some("notFound".into()),
@@ -803,7 +831,7 @@ mod tests {
             fetch_ms: 0,
             write_ms: 0,
             merge_ms: 0,
-            report_path: None,
+            run_report_path: None,
             report_error: None,
         }
     }
@@ -932,6 +960,34 @@ mod tests {
              failed: US page 2 (notFound: Requested entity was not found.; \
              the API has no trending chart for this region; remove it from --regions); \
              merge failed: warehouse locked"
+        );
+    }
+
+    #[test]
+    fn a_region_left_out_by_the_quota_budget_is_not_fetched_not_page_0() {
+        let mut r = report(&[("JP", false), ("US", true)], false, false);
+        r.regions[1].error = Some(RegionFailure {
+            page: None,
+            kind: ErrorKind::BudgetExhausted,
+            http_status: None,
+            reason: None,
+            message: "left out: --quota-budget 4 covers 1 of 2 regions at 4 units each".into(),
+            advice: ErrorKind::BudgetExhausted.advice(),
+        });
+        assert_eq!(
+            r.summary(),
+            "2026-11-20: 1/2 regions ok, 0 rows committed, 0 quota units; \
+             failed: US not fetched: quota budget (left out: --quota-budget 4 covers 1 of 2 \
+             regions at 4 units each; raise --quota-budget, or run again with --only-missing to \
+             fetch the regions left out)"
+        );
+        // The run report leaves the page out rather than saying 0.
+        let json = serde_json::to_value(&r.regions[1]).unwrap();
+        assert!(json["error"].get("page").is_none(), "{json}");
+        assert_eq!(json["error"]["kind"], "budget_exhausted");
+        assert_eq!(
+            serde_json::to_value(&r.regions[0]).unwrap().get("error"),
+            None
         );
     }
 
