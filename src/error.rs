@@ -24,9 +24,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// What a step of the data path reported.
+    /// What a step of the data path reported (boxed: the library's error is large, and this
+    /// one travels through every `Result` of the binary).
     #[error(transparent)]
-    Run(#[from] trendlake::Error),
+    Run(Box<trendlake::Error>),
     /// A query's result could not be rendered or written.
     #[error(transparent)]
     Output(#[from] OutputError),
@@ -41,11 +42,17 @@ macro_rules! through_library {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Run(e.into())
+                Error::Run(Box::new(e.into()))
             }
         }
     )*};
 }
+impl From<trendlake::Error> for Error {
+    fn from(e: trendlake::Error) -> Self {
+        Error::Run(Box::new(e))
+    }
+}
+
 through_library!(
     LakeError,
     CommitError,

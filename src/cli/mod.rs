@@ -731,13 +731,16 @@ fn demo_hint(e: Error) -> Error {
         WarehouseError::Missing { path, hint }
     };
     match e {
-        Error::Run(trendlake::Error::Warehouse(WarehouseError::Missing { path, hint })) => {
-            named(path, hint).into()
-        }
-        Error::Run(trendlake::Error::Report(ReportError::Warehouse(WarehouseError::Missing {
-            path,
-            hint,
-        }))) => ReportError::Warehouse(named(path, hint)).into(),
+        Error::Run(e) => match *e {
+            trendlake::Error::Warehouse(WarehouseError::Missing { path, hint }) => {
+                named(path, hint).into()
+            }
+            trendlake::Error::Report(ReportError::Warehouse(WarehouseError::Missing {
+                path,
+                hint,
+            })) => ReportError::Warehouse(named(path, hint)).into(),
+            e => e.into(),
+        },
         e => e,
     }
 }
