@@ -19,7 +19,7 @@ use crate::logging::LogFormat;
 
 /// Subcommands whose settings a config file may give (keys they lack are ignored by them).
 const LAYERED: &[&str] = &[
-    "run", "snapshot", "merge", "rebuild", "check", "query", "report", "config",
+    "run", "snapshot", "merge", "rebuild", "check", "query", "report", "ddl", "config",
 ];
 /// The subcommand that holds every key a config file may set (it takes `run`'s flags).
 const ALL_KEYS: &str = "config";

@@ -2,6 +2,7 @@
 //! TOML file (`layering`), validated into settings before any I/O (`validate`), then dispatched.
 //! A usage error touches nothing.
 
+mod ddl;
 mod layering;
 pub mod metrics;
 mod prompt;
@@ -112,6 +113,9 @@ pub enum Command {
     /// Write a date's trend report: one self-contained HTML page (inline SVG charts, nothing
     /// loaded from anywhere) from the warehouse's named queries.
     Report(ReportArgs),
+    /// Print the DDL that registers the lake's tables in Spark, Trino, Athena or BigQuery, typed
+    /// as its Parquet files and partitioned by snapshot_date (see docs/engines.md).
+    Ddl(ddl::DdlArgs),
     /// The no-setup main job: serve the fake API in-process and build --days of history.
     #[cfg(feature = "fake-api")]
     Demo(DemoArgs),
@@ -638,6 +642,7 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
         }
         Command::Query(args) => query(args).await.map_err(demo_hint),
         Command::Report(args) => report(args, &settings).await.map_err(demo_hint),
+        Command::Ddl(args) => ddl::ddl(args, &settings).await,
         #[cfg(feature = "fake-api")]
         Command::Demo(args) => crate::demo::demo(validate::demo_settings(args)?).await,
         #[cfg(feature = "fake-api")]

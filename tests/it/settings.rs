@@ -492,6 +492,7 @@ fn help_of_every_command() {
         vec!["forget"],
         vec!["check"],
         vec!["query"],
+        vec!["ddl"],
         vec!["demo"],
         vec!["fake-api"],
         vec!["config"],
