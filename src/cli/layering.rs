@@ -20,7 +20,7 @@ use crate::logging::LogFormat;
 /// Subcommands whose settings a config file may give (keys they lack are ignored by them). No
 /// other command reads the file (`--config`'s help names these).
 const LAYERED: &[&str] = &[
-    "run", "snapshot", "merge", "rebuild", "forget", "check", "query", "report", "config",
+    "run", "snapshot", "merge", "rebuild", "forget", "check", "query", "report", "ddl", "config",
 ];
 /// Commands with settings of their own that a config file must not give, so they ignore it and
 /// say so: the demo and the fake API take their flags alone (the demo would otherwise build its

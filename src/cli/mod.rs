@@ -2,6 +2,7 @@
 //! TOML file (`layering`), validated into settings before any I/O (`validate`), then dispatched.
 //! A usage error touches nothing.
 
+mod ddl;
 mod help;
 mod layering;
 pub mod metrics;
@@ -105,6 +106,10 @@ pub enum Command {
     /// loaded from anywhere) from the warehouse's named queries.
     #[command(after_help = help::READS)]
     Report(ReportArgs),
+    /// Print the DDL that registers the lake's tables in Spark, Trino, Athena or BigQuery, typed
+    /// as its Parquet files and partitioned by snapshot_date (see docs/engines.md).
+    #[command(after_help = help::READS)]
+    Ddl(ddl::DdlArgs),
     /// The no-setup main job: serve the fake API in-process and build --days of history.
     #[cfg(feature = "fake-api")]
     #[command(after_help = help::DEMO)]
@@ -638,6 +643,7 @@ pub async fn execute(parsed: Parsed) -> Result<Outcome> {
         }
         Command::Query(args) => query(args).await.map_err(demo_hint),
         Command::Report(args) => report(args, &settings).await.map_err(demo_hint),
+        Command::Ddl(args) => ddl::ddl(args, &settings).await,
         #[cfg(feature = "fake-api")]
         Command::Demo(args) => crate::demo::demo(validate::demo_settings(args)?).await,
         #[cfg(feature = "fake-api")]

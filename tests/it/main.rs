@@ -5,6 +5,7 @@ mod api_key;
 mod archive;
 mod cli;
 mod crash;
+mod ddl;
 mod deploy;
 mod docs;
 mod faults;

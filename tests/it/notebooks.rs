@@ -26,13 +26,13 @@ fn notebook() -> PathBuf {
     repo().join("examples/trends.ipynb")
 }
 
-fn script(name: &str) -> PathBuf {
+pub(crate) fn script(name: &str) -> PathBuf {
     repo().join("tests/python").join(name)
 }
 
 /// The virtualenv's python, able to import every one of `modules`, or a panic saying how to get
 /// them.
-fn python(modules: &[&str]) -> PathBuf {
+pub(crate) fn python(modules: &[&str]) -> PathBuf {
     let python = venv().join("bin/python");
     let out = Command::new(&python)
         .arg("-c")
@@ -81,7 +81,7 @@ impl Demo {
 }
 
 /// `trendlake query --format json SQL` on `warehouse`, through the real binary.
-fn query(warehouse: &Path, sql: &str) -> Vec<Value> {
+pub(crate) fn query(warehouse: &Path, sql: &str) -> Vec<Value> {
     let out = trendlake_blocking(&[
         "query".into(),
         "--warehouse".into(),
@@ -124,7 +124,7 @@ fn nights(warehouse: &Path) -> BTreeMap<String, Value> {
 
 /// Run a script of tests/python (or any `args`) with the virtualenv's python; it must exit 0, and
 /// its stdout's last line is JSON.
-fn run_json(python: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &Path)]) -> Value {
+pub(crate) fn run_json(python: &Path, args: &[&std::ffi::OsStr], env: &[(&str, &Path)]) -> Value {
     let started = Instant::now();
     let mut cmd = Command::new(python);
     cmd.args(args);
@@ -415,9 +415,8 @@ fn pyarrow_and_pandas_read_the_lake_with_a_date_and_nullable_counts() {
     );
 }
 
-#[test]
-fn spark_reads_the_lake_with_a_date_partition_and_long_counts() {
-    let python = python(&["pyspark"]);
+/// A Java runtime for Spark, or a panic saying how to get one.
+pub(crate) fn assert_java() {
     let java = match std::env::var_os("JAVA_HOME") {
         Some(home) if !home.is_empty() => PathBuf::from(home).join("bin/java"),
         _ => PathBuf::from("java"),
@@ -429,6 +428,12 @@ fn spark_reads_the_lake_with_a_date_partition_and_long_counts() {
          installs Debian's default-jre-headless when there is no java, or set JAVA_HOME",
         java.display()
     );
+}
+
+#[test]
+fn spark_reads_the_lake_with_a_date_partition_and_long_counts() {
+    let python = python(&["pyspark"]);
+    assert_java();
     let demo = Demo::new();
     let expected = nights(&demo.warehouse());
     let rows: i64 = expected.values().map(|n| n["rows"].as_i64().unwrap()).sum();

@@ -715,6 +715,7 @@ fn help_of_every_command() {
         vec!["check"],
         vec!["query"],
         vec!["report"],
+        vec!["ddl"],
         vec!["demo"],
         vec!["fake-api"],
         vec!["config"],

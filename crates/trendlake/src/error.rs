@@ -47,6 +47,9 @@ pub enum Error {
     /// `trendlake report` (or `run --report`) could not make or write the page.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// `ddl` cannot write what was asked (a bad table name or location: exit 2).
+    #[error(transparent)]
+    Ddl(Box<crate::ddl::DdlError>),
 }
 
 impl Error {
@@ -54,6 +57,7 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         match self {
             Error::Report(e) => return e.is_usage(),
+            Error::Ddl(e) => return e.is_usage(),
             Error::Lake(e) => return e.is_usage(),
             Error::Commit(e) => return e.is_usage(),
             Error::Raw(e) => return e.is_usage(),
@@ -113,6 +117,13 @@ impl Error {
 impl From<crate::queries::QueryError> for Error {
     fn from(e: crate::queries::QueryError) -> Self {
         Error::Query(Box::new(e))
+    }
+}
+
+/// Boxed, as a query error is: `Error` stays small.
+impl From<crate::ddl::DdlError> for Error {
+    fn from(e: crate::ddl::DdlError) -> Self {
+        Error::Ddl(Box::new(e))
     }
 }
 

@@ -6,11 +6,13 @@
 //! → `record` (normalised rows as Arrow) → `commit` (what a night writes: raw pages via `raw`, the
 //! date's snapshot bound to them, quarantine) on `lake` (storage on object_store) → `warehouse`
 //! (DuckDB) → `queries` and `report`. `pipeline` runs the commands' steps in order; `check`
-//! verifies the chain. `fsutil` holds the local file steps (locks, files replaced whole).
+//! verifies the chain; `ddl` writes the DDL that registers the lake in other engines. `fsutil`
+//! holds the local file steps (locks, files replaced whole).
 
 pub mod check;
 pub mod clock;
 pub mod commit;
+pub mod ddl;
 pub mod error;
 pub mod fetch;
 pub mod fsutil;
