@@ -67,7 +67,7 @@ pub struct DdlArgs {
 fn named(setting: String) -> impl Fn(DdlError) -> Error {
     move |e| match e.is_usage() {
         true => Error::Usage(format!("{setting}: {e}")),
-        false => Error::Run(e.into()),
+        false => trendlake::Error::from(e).into(),
     }
 }
 
