@@ -43,8 +43,8 @@ pub const DEFAULT_BASE_URL: &str = "https://www.googleapis.com/youtube/v3";
     max_term_width = 100
 )]
 pub struct Cli {
-    /// A TOML file of settings, read by run, snapshot, merge, rebuild, forget, check, query, report
-    /// and config (no other command reads it); precedence: flag > env > file > default.
+    /// A TOML file of settings, read by run, snapshot, merge, rebuild, forget, check, query, report,
+    /// ddl and config (no other command reads it); precedence: flag > env > file > default.
     #[arg(long, global = true, env = "TRENDLAKE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Log lines on stderr: `text` for people, `json` (one JSON object per line) for schedulers.
