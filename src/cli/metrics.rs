@@ -14,12 +14,11 @@
 //! in `.prom`, so the collector never reads that either.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use trendlake::fsutil::{ReplaceError, Replacement};
+use trendlake::fsutil::{ReplaceError, write_whole_as};
 use trendlake::pipeline::{MergeStatus, RegionStatus, RunReport};
 
 /// The extension node_exporter's textfile collector reads (`*.prom`).
@@ -315,24 +314,7 @@ pub fn write(path: &Path, night: &Night) -> Result<(), MetricsError> {
         }
     };
     let text = render(night, previous);
-    let replacement = Replacement::begin(path)?;
-    let failed = |source| ReplaceError::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        replacement
-            .file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(failed)?;
-    }
-    replacement
-        .file()
-        .write_all(text.as_bytes())
-        .map_err(failed)?;
-    replacement.commit()?;
+    write_whole_as(path, text.as_bytes(), Some(0o644))?;
     Ok(())
 }
 

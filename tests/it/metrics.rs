@@ -1,4 +1,4 @@
-//! Issue 18, item 4: `--metrics-file`. The real binary runs nights against the fake API (a
+//! `--metrics-file`. The real binary runs nights against the fake API (a
 //! complete one, a partial one, one whose commit fails, one with the quota spent, one whose merge
 //! fails, one with nothing to fetch, one that stops before its report); each leaves
 //! the metrics file, which is parsed by the Prometheus project's own Python client

@@ -131,14 +131,24 @@ impl Replacement {
 
 /// Replace `target` by `bytes`, whole (see the module doc).
 pub fn write_whole(target: &Path, bytes: &[u8]) -> Result<(), ReplaceError> {
+    write_whole_as(target, bytes, None)
+}
+
+/// [`write_whole`], the new file with Unix permissions `mode` (e.g. 0o644 for a file another
+/// user's process reads) instead of those [`Replacement::begin`] gives.
+pub fn write_whole_as(target: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), ReplaceError> {
     let replacement = Replacement::begin(target)?;
-    replacement
-        .file()
-        .write_all(bytes)
-        .map_err(|source| ReplaceError::Write {
-            path: target.display().to_string(),
-            source,
-        })?;
+    let failed = |source| ReplaceError::Write {
+        path: target.display().to_string(),
+        source,
+    };
+    if let Some(mode) = mode {
+        replacement
+            .file()
+            .set_permissions(Permissions::from_mode(mode))
+            .map_err(failed)?;
+    }
+    replacement.file().write_all(bytes).map_err(failed)?;
     replacement.commit()
 }
 
