@@ -1035,6 +1035,7 @@ fn build_video(seed: u64, cand: &Candidate, today: i64) -> Video {
         content_details: Some(content_details),
         statistics: Some(statistics),
         live_streaming_details,
+        status: None,
     };
     video.etag = Some(etag_of(
         &serde_json::to_vec(&video).expect("a Video always serialises"),

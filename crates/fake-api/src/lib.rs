@@ -688,6 +688,7 @@ fn select_parts(video: &Video, parts: Parts) -> Video {
             .live_streaming_details
             .clone()
             .filter(|_| parts.live_streaming_details),
+        status: None,
     };
     out.etag = Some(etag_of(&to_json(&out)));
     out

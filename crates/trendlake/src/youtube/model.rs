@@ -48,6 +48,9 @@ pub struct Video {
     pub statistics: Option<Statistics>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_streaming_details: Option<LiveStreamingDetails>,
+    /// Sent only with `part=status` (the tracking stage asks for it; charts do not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -181,6 +184,29 @@ pub struct LiveStreamingDetails {
     pub concurrent_viewers: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_live_chat_id: Option<String>,
+}
+
+/// `status`: whether the video is still up, and who may see it. A video that is deleted, private
+/// or otherwise unavailable to an API key is not sent at all (absent from `items`), so a returned
+/// item is `public` or `unlisted`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// `processed`, `uploaded`, `failed`, `rejected` or `deleted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_status: Option<String>,
+    /// `public`, `unlisted` or `private`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_status: Option<String>,
+    /// `youtube` or `creativeCommon`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embeddable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_stats_viewable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_for_kids: Option<bool>,
 }
 
 /// The error envelope: `{"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}`.
