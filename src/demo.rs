@@ -79,6 +79,8 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
             fetch: FetchOptions::new(concurrency, 200),
             date,
             clock: Clock::Fixed(date.and_time(nightly).and_utc()),
+            // Tracking by default, so the first demo shows curves past the chart's edge.
+            track: trendlake::track::TrackOptions::new(&regions),
         };
         let report = pipeline::snapshot(&job, &lake).await?;
         logging::notice_above(&bar, &report.summary());

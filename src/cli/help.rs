@@ -34,8 +34,9 @@ pub const RUN: &str = concat!(
     "Exit codes: 0 every region fetched, committed and merged (with --report, the report \
      written too); 1 failure, nothing new committed; ",
     usage!(),
-    "; 3 partial: some regions failed, the others were committed and merged; 4 the merge \
-     failed (the lake is safe; `trendlake merge` finishes); 5 (--report) committed and merged, \
+    "; 3 partial: some regions failed, the others were committed and merged (or some lookups \
+     of the tracking stage failed); 4 the merge failed (the lake is safe; `trendlake merge` \
+     finishes); 5 (--report) committed and merged, \
      but the report could not be written (`trendlake report --date D --publish` makes it).",
     settings!()
 );
@@ -43,7 +44,8 @@ pub const RUN: &str = concat!(
 pub const SNAPSHOT: &str = concat!(
     "Exit codes: 0 every region fetched and committed; 1 failure, nothing new committed; ",
     usage!(),
-    "; 3 partial: some regions failed, the others were committed.",
+    "; 3 partial: some regions failed, the others were committed (or some lookups of the \
+     tracking stage failed).",
     settings!()
 );
 

@@ -218,6 +218,18 @@ pub struct FetchArgs {
     /// Requests per second at most, across all regions.
     #[arg(long, env = "TRENDLAKE_MAX_RPS", value_name = "R")]
     pub max_rps: Option<f64>,
+    /// After the charts, follow the videos that left them within this many days (one call per
+    /// 50 videos); 0 turns tracking off.
+    #[arg(
+        long,
+        env = "TRENDLAKE_TRACK_DAYS",
+        default_value_t = 30,
+        value_name = "DAYS"
+    )]
+    pub track_days: u32,
+    /// Quota units tracking may spend at most (default: what the charts left of --quota-budget).
+    #[arg(long, env = "TRENDLAKE_TRACK_BUDGET", value_name = "N")]
+    pub track_budget: Option<u32>,
 }
 
 /// Where the lake is.
@@ -566,6 +578,7 @@ async fn night(
     let lake = Lake::open(&job.lake)?;
     if job.only_missing {
         let present = pipeline::present_regions(&lake, job.snapshot.date).await?;
+        job.snapshot.track.only_if_missing = true;
         job.snapshot.regions.retain(|r| !present.contains(r));
         if job.snapshot.regions.is_empty() {
             logging::notice(&format!(

@@ -14,6 +14,7 @@ use trendlake::clock::Clock;
 use trendlake::fetch::FetchOptions;
 use trendlake::pipeline::SnapshotJob;
 use trendlake::regions::region;
+use trendlake::track::TrackOptions;
 use trendlake::youtube::{ApiKey, Client, is_loopback_url};
 
 /// `s` as a date (`name` is how the user gave it), or today (UTC) when absent.
@@ -195,6 +196,11 @@ fn job(
     settings: &[Setting],
 ) -> Result<Job> {
     let regions = parse_regions(&fetch.regions)?;
+    let track = TrackOptions {
+        days: fetch.track_days,
+        budget: fetch.track_budget,
+        ..TrackOptions::new(&regions)
+    };
     let options = fetch_options(fetch, settings)?;
     let date = snapshot_date(
         when.date.as_deref(),
@@ -210,6 +216,7 @@ fn job(
             date,
             client: client(fetch)?,
             clock: Clock::System,
+            track,
         },
         lake: lake.to_string(),
         warehouse,

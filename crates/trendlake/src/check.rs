@@ -181,6 +181,9 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
     let mut raw: BTreeMap<(NaiveDate, String), RawRegion> = BTreeMap::new();
     let mut records: BTreeMap<NaiveDate, Vec<ObjectMeta>> = BTreeMap::new();
     let mut trash: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
+    // The tracking stage's files: each date's `tracked` file, and each run's lookups.
+    let mut tracked_dates = Vec::new();
+    let mut lookups: BTreeMap<(NaiveDate, String), Vec<ObjectMeta>> = BTreeMap::new();
     for Listed { parts, meta } in &objects {
         let shown = lake.display(&meta.location);
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
@@ -196,6 +199,17 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
         match parts.as_slice() {
             ["videos", d, "videos.parquet"] if partition_date(d).is_some() => {
                 snapshots.push(partition_date(d).expect("checked"));
+            }
+            ["tracked", d, "tracked.parquet"] if partition_date(d).is_some() => {
+                tracked_dates.push(partition_date(d).expect("checked"));
+            }
+            ["raw", d, "tracked", run, _]
+                if partition_date(d).is_some() && run.starts_with("run=") =>
+            {
+                lookups
+                    .entry((partition_date(d).expect("checked"), run[4..].to_string()))
+                    .or_default()
+                    .push(meta.clone());
             }
             ["_commits", d, file] if partition_date(d).is_some() && file.ends_with(".json") => {
                 records
@@ -477,6 +491,69 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
         // When it was moved aside, as its name says (the objects keep their own times on S3).
         found.newest = stamp.unwrap_or(found.newest);
         report.orphans.push(found);
+    }
+
+    // Each `tracked` file: readable, and bound to the lookups it names; lookups no file names
+    // (a tracking stage that stopped before its file) are orphans.
+    let mut lookups_named = BTreeSet::new();
+    for date in tracked_dates {
+        let path = lake.display(&lake.path(&crate::track::tracked_file(date)));
+        let tracked = match crate::track::read(lake, date).await {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
+            Err(LakeError::Corrupt { source, .. }) => {
+                problems.push(Problem {
+                    kind: ProblemKind::UnreadableSnapshot,
+                    subject: path,
+                    detail: format!(
+                        "{source}; move it aside: the lookups it was made from stay under raw/snapshot_date={date}/tracked/"
+                    ),
+                });
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(source) = tracked.source else {
+            problems.push(Problem {
+                kind: ProblemKind::LineageMismatch,
+                subject: path,
+                detail: "it names no lookups it came from, which no trendlake writes".into(),
+            });
+            continue;
+        };
+        lookups_named.insert((date, source.run_id.clone()));
+        let rows = tracked.batch.num_rows();
+        match lake.get(&lake.path(&source.manifest)).await? {
+            None => problems.push(Problem {
+                kind: ProblemKind::RawMissing,
+                subject: format!("{date} tracked"),
+                detail: format!(
+                    "{path} names {}, which is gone: the lookups it came from are lost",
+                    source.manifest
+                ),
+            }),
+            Some(bytes) => {
+                let found = crate::lake::codec::sha256_hex(&bytes);
+                if found != source.manifest_sha256 || source.rows != rows {
+                    problems.push(Problem {
+                        kind: ProblemKind::LineageMismatch,
+                        subject: format!("{date} tracked"),
+                        detail: format!(
+                            "{path} ({rows} rows) names {} with SHA-256 {} and {} rows, but it has SHA-256 {found}: the lookups were replaced or damaged",
+                            source.manifest, source.manifest_sha256, source.rows
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    for ((date, run), metas) in &lookups {
+        if !lookups_named.contains(&(*date, run.clone())) {
+            let dir = crate::raw::lookups_dir(*date, run);
+            report
+                .orphans
+                .push(orphan(lake, OrphanKind::RawRun, &dir, metas));
+        }
     }
 
     check_warehouse(warehouse, &lake_rows, problems).await?;

@@ -135,33 +135,46 @@ struct Shared {
     stopped: OnceLock<(ErrorKind, String)>,
 }
 
-/// A region's request counters.
+/// The request counters of a region or a lookup.
 #[derive(Debug, Default)]
 struct Counters {
     sent: AtomicU32,
     retries: AtomicU32,
     quota_units: AtomicU32,
+    /// A stage's own cap (`--track-budget`), shared by its calls, on top of the run's.
+    cap: Option<Arc<StageCap>>,
+}
+
+/// Units a stage may spend, and how many it has (reserved or spent).
+#[derive(Debug)]
+struct StageCap {
+    units: u32,
+    spent: AtomicU32,
 }
 
 impl Shared {
-    /// One page, retried while the fault is transient, within the policy's attempts and the
-    /// region's `deadline`; `Retry-After` is honoured with a floor.
-    async fn request_with_retries(
+    /// One call, retried while the fault is transient, within the policy's attempts and the
+    /// `deadline`; `Retry-After` is honoured with a floor. `what` names it in logs (`JP` page 2,
+    /// `lookup` batch 3).
+    async fn request_with_retries<F, Fut>(
         &self,
         counters: &Counters,
-        region: &str,
+        what: &str,
         page_no: usize,
-        max_results: u32,
-        token: Option<&str>,
         deadline: Instant,
-    ) -> Result<ChartPage, ApiError> {
+        call: F,
+    ) -> Result<ChartPage, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<ChartPage, ApiError>>,
+    {
         let policy = self.options.retry;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(policy.min_delay)
             .with_max_delay(policy.max_delay)
             .with_max_times(policy.max_attempts.saturating_sub(1))
             .with_jitter();
-        (|| self.request(counters, region, max_results, token))
+        (|| self.request(counters, what, &call))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &ApiError| e.kind.is_transient())
@@ -177,19 +190,22 @@ impl Shared {
             .notify(|e: &ApiError, wait: Duration| {
                 counters.retries.fetch_add(1, Ordering::Relaxed);
                 let wait_ms = wait.as_millis() as u64;
-                warn!(region, page = page_no, error = %e, wait_ms, "retrying");
+                warn!(region = what, page = page_no, error = %e, wait_ms, "retrying");
             })
             .await
     }
 
     /// One `videos.list` call, within the run's quota, concurrency and pace.
-    async fn request(
+    async fn request<F, Fut>(
         &self,
         counters: &Counters,
-        region: &str,
-        max_results: u32,
-        token: Option<&str>,
-    ) -> Result<ChartPage, ApiError> {
+        what: &str,
+        call: &F,
+    ) -> Result<ChartPage, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<ChartPage, ApiError>>,
+    {
         let _permit = self
             .permits
             .acquire()
@@ -208,10 +224,26 @@ impl Shared {
         }
         // Reserved only now, right before sending: a request that waited and was dropped (the
         // region's budget ran out) or refused costs nothing.
+        if let Some(stage) = &counters.cap {
+            let spent = stage.spent.fetch_add(1, Ordering::SeqCst);
+            if spent >= stage.units {
+                stage.spent.fetch_sub(1, Ordering::SeqCst);
+                return Err(ApiError::local(
+                    ErrorKind::BudgetExhausted,
+                    format!("not sent: the stage's {} units are spent", stage.units),
+                ));
+            }
+        }
+        let give_back_stage = || {
+            if let Some(stage) = &counters.cap {
+                stage.spent.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
         if let Some(budget) = self.options.quota_budget {
             let spent = self.units_spent.fetch_add(1, Ordering::SeqCst);
             if spent >= budget {
                 self.units_spent.fetch_sub(1, Ordering::SeqCst);
+                give_back_stage();
                 return Err(ApiError::local(
                     ErrorKind::BudgetExhausted,
                     format!("not sent: --quota-budget {budget} units are spent"),
@@ -221,11 +253,12 @@ impl Shared {
             self.units_spent.fetch_add(1, Ordering::SeqCst);
         }
         counters.sent.fetch_add(1, Ordering::Relaxed);
-        let result = self.client.chart_page(region, max_results, token).await;
+        let result = call().await;
         match &result {
             // Never reached the API: the reserved unit goes back.
             Err(e) if e.kind == ErrorKind::Connect => {
                 self.units_spent.fetch_sub(1, Ordering::SeqCst);
+                give_back_stage();
             }
             _ => {
                 counters.quota_units.fetch_add(1, Ordering::Relaxed);
@@ -234,9 +267,7 @@ impl Shared {
         if let Err(e) = &result
             && e.kind.stops_run()
         {
-            let _ = self
-                .stopped
-                .set((e.kind, format!("{region}: {}", e.message)));
+            let _ = self.stopped.set((e.kind, format!("{what}: {}", e.message)));
         }
         result
     }
@@ -257,76 +288,193 @@ pub async fn fetch_all(
     options: FetchOptions,
     clock: Clock,
 ) -> Vec<RegionFetch> {
-    let shared = Arc::new(Shared {
-        client: client.clone(),
-        options,
-        clock,
-        permits: Semaphore::new(options.concurrency.max(1)),
-        pacer: pacer(options.max_rps),
-        units_spent: AtomicU32::new(0),
-        stopped: OnceLock::new(),
-    });
-    let admitted = match options.quota_budget {
-        Some(budget) => (budget / options.pages_per_region().max(1)) as usize,
-        None => regions.len(),
-    };
-    let mut results: Vec<Option<RegionFetch>> = regions.iter().map(|_| None).collect();
-    // Regions in progress at most: as many as requests may be in flight, so a region's time
-    // budget starts when it can actually make progress, not while it waits behind others.
-    // Slots are taken here, in the order given, so regions start in that order.
-    let region_slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let mut tasks = JoinSet::new();
-    for (index, region) in regions.iter().enumerate() {
-        if index >= admitted {
-            let budget = options.quota_budget.unwrap_or_default();
-            results[index] = Some(RegionFetch {
-                region: region.clone(),
-                outcome: Err(RegionError {
-                    region: region.clone(),
-                    page: 0,
-                    error: ApiError::local(
-                        ErrorKind::BudgetExhausted,
-                        format!(
-                            "left out: --quota-budget {budget} covers {admitted} of {} regions at {} units each",
-                            regions.len(),
-                            options.pages_per_region()
-                        ),
-                    ),
-                }),
-                requests: 0,
-                quota_units: 0,
-                retries: 0,
-                elapsed: Duration::ZERO,
-                duplicates_dropped: 0,
-                raw: Vec::new(),
-            });
-            continue;
-        }
-        let shared = shared.clone();
-        let region = region.clone();
-        let slot = region_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        tasks.spawn(async move {
-            let fetched = fetch_region(&shared, region).await;
-            drop(slot);
-            (index, fetched)
+    Fetcher::new(client, options, clock).charts(regions).await
+}
+
+/// One run's access to the API: every call of the run, the charts' and the tracking stage's,
+/// goes through the same concurrency bound, pacing, retries and quota accounting, and a
+/// `quotaExceeded` answered to one stops them all.
+#[derive(Clone)]
+pub struct Fetcher {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("units_spent", &self.units_spent())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One lookup by id (`videos.list?id=…`, at most 50 ids), as answered.
+#[derive(Debug)]
+pub struct LookupFetch {
+    /// 1-based, in the order the batches were made.
+    pub batch: usize,
+    /// The ids asked for, in the order asked.
+    pub ids: Vec<String>,
+    /// The answer and when it came, or why there is none.
+    pub outcome: Result<(crate::youtube::model::VideoListResponse, RawPage), ApiError>,
+    pub requests: u32,
+    pub quota_units: u32,
+    pub retries: u32,
+}
+
+impl Fetcher {
+    pub fn new(client: &Client, options: FetchOptions, clock: Clock) -> Self {
+        let shared = Arc::new(Shared {
+            client: client.clone(),
+            options,
+            clock,
+            permits: Semaphore::new(options.concurrency.max(1)),
+            pacer: pacer(options.max_rps),
+            units_spent: AtomicU32::new(0),
+            stopped: OnceLock::new(),
         });
+        Self { shared }
     }
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, fetched)) => results[index] = Some(fetched),
-            // A panic in a region task is a bug: re-raise it rather than report a fake outcome.
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => unreachable!("region task cancelled: {e}"),
+
+    /// Units spent (or reserved by calls in flight) so far by every stage of the run.
+    pub fn units_spent(&self) -> u32 {
+        self.shared.units_spent.load(Ordering::SeqCst)
+    }
+
+    /// Units the run may still spend under `--quota-budget` (`None`: no budget).
+    pub fn units_left(&self) -> Option<u32> {
+        self.shared
+            .options
+            .quota_budget
+            .map(|budget| budget.saturating_sub(self.units_spent()))
+    }
+
+    /// The kind of answer that stopped every further request of the run, if one did.
+    pub fn stopped(&self) -> Option<ErrorKind> {
+        self.shared.stopped.get().map(|(kind, _)| *kind)
+    }
+
+    /// Look `batches` of ids up (each at most [`MAX_IDS`](crate::youtube::client::MAX_IDS)),
+    /// concurrently under the run's bound, spending at most `cap` units (retries included). The
+    /// result is in the order of `batches`; a failed batch says why, and never stops the others
+    /// (but a `quotaExceeded` stops every call still to be sent, as in the charts).
+    pub async fn lookups(&self, batches: Vec<Vec<String>>, cap: Option<u32>) -> Vec<LookupFetch> {
+        use futures::StreamExt;
+        let cap = cap.map(|units| {
+            Arc::new(StageCap {
+                units,
+                spent: AtomicU32::new(0),
+            })
+        });
+        let shared = &self.shared;
+        let mut done: Vec<LookupFetch> = futures::stream::iter(batches.into_iter().enumerate())
+            .map(|(index, ids)| {
+                let cap = cap.clone();
+                async move {
+                    let batch = index + 1;
+                    let counters = Counters {
+                        cap,
+                        ..Counters::default()
+                    };
+                    let deadline = Instant::now() + shared.options.retry.region_budget;
+                    let call = || shared.client.videos_by_id(&ids);
+                    let answered = shared
+                        .request_with_retries(&counters, "lookup", batch, deadline, call)
+                        .await;
+                    let outcome = answered.map(|page| {
+                        let fetched_at = shared.clock.now();
+                        let raw =
+                            RawPage::new(batch, fetched_at, page.response.items.len(), &page.body);
+                        (page.response, raw)
+                    });
+                    if let Err(e) = &outcome {
+                        warn!(batch, ids = ids.len(), error = %e, "lookup failed");
+                    }
+                    LookupFetch {
+                        batch,
+                        ids,
+                        outcome,
+                        requests: counters.sent.into_inner(),
+                        quota_units: counters.quota_units.into_inner(),
+                        retries: counters.retries.into_inner(),
+                    }
+                }
+            })
+            // No more lookups pending than calls may be in flight: the semaphore still bounds
+            // the calls themselves, shared with anything else the run sends.
+            .buffer_unordered(shared.options.concurrency.max(1))
+            .collect()
+            .await;
+        done.sort_by_key(|l| l.batch);
+        done
+    }
+
+    /// Fetch all `regions`; the result is in the order of `regions`. With a quota budget,
+    /// regions whose complete fetch would not fit are left out before any request is sent.
+    pub async fn charts(&self, regions: &[String]) -> Vec<RegionFetch> {
+        let options = self.shared.options;
+        let shared = self.shared.clone();
+        let admitted = match options.quota_budget {
+            Some(budget) => (budget / options.pages_per_region().max(1)) as usize,
+            None => regions.len(),
+        };
+        let mut results: Vec<Option<RegionFetch>> = regions.iter().map(|_| None).collect();
+        // Regions in progress at most: as many as requests may be in flight, so a region's time
+        // budget starts when it can actually make progress, not while it waits behind others.
+        // Slots are taken here, in the order given, so regions start in that order.
+        let region_slots = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for (index, region) in regions.iter().enumerate() {
+            if index >= admitted {
+                let budget = options.quota_budget.unwrap_or_default();
+                results[index] = Some(RegionFetch {
+                    region: region.clone(),
+                    outcome: Err(RegionError {
+                        region: region.clone(),
+                        page: 0,
+                        error: ApiError::local(
+                            ErrorKind::BudgetExhausted,
+                            format!(
+                                "left out: --quota-budget {budget} covers {admitted} of {} regions at {} units each",
+                                regions.len(),
+                                options.pages_per_region()
+                            ),
+                        ),
+                    }),
+                    requests: 0,
+                    quota_units: 0,
+                    retries: 0,
+                    elapsed: Duration::ZERO,
+                    duplicates_dropped: 0,
+                    raw: Vec::new(),
+                });
+                continue;
+            }
+            let shared = shared.clone();
+            let region = region.clone();
+            let slot = region_slots
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("never closed");
+            tasks.spawn(async move {
+                let fetched = fetch_region(&shared, region).await;
+                drop(slot);
+                (index, fetched)
+            });
         }
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((index, fetched)) => results[index] = Some(fetched),
+                // A panic in a region task is a bug: re-raise it rather than report a fake outcome.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => unreachable!("region task cancelled: {e}"),
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every region reports"))
+            .collect()
     }
-    results
-        .into_iter()
-        .map(|r| r.expect("every region reports"))
-        .collect()
 }
 
 /// A region's progress through its chart; reset when the API rejects a page token.
@@ -373,15 +521,11 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
             let page_no = progress.page_no;
             page_reached.store(page_no, Ordering::Relaxed);
             let wanted = (per_region - progress.chart.received()).min(MAX_RESULTS as usize) as u32;
+            let token = progress.token.as_deref();
             let response = shared
-                .request_with_retries(
-                    &counters,
-                    &region,
-                    page_no,
-                    wanted,
-                    progress.token.as_deref(),
-                    deadline,
-                )
+                .request_with_retries(&counters, &region, page_no, deadline, || {
+                    shared.client.chart_page(&region, wanted, token)
+                })
                 .await;
             let response = match response {
                 Ok(r) => r,

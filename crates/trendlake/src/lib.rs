@@ -24,6 +24,7 @@ pub mod raw;
 pub mod record;
 pub mod regions;
 pub mod report;
+pub mod track;
 pub mod warehouse;
 pub mod youtube;
 

@@ -212,27 +212,48 @@ pub async fn write_region(
         run_id: run_id.to_string(),
         per_region,
         rows,
-        pages: pages
-            .iter()
-            .map(|p| ManifestPage {
-                page: p.page,
-                file: format!("page-{}.json.gz", p.page),
-                fetched_at: p.fetched_at,
-                items: p.items,
-                bytes: p.bytes,
-                crc32: p.crc32,
-                sha256: Some(p.sha256.clone()),
-            })
-            .collect(),
+        pages: pages.iter().map(ManifestPage::of).collect(),
     };
-    for (page, entry) in pages.iter().zip(&manifest.pages) {
-        let path = lake.path(&format!("{dir}/{}", entry.file));
+    put_pages(lake, &dir, pages).await?;
+    put_manifest(lake, &dir, run_id, rows, &manifest).await
+}
+
+impl ManifestPage {
+    /// The manifest's entry for `page`.
+    fn of(page: &RawPage) -> Self {
+        Self {
+            page: page.page,
+            file: format!("page-{}.json.gz", page.page),
+            fetched_at: page.fetched_at,
+            items: page.items,
+            bytes: page.bytes,
+            crc32: page.crc32,
+            sha256: Some(page.sha256.clone()),
+        }
+    }
+}
+
+/// Put `pages` into `dir` (`page-N.json.gz`), the manifest not yet.
+async fn put_pages(lake: &Lake, dir: &str, pages: &[RawPage]) -> Result<(), LakeError> {
+    for page in pages {
+        let path = lake.path(&format!("{dir}/page-{}.json.gz", page.page));
         lake.put(&path, page.gz.clone(), ContentType::Gzip).await?;
         if page.page == 1 {
             crate::pause::at("raw").await;
         }
     }
-    let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
+    Ok(())
+}
+
+/// Put `manifest` into `dir`, last, and return the [`Source`] that binds a file to it.
+async fn put_manifest(
+    lake: &Lake,
+    dir: &str,
+    run_id: &str,
+    rows: usize,
+    manifest: &impl Serialize,
+) -> Result<Source, LakeError> {
+    let json = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");
     let source = Source {
         run_id: run_id.to_string(),
         manifest: format!("{dir}/manifest.json"),
@@ -246,6 +267,63 @@ pub async fn write_region(
     )
     .await?;
     Ok(source)
+}
+
+/// The directory of one run's lookups by id (the tracking stage) of `date`, relative to the
+/// lake's root.
+pub fn lookups_dir(date: NaiveDate, run_id: &str) -> String {
+    format!("raw/snapshot_date={date}/tracked/run={run_id}")
+}
+
+/// The format of a lookups manifest this trendlake writes and reads.
+const LOOKUPS_FORMAT: u32 = 1;
+
+/// `manifest.json` of one run's lookups by id (stable serde names): each page with the ids it
+/// asked for, since the answer leaves out the videos that are gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupsManifest {
+    pub format: u32,
+    pub snapshot_date: NaiveDate,
+    pub run_id: String,
+    /// Rows the pages gave: one per id asked for.
+    pub rows: usize,
+    pub pages: Vec<LookupPage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupPage {
+    #[serde(flatten)]
+    pub page: ManifestPage,
+    /// The ids the lookup asked for, in the order asked.
+    pub ids: Vec<String>,
+}
+
+/// Archive a run's lookups (each page with the ids it asked for) under the run's own
+/// directory, manifest last, and return the [`Source`] that binds the `tracked` file to them.
+pub async fn write_lookups(
+    lake: &Lake,
+    date: NaiveDate,
+    run_id: &str,
+    rows: usize,
+    pages: &[(RawPage, Vec<String>)],
+) -> Result<Source, LakeError> {
+    let dir = lookups_dir(date, run_id);
+    let manifest = LookupsManifest {
+        format: LOOKUPS_FORMAT,
+        snapshot_date: date,
+        run_id: run_id.to_string(),
+        rows,
+        pages: pages
+            .iter()
+            .map(|(page, ids)| LookupPage {
+                page: ManifestPage::of(page),
+                ids: ids.clone(),
+            })
+            .collect(),
+    };
+    let raw: Vec<RawPage> = pages.iter().map(|(page, _)| page.clone()).collect();
+    put_pages(lake, &dir, &raw).await?;
+    put_manifest(lake, &dir, run_id, rows, &manifest).await
 }
 
 /// The manifest at `manifest` (relative to the lake's root) and its SHA-256, or `None` when

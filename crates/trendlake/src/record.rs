@@ -170,7 +170,7 @@ pub fn duration_seconds(iso: &str) -> Option<i64> {
 }
 
 /// A count (`field`) sent as a decimal string; absent stays absent.
-fn count(field: &'static str, s: Option<&str>) -> Result<Option<i64>, ItemError> {
+pub(crate) fn count(field: &'static str, s: Option<&str>) -> Result<Option<i64>, ItemError> {
     s.map(|v| {
         v.trim().parse::<i64>().map_err(|_| ItemError::NotACount {
             field,

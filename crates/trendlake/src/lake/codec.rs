@@ -124,6 +124,22 @@ pub struct Decoded {
     pub recorded: bool,
 }
 
+/// A table of the lake stored in this format: its columns, their version, and the columns
+/// written uncompressed (numbers, flags and codes: see [`encode_snapshot`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TableFormat {
+    pub schema: fn() -> arrow::datatypes::SchemaRef,
+    pub version: u32,
+    pub small_columns: &'static [&'static str],
+}
+
+/// The chart snapshots: `videos/snapshot_date=D/videos.parquet`.
+pub const VIDEOS: TableFormat = TableFormat {
+    schema,
+    version: SCHEMA_VERSION,
+    small_columns: SMALL_COLUMNS,
+};
+
 /// Columns written uncompressed (see [`encode_snapshot`]).
 const SMALL_COLUMNS: &[&str] = &[
     "region",
@@ -168,6 +184,16 @@ pub fn encode_snapshot<'a>(
     regions: impl IntoIterator<Item = &'a RecordBatch>,
     lineage: &Lineage,
 ) -> Result<Encoded, parquet::errors::ParquetError> {
+    encode_table(&VIDEOS, regions, lineage)
+}
+
+/// Encode `groups` (one row group each; empty ones skipped) as a file of `format`, with the
+/// key-value metadata above.
+pub fn encode_table<'a>(
+    format: &TableFormat,
+    groups: impl IntoIterator<Item = &'a RecordBatch>,
+    lineage: &Lineage,
+) -> Result<Encoded, parquet::errors::ParquetError> {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -176,21 +202,21 @@ pub fn encode_snapshot<'a>(
         .set_max_row_group_bytes(None)
         .set_created_by(WRITER.to_string())
         .set_key_value_metadata(Some(vec![
-            KeyValue::new(KEY_VERSION.into(), SCHEMA_VERSION.to_string()),
+            KeyValue::new(KEY_VERSION.into(), format.version.to_string()),
             KeyValue::new(KEY_WRITER.into(), WRITER.to_string()),
         ]));
     // A region's numbers, flags and codes are a few hundred bytes per column: zstd saves next to
     // nothing on them, while each compressed column chunk costs a fresh zstd context (about 10%
     // of encoding time in the transform benchmark). Text columns, where the bytes are, stay zstd.
-    for column in SMALL_COLUMNS {
+    for column in format.small_columns {
         props = props.set_column_compression(ColumnPath::from(*column), Compression::UNCOMPRESSED);
     }
     let sink = Hashing {
         out: Vec::new(),
         sha: Sha256::new(),
     };
-    let mut writer = ArrowWriter::try_new(sink, schema(), Some(props.build()))?;
-    for batch in regions {
+    let mut writer = ArrowWriter::try_new(sink, (format.schema)(), Some(props.build()))?;
+    for batch in groups {
         if batch.num_rows() > 0 {
             writer.write(batch)?;
             writer.flush()?;
@@ -224,7 +250,10 @@ pub struct Footer {
 }
 
 /// The trendlake key-value metadata of a file: checks its schema version.
-fn read_footer(meta: &ParquetMetaData) -> Result<(Footer, Option<String>), DecodeError> {
+fn read_footer(
+    meta: &ParquetMetaData,
+    expected: u32,
+) -> Result<(Footer, Option<String>), DecodeError> {
     let kv = meta.file_metadata().key_value_metadata();
     let get = |key: &str| {
         kv.and_then(|kv| kv.iter().find(|k| k.key == key))
@@ -232,8 +261,8 @@ fn read_footer(meta: &ParquetMetaData) -> Result<(Footer, Option<String>), Decod
     };
     let version = get(KEY_VERSION);
     match version.as_deref().map(str::parse::<u32>) {
-        Some(Ok(v)) if v == SCHEMA_VERSION => {}
-        Some(Ok(v)) if v > SCHEMA_VERSION => {
+        Some(Ok(v)) if v == expected => {}
+        Some(Ok(v)) if v > expected => {
             return Err(DecodeError::Newer {
                 found: v.to_string(),
             });
@@ -251,15 +280,37 @@ fn read_footer(meta: &ParquetMetaData) -> Result<(Footer, Option<String>), Decod
 /// The footer of a file from its metadata alone (a ranged read), for telling whether a file is
 /// the one a warehouse merged without reading its rows.
 pub fn footer(meta: &ParquetMetaData) -> Result<Footer, DecodeError> {
-    Ok(read_footer(meta)?.0)
+    Ok(read_footer(meta, SCHEMA_VERSION)?.0)
 }
 
 /// Decode a snapshot file into one batch per region, with its lineage and identity. Refuses
 /// anything no trendlake commit writes: a foreign or newer schema version, other columns, no rows,
 /// a row without a region, a lineage it cannot parse, rows that do not match their digest.
 pub fn decode_snapshot(bytes: Bytes) -> Result<Decoded, DecodeError> {
+    let (all, lineage, content_sha256, recorded) = decode_table(&VIDEOS, bytes)?;
+    if all.num_rows() == 0 {
+        return Err(DecodeError::Empty);
+    }
+    let nulls = all.column(0).null_count();
+    if nulls > 0 {
+        return Err(DecodeError::NullRegion(nulls));
+    }
+    Ok(Decoded {
+        regions: split_by_region(&all)?,
+        lineage,
+        content_sha256,
+        recorded,
+    })
+}
+
+/// Decode a file of `format`: its rows in one batch, its lineage, its identity and whether it
+/// recorded that identity. Checks the version, the columns, the lineage and the digest.
+pub fn decode_table(
+    format: &TableFormat,
+    bytes: Bytes,
+) -> Result<(RecordBatch, Lineage, String, bool), DecodeError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?;
-    let (footer, lineage) = read_footer(builder.metadata())?;
+    let (footer, lineage) = read_footer(builder.metadata(), format.version)?;
     let recorded = footer.content_sha256.is_some();
     let content_sha256 = match footer.content_sha256 {
         Some(recorded) => {
@@ -279,32 +330,21 @@ pub fn decode_snapshot(bytes: Bytes) -> Result<Decoded, DecodeError> {
                 serde_json::from_str(&json).map_err(|e| DecodeError::Lineage(e.to_string()))?;
             if record.format > LINEAGE_FORMAT {
                 return Err(DecodeError::Newer {
-                    found: format!("{SCHEMA_VERSION} (lineage format {})", record.format),
+                    found: format!("{} (lineage format {})", format.version, record.format),
                 });
             }
             record.regions
         }
         None => Lineage::new(),
     };
-    if builder.schema().fields() != schema().fields() {
+    let schema = (format.schema)();
+    if builder.schema().fields() != schema.fields() {
         return Err(DecodeError::Columns);
     }
     let reader = builder.with_batch_size(64 * 1024).build()?;
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
-    let all = concat_batches(&schema(), &batches)?;
-    if all.num_rows() == 0 {
-        return Err(DecodeError::Empty);
-    }
-    let nulls = all.column(0).null_count();
-    if nulls > 0 {
-        return Err(DecodeError::NullRegion(nulls));
-    }
-    Ok(Decoded {
-        regions: split_by_region(&all)?,
-        lineage,
-        content_sha256,
-        recorded,
-    })
+    let all = concat_batches(&schema, &batches)?;
+    Ok((all, lineage, content_sha256, recorded))
 }
 
 /// Where the row groups end: the byte after the last column chunk. The content digest covers

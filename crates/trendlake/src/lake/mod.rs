@@ -64,6 +64,12 @@ pub enum LakeError {
         #[source]
         source: DecodeError,
     },
+    #[error("lake file {path} cannot be encoded as Parquet: {source}")]
+    Encode {
+        path: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
     #[error("cannot lock {path} for this date's commit: {source}")]
     Lock {
         path: String,

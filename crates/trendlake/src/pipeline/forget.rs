@@ -26,7 +26,7 @@ pub struct Forgotten {
 
 /// The folders of the layout that hold a date's objects, the snapshot's first: once it is gone,
 /// no reader or merge sees the date, whatever happens to the rest.
-const PER_DATE: [&str; 5] = ["videos", "_commits", "raw", "_runs", "_reports"];
+const PER_DATE: [&str; 6] = ["videos", "tracked", "_commits", "raw", "_runs", "_reports"];
 
 /// Move every object of the dates in `from..=to` into one trash folder.
 pub async fn forget(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Forgotten> {

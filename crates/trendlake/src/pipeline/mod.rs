@@ -11,8 +11,9 @@ use tracing::{info, warn};
 
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::fetch::{FetchOptions, fetch_all};
+use crate::fetch::{FetchOptions, Fetcher};
 use crate::lake::Lake;
+use crate::track::{TrackOptions, TrackReport, TrackStatus};
 use crate::youtube::{Client, ErrorKind};
 
 mod forget;
@@ -30,6 +31,8 @@ pub struct SnapshotJob {
     pub fetch: FetchOptions,
     pub date: NaiveDate,
     pub clock: Clock,
+    /// The tracking stage after the charts (`--track-days`, `--track-budget`).
+    pub track: TrackOptions,
 }
 
 /// A region's status in the run report.
@@ -213,7 +216,7 @@ pub struct RunReport {
     /// [`RunReport::outcome`] and [`RunReport::exit_code`], recorded when the report is written.
     outcome: Outcome,
     exit_code: u8,
-    /// Quota units spent: the regions' `quota_units`.
+    /// Quota units spent: the regions' `quota_units`, and the tracking stage's.
     pub quota_units: u32,
     pub rows_committed: usize,
     pub regions: Vec<RegionReport>,
@@ -221,6 +224,8 @@ pub struct RunReport {
     pub regions_kept: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileReport>,
+    /// The tracking stage: the videos followed after they left the charts.
+    pub tracking: TrackReport,
     /// Why nothing was committed although regions were fetched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit_error: Option<String>,
@@ -230,6 +235,8 @@ pub struct RunReport {
     pub report: Option<ReportSummary>,
     pub fetch_ms: u128,
     pub write_ms: u128,
+    /// The tracking stage's time (0 when it did not run).
+    pub track_ms: u128,
     pub merge_ms: u128,
     /// Where this report was written (not part of the report itself).
     #[serde(skip)]
@@ -338,6 +345,17 @@ impl RunReport {
     /// failed merge already needs attention and says so with its own code.
     pub fn outcome(&self) -> Outcome {
         let data = self.data_outcome();
+        // Tracking never fails the night's charts, but a complete night whose tracking failed
+        // (a fault, `quotaExceeded`) is partial: the exit code says something needs a look.
+        let tracking_failed = matches!(
+            self.tracking.status,
+            TrackStatus::Partial | TrackStatus::Failed
+        );
+        let data = if data == Outcome::Complete && tracking_failed {
+            Outcome::Partial
+        } else {
+            data
+        };
         let report_failed = self
             .report
             .as_ref()
@@ -431,6 +449,10 @@ impl RunReport {
             line.push_str("; nothing committed: ");
             line.push_str(e);
         }
+        if self.tracking.status != TrackStatus::Off {
+            line.push_str("; ");
+            line.push_str(&self.tracking.summary());
+        }
         if let Some(e) = &self.merge.error {
             line.push_str("; merge failed: ");
             line.push_str(e);
@@ -508,7 +530,18 @@ pub async fn run(
 ) -> Result<RunReport> {
     // A date whose files a newer trendlake wrote is refused before a request is spent.
     crate::commit::preflight(lake, job.date).await?;
-    let mut report = fetch_and_commit(job, lake).await;
+    let fetcher = Fetcher::new(&job.client, job.fetch, job.clock);
+    let mut report = fetch_and_commit(job, lake, &fetcher).await;
+    // After the charts' commit, never before: tracking spends only what they left.
+    let charts_in_lake =
+        report.commit_error.is_none() && (report.file.is_some() || !report.regions_kept.is_empty());
+    if job.track.days > 0 && charts_in_lake {
+        let started = Instant::now();
+        report.tracking =
+            crate::track::track(&fetcher, lake, job.date, &report.run_id, &job.track).await;
+        report.quota_units += report.tracking.quota_units;
+        report.track_ms = started.elapsed().as_millis();
+    }
     if warehouse.is_some() {
         report.merge = MergeSummary::pending();
     }
@@ -609,10 +642,10 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
 }
 
 /// Fetch and commit; the report of both, not written yet.
-async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
+async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> RunReport {
     let started_at = job.clock.now();
     let started = Instant::now();
-    let fetched = fetch_all(&job.client, &job.regions, job.fetch, job.clock).await;
+    let fetched = fetcher.charts(&job.regions).await;
     let fetch_ms = started.elapsed().as_millis();
 
     let mut regions = Vec::with_capacity(fetched.len());
@@ -722,11 +755,13 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake) -> RunReport {
         regions,
         regions_kept,
         file,
+        tracking: TrackReport::off(job.track.days),
         commit_error,
         merge: MergeSummary::skipped(),
         report: None,
         fetch_ms,
         write_ms: write_started.elapsed().as_millis(),
+        track_ms: 0,
         merge_ms: 0,
         run_report_path: None,
         report_error: None,
@@ -818,6 +853,7 @@ mod tests {
             regions: regions.iter().map(|(r, f)| region(r, *f)).collect(),
             regions_kept: Vec::new(),
             file: None,
+            tracking: TrackReport::off(0),
             commit_error: commit_error.then(|| "lake object /lake/x: disk full".to_string()),
             report: None,
             merge: if merge_error {
@@ -830,6 +866,7 @@ mod tests {
             },
             fetch_ms: 0,
             write_ms: 0,
+            track_ms: 0,
             merge_ms: 0,
             run_report_path: None,
             report_error: None,
