@@ -108,3 +108,28 @@ CREATE TABLE IF NOT EXISTS merged_snapshots (
     merged_at TIMESTAMPTZ NOT NULL,
     content_sha256 VARCHAR               -- SHA-256 of the file's rows; since version 5
 );
+
+-- One row per video per date the tracking stage looked it up by id after it left the charts: the
+-- lake's `tracked/` files (docs/lake.md). Key (snapshot_date, video_id), held by construction:
+-- a date's rows are replaced whole (sql/merge/tracked_videos_forget.sql, then the file's rows).
+-- Since version 6.
+CREATE TABLE IF NOT EXISTS tracked_videos (
+    snapshot_date DATE NOT NULL,
+    video_id VARCHAR NOT NULL,
+    returned BOOLEAN NOT NULL,           -- false: the API left it out (deleted, private, …)
+    last_charted DATE NOT NULL,          -- its last date on one of the run's regions' charts
+    view_count BIGINT,                   -- NULL when not returned, or the count is hidden
+    like_count BIGINT,
+    comment_count BIGINT,
+    privacy_status VARCHAR,              -- public, unlisted; NULL when not returned
+    upload_status VARCHAR,
+    fetched_at TIMESTAMPTZ NOT NULL
+);
+
+-- Which lake `tracked` file was merged for each date, identified by its content (the SHA-256 of
+-- its rows, as merged_snapshots.content_sha256). Since version 6.
+CREATE TABLE IF NOT EXISTS merged_tracked (
+    snapshot_date DATE PRIMARY KEY,
+    content_sha256 VARCHAR NOT NULL,
+    row_count BIGINT NOT NULL
+);

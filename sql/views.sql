@@ -23,3 +23,48 @@ FROM chart_entries e
 JOIN videos v USING (video_id)
 LEFT JOIN regions r ON r.code = e.region
 LEFT JOIN categories c ON c.category_id = v.category_id;
+
+-- One row per video per day it was observed, on a chart or by the tracking stage after it left
+-- them, so a view curve runs across the chart's exit without a seam: `source` says which, and
+-- `charting_regions` where it was on the chart that day (empty once it left). Counts are global,
+-- so a video's entries of one day agree across regions (the largest is kept). A video the
+-- tracking stage asked for and the API did not return has `returned = false` and no counts.
+CREATE OR REPLACE VIEW video_days AS
+WITH charted AS (
+    SELECT
+        snapshot_date,
+        video_id,
+        max(view_count) AS view_count,
+        max(like_count) AS like_count,
+        max(comment_count) AS comment_count,
+        list(region ORDER BY region) AS charting_regions,
+        min(rank) AS best_rank
+    FROM chart_entries
+    GROUP BY snapshot_date, video_id
+)
+SELECT
+    snapshot_date,
+    video_id,
+    CASE WHEN c.video_id IS NOT NULL THEN 'chart' ELSE 'tracking' END AS source,
+    coalesce(c.view_count, t.view_count) AS view_count,
+    coalesce(c.like_count, t.like_count) AS like_count,
+    coalesce(c.comment_count, t.comment_count) AS comment_count,
+    coalesce(c.charting_regions, []::VARCHAR[]) AS charting_regions,
+    c.best_rank,
+    c.video_id IS NOT NULL OR t.returned AS returned,
+    t.privacy_status
+FROM charted c
+FULL JOIN tracked_videos t USING (snapshot_date, video_id);
+
+-- Videos that became unavailable after charting: the first date the tracking stage asked for
+-- one and the API did not return it, and how long after it left the charts.
+CREATE OR REPLACE VIEW vanished_videos AS
+SELECT
+    video_id,
+    min(snapshot_date) AS vanished_date,
+    arg_min(last_charted, snapshot_date) AS last_charted,
+    min(snapshot_date) - arg_min(last_charted, snapshot_date) AS days_after_exit
+FROM tracked_videos
+WHERE NOT returned
+GROUP BY video_id;
+

@@ -294,8 +294,16 @@ pub struct LookupsManifest {
 pub struct LookupPage {
     #[serde(flatten)]
     pub page: ManifestPage,
-    /// The ids the lookup asked for, in the order asked.
-    pub ids: Vec<String>,
+    /// The videos the lookup asked for, in the order asked.
+    pub asked: Vec<Asked>,
+}
+
+/// A video a lookup asked for, with what the tracking stage knew of it: the last date it was on
+/// one of the run's regions' charts (so a replay needs no snapshot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asked {
+    pub video_id: String,
+    pub last_charted: NaiveDate,
 }
 
 /// Archive a run's lookups (each page with the ids it asked for) under the run's own
@@ -305,7 +313,7 @@ pub async fn write_lookups(
     date: NaiveDate,
     run_id: &str,
     rows: usize,
-    pages: &[(RawPage, Vec<String>)],
+    pages: &[(RawPage, Vec<Asked>)],
 ) -> Result<Source, LakeError> {
     let dir = lookups_dir(date, run_id);
     let manifest = LookupsManifest {
@@ -315,9 +323,9 @@ pub async fn write_lookups(
         rows,
         pages: pages
             .iter()
-            .map(|(page, ids)| LookupPage {
+            .map(|(page, asked)| LookupPage {
                 page: ManifestPage::of(page),
-                ids: ids.clone(),
+                asked: asked.clone(),
             })
             .collect(),
     };
@@ -373,79 +381,145 @@ pub async fn legacy_source(
 /// Re-derive a region's rows from exactly the pages `source` names: its manifest must have the
 /// recorded digest and every page its recorded size and digests.
 pub async fn replay(lake: &Lake, source: &Source) -> Result<RecordBatch, RawError> {
+    let manifest: Manifest = verified_manifest(lake, source, MANIFEST_FORMAT).await?;
+    let mut chart = ChartAssembler::new(&manifest.region, manifest.per_region);
+    for entry in &manifest.pages {
+        let response = verified_page(lake, source, entry).await?;
+        chart.push(response.items, entry.fetched_at)?;
+    }
+    let batch = chart.finish();
+    rows_as_recorded(lake, source, batch.num_rows())?;
+    Ok(batch)
+}
+
+/// The manifest `source` names, if it has the digest `source` recorded.
+async fn verified_manifest<M: serde::de::DeserializeOwned>(
+    lake: &Lake,
+    source: &Source,
+    newest: u32,
+) -> Result<M, RawError> {
     let path = lake.path(&source.manifest);
     let shown = lake.display(&path);
-    let damaged = |path: String, problem: String| RawError::Damaged { path, problem };
-    let Some((manifest, sha)) = read_manifest(lake, &source.manifest).await? else {
-        return Err(damaged(
-            shown,
-            "the manifest the snapshot names is missing".into(),
-        ));
+    let Some(bytes) = lake.get(&path).await? else {
+        return Err(RawError::Damaged {
+            path: shown,
+            problem: "the manifest the file names is missing".into(),
+        });
     };
+    let sha = sha256_hex(&bytes);
     if sha != source.manifest_sha256 {
-        return Err(damaged(
-            shown,
-            format!(
-                "its SHA-256 is {sha}, the snapshot recorded {} (the manifest was replaced or damaged)",
+        return Err(RawError::Damaged {
+            path: shown,
+            problem: format!(
+                "its SHA-256 is {sha}, the file recorded {} (the manifest was replaced or damaged)",
                 source.manifest_sha256
             ),
-        ));
+        });
     }
+    let unreadable = |source| RawError::Manifest {
+        path: shown.clone(),
+        source,
+    };
+    let found = crate::lake::codec::json_format(&bytes).map_err(unreadable)?;
+    if found > newest {
+        return Err(RawError::Newer {
+            path: shown.clone(),
+            found,
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(unreadable)
+}
+
+/// One page a manifest names, checked against the size and digests it records, parsed.
+async fn verified_page(
+    lake: &Lake,
+    source: &Source,
+    entry: &ManifestPage,
+) -> Result<VideoListResponse, RawError> {
+    let damaged = |path: String, problem: String| RawError::Damaged { path, problem };
     let dir = source
         .manifest
         .rsplit_once('/')
         .map_or("", |(dir, _)| dir)
         .to_string();
-    let mut chart = ChartAssembler::new(&manifest.region, manifest.per_region);
-    for entry in &manifest.pages {
-        let path = lake.path(&format!("{dir}/{}", entry.file));
-        let shown = lake.display(&path);
-        let gz = lake.get(&path).await?.ok_or_else(|| {
-            damaged(
-                shown.clone(),
-                "the manifest names it, but it is missing".into(),
-            )
-        })?;
-        let mut body = Vec::with_capacity(entry.bytes);
-        GzDecoder::new(&gz[..])
-            .read_to_end(&mut body)
-            .map_err(|e| damaged(shown.clone(), format!("not gzip, or cut short ({e})")))?;
-        let sha_ok = entry
-            .sha256
-            .as_ref()
-            .is_none_or(|s| *s == sha256_hex(&body));
-        if body.len() != entry.bytes || crc32fast::hash(&body) != entry.crc32 || !sha_ok {
-            return Err(damaged(
-                shown,
-                format!(
-                    "{} bytes with CRC-32 {:08x}, the manifest says {} bytes with {:08x}{} (replaced or damaged)",
-                    body.len(),
-                    crc32fast::hash(&body),
-                    entry.bytes,
-                    entry.crc32,
-                    if sha_ok { "" } else { " and another SHA-256" }
-                ),
-            ));
-        }
-        let response: VideoListResponse =
-            serde_json::from_slice(&body).map_err(|source| RawError::Json {
-                path: shown.clone(),
-                source,
-            })?;
-        chart.push(response.items, entry.fetched_at)?;
-    }
-    let batch = chart.finish();
-    if batch.num_rows() != source.rows {
+    let path = lake.path(&format!("{dir}/{}", entry.file));
+    let shown = lake.display(&path);
+    let gz = lake.get(&path).await?.ok_or_else(|| {
+        damaged(
+            shown.clone(),
+            "the manifest names it, but it is missing".into(),
+        )
+    })?;
+    let mut body = Vec::with_capacity(entry.bytes);
+    GzDecoder::new(&gz[..])
+        .read_to_end(&mut body)
+        .map_err(|e| damaged(shown.clone(), format!("not gzip, or cut short ({e})")))?;
+    let sha_ok = entry
+        .sha256
+        .as_ref()
+        .is_none_or(|s| *s == sha256_hex(&body));
+    if body.len() != entry.bytes || crc32fast::hash(&body) != entry.crc32 || !sha_ok {
         return Err(damaged(
             shown,
             format!(
-                "its pages give {} rows, the snapshot recorded {}",
-                batch.num_rows(),
-                source.rows
+                "{} bytes with CRC-32 {:08x}, the manifest says {} bytes with {:08x}{} (replaced or damaged)",
+                body.len(),
+                crc32fast::hash(&body),
+                entry.bytes,
+                entry.crc32,
+                if sha_ok { "" } else { " and another SHA-256" }
             ),
         ));
     }
-    Ok(batch)
+    serde_json::from_slice(&body).map_err(|source| RawError::Json {
+        path: shown,
+        source,
+    })
+}
+
+/// The pages gave the rows `source` recorded, or the manifest is damaged.
+fn rows_as_recorded(lake: &Lake, source: &Source, rows: usize) -> Result<(), RawError> {
+    if rows != source.rows {
+        return Err(RawError::Damaged {
+            path: lake.display(&lake.path(&source.manifest)),
+            problem: format!(
+                "its pages give {rows} rows, the file recorded {}",
+                source.rows
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// One lookup replayed from the archive: the videos it asked for and the answer.
+#[derive(Debug, Clone)]
+pub struct ReplayedLookup {
+    pub page: usize,
+    pub fetched_at: DateTime<Utc>,
+    pub asked: Vec<Asked>,
+    pub response: VideoListResponse,
+}
+
+/// Re-read exactly the lookups `source` names (a `tracked` file's lineage), every digest
+/// checked; the caller derives the rows, and checks their number with [`check_rows`].
+pub async fn replay_lookups(lake: &Lake, source: &Source) -> Result<Vec<ReplayedLookup>, RawError> {
+    let manifest: LookupsManifest = verified_manifest(lake, source, LOOKUPS_FORMAT).await?;
+    let mut out = Vec::with_capacity(manifest.pages.len());
+    for entry in manifest.pages {
+        let response = verified_page(lake, source, &entry.page).await?;
+        out.push(ReplayedLookup {
+            page: entry.page.page,
+            fetched_at: entry.page.fetched_at,
+            asked: entry.asked,
+            response,
+        });
+    }
+    Ok(out)
+}
+
+/// The rows derived from replayed pages are as many as `source` recorded.
+pub fn check_rows(lake: &Lake, source: &Source, rows: usize) -> Result<(), RawError> {
+    rows_as_recorded(lake, source, rows)
 }
 
 #[cfg(test)]

@@ -280,7 +280,12 @@ fn read_footer(
 /// The footer of a file from its metadata alone (a ranged read), for telling whether a file is
 /// the one a warehouse merged without reading its rows.
 pub fn footer(meta: &ParquetMetaData) -> Result<Footer, DecodeError> {
-    Ok(read_footer(meta, SCHEMA_VERSION)?.0)
+    footer_as(&VIDEOS, meta)
+}
+
+/// [`footer`] of a file of `format`.
+pub fn footer_as(format: &TableFormat, meta: &ParquetMetaData) -> Result<Footer, DecodeError> {
+    Ok(read_footer(meta, format.version)?.0)
 }
 
 /// Decode a snapshot file into one batch per region, with its lineage and identity. Refuses

@@ -570,6 +570,15 @@ impl Lake {
     /// What the footer of a listed snapshot file says (its recorded identity), read without its
     /// rows: one ranged read of the file's tail (two when the footer is larger than it).
     pub async fn read_footer(&self, file: &SnapshotFile) -> Result<Footer, LakeError> {
+        self.read_footer_as(&codec::VIDEOS, file).await
+    }
+
+    /// [`Lake::read_footer`] of a file of another table (`tracked`), listed as `file`.
+    pub async fn read_footer_as(
+        &self,
+        format: &codec::TableFormat,
+        file: &SnapshotFile,
+    ) -> Result<Footer, LakeError> {
         use parquet::errors::ParquetError;
         use parquet::file::metadata::ParquetMetaDataReader;
         let path = &file.meta.location;
@@ -587,7 +596,8 @@ impl Lake {
                     let meta = reader
                         .finish()
                         .map_err(|e| self.unreadable(path, DecodeError::Parquet(e)))?;
-                    return codec::footer(&meta).map_err(|source| self.unreadable(path, source));
+                    return codec::footer_as(format, &meta)
+                        .map_err(|source| self.unreadable(path, source));
                 }
                 Err(ParquetError::NeedMoreData(needed))
                     if needed as u64 > want && needed as u64 <= size =>

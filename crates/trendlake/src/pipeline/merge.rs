@@ -36,6 +36,10 @@ pub struct MergeReport {
     /// Dates removed from the warehouse because the lake no longer holds their snapshot, with
     /// the chart entries removed.
     pub removed: Vec<(NaiveDate, usize)>,
+    /// (date, rows) of each `tracked` file merged (new, or of other content since).
+    pub tracked: Vec<(NaiveDate, usize)>,
+    /// Dates whose tracked videos were removed: the lake no longer holds their file.
+    pub tracked_removed: Vec<NaiveDate>,
 }
 
 /// Snapshot files read ahead of the merge.
@@ -79,18 +83,26 @@ pub async fn merge(
     // Which snapshots need merging is decided read-only, so an up-to-date warehouse is not
     // even copied (its file stays byte-identical). An older schema is migrated all the same.
     let path: PathBuf = warehouse.to_path_buf();
-    let (merged, upgrade) = tokio::task::spawn_blocking(move || match path.exists() {
-        true => {
-            let wh = Warehouse::open_read_only(&path)?;
-            Ok::<_, WarehouseError>((wh.merged_snapshots()?, wh.needs_upgrade()))
-        }
-        false => Ok((Vec::new(), false)),
-    })
-    .await
-    .expect("reading merged snapshots does not panic")?;
+    let (merged, merged_tracked, upgrade) =
+        tokio::task::spawn_blocking(move || match path.exists() {
+            true => {
+                let wh = Warehouse::open_read_only(&path)?;
+                Ok::<_, WarehouseError>((
+                    wh.merged_snapshots()?,
+                    wh.merged_tracked()?,
+                    wh.needs_upgrade(),
+                ))
+            }
+            false => Ok((Vec::new(), BTreeMap::new(), false)),
+        })
+        .await
+        .expect("reading merged snapshots does not panic")?;
     let mut identities = Identities::default();
     let first = plan(lake, warehouse, &files, &merged, only, &mut identities).await?;
-    if first.pending.is_empty() && first.removed.is_empty() && !upgrade {
+    let tracked = tracked_files(lake, only).await?;
+    let tracked_first = plan_tracked(lake, &tracked, &merged_tracked, only).await?;
+    if first.pending.is_empty() && first.removed.is_empty() && tracked_first.is_empty() && !upgrade
+    {
         // Files found under new names (a copied lake) are recorded so by the next merge that
         // publishes; until then their footers are read again, not their rows.
         return Ok(MergeReport {
@@ -156,6 +168,7 @@ pub async fn merge(
         }
     }
     refresh_stale_metadata(lake, &mut session, &mut report, clock).await?;
+    merge_tracked(lake, &tracked, only, &mut session, &mut report).await?;
     // Merged into the copy, not published yet: the crash tests stop here.
     crate::pause::at("merge").await;
     let session = session.0.take().expect("session open");
@@ -163,6 +176,103 @@ pub async fn merge(
         .await
         .expect("publishing does not panic")?;
     Ok(report)
+}
+
+/// The lake's `tracked` files (with `only`, that date's), oldest first.
+async fn tracked_files(lake: &Lake, only: Option<NaiveDate>) -> Result<Vec<SnapshotFile>> {
+    let mut files: Vec<SnapshotFile> = lake
+        .list_under("tracked")
+        .await?
+        .into_iter()
+        .filter_map(|listed| match listed.parts().as_slice() {
+            ["tracked", dir, "tracked.parquet"] => Some(SnapshotFile {
+                date: crate::lake::partition_date(dir)?,
+                meta: listed.meta,
+            }),
+            _ => None,
+        })
+        .filter(|f| only.is_none_or(|d| d == f.date))
+        .collect();
+    files.sort_by_key(|f| f.date);
+    Ok(files)
+}
+
+/// Which `tracked` files to merge, and which dates to take out, against `held` (each merged
+/// date's content digest).
+#[derive(Debug, Default)]
+struct TrackedPlan {
+    pending: Vec<NaiveDate>,
+    removed: Vec<NaiveDate>,
+}
+
+impl TrackedPlan {
+    fn is_empty(&self) -> bool {
+        self.pending.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Files are told apart by the content digest in their footers (one ranged read each), as
+/// snapshots are: a copied lake merges nothing again.
+async fn plan_tracked(
+    lake: &Lake,
+    files: &[SnapshotFile],
+    held: &BTreeMap<NaiveDate, String>,
+    only: Option<NaiveDate>,
+) -> Result<TrackedPlan> {
+    let digests: Vec<(NaiveDate, Option<String>)> = futures::stream::iter(files)
+        .map(|file| async move {
+            let footer = lake
+                .read_footer_as(&crate::track::record::TRACKED, file)
+                .await?;
+            Ok::<_, Error>((file.date, footer.content_sha256))
+        })
+        .buffered(FOOTERS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let pending = digests
+        .iter()
+        .filter(|(date, digest)| digest.is_none() || held.get(date) != digest.as_ref())
+        .map(|(date, _)| *date)
+        .collect();
+    let listed: BTreeSet<NaiveDate> = files.iter().map(|f| f.date).collect();
+    let removed = match only {
+        Some(_) => Vec::new(),
+        None => held
+            .keys()
+            .filter(|d| !listed.contains(d))
+            .copied()
+            .collect(),
+    };
+    Ok(TrackedPlan { pending, removed })
+}
+
+/// Bring the session's tracked videos to the lake's `tracked` files. Planned against the work
+/// file itself (a standby one publish behind included), so whatever it lacks is merged.
+async fn merge_tracked(
+    lake: &Lake,
+    files: &[SnapshotFile],
+    only: Option<NaiveDate>,
+    session: &mut Session,
+    report: &mut MergeReport,
+) -> Result<()> {
+    let held = session.run(|s| s.merged_tracked()).await?;
+    let todo = plan_tracked(lake, files, &held, only).await?;
+    for date in todo.removed {
+        let rows = session.run(move |s| s.forget_tracked(date)).await?;
+        warn!(%date, rows, "tracked videos removed from the warehouse: the lake no longer holds their file");
+        report.tracked_removed.push(date);
+    }
+    for date in todo.pending {
+        let Some(tracked) = crate::track::read(lake, date).await? else {
+            continue; // deleted since the listing
+        };
+        let rows = session
+            .run(move |s| s.merge_tracked(date, &tracked.content_sha256, tracked.batch))
+            .await?;
+        info!(%date, rows, "tracked videos merged");
+        report.tracked.push((date, rows));
+    }
+    Ok(())
 }
 
 /// The content digests read from listed files' footers, by date, with the listing they were read

@@ -138,6 +138,8 @@ pub struct MergeSummary {
     pub snapshots: usize,
     /// Chart entries merged.
     pub rows: usize,
+    /// Tracked videos merged (rows of the lake's `tracked` files).
+    pub tracked_rows: usize,
     /// Dates removed from the warehouse because the lake no longer holds their snapshot.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<NaiveDate>,
@@ -163,6 +165,7 @@ impl MergeSummary {
             status: MergeStatus::Skipped,
             snapshots: 0,
             rows: 0,
+            tracked_rows: 0,
             removed: Vec::new(),
             error: None,
         }
@@ -185,13 +188,18 @@ impl MergeSummary {
     fn of(result: &Result<MergeReport>) -> Self {
         match result {
             Ok(m) => Self {
-                status: if m.merged.is_empty() && m.removed.is_empty() {
+                status: if m.merged.is_empty()
+                    && m.removed.is_empty()
+                    && m.tracked.is_empty()
+                    && m.tracked_removed.is_empty()
+                {
                     MergeStatus::UpToDate
                 } else {
                     MergeStatus::Merged
                 },
                 snapshots: m.merged.len(),
                 rows: m.merged.iter().map(|(_, rows)| rows).sum(),
+                tracked_rows: m.tracked.iter().map(|(_, rows)| rows).sum(),
                 removed: m.removed.iter().map(|(d, _)| *d).collect(),
                 error: None,
             },
@@ -465,9 +473,13 @@ impl RunReport {
         let m = &self.merge;
         match m.status {
             MergeStatus::Merged => format!(
-                "merged {} snapshot(s), {} chart entries into the warehouse{}",
+                "merged {} snapshot(s), {} chart entries{} into the warehouse{}",
                 m.snapshots,
                 m.rows,
+                match m.tracked_rows {
+                    0 => String::new(),
+                    n => format!(", {n} tracked videos"),
+                },
                 removed_note(&m.removed)
             ),
             MergeStatus::UpToDate => "the warehouse was up to date".to_string(),
@@ -967,11 +979,25 @@ mod tests {
             ],
             up_to_date: 3,
             removed: Vec::new(),
+            tracked: vec![("2026-11-20".parse().unwrap(), 120)],
+            tracked_removed: Vec::new(),
         }));
         assert_eq!(
-            (merged.status, merged.snapshots, merged.rows),
-            (MergeStatus::Merged, 2, 1000)
+            (
+                merged.status,
+                merged.snapshots,
+                merged.rows,
+                merged.tracked_rows
+            ),
+            (MergeStatus::Merged, 2, 1000, 120)
         );
+        // Tracked videos alone change the warehouse: merged, not up to date.
+        let tracked_only = MergeSummary::of(&Ok(MergeReport {
+            up_to_date: 3,
+            tracked: vec![("2026-11-20".parse().unwrap(), 120)],
+            ..MergeReport::default()
+        }));
+        assert_eq!(tracked_only.status, MergeStatus::Merged);
         let none = MergeSummary::of(&Ok(MergeReport {
             up_to_date: 3,
             ..MergeReport::default()
@@ -979,12 +1005,12 @@ mod tests {
         assert_eq!(none.status, MergeStatus::UpToDate);
         assert_eq!(
             serde_json::to_value(MergeSummary::skipped()).unwrap(),
-            serde_json::json!({"status": "skipped", "snapshots": 0, "rows": 0})
+            serde_json::json!({"status": "skipped", "snapshots": 0, "rows": 0, "tracked_rows": 0})
         );
         let failed = MergeSummary::of(&Err(Error::Usage("boom".into())));
         assert_eq!(
             serde_json::to_value(failed).unwrap(),
-            serde_json::json!({"status": "failed", "snapshots": 0, "rows": 0, "error": "boom"})
+            serde_json::json!({"status": "failed", "snapshots": 0, "rows": 0, "tracked_rows": 0, "error": "boom"})
         );
     }
 

@@ -23,6 +23,10 @@ pub struct RebuiltDate {
     pub rows: usize,
     /// The rebuilt file equals the one in place, which was left as it was.
     pub unchanged: bool,
+    /// The date's `tracked` file, re-derived from the lookups it names: its rows (absent when
+    /// the date has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracked_rows: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -67,11 +71,13 @@ pub async fn rebuild(
         let rows = regions.values().map(|r| r.batch.num_rows()).sum();
         let commit = commit::commit(lake, date, regions, "rebuild").await?;
         info!(%date, rows, unchanged = commit.unchanged, ?origin, "rebuilt from raw pages");
+        let tracked = crate::track::rebuild(lake, date).await?;
         report.dates.push(RebuiltDate {
             date,
             regions: names,
             rows,
             unchanged: commit.unchanged,
+            tracked_rows: tracked,
         });
     }
     if report.dates.is_empty() {

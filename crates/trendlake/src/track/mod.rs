@@ -25,7 +25,7 @@ use tracing::{info, warn};
 use crate::fetch::Fetcher;
 use crate::lake::codec::{self, Lineage, Source};
 use crate::lake::{ContentType, Lake, LakeError};
-use crate::raw::RawPage;
+use crate::raw::{Asked, RawPage};
 use crate::youtube::ErrorKind;
 use crate::youtube::client::MAX_IDS;
 use record::{TRACKED, TrackedRows};
@@ -340,7 +340,7 @@ pub async fn track(
 
     let answered = fetcher.lookups(batches, budget).await;
     let mut rows = TrackedRows::default();
-    let mut pages: Vec<(RawPage, Vec<String>)> = Vec::new();
+    let mut pages: Vec<(RawPage, Vec<Asked>)> = Vec::new();
     for lookup in answered {
         report.requests += lookup.requests;
         report.quota_units += lookup.quota_units;
@@ -356,7 +356,15 @@ pub async fn track(
                     raw.fetched_at,
                 ) {
                     Ok(()) => {
-                        pages.push((raw, lookup.ids));
+                        let asked = lookup
+                            .ids
+                            .iter()
+                            .map(|id| Asked {
+                                video_id: id.clone(),
+                                last_charted: last_charted(id),
+                            })
+                            .collect();
+                        pages.push((raw, asked));
                         continue;
                     }
                     Err(e) => (ErrorKind::BadItem, e.to_string()),
@@ -403,13 +411,69 @@ pub async fn track(
     report
 }
 
+/// The rows of the lookups `source` names, derived again from the archive exactly as the
+/// tracking stage derived them: the same rows, so the same file.
+pub async fn replay(lake: &Lake, source: &Source) -> Result<RecordBatch, crate::raw::RawError> {
+    let mut rows = TrackedRows::default();
+    for lookup in crate::raw::replay_lookups(lake, source).await? {
+        let last: HashMap<&str, NaiveDate> = lookup
+            .asked
+            .iter()
+            .map(|a| (a.video_id.as_str(), a.last_charted))
+            .collect();
+        let ids: Vec<String> = lookup.asked.iter().map(|a| a.video_id.clone()).collect();
+        let last_charted = |id: &str| last[id];
+        rows.push(
+            lookup.page,
+            &ids,
+            &last_charted,
+            &lookup.response,
+            lookup.fetched_at,
+        )
+        .map_err(|e| crate::raw::RawError::Damaged {
+            path: lake.display(&lake.path(&source.manifest)),
+            problem: e.to_string(),
+        })?;
+    }
+    crate::raw::check_rows(lake, source, rows.len())?;
+    Ok(rows.finish())
+}
+
+/// `rebuild` of `date`'s `tracked` file: its rows derived again from exactly the lookups it
+/// names, written again only when they differ. Returns its rows (`None`: the date has no file).
+pub async fn rebuild(lake: &Lake, date: NaiveDate) -> Result<Option<usize>, crate::error::Error> {
+    let Some(tracked) = read(lake, date).await? else {
+        return Ok(None);
+    };
+    let Some(source) = tracked.source else {
+        warn!(%date, "the tracked file names no lookups; left as it is");
+        return Ok(Some(tracked.batch.num_rows()));
+    };
+    let batch = replay(lake, &source)
+        .await
+        .map_err(|e| crate::error::Error::Raw(Box::new(e)))?;
+    let path = lake.path(&tracked_file(date));
+    let lineage: Lineage = BTreeMap::from([(LINEAGE_KEY.to_string(), source)]);
+    let encoded =
+        codec::encode_table(&TRACKED, [&batch], &lineage).map_err(|e| LakeError::Encode {
+            path: lake.display(&path),
+            source: e,
+        })?;
+    if encoded.content_sha256 != tracked.content_sha256 {
+        let _lock = lake.lock(date).await?;
+        lake.put(&path, encoded.bytes, ContentType::Parquet).await?;
+        info!(%date, rows = batch.num_rows(), "tracked videos rebuilt from their lookups");
+    }
+    Ok(Some(batch.num_rows()))
+}
+
 /// Archive the pages, then write the `tracked` file that names them.
 async fn write(
     lake: &Lake,
     date: NaiveDate,
     run_id: &str,
     rows: &TrackedRows,
-    pages: &[(RawPage, Vec<String>)],
+    pages: &[(RawPage, Vec<Asked>)],
 ) -> Result<TrackedFile, LakeError> {
     let source = crate::raw::write_lookups(lake, date, run_id, rows.len(), pages).await?;
     let batch = rows.finish();

@@ -17,7 +17,7 @@
 //! DuckDB's `Connection` is not `Sync`; callers run these methods on a blocking thread
 //! (`spawn_blocking`) and never share a connection across tasks.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ use crate::regions::{categories, regions};
 
 /// The warehouse schema this trendlake writes (sql/schema.sql). A warehouse without the
 /// `trendlake_warehouse` table but with the tables is version 1.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Who wrote a warehouse, recorded in `trendlake_warehouse.written_by`.
 const WRITTEN_BY: &str = concat!("trendlake ", env!("CARGO_PKG_VERSION"));
@@ -52,6 +52,9 @@ const STAGING_DUPLICATES: &str = include_str!("../../../../sql/merge/staging_dup
 const REGION_SNAPSHOTS: &str = include_str!("../../../../sql/merge/region_snapshots.sql");
 const FORGET_ENTRIES: &str = include_str!("../../../../sql/merge/chart_entries_forget.sql");
 const FORGET_RECORD: &str = include_str!("../../../../sql/merge/merged_snapshots_forget.sql");
+const FORGET_TRACKED: &str = include_str!("../../../../sql/merge/tracked_videos_forget.sql");
+const FORGET_TRACKED_RECORD: &str = include_str!("../../../../sql/merge/merged_tracked_forget.sql");
+const TRACKED_RECORD: &str = include_str!("../../../../sql/merge/merged_tracked.sql");
 const SET_IDENTITY: &str = include_str!("../../../../sql/merge/merged_snapshots_identity.sql");
 
 mod connection;

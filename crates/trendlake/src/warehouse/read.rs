@@ -141,6 +141,14 @@ impl Warehouse {
         merged_snapshots(&self.conn, &self.path)
     }
 
+    /// The `tracked` files already merged: each date's content SHA-256 (none before version 6).
+    pub fn merged_tracked(&self) -> Result<BTreeMap<NaiveDate, String>, WarehouseError> {
+        if self.version.is_none_or(|v| v < 6) {
+            return Ok(BTreeMap::new());
+        }
+        merged_tracked(&self.conn, &self.path)
+    }
+
     /// Run one statement that only reads and hand its result to `consume` as DuckDB streams it:
     /// the schema at once, then the batches as they are fetched (2,048 rows each), so a result
     /// larger than memory can be written out as it comes. `variables` are set first
@@ -354,4 +362,26 @@ pub(super) fn merged_snapshots(
 
 pub(super) fn parse_date(date: &str) -> NaiveDate {
     NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("DuckDB formats dates as %Y-%m-%d")
+}
+
+/// Each merged `tracked` file's date and content SHA-256 (since version 6).
+pub(super) fn merged_tracked(
+    conn: &Connection,
+    path: &Path,
+) -> Result<BTreeMap<NaiveDate, String>, WarehouseError> {
+    let step = "read merged_tracked";
+    let mut stmt = conn
+        .prepare(
+            "SELECT strftime(snapshot_date, '%Y-%m-%d'), content_sha256 FROM merged_tracked \
+             ORDER BY snapshot_date",
+        )
+        .map_err(db_err(path, step))?;
+    let rows = stmt
+        .query_map([], |row| {
+            let date: String = row.get(0)?;
+            Ok((parse_date(&date), row.get::<_, String>(1)?))
+        })
+        .map_err(db_err(path, step))?;
+    rows.collect::<duckdb::Result<_>>()
+        .map_err(db_err(path, step))
 }

@@ -32,6 +32,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         file: "sql/migrations/005_lineage.sql",
         sql: include_str!("../../../../sql/migrations/005_lineage.sql"),
     },
+    Migration {
+        to: 6,
+        file: "sql/migrations/006_tracked.sql",
+        sql: include_str!("../../../../sql/migrations/006_tracked.sql"),
+    },
 ];
 
 /// The schema version recorded in the file (`None`: none of trendlake's tables; 1: the tables

@@ -222,6 +222,80 @@ impl MergeSession {
         Ok(removed)
     }
 
+    /// The `tracked` files merged so far: each date's content SHA-256.
+    pub fn merged_tracked(&self) -> Result<BTreeMap<NaiveDate, String>, WarehouseError> {
+        merged_tracked(self.conn(), &self.path)
+    }
+
+    /// Replace `date`'s tracked videos with `batch` (rows of the lake's `tracked` table) from the
+    /// file of content `content_sha256`, in one transaction. Returns the rows merged.
+    pub fn merge_tracked(
+        &mut self,
+        date: NaiveDate,
+        content_sha256: &str,
+        batch: RecordBatch,
+    ) -> Result<usize, WarehouseError> {
+        use arrow::array::{ArrayRef, Date32Array};
+        use arrow::datatypes::{DataType, Field, Schema};
+        let path = self.path.clone();
+        let e = |step: &str| {
+            db_err(
+                &path,
+                &format!("merge the tracked videos of {date}: {step}"),
+            )
+        };
+        let date_s = date.format("%Y-%m-%d").to_string();
+        let rows = batch.num_rows();
+        let days = (date - DateTime::UNIX_EPOCH.date_naive()).num_days() as i32;
+        let mut fields = vec![std::sync::Arc::new(Field::new(
+            "snapshot_date",
+            DataType::Date32,
+            false,
+        ))];
+        fields.extend(batch.schema().fields().iter().cloned());
+        let mut columns: Vec<ArrayRef> =
+            vec![std::sync::Arc::new(Date32Array::from_value(days, rows))];
+        columns.extend(batch.columns().iter().cloned());
+        let dated = RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
+            .map_err(|source| WarehouseError::Other {
+                path: path.display().to_string(),
+                problem: format!("the tracked videos of {date} cannot be staged: {source}"),
+            })?;
+        let tx = self.conn_mut().transaction().map_err(e("begin"))?;
+        tx.execute(FORGET_TRACKED, params![date_s])
+            .map_err(e("sql/merge/tracked_videos_forget.sql"))?;
+        {
+            let mut appender = tx.appender("tracked_videos").map_err(e("append"))?;
+            appender.append_record_batch(dated).map_err(e("append"))?;
+            appender.flush().map_err(e("append"))?;
+        }
+        tx.execute(TRACKED_RECORD, params![date_s, content_sha256, rows as i64])
+            .map_err(e("sql/merge/merged_tracked.sql"))?;
+        tx.commit().map_err(e("commit"))?;
+        Ok(rows)
+    }
+
+    /// Remove `date`'s tracked videos and their record (the lake no longer holds the file).
+    /// Returns the rows removed.
+    pub fn forget_tracked(&mut self, date: NaiveDate) -> Result<usize, WarehouseError> {
+        let path = self.path.clone();
+        let e = |step: &str| {
+            db_err(
+                &path,
+                &format!("remove the tracked videos of {date}: {step}"),
+            )
+        };
+        let date_s = date.format("%Y-%m-%d").to_string();
+        let tx = self.conn_mut().transaction().map_err(e("begin"))?;
+        let removed = tx
+            .execute(FORGET_TRACKED, params![date_s])
+            .map_err(e("sql/merge/tracked_videos_forget.sql"))?;
+        tx.execute(FORGET_TRACKED_RECORD, params![date_s])
+            .map_err(e("sql/merge/merged_tracked_forget.sql"))?;
+        tx.commit().map_err(e("commit"))?;
+        Ok(removed)
+    }
+
     /// Set a merged date's record to `record` (same content, another name, etag or size, or
     /// another `merged_at`): a file of a copied lake, or the standby brought to what its
     /// published warehouse recorded. The date's rows are not touched.
