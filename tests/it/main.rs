@@ -31,4 +31,5 @@ mod settings;
 mod storage;
 mod support;
 mod time_zones;
+mod tracking;
 mod warehouse;

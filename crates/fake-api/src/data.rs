@@ -11,6 +11,13 @@
 //! per-region delay). Each candidate scores popularity × freshness × a little daily noise; the
 //! top [`CHART_LEN`] are the chart. Because freshness decays smoothly and only about a fifth of
 //! the candidates are new each day, most of D's chart was already on D−1's, in shuffled order.
+//!
+//! The same identities answer lookups by id (`videos.list?id=…`, see [`mod@crate::lookup`]): a video
+//! looked up on day D is exactly what D's charts show of it, and its [`Fate`] says whether and
+//! when it is deleted, made private or unlisted once it can no longer be on any chart.
+
+use std::ops::RangeInclusive;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,7 +29,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use trendlake::youtube::model::{
     ContentDetails, LiveStreamingDetails, Localized, RegionRestriction, Snippet, Statistics,
-    Thumbnail, Thumbnails, Video,
+    Status, Thumbnail, Thumbnails, Video,
 };
 
 /// Items in every region's chart, as the real unfiltered `mostPopular` chart.
@@ -66,11 +73,11 @@ pub fn chart(seed: u64, region: &str, date: NaiveDate) -> Vec<Video> {
         .collect()
 }
 
-fn day_number(date: NaiveDate) -> i64 {
+pub(crate) fn day_number(date: NaiveDate) -> i64 {
     (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
 }
 
-fn date_of(day: i64) -> NaiveDate {
+pub(crate) fn date_of(day: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day)
 }
 
@@ -85,7 +92,7 @@ fn candidates(seed: u64, region: &str, today: i64) -> Vec<Candidate> {
     let mut out = Vec::with_capacity(((WINDOW_DAYS + 1) as usize) * (LOCAL_PER_DAY as usize + 8));
     for day in today - WINDOW_DAYS..=today {
         for index in 0..LOCAL_PER_DAY {
-            let key = hash(&[seed, code, day as u64, u64::from(index)]);
+            let key = identity_key(seed, code, day, index);
             let score = score(key, code, today, today - day, 1.0);
             out.push(Candidate {
                 pool: code,
@@ -97,7 +104,7 @@ fn candidates(seed: u64, region: &str, today: i64) -> Vec<Candidate> {
     }
     for day in today - WINDOW_DAYS - MAX_GLOBAL_DELAY..=today {
         for index in 0..GLOBAL_PER_DAY {
-            let key = hash(&[seed, GLOBAL_POOL, day as u64, u64::from(index)]);
+            let key = identity_key(seed, GLOBAL_POOL, day, index);
             // Superstar hits reach most regions, niche ones a few.
             let reach = 0.15 + 0.75 * unit(hash(&[key, 1]));
             if unit(hash(&[key, code, 2])) >= reach {
@@ -117,6 +124,12 @@ fn candidates(seed: u64, region: &str, today: i64) -> Vec<Candidate> {
         }
     }
     out
+}
+
+/// The key of the video published `index`-th on `day` in `pool`: everything about it derives
+/// from this hash.
+fn identity_key(seed: u64, pool: u64, day: i64, index: u32) -> u64 {
+    hash(&[seed, pool, day as u64, u64::from(index)])
 }
 
 /// Popularity (heavy-tailed, fixed per video) × freshness (decays with the days since the video
@@ -148,6 +161,200 @@ fn views_at(key: u64, global: bool, age: i64) -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Identities and fates: what lookups by id need.
+
+/// How far back a lookup by id searches: a video is found for this many days after its identity
+/// day (its publication day), and answered as unknown (absent) after that. Every deletion, change
+/// of privacy and unlisting happens long before (by 50 days after publication).
+pub const LOOKUP_HORIZON_DAYS: i64 = 120;
+
+/// The latest age (days after the identity day) at which a video's [`Change`] happens.
+const LAST_CHANGE_AGE: i64 = 50;
+
+/// Shares of the videos deleted, made private and unlisted after their chart days.
+const DELETED_SHARE: f64 = 0.04;
+const PRIVATE_SHARE: f64 = 0.03;
+const UNLISTED_SHARE: f64 = 0.02;
+
+/// A video's identity: its pool, the day it was published in that pool, and its index among that
+/// day's videos of the pool. Everything about the video derives from it (through its key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Identity {
+    /// Pool code: a region's two ASCII bytes, or the global pool's code.
+    pub(crate) pool: u64,
+    /// The identity day, in days since 1970-01-01.
+    pub(crate) day: i64,
+    pub(crate) index: u32,
+}
+
+impl Identity {
+    pub(crate) fn key(self, seed: u64) -> u64 {
+        identity_key(seed, self.pool, self.day, self.index)
+    }
+
+    /// Packs the pool in 16 bits: a region's two bytes, or `u16::MAX` for the global pool.
+    pub(crate) fn pool_u16(self) -> u16 {
+        if self.pool == GLOBAL_POOL {
+            u16::MAX
+        } else {
+            self.pool as u16
+        }
+    }
+
+    /// The inverse of [`Identity::pool_u16`].
+    pub(crate) fn pool_from_u16(pool: u16) -> u64 {
+        if pool == u16::MAX {
+            GLOBAL_POOL
+        } else {
+            u64::from(pool)
+        }
+    }
+}
+
+/// Every pool a video comes from: each supported region's (`trendlake::regions`), then the global
+/// pool.
+fn pools() -> &'static [u64] {
+    static POOLS: OnceLock<Vec<u64>> = OnceLock::new();
+    POOLS.get_or_init(|| {
+        trendlake::regions::regions()
+            .iter()
+            .map(|r| region_code(&r.code))
+            .chain([GLOBAL_POOL])
+            .collect()
+    })
+}
+
+/// Every video identity published on the days of `days`, in every pool: each a candidate of
+/// some chart (a region's own, or, for the global pool, of the regions it reaches).
+pub(crate) fn identities(days: RangeInclusive<NaiveDate>) -> impl Iterator<Item = Identity> {
+    let (first, last) = (day_number(*days.start()), day_number(*days.end()));
+    (first..=last).flat_map(|day| {
+        pools().iter().flat_map(move |&pool| {
+            let per_day = if pool == GLOBAL_POOL {
+                GLOBAL_PER_DAY
+            } else {
+                LOCAL_PER_DAY
+            };
+            (0..per_day).map(move |index| Identity { pool, day, index })
+        })
+    })
+}
+
+/// The video of `identity`, every part filled in, as it is on `date`: byte for byte what a chart
+/// of `date` shows of it (statistics of that day's age, status of that day).
+pub(crate) fn video_on(seed: u64, identity: Identity, date: NaiveDate) -> Video {
+    let cand = Candidate {
+        pool: identity.pool,
+        day: identity.day,
+        key: identity.key(seed),
+        score: 0.0,
+    };
+    build_video(seed, &cand, day_number(date))
+}
+
+/// What becomes of a video once it can no longer be on any chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// Deleted (by its owner, or taken down): absent from lookups from that day on.
+    Deleted,
+    /// Made private: absent from lookups from that day on.
+    Private,
+    /// Made unlisted: still found by id, with `status.privacyStatus` `"unlisted"`.
+    Unlisted,
+}
+
+/// A video's life as lookups by id see it: when it can be found, and what happens to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fate {
+    /// The first day a lookup finds it: its identity day, which is the day of its `publishedAt`
+    /// (a live stream's `publishedAt`, the start of the stream, can be earlier).
+    pub first_day: NaiveDate,
+    /// The last day it can be a candidate of any region's chart (its identity day plus 20 days,
+    /// plus 3 for a global hit, which can reach a region up to 3 days late).
+    pub last_chart_day: NaiveDate,
+    /// What happens to it and from which day, always after `last_chart_day`; `None` for the
+    /// videos that stay public.
+    pub change: Option<(Change, NaiveDate)>,
+    /// The first day the fake no longer finds it, whatever its fate: `first_day` plus
+    /// [`LOOKUP_HORIZON_DAYS`] plus one (lookups search that far back and no further).
+    pub forgotten_from: NaiveDate,
+}
+
+impl Fate {
+    /// Whether a lookup by id on `date` returns the video.
+    pub fn found_on(&self, date: NaiveDate) -> bool {
+        let gone = matches!(self.change,
+            Some((Change::Deleted | Change::Private, from)) if date >= from);
+        date >= self.first_day && date < self.forgotten_from && !gone
+    }
+
+    /// `status.privacyStatus` on `date`: `"public"`, then `"unlisted"` or `"private"` from the
+    /// day of the change (a deleted video stays `"public"` to the end: it is never served after).
+    pub fn privacy_status(&self, date: NaiveDate) -> &'static str {
+        match self.change {
+            Some((Change::Unlisted, from)) if date >= from => "unlisted",
+            Some((Change::Private, from)) if date >= from => "private",
+            _ => "public",
+        }
+    }
+}
+
+/// The fate of the video `key` of identity day `day` in `pool`: from hashes of its key only.
+fn fate_of(pool: u64, day: i64, key: u64) -> Fate {
+    let last_chart_day = day
+        + WINDOW_DAYS
+        + if pool == GLOBAL_POOL {
+            MAX_GLOBAL_DELAY
+        } else {
+            0
+        };
+    let roll = unit(hash(&[key, 9]));
+    let change = if roll < DELETED_SHARE {
+        Some(Change::Deleted)
+    } else if roll < DELETED_SHARE + PRIVATE_SHARE {
+        Some(Change::Private)
+    } else if roll < DELETED_SHARE + PRIVATE_SHARE + UNLISTED_SHARE {
+        Some(Change::Unlisted)
+    } else {
+        None
+    };
+    // Strictly after the last chart day, so no chart ever holds a vanished video.
+    let first_age = last_chart_day - day + 1;
+    let span = (LAST_CHANGE_AGE - first_age + 1) as u64;
+    let age = first_age + (hash(&[key, 10]) % span) as i64;
+    Fate {
+        first_day: date_of(day),
+        last_chart_day: date_of(last_chart_day),
+        change: change.map(|c| (c, date_of(day + age))),
+        forgotten_from: date_of(day + LOOKUP_HORIZON_DAYS + 1),
+    }
+}
+
+/// The fate of the video of `identity`.
+pub(crate) fn fate(seed: u64, identity: Identity) -> Fate {
+    fate_of(identity.pool, identity.day, identity.key(seed))
+}
+
+/// The `status` part on a day whose privacy is `privacy`: fixed per video otherwise.
+fn status(key: u64, privacy: &str) -> Status {
+    Status {
+        upload_status: Some("processed".to_owned()),
+        privacy_status: Some(privacy.to_owned()),
+        license: Some(
+            if unit(hash(&[key, 11])) < 0.03 {
+                "creativeCommon"
+            } else {
+                "youtube"
+            }
+            .to_owned(),
+        ),
+        embeddable: Some(unit(hash(&[key, 12])) >= 0.05),
+        public_stats_viewable: Some(unit(hash(&[key, 13])) >= 0.04),
+        made_for_kids: Some(unit(hash(&[key, 14])) < 0.05),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Hashing: splitmix64 steps, stable across Rust and crate versions (unlike `DefaultHasher`).
 
 fn mix64(mut z: u64) -> u64 {
@@ -156,7 +363,7 @@ fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn hash(parts: &[u64]) -> u64 {
+pub(crate) fn hash(parts: &[u64]) -> u64 {
     parts.iter().fold(0x9e37_79b9_7f4a_7c15, |h, &p| {
         mix64(h.rotate_left(23) ^ p).wrapping_add(0x9e37_79b9_7f4a_7c15)
     })
@@ -754,7 +961,17 @@ fn channel(seed: u64, pool: u64, lang: Lang, index: u64) -> Channel {
 }
 
 fn video_id(key: u64) -> String {
-    URL_SAFE_NO_PAD.encode(hash(&[key, 0x1D]).to_be_bytes())
+    id_of_hash(id_hash(key))
+}
+
+/// The 64 bits a video id encodes: a hash of the video's key, so not invertible.
+pub(crate) fn id_hash(key: u64) -> u64 {
+    hash(&[key, 0x1D])
+}
+
+/// The 11-character id that encodes `id_hash` (unpadded base64url of its big-endian bytes).
+pub(crate) fn id_of_hash(id_hash: u64) -> String {
+    URL_SAFE_NO_PAD.encode(id_hash.to_be_bytes())
 }
 
 /// ISO 8601 as the API writes it: `PT23S`, `PT3M`, `PT1H2M3S`, `P1DT2H3M4S`, `P0D`.
@@ -1035,7 +1252,11 @@ fn build_video(seed: u64, cand: &Candidate, today: i64) -> Video {
         content_details: Some(content_details),
         statistics: Some(statistics),
         live_streaming_details,
-        status: None,
+        // From hashes of the key, not from `rng`, so the draws above are those of every chart.
+        status: Some(status(
+            cand.key,
+            fate_of(cand.pool, cand.day, cand.key).privacy_status(date_of(today)),
+        )),
     };
     video.etag = Some(etag_of(
         &serde_json::to_vec(&video).expect("a Video always serialises"),
@@ -1077,6 +1298,26 @@ mod tests {
         assert!(s.channel_id.starts_with("UC"));
         assert_eq!(v.etag.as_ref().unwrap().len(), 27);
         assert_eq!(etag_of(b"x").len(), 27);
+    }
+
+    #[test]
+    fn views_keep_rising_ever_more_slowly_long_after_the_charts() {
+        // Ages 20 to 120: past the chart window (20, 23 for global hits) and up to the lookup
+        // horizon, the count rises every day, by less and less (to within the rounding of 1).
+        for i in 0..500u64 {
+            let key = hash(&[7, i]);
+            for global in [false, true] {
+                let gains: Vec<u64> = (20..=120)
+                    .map(|age| views_at(key, global, age) - views_at(key, global, age - 1))
+                    .collect();
+                assert!(gains.iter().all(|&g| g > 0), "{key} {gains:?}");
+                assert!(
+                    gains.windows(2).all(|w| w[1] <= w[0] + 1),
+                    "{key} {gains:?}"
+                );
+                assert!(gains[100] <= gains[0], "{key} {gains:?}");
+            }
+        }
     }
 
     #[test]

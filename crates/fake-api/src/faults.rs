@@ -6,6 +6,11 @@
 //! `{"faults": [{"region": "JP", "page": 2, "times": 1, "kind": "rate_limit_429", "retry_after": "2"}]}`.
 //! Faults are tried in plan order; the first that matches the request and has occurrences left
 //! is consumed and answers instead of the normal page.
+//!
+//! Lookups by id meet the same plan as region [`LOOKUP_REGION`] (`"ids"`), their `page` being
+//! their number among the distinct id lists looked up that day (a retry keeps its number). The
+//! kinds that only make sense for a chart ([`FaultKind::applies_to_lookups`]) are refused in a
+//! plan that aims them at `"ids"`, and a `"*"` entry of such a kind lets lookups through.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ServerState, VideosRequest, json_response, respond};
+use super::{ApiError, LOOKUP_REGION, ServerState, VideosRequest, json_response, lookup, respond};
 
 /// One way for a `videos.list` call to go wrong. Plans name them by the explicit serde names
 /// below, which are a stable interface (docs/fake_api.md, plan files): renaming a variant keeps them.
@@ -127,6 +132,20 @@ impl FaultKind {
         }
     }
 
+    /// Whether the kind can answer a lookup by id: not the ones about a region, a chart or a page
+    /// token (`invalid_region`, `chart_not_found_400`, `chart_not_found_404`,
+    /// `invalid_page_token`, `shift`), which a lookup cannot get from the real API.
+    pub fn applies_to_lookups(self) -> bool {
+        !matches!(
+            self,
+            FaultKind::InvalidRegion
+                | FaultKind::ChartNotFound400
+                | FaultKind::ChartNotFound404
+                | FaultKind::InvalidPageToken
+                | FaultKind::Shift
+        )
+    }
+
     /// The status line the client receives (if it waits long enough, for `hang`).
     pub fn status(self) -> StatusCode {
         match self.api_error() {
@@ -202,10 +221,12 @@ pub const DEFAULT_HANG: Duration = Duration::from_millis(120_000);
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
-    /// A region code, or `"*"` for every region.
+    /// A region code, `"ids"` ([`LOOKUP_REGION`]) for lookups by id, or `"*"` for every region
+    /// and lookups too (those of its kind can answer, [`FaultKind::applies_to_lookups`]).
     #[serde(default = "any_region")]
     pub region: String,
-    /// 1-based page of the region's chart at the request's page size; `None` for any page.
+    /// 1-based page of the region's chart at the request's page size; for lookups, the number of
+    /// the lookup's id list among the distinct lists looked up that day; `None` for any page.
     #[serde(default)]
     pub page: Option<usize>,
     /// How many matching requests get the fault; `0` means all of them, forever.
@@ -278,8 +299,14 @@ impl Fault {
     /// Rejects entries that could never fire or that contradict themselves, so a typo in a plan
     /// fails loudly instead of silently testing nothing.
     pub fn validate(&self) -> Result<(), FaultError> {
-        if self.region != "*" && trendlake::regions::region(&self.region).is_none() {
+        if self.region != "*"
+            && self.region != LOOKUP_REGION
+            && trendlake::regions::region(&self.region).is_none()
+        {
             return Err(FaultError::Region(self.region.clone()));
+        }
+        if self.region == LOOKUP_REGION && !self.kind.applies_to_lookups() {
+            return Err(FaultError::NotForLookups(self.kind));
         }
         if self.page == Some(0) {
             return Err(FaultError::PageZero);
@@ -299,7 +326,10 @@ impl Fault {
     }
 
     fn matches(&self, region: &str, page: usize) -> bool {
-        (self.region == "*" || self.region == region) && self.page.is_none_or(|p| p == page)
+        let lookup = region == LOOKUP_REGION;
+        (self.region == region
+            || (self.region == "*" && (!lookup || self.kind.applies_to_lookups())))
+            && self.page.is_none_or(|p| p == page)
     }
 
     /// The `Retry-After` value, computed when the answer is sent.
@@ -334,8 +364,12 @@ pub enum FaultError {
     Shape(serde_json::Error),
     #[error("unknown fault kind {0:?}; expected one of {names}", names = FaultKind::ALL.map(FaultKind::name).join(", "))]
     UnknownKind(String),
-    #[error("region {0:?} is not a supported region code (upper case, e.g. \"JP\") nor \"*\"")]
+    #[error(
+        "region {0:?} is not a supported region code (upper case, e.g. \"JP\"), \"ids\" nor \"*\""
+    )]
     Region(String),
+    #[error("kind \"{0}\" cannot answer a lookup by id (region \"ids\"): it is about a chart")]
+    NotForLookups(FaultKind),
     #[error("page is 1-based; 0 never matches")]
     PageZero,
     #[error("give retry_after or retry_after_http_date_in, not both")]
@@ -467,7 +501,7 @@ impl FaultError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             FaultError::Shape(_) => None,
-            FaultError::UnknownKind(_) => Some("kind"),
+            FaultError::UnknownKind(_) | FaultError::NotForLookups(_) => Some("kind"),
             FaultError::Region(_) => Some("region"),
             FaultError::PageZero => Some("page"),
             FaultError::TwoRetryAfters | FaultError::RetryAfterValue(_) => Some("retry_after"),
@@ -521,7 +555,11 @@ pub(crate) async fn answer(
         FaultKind::Reset => reset(respond(state, request)).await,
         FaultKind::Truncated => truncated(respond(state, request)).await,
         FaultKind::Html => html(),
+        FaultKind::EmptyPage if request.is_lookup() => lookup::empty(),
         FaultKind::EmptyPage => empty_page(request),
+        // Never aimed at a lookup (refused in a plan, skipped by `"*"`); a lookup would be
+        // answered normally.
+        FaultKind::Shift if request.is_lookup() => respond(state, request),
         FaultKind::Shift => {
             let mut shifted = request.clone();
             shifted.start = request.start.saturating_sub(1);

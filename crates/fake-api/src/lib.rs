@@ -1,13 +1,16 @@
 //! The fake YouTube Data API: `GET /youtube/v3/videos?chart=mostPopular`, faithful to the real
-//! envelope, page tokens and error catalogue, serving the synthetic charts of [`data`].
+//! envelope, page tokens and error catalogue, serving the synthetic charts of [`data`]; and
+//! `GET /youtube/v3/videos?id=…`, lookups by id of the same videos ([`mod@lookup`]).
 //!
 //! Request handling is split in two steps so that fault injection can slot in between: [`parse`]
 //! checks the key, charges quota and validates the parameters into a [`VideosRequest`] (which
-//! knows its region and page number), then the first matching fault of the plan ([`faults`])
-//! answers instead, or [`respond`] builds the normal answer.
+//! knows its region and page number; a lookup's "region" is [`LOOKUP_REGION`]), then the first
+//! matching fault of the plan ([`faults`]) answers instead, or [`respond`] builds the normal
+//! answer.
 
 pub mod data;
 pub mod faults;
+pub mod lookup;
 pub mod page_token;
 
 use std::collections::HashMap;
@@ -28,10 +31,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use data::chart;
 use data::{CHART_LEN, etag_of};
+pub use data::{Change, Fate, LOOKUP_HORIZON_DAYS, chart};
 use faults::FaultPlan;
 pub use faults::{Fault, FaultError, FaultKind, FaultPlanError, load_faults, parse_faults};
+pub use lookup::{LOOKUP_REGION, MAX_IDS, fate, lookup};
 use page_token::{Direction, PageToken};
 use trendlake::youtube::ApiKey;
 use trendlake::youtube::model::{
@@ -87,7 +91,8 @@ pub struct FakeConfig {
     pub latency: Duration,
     /// The only key accepted; `None` accepts any key, or none.
     pub api_key: Option<String>,
-    /// Units (one per `videos.list` call) before every call answers `quotaExceeded`.
+    /// Units (one per `videos.list` call, chart page or lookup by id) before every call answers
+    /// `quotaExceeded`.
     pub quota: Option<u64>,
     /// Faults injected after validation, in plan order (see [`faults`]).
     pub faults: Vec<Fault>,
@@ -138,10 +143,17 @@ impl Default for FakeConfig {
 pub struct LoggedRequest {
     /// The URL path: `/youtube/v3/videos`, or another one the fake answered 404.
     pub path: String,
-    /// The `regionCode` as sent (`""` if absent).
+    /// The `regionCode` as sent (`""` if absent); [`LOOKUP_REGION`] (`"ids"`) for a lookup by id
+    /// (a request with `id` and without `chart`), valid or not.
     pub region: String,
-    /// 1-based page, or 0 when the request was rejected before its page was known.
+    /// 1-based page, or 0 when the request was rejected before its page was known. For a lookup
+    /// by id, its number among the distinct id lists looked up that day (what fault plans aim
+    /// at, see [`faults`]).
     pub page: usize,
+    /// The ids a lookup by id asked for, as sent: split at commas, blanks dropped, in order,
+    /// repeats kept, and also when the request was refused (over [`MAX_IDS`] of them, say).
+    /// Empty for chart requests and for other paths.
+    pub ids: Vec<String>,
     /// When the request arrived, before the configured latency.
     pub at: Instant,
     /// The status sent (or, for `hang`, to be sent once the hang is over).
@@ -179,6 +191,9 @@ struct Inner {
     requests: AtomicU64,
     units: AtomicU64,
     cache: Mutex<ChartCache>,
+    /// Id → identity, for lookups by id (shared with the oracles of [`lookup`]).
+    index: Arc<lookup::Index>,
+    ordinals: lookup::Ordinals,
     faults: FaultPlan,
     log: Mutex<Vec<LoggedRequest>>,
 }
@@ -196,6 +211,8 @@ impl ServerState {
                 requests: AtomicU64::new(0),
                 units: AtomicU64::new(0),
                 cache: Mutex::new(HashMap::new()),
+                index: lookup::shared_index(config.seed),
+                ordinals: lookup::Ordinals::default(),
                 faults: FaultPlan::new(config.faults),
                 log: Mutex::new(Vec::new()),
             }),
@@ -217,7 +234,7 @@ impl ServerState {
             .store(date.num_days_from_ce(), Ordering::Relaxed);
     }
 
-    /// `videos.list` requests received, whatever their outcome.
+    /// `videos.list` requests received (chart pages and lookups by id), whatever their outcome.
     pub fn requests(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
     }
@@ -361,14 +378,16 @@ async fn videos(
     let at = Instant::now();
     state.inner.requests.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep(state.inner.latency).await;
-    let rejected = |region: &str, error: ApiError| {
+    let rejected = |params: &[(String, String)], error: ApiError| {
+        let (region, ids) = logged_as(params);
         state.record(LoggedRequest {
             path: VIDEOS_PATH.to_owned(),
-            region: region.to_owned(),
+            region,
             page: 0,
             at,
             status: error.status.as_u16(),
             fault: None,
+            ids,
         });
         error.into_response()
     };
@@ -381,18 +400,12 @@ async fn videos(
                 "global",
                 "badRequest",
             );
-            return rejected("", error);
+            return rejected(&[], error);
         }
     };
     let request = match parse(&state, &headers, &params) {
         Ok(request) => request,
-        Err(e) => {
-            let region = params
-                .iter()
-                .find(|(k, _)| k == "regionCode")
-                .map_or("", |(_, v)| v.as_str());
-            return rejected(region, e);
-        }
+        Err(e) => return rejected(&params, e),
     };
     let page = request.page as usize;
     let fault = state.inner.faults.take(&request.region, page);
@@ -404,6 +417,7 @@ async fn videos(
         at,
         status: fault.as_ref().map_or(200, |f| f.kind.status().as_u16()),
         fault: fault.as_ref().map(|f| f.kind.name().to_owned()),
+        ids: request.ids.clone(),
     });
     match fault {
         Some(fault) => faults::answer(&state, &request, &fault).await,
@@ -412,6 +426,16 @@ async fn videos(
 }
 
 const VIDEOS_PATH: &str = "/youtube/v3/videos";
+
+/// The region and ids a request is logged under: a lookup by id (`id` without `chart`) is
+/// [`LOOKUP_REGION`] with its ids, anything else its `regionCode` as sent.
+fn logged_as(params: &[(String, String)]) -> (String, Vec<String>) {
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    match (param("id"), param("chart")) {
+        (Some(ids), None) => (LOOKUP_REGION.to_owned(), lookup::split_ids(ids)),
+        _ => (param("regionCode").cloned().unwrap_or_default(), Vec::new()),
+    }
+}
 
 /// Any other path. Under `/youtube/v3/` the API answers an unknown method with its JSON error;
 /// outside it (a client whose base URL lacks `/youtube/v3`) Google's front end answers a bare
@@ -434,6 +458,7 @@ async fn not_found(
         at,
         status: StatusCode::NOT_FOUND.as_u16(),
         fault: None,
+        ids: Vec::new(),
     });
     if uri.path().starts_with("/youtube/v3/") {
         return ApiError::new(StatusCode::NOT_FOUND, "Not Found", "global", "notFound")
@@ -465,6 +490,7 @@ pub struct Parts {
     pub content_details: bool,
     pub statistics: bool,
     pub live_streaming_details: bool,
+    pub status: bool,
 }
 
 /// Parts that exist in the real API but that the fake has no data for.
@@ -476,23 +502,34 @@ const OTHER_REAL_PARTS: &[&str] = &[
     "player",
     "processingDetails",
     "recordingDetails",
-    "status",
     "suggestions",
     "topicDetails",
 ];
 
-/// A validated `videos.list` chart request.
+/// A validated `videos.list` request: a page of a chart, or a lookup by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideosRequest {
+    /// The chart's region, or [`LOOKUP_REGION`] for a lookup by id.
     pub region: String,
     pub parts: Parts,
+    /// The page size; for a lookup, how many ids it asks for.
     pub max_results: u32,
-    /// Offset of the first item of the page.
+    /// Offset of the first item of the page (0 for a lookup).
     pub start: u32,
-    /// 1-based page number at this page size (for per-page fault plans).
+    /// 1-based page number at this page size (for per-page fault plans); for a lookup, its
+    /// number among the distinct id lists looked up that day.
     pub page: u32,
-    /// The chart's day: the server's date when the request arrived.
+    /// The chart's (or the lookup's) day: the server's date when the request arrived.
     pub date: NaiveDate,
+    /// A lookup's ids as sent (split at commas, blanks dropped, repeats kept); empty for a chart.
+    pub ids: Vec<String>,
+}
+
+impl VideosRequest {
+    /// Whether this is a lookup by id rather than a page of a chart.
+    pub fn is_lookup(&self) -> bool {
+        !self.ids.is_empty()
+    }
 }
 
 /// Checks the key, charges a quota unit, then validates parameters, in the real API's order:
@@ -534,6 +571,7 @@ pub fn parse(
             "contentDetails" => parts.content_details = true,
             "statistics" => parts.statistics = true,
             "liveStreamingDetails" => parts.live_streaming_details = true,
+            "status" => parts.status = true,
             other if OTHER_REAL_PARTS.contains(&other) => {}
             other => {
                 return Err(ApiError::new(
@@ -552,36 +590,18 @@ pub fn parse(
         .filter(|f| param(f).is_some())
         .collect();
     match filters.as_slice() {
-        [] => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "No filter selected. Expected one of: myRating, id, chart",
-                "youtube.parameter",
-                "missingRequiredParameter",
-            )
-            .at("parameters."));
-        }
+        [] => return Err(ApiError::no_filter()),
         ["chart"] => {}
+        ["id"] => return lookup::parse(state, param, parts),
         [_] => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "The fake API serves only chart=mostPopular.",
+                "The fake API serves only chart=mostPopular and id.",
                 "global",
                 "invalidParameter",
             ));
         }
-        many => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "Incompatible parameters specified in the request: {}",
-                    many.join(", ")
-                ),
-                "youtube.parameter",
-                "incompatibleParameters",
-            )
-            .at("parameters."));
-        }
+        many => return Err(ApiError::incompatible(many)),
     }
     let chart = param("chart").unwrap_or_default();
     if chart != "mostPopular" {
@@ -643,11 +663,15 @@ pub fn parse(
         start,
         page: start / max_results + 1,
         date: state.date(),
+        ids: Vec::new(),
     })
 }
 
-/// The normal answer to a valid request: one page of the chart.
+/// The normal answer to a valid request: one page of the chart, or the videos looked up.
 pub fn respond(state: &ServerState, request: &VideosRequest) -> Response {
+    if request.is_lookup() {
+        return lookup::respond(state, request);
+    }
     let chart = state.chart(&request.region, request.date);
     let start = request.start as usize;
     let end = (start + request.max_results as usize).min(chart.len());
@@ -673,7 +697,7 @@ pub fn respond(state: &ServerState, request: &VideosRequest) -> Response {
 
 /// Only the requested parts, with an etag of what is actually sent (as the API's etags vary
 /// with the parts).
-fn select_parts(video: &Video, parts: Parts) -> Video {
+pub(crate) fn select_parts(video: &Video, parts: Parts) -> Video {
     let mut out = Video {
         kind: video.kind.clone(),
         etag: None,
@@ -688,14 +712,14 @@ fn select_parts(video: &Video, parts: Parts) -> Video {
             .live_streaming_details
             .clone()
             .filter(|_| parts.live_streaming_details),
-        status: None,
+        status: video.status.clone().filter(|_| parts.status),
     };
     out.etag = Some(etag_of(&to_json(&out)));
     out
 }
 
 /// Pretty-printed, as the API answers by default (`prettyPrint=true`).
-fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec_pretty(value).expect("model types always serialise")
 }
 
@@ -820,6 +844,31 @@ impl ApiError {
             "notFound",
         )
         .with_status("NOT_FOUND")
+    }
+
+    /// No `chart`, `id` or `myRating` (or an empty `id`: no id at all).
+    fn no_filter() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "No filter selected. Expected one of: myRating, id, chart",
+            "youtube.parameter",
+            "missingRequiredParameter",
+        )
+        .at("parameters.")
+    }
+
+    /// Parameters that cannot go together, named in the order given.
+    fn incompatible(names: &[&str]) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "Incompatible parameters specified in the request: {}",
+                names.join(", ")
+            ),
+            "youtube.parameter",
+            "incompatibleParameters",
+        )
+        .at("parameters.")
     }
 
     fn required(parameter: &str) -> Self {
@@ -963,6 +1012,55 @@ mod tests {
             assert_eq!(Some(&stats), full.statistics.as_ref());
             assert_eq!(item["etag"].as_str().unwrap().len(), 27);
             assert_ne!(item["etag"].as_str(), full.etag.as_deref());
+        }
+    }
+
+    /// Chart pages that do not ask for `status` are byte for byte what they were before the
+    /// fake had a `status` part or lookups by id (values taken from that version).
+    #[tokio::test]
+    async fn chart_pages_without_status_are_unchanged() {
+        let api = start(config()).await;
+        for (query, page_etag, first_etag, len) in [
+            (
+                vec![FULL, CHART, ("regionCode", "JP"), ("maxResults", "50")],
+                "tPAa5087id6HSeH0dCGmTrjKKxc",
+                "gE7vw_0Ox7FP69tDf_jqAtkU9NA",
+                103_101,
+            ),
+            (
+                vec![
+                    (
+                        "part",
+                        "snippet,contentDetails,statistics,liveStreamingDetails",
+                    ),
+                    CHART,
+                    ("regionCode", "VN"),
+                    ("maxResults", "50"),
+                    ("pageToken", "CDIQAA"),
+                ],
+                "6F-xEFqRqMIafFhM5EUViaoSeJM",
+                "Zxcs79uilCkKhHuKR-ZgLXBdst8",
+                101_651,
+            ),
+        ] {
+            let response = reqwest::Client::new()
+                .get(format!("{}/videos", api.base_url()))
+                .query(&query)
+                .send()
+                .await
+                .unwrap();
+            let bytes = response.bytes().await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(
+                (
+                    body["etag"].as_str(),
+                    body["items"][0]["etag"].as_str(),
+                    bytes.len()
+                ),
+                (Some(page_etag), Some(first_etag), len),
+                "{query:?}"
+            );
+            assert!(body["items"][0].get("status").is_none());
         }
     }
 

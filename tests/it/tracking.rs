@@ -1,0 +1,261 @@
+//! The tracking stage on the release binary against the fake API: after the charts, every video
+//! that left one of the run's regions' charts within `--track-days` is looked up by id, 50 at a
+//! time, never twice a night; what the API leaves out is recorded as vanished; the budget keeps
+//! the latest exits; and a `quotaExceeded` during tracking leaves the night's charts committed.
+//! Expected values come from the fake's own oracle (`lookup`), never from trendlake's code.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{Date32Type, Int64Type};
+use chrono::NaiveDate;
+use trendlake_fake_api::{FakeApi, LOOKUP_REGION, lookup};
+
+use crate::pipeline::run_report;
+use crate::support::*;
+
+const REGIONS: &str = "JP,US";
+
+async fn night(s: &Scratch, api: &FakeApi, day: &str, extra: &[&str]) -> std::process::Output {
+    api.set_date(date(day));
+    let mut args = vec!["--regions", REGIONS, "--retry-min-delay-ms", "50"];
+    args.extend(extra);
+    s.run(&api.base_url(), day, &args).await
+}
+
+/// Every video id on `day`'s chart of each region in the lake.
+fn chart_ids(s: &Scratch, day: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let (_, rows) = read_parquet(&s.snapshot_file(day));
+    let region = rows.column_by_name("region").unwrap().as_string::<i32>();
+    let id = rows.column_by_name("video_id").unwrap().as_string::<i32>();
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for i in 0..rows.num_rows() {
+        out.entry(region.value(i).to_string())
+            .or_default()
+            .insert(id.value(i).to_string());
+    }
+    out
+}
+
+fn tracked(s: &Scratch, day: &str) -> RecordBatch {
+    read_parquet(
+        &s.lake()
+            .join(format!("tracked/snapshot_date={day}/tracked.parquet")),
+    )
+    .1
+}
+
+/// The ids each lookup of the fake's log asked for, in order.
+fn lookups(api: &FakeApi) -> Vec<Vec<String>> {
+    api.log()
+        .into_iter()
+        .filter(|r| r.region == LOOKUP_REGION)
+        .map(|r| r.ids)
+        .collect()
+}
+
+fn day_of(days: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(i64::from(days))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn videos_that_left_the_chart_are_followed_by_id() {
+    let s = Scratch::new();
+    let api = fake(date("2026-11-01"), |_| {}).await;
+    // A first night, then one 24 days later: by then nearly all of the first night's videos
+    // have left both charts, and some are gone from YouTube.
+    assert_exit(&night(&s, &api, "2026-11-01", &[]).await, 0);
+    assert!(
+        lookups(&api).is_empty(),
+        "nothing to track on the first night"
+    );
+    let first = api.log().len();
+    assert_exit(&night(&s, &api, "2026-11-25", &[]).await, 0);
+
+    let before = chart_ids(&s, "2026-11-01");
+    let today: HashSet<String> = chart_ids(&s, "2026-11-25")
+        .into_values()
+        .flatten()
+        .collect();
+    let expected: BTreeSet<String> = before
+        .into_values()
+        .flatten()
+        .filter(|id| !today.contains(id))
+        .collect();
+    assert!(expected.len() > 300, "{} candidates", expected.len());
+
+    // Batches of at most 50, no id twice in the night, exactly the videos that left.
+    let asked = lookups(&api);
+    assert_eq!(
+        api.log().len() - first,
+        8 + asked.len(),
+        "8 chart pages, then lookups"
+    );
+    assert_eq!(asked.len(), expected.len().div_ceil(50));
+    assert!(asked.iter().all(|ids| !ids.is_empty() && ids.len() <= 50));
+    let all: Vec<&String> = asked.iter().flatten().collect();
+    let distinct: BTreeSet<String> = all.iter().map(|s| s.to_string()).collect();
+    assert_eq!(all.len(), distinct.len(), "an id asked twice in one night");
+    assert_eq!(distinct, expected);
+
+    // One row per video asked for; counts exactly as the fake served them on that date,
+    // matched by id although the fake shuffles the items; null where it sent no count.
+    let rows = tracked(&s, "2026-11-25");
+    assert_eq!(rows.num_rows(), expected.len());
+    let id = rows.column_by_name("video_id").unwrap().as_string::<i32>();
+    let returned = rows.column_by_name("returned").unwrap().as_boolean();
+    let views = rows
+        .column_by_name("view_count")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    let likes = rows
+        .column_by_name("like_count")
+        .unwrap()
+        .as_primitive::<Int64Type>();
+    let privacy = rows
+        .column_by_name("privacy_status")
+        .unwrap()
+        .as_string::<i32>();
+    let last = rows
+        .column_by_name("last_charted")
+        .unwrap()
+        .as_primitive::<Date32Type>();
+    let (mut vanished, mut hidden_likes) = (0, 0);
+    for i in 0..rows.num_rows() {
+        let oracle = lookup(SEED, id.value(i), date("2026-11-25"));
+        assert_eq!(returned.value(i), oracle.is_some(), "{}", id.value(i));
+        assert_eq!(day_of(last.value(i)), date("2026-11-01"));
+        match oracle {
+            None => {
+                vanished += 1;
+                assert!(views.is_null(i) && likes.is_null(i) && privacy.is_null(i));
+            }
+            Some(video) => {
+                let stats = video.statistics.unwrap();
+                let want = |c: Option<String>| c.map(|c| c.parse::<i64>().unwrap());
+                assert_eq!(
+                    views.is_valid(i).then(|| views.value(i)),
+                    want(stats.view_count)
+                );
+                assert_eq!(
+                    likes.is_valid(i).then(|| likes.value(i)),
+                    want(stats.like_count.clone())
+                );
+                hidden_likes += usize::from(stats.like_count.is_none());
+                assert_eq!(
+                    Some(privacy.value(i).to_string()),
+                    video.status.unwrap().privacy_status
+                );
+            }
+        }
+    }
+    assert!(vanished > 0, "some videos vanished within 24 days");
+    assert!(hidden_likes > 0, "some videos hide their likes");
+
+    // The run report says the same.
+    let report = run_report(&s, "2026-11-25");
+    let t = &report["tracking"];
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["candidates"], expected.len());
+    assert_eq!(t["tracked"], expected.len());
+    assert_eq!(t["vanished"], vanished);
+    assert_eq!(t["returned"], expected.len() - vanished);
+    assert_eq!(t["skipped"], 0);
+    assert_eq!(t["quota_units"], asked.len());
+    assert_eq!(report["quota_units"], 8 + asked.len());
+    let source = &t["file"]["source"];
+    assert!(
+        source["manifest"]
+            .as_str()
+            .unwrap()
+            .starts_with("raw/snapshot_date=2026-11-25/tracked/run="),
+        "{source}"
+    );
+
+    // `check` knows the new files: no stray object, the lookups named by the file.
+    let out = s.cmd("check", &[]).await;
+    assert_exit(&out, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_budget_keeps_the_latest_exits_and_says_what_it_skipped() {
+    let s = Scratch::new();
+    let api = fake(date("2026-11-01"), |_| {}).await;
+    for day in ["2026-11-01", "2026-11-19"] {
+        assert_exit(&night(&s, &api, day, &["--track-days", "0"]).await, 0);
+    }
+    assert!(
+        lookups(&api).is_empty(),
+        "--track-days 0 turns tracking off"
+    );
+    let out = night(&s, &api, "2026-11-20", &["--track-budget", "3"]).await;
+    assert_exit(&out, 0);
+
+    let today: HashSet<String> = chart_ids(&s, "2026-11-20")
+        .into_values()
+        .flatten()
+        .collect();
+    let left = |day: &str| -> BTreeSet<String> {
+        chart_ids(&s, day)
+            .into_values()
+            .flatten()
+            .filter(|id| !today.contains(id))
+            .collect()
+    };
+    let recent = left("2026-11-19");
+    let older: BTreeSet<String> = left("2026-11-01").difference(&recent).cloned().collect();
+    assert!(
+        recent.len() < 150,
+        "the test needs the budget to cut into the older exits"
+    );
+
+    let asked: BTreeSet<String> = lookups(&api).into_iter().flatten().collect();
+    assert_eq!(lookups(&api).len(), 3, "3 units: 3 lookups");
+    assert_eq!(asked.len(), 150);
+    assert!(
+        recent.is_subset(&asked),
+        "every latest exit is followed first"
+    );
+    assert_eq!(asked.difference(&recent).count(), 150 - recent.len());
+    assert!(asked.difference(&recent).all(|id| older.contains(id)));
+
+    let t = &run_report(&s, "2026-11-20")["tracking"];
+    assert_eq!(t["candidates"], recent.len() + older.len());
+    assert_eq!(t["skipped"], recent.len() + older.len() - 150);
+    assert_eq!(t["budget_units"], 3);
+    assert!(
+        t["skipped_reason"]
+            .as_str()
+            .unwrap()
+            .contains("left the charts longest ago"),
+        "{t}"
+    );
+    assert!(stderr(&out).contains("skipped"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_exceeded_during_tracking_keeps_the_charts_and_exits_partial() {
+    let s = Scratch::new();
+    // Two nights of 8 pages each, and one lookup more: the second lookup is refused.
+    let api = fake(date("2026-11-01"), |c| c.quota = Some(8 + 8 + 1)).await;
+    assert_exit(&night(&s, &api, "2026-11-01", &[]).await, 0);
+    let out = night(&s, &api, "2026-11-12", &["--concurrency", "1"]).await;
+    assert_exit(&out, 3);
+    assert_complete_snapshot(&s.snapshot_file("2026-11-12"), &["JP", "US"]);
+
+    let t = &run_report(&s, "2026-11-12")["tracking"];
+    assert_eq!(t["status"], "partial", "{t}");
+    assert_eq!(t["error_kind"], "quota_exceeded", "{t}");
+    assert_eq!(t["tracked"], 50, "{t}");
+    let candidates = t["candidates"].as_u64().unwrap() as usize;
+    assert_eq!(t["failed"], candidates - 50, "{t}");
+    // The one answered lookup is in the lake; no lookup was sent after the refusal.
+    assert_eq!(tracked(&s, "2026-11-12").num_rows(), 50);
+    let refused = api
+        .log()
+        .iter()
+        .filter(|r| r.region == LOOKUP_REGION && r.status == 403)
+        .count();
+    assert_eq!(refused, 1, "one refusal stops every later lookup");
+    assert!(stderr(&out).contains("quota"), "{}", stderr(&out));
+}
