@@ -68,3 +68,37 @@ FROM tracked_videos
 WHERE NOT returned
 GROUP BY video_id;
 
+-- Every exit from a region's chart: the last entry of a video's run on it, on a held snapshot of
+-- the region (`last_on_chart`) that the video is not on the region's next held snapshot after.
+-- A video still on the region's latest snapshot has not left. Named queries (afterlife,
+-- half_life) follow the video from here through video_days.
+CREATE OR REPLACE VIEW chart_exits AS
+SELECT e.region, e.video_id, e.snapshot_date AS last_on_chart, n.snapshot_date AS off_chart,
+       e.view_count AS views_at_exit
+FROM chart_entries e
+-- The region's next held snapshot: the one whose previous is this entry's date.
+JOIN region_snapshots n ON n.region = e.region AND n.previous_date = e.snapshot_date
+LEFT JOIN chart_entries a
+    ON a.region = e.region AND a.snapshot_date = n.snapshot_date AND a.video_id = e.video_id
+WHERE a.video_id IS NULL;
+
+-- Each exit's views 1, 7 and 30 days after `last_on_chart`, from whichever source saw the video
+-- that day, with what is known: `observed`; `censored` (the day is after the last day the
+-- warehouse holds: not happened yet); `vanished` (the tracking stage asked, the API no longer
+-- returned it); `not_observed` (nothing saw it that day: no snapshot, tracking off, the budget).
+CREATE OR REPLACE VIEW exit_gains AS
+WITH last_day AS (
+    SELECT greatest((SELECT max(snapshot_date) FROM merged_snapshots),
+                    (SELECT max(snapshot_date) FROM merged_tracked)) AS day
+)
+SELECT x.region, x.video_id, x.last_on_chart, x.views_at_exit, k.days,
+       CASE WHEN x.last_on_chart + k.days > (SELECT day FROM last_day) THEN 'censored'
+            WHEN d.video_id IS NULL THEN 'not_observed'
+            WHEN NOT d.returned THEN 'vanished'
+            WHEN d.view_count IS NULL OR x.views_at_exit IS NULL THEN 'not_observed'
+            ELSE 'observed' END AS status,
+       CASE WHEN d.returned THEN d.view_count - x.views_at_exit END AS gain
+FROM chart_exits x
+CROSS JOIN (VALUES (1), (7), (30)) AS k(days)
+LEFT JOIN video_days d ON d.video_id = x.video_id AND d.snapshot_date = x.last_on_chart + k.days;
+

@@ -259,3 +259,281 @@ async fn quota_exceeded_during_tracking_keeps_the_charts_and_exits_partial() {
     assert_eq!(refused, 1, "one refusal stops every later lookup");
     assert!(stderr(&out).contains("quota"), "{}", stderr(&out));
 }
+
+/// Three consecutive nights of JP and US, tracking on.
+async fn three_nights(s: &Scratch, api: &FakeApi) {
+    for day in ["2026-11-20", "2026-11-21", "2026-11-22"] {
+        assert_exit(&night(s, api, day, &[]).await, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_during_tracking_are_retried_like_the_charts() {
+    let s = Scratch::new();
+    let plan = r#"{"faults": [
+        {"region": "ids", "page": 1, "times": 2, "kind": "backend_500"},
+        {"region": "ids", "page": 2, "times": 1, "kind": "rate_limit_429", "retry_after": "0"},
+        {"region": "ids", "page": 2, "times": 1, "kind": "truncated"}]}"#;
+    let faults = trendlake_fake_api::parse_faults(plan).unwrap();
+    let api = fake(date("2026-11-20"), |c| c.faults = faults).await;
+    assert_exit(&night(&s, &api, "2026-11-20", &[]).await, 0);
+    assert_exit(&night(&s, &api, "2026-11-21", &[]).await, 0);
+    let faulted = api
+        .log()
+        .iter()
+        .filter(|r| r.region == LOOKUP_REGION && r.fault.is_some())
+        .count();
+    assert_eq!(faulted, 4, "every planned fault fired");
+    let t = &run_report(&s, "2026-11-21")["tracking"];
+    assert_eq!(t["status"], "ok", "{t}");
+    assert_eq!(t["retries"], 4, "{t}");
+    assert_eq!(t["requests"], t["quota_units"], "{t}");
+    let lookups = lookups(&api).len();
+    assert_eq!(t["requests"], lookups, "{t}");
+    assert_eq!(t["tracked"], t["candidates"], "{t}");
+    assert_eq!(
+        tracked(&s, "2026-11-21").num_rows(),
+        t["candidates"].as_u64().unwrap() as usize
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_rebuilds_from_raw_and_merges_like_a_fresh_warehouse() {
+    let s = Scratch::new();
+    let api = fake(date("2026-11-20"), |_| {}).await;
+    three_nights(&s, &api).await;
+    let files: Vec<(String, Vec<u8>)> = ["2026-11-21", "2026-11-22"]
+        .iter()
+        .map(|d| {
+            let path = s
+                .lake()
+                .join(format!("tracked/snapshot_date={d}/tracked.parquet"));
+            (d.to_string(), std::fs::read(path).unwrap())
+        })
+        .collect();
+    assert!(
+        !s.lake().join("tracked/snapshot_date=2026-11-20").exists(),
+        "nothing to track on the first night"
+    );
+
+    // A tracked file damaged in place is re-derived from exactly the lookups it names.
+    let damaged = s
+        .lake()
+        .join("tracked/snapshot_date=2026-11-22/tracked.parquet");
+    let out = s.cmd("rebuild", &["--from", "2026-11-20"]).await;
+    assert_exit(&out, 0);
+    for (day, bytes) in &files {
+        let path = s
+            .lake()
+            .join(format!("tracked/snapshot_date={day}/tracked.parquet"));
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{day}: rebuilt equal");
+    }
+    // Rows taken out of the file are put back.
+    let (_, rows) = read_parquet(&damaged);
+    let fewer = rows.slice(0, rows.num_rows() - 1);
+    let lineage = trendlake::lake::codec::decode_table(
+        &trendlake::track::record::TRACKED,
+        bytes::Bytes::from(files[1].1.clone()),
+    )
+    .unwrap()
+    .1;
+    let encoded = trendlake::lake::codec::encode_table(
+        &trendlake::track::record::TRACKED,
+        [&fewer],
+        &lineage,
+    )
+    .unwrap();
+    std::fs::write(&damaged, &encoded.bytes).unwrap();
+    let out = s.cmd("check", &[]).await;
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("lineage_mismatch"),
+        "{}",
+        stdout(&out)
+    );
+    assert_exit(&s.cmd("rebuild", &["--date", "2026-11-22"]).await, 0);
+    assert_eq!(std::fs::read(&damaged).unwrap(), files[1].1);
+
+    // Merged night by night (by each run) = built fresh from the lake, every table.
+    let fresh = s.dir.path().join("fresh.duckdb");
+    let lake = s.lake().display().to_string();
+    assert_exit(&lake_command(&lake, &fresh, "merge", &[], &[]).await, 0);
+    let nightly = all_tables(&s.warehouse());
+    assert_eq!(nightly, all_tables(&fresh));
+    let tracked_rows = &nightly["tracked_videos"];
+    let in_files: usize = files.iter().map(|(d, _)| tracked(&s, d).num_rows()).sum();
+    assert_eq!(tracked_rows.len(), in_files);
+}
+
+/// `trendlake query --format json ARGS` on the scratch's warehouse: the rows.
+async fn query(s: &Scratch, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all = vec![
+        "query".to_string(),
+        "--warehouse".into(),
+        s.warehouse().display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let out = trendlake(all).await;
+    assert_exit(&out, 0);
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
+/// Named query `name` with `params` (`K=V`).
+async fn named(s: &Scratch, name: &str, params: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["--name", name];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    query(s, &args).await
+}
+
+fn views_on(id: &str, day: NaiveDate) -> Option<i64> {
+    lookup(SEED, id, day).map(|v| v.statistics.unwrap().view_count.unwrap().parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn afterlife_and_video_days_follow_videos_past_the_chart() {
+    let s = Scratch::new();
+    let api = fake(date("2026-11-20"), |_| {}).await;
+    three_nights(&s, &api).await;
+    let days = ["2026-11-20", "2026-11-21", "2026-11-22"].map(date);
+    let charts: Vec<BTreeMap<String, BTreeSet<String>>> =
+        ["2026-11-20", "2026-11-21", "2026-11-22"]
+            .iter()
+            .map(|d| chart_ids(&s, d))
+            .collect();
+
+    // Expected, from the charts and the fake's oracle alone: every (region, video) on a chart of
+    // night i and not on the region's chart of night i+1; its gain a day later.
+    let mut expected: BTreeMap<(String, String), (NaiveDate, i64, Option<i64>, &str)> =
+        BTreeMap::new();
+    for i in 0..2 {
+        for (region, ids) in &charts[i] {
+            for id in ids.difference(&charts[i + 1][region]) {
+                let at_exit = views_on(id, days[i]).unwrap();
+                let (gain, status) = match views_on(id, days[i + 1]) {
+                    Some(v) => (Some(v - at_exit), "observed"),
+                    None => (None, "vanished"),
+                };
+                expected.insert(
+                    (region.clone(), id.clone()),
+                    (days[i], at_exit, gain, status),
+                );
+            }
+        }
+    }
+    assert!(expected.len() > 100, "{} exits", expected.len());
+
+    let rows = named(&s, "afterlife_videos", &[]).await;
+    assert_eq!(rows.len(), expected.len());
+    for row in &rows {
+        let key = (
+            row["region"].as_str().unwrap().to_string(),
+            row["video_id"].as_str().unwrap().to_string(),
+        );
+        let (last, at_exit, gain, status) = expected[&key];
+        assert_eq!(row["last_on_chart"], last.to_string(), "{row}");
+        assert_eq!(row["views_at_exit"], at_exit, "{row}");
+        assert_eq!(row["gain_1d"].as_i64(), gain, "{row}");
+        assert_eq!(row["status_1d"], status, "{row}");
+        // A week and a month have not happened yet: censored, never a stall.
+        assert_eq!(row["status_7d"], "censored", "{row}");
+        assert!(
+            row["gain_7d"].is_null() && row["gain_30d"].is_null(),
+            "{row}"
+        );
+    }
+
+    // The medians per region, from the same expected gains.
+    let medians = named(&s, "afterlife", &[]).await;
+    assert_eq!(medians.len(), 2);
+    for row in &medians {
+        let region = row["region"].as_str().unwrap();
+        let mut gains: Vec<i64> = expected
+            .iter()
+            .filter(|((r, _), e)| r == region && e.3 == "observed")
+            .map(|(_, e)| e.2.unwrap())
+            .collect();
+        gains.sort_unstable();
+        let n = gains.len();
+        let median = if n % 2 == 1 {
+            gains[n / 2] as f64
+        } else {
+            (gains[n / 2 - 1] + gains[n / 2]) as f64 / 2.0
+        };
+        let exits = expected.keys().filter(|(r, _)| r == region).count();
+        assert_eq!(row["exits"], exits, "{row}");
+        assert_eq!(row["observed_1d"], n, "{row}");
+        assert_eq!(row["median_gain_1d"].as_f64().unwrap(), median, "{row}");
+        assert_eq!(row["censored_7d"], exits, "{row}");
+        assert_eq!(row["censored_30d"], exits, "{row}");
+    }
+
+    // A video that left both charts on the first night: its days run on without a seam.
+    let (left, _) = expected
+        .iter()
+        .find(|((_, id), e)| {
+            e.0 == days[0]
+                && e.3 == "observed"
+                && views_on(id, days[2]).is_some()
+                && !charts[1]
+                    .values()
+                    .chain(charts[2].values())
+                    .any(|c| c.contains(id))
+        })
+        .expect("a video followed on both later nights");
+    let id = &left.1;
+    let sql = format!(
+        "SELECT snapshot_date, source, view_count FROM video_days \
+         WHERE video_id = '{id}' ORDER BY snapshot_date"
+    );
+    let days_seen = query(&s, &[&sql]).await;
+    let got: Vec<(String, String, i64)> = days_seen
+        .iter()
+        .map(|r| {
+            (
+                r["snapshot_date"].as_str().unwrap().to_string(),
+                r["source"].as_str().unwrap().to_string(),
+                r["view_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, i64)> = days
+        .iter()
+        .zip(["chart", "tracking", "tracking"])
+        .map(|(d, source)| (d.to_string(), source.to_string(), views_on(id, *d).unwrap()))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vanished_names_the_videos_gone_after_charting() {
+    let s = Scratch::new();
+    let api = fake(date("2026-11-01"), |_| {}).await;
+    assert_exit(&night(&s, &api, "2026-11-01", &[]).await, 0);
+    assert_exit(&night(&s, &api, "2026-11-25", &[]).await, 0);
+    let today: HashSet<String> = chart_ids(&s, "2026-11-25")
+        .into_values()
+        .flatten()
+        .collect();
+    let expected: BTreeSet<String> = chart_ids(&s, "2026-11-01")
+        .into_values()
+        .flatten()
+        .filter(|id| !today.contains(id) && lookup(SEED, id, date("2026-11-25")).is_none())
+        .collect();
+    assert!(!expected.is_empty());
+    let rows = named(&s, "vanished", &[]).await;
+    let got: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r["video_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, expected);
+    for row in &rows {
+        assert_eq!(row["vanished_date"], "2026-11-25", "{row}");
+        assert_eq!(row["last_charted"], "2026-11-01", "{row}");
+        assert_eq!(row["days_after_exit"], 24, "{row}");
+        assert_eq!(row["returned_since"], false, "{row}");
+    }
+}

@@ -42,6 +42,8 @@ macro_rules! library {
 
 /// Every named query, in name order.
 pub const NAMED_QUERIES: &[NamedQuery] = library![
+    "afterlife",
+    "afterlife_videos",
     "category_mix",
     "channel_leaderboard",
     "coverage",
@@ -49,6 +51,7 @@ pub const NAMED_QUERIES: &[NamedQuery] = library![
     "days_on_chart",
     "dropouts",
     "engagement",
+    "half_life",
     "new_entries",
     "publish_hour",
     "rank_climbers",
@@ -57,6 +60,7 @@ pub const NAMED_QUERIES: &[NamedQuery] = library![
     "survival",
     "time_to_trend",
     "top_movers",
+    "vanished",
     "video_history",
 ];
 
