@@ -1,6 +1,7 @@
 //! The pipeline's benchmarks, reported in docs/benchmarks.md: fetch wall time against the fake with 250 ms
-//! latency, transform throughput (JSON pages → Parquet bytes) against a Python peer, and the
-//! peak memory of `demo` and of a 9-region `run`. Run with `cargo bench`.
+//! latency, transform throughput (JSON pages → Parquet bytes) against a Python peer, the peak
+//! memory of `demo` and of a 9-region `run`, and a night that tracks 5,000 videos after the
+//! charts. Run with `cargo bench`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -40,6 +41,82 @@ fn main() {
     if wants("memory") {
         rt.block_on(memory_bench());
     }
+    if wants("tracking") {
+        rt.block_on(tracking_bench());
+    }
+}
+
+/// A night of 9 regions that then tracks 5,000 videos (100 lookups of 50, `--track-budget 100`)
+/// at 250 ms per response, after 30 nights of history: tracking must take at most 1.2× the
+/// critical path the concurrency bound sets (⌈lookups / concurrency⌉ × 250 ms), and the whole
+/// run, charts, tracking and merge, under 3 s.
+async fn tracking_bench() {
+    use trendlake::pipeline::{SnapshotJob, run};
+    use trendlake::track::TrackOptions;
+    const CONCURRENCY: usize = 20;
+    const LOOKUPS: u32 = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = trendlake::lake::Lake::open(&dir.path().join("lake").display().to_string()).unwrap();
+    let warehouse = dir.path().join("warehouse.duckdb");
+    let regions: Vec<String> = NINE.iter().map(|s| s.to_string()).collect();
+    let night = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    // The history: 30 nights without latency (and without tracking, which is measured below).
+    let history = fake(0).await;
+    let client = Client::new(&history.base_url(), None, Duration::from_secs(30)).unwrap();
+    for back in (1..=30).rev() {
+        let date = night - chrono::Duration::days(back);
+        history.set_date(date);
+        let job = SnapshotJob {
+            client: client.clone(),
+            regions: regions.clone(),
+            fetch: FetchOptions::new(CONCURRENCY, 200),
+            date,
+            clock: Clock::Fixed(date.and_hms_opt(3, 0, 0).unwrap().and_utc()),
+            track: TrackOptions::off(),
+        };
+        let report = run(&job, &lake, None, |_| ()).await.unwrap();
+        assert_eq!(report.exit_code(), 0);
+    }
+    trendlake::pipeline::merge(&lake, &warehouse, None, Clock::System)
+        .await
+        .unwrap();
+
+    let api = fake(250).await;
+    let client = Client::new(&api.base_url(), None, Duration::from_secs(30)).unwrap();
+    let job = SnapshotJob {
+        client,
+        regions: regions.clone(),
+        fetch: FetchOptions::new(CONCURRENCY, 200),
+        date: night,
+        clock: Clock::System,
+        track: TrackOptions {
+            budget: Some(LOOKUPS),
+            ..TrackOptions::new(&regions)
+        },
+    };
+    let started = Instant::now();
+    let report = run(&job, &lake, Some(&warehouse), |_| ()).await.unwrap();
+    let whole = started.elapsed();
+    assert_eq!(report.exit_code(), 0, "{}", report.summary());
+    let t = &report.tracking;
+    assert_eq!(t.tracked, 5_000, "{}", t.summary());
+    assert_eq!(t.requests, LOOKUPS);
+    let critical = LOOKUPS.div_ceil(CONCURRENCY as u32) as f64 * 0.250;
+    let tracking = report.track_ms as f64 / 1000.0;
+    println!(
+        "tracking: 9 regions, {} candidates, {} tracked in {} lookups at 250 ms, --concurrency {CONCURRENCY}: \
+         tracking {tracking:.3} s against a critical path of {critical:.3} s ({:.2}x, target <= 1.2x); \
+         the whole run {:.3} s (fetch {} ms, write {} ms, track {} ms, merge {} ms; target < 3 s)",
+        t.candidates,
+        t.tracked,
+        t.requests,
+        tracking / critical,
+        whole.as_secs_f64(),
+        report.fetch_ms,
+        report.write_ms,
+        report.track_ms,
+        report.merge_ms,
+    );
 }
 
 async fn fake(latency_ms: u64) -> FakeApi {

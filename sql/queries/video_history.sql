@@ -14,6 +14,11 @@
 -- region's latest held snapshot (its stay is not over: right-censored). A gain is NULL where
 -- either view count is NULL.
 --
+-- Past the chart: the days the tracking stage looked the video up while it was on no chart
+-- follow, with `region` NULL, `arrival` `tracked` (and its counts, the gain since the video's
+-- previous observed day on any chart or lookup) or `vanished` (the API no longer returned it:
+-- deleted or private; no counts). So a view curve runs on after the video leaves every chart.
+--
 -- Columns: region, snapshot_date, rank, previous_date, days_between, previous_rank, rank_change
 -- (previous_rank - rank: > 0 climbed), view_count, view_gain, view_gain_per_day, like_count,
 -- comment_count, arrival, still_on_chart.
@@ -40,6 +45,14 @@ video_entries AS (
     FROM chart_entries e, chosen, video_span
     WHERE e.video_id = chosen.video_id
       AND e.snapshot_date BETWEEN video_span.since AND video_span.until
+),
+tracked AS (
+    -- Every observed day of the video (charts and lookups), for the tracked days' gains.
+    SELECT d.snapshot_date, d.source, d.returned, d.view_count, d.like_count, d.comment_count,
+           lag(d.snapshot_date) OVER (ORDER BY d.snapshot_date) AS previous_date,
+           lag(d.view_count) OVER (ORDER BY d.snapshot_date) AS previous_views
+    FROM video_days d, chosen
+    WHERE d.video_id = chosen.video_id
 )
 SELECT e.region, e.snapshot_date, e.rank, c.previous_date,
        datediff('day', c.previous_date, e.snapshot_date) AS days_between,
@@ -56,4 +69,13 @@ SELECT e.region, e.snapshot_date, e.rank, c.previous_date,
 FROM video_entries e
 JOIN region_snapshots c USING (region, snapshot_date)
 LEFT JOIN video_entries p ON p.region = e.region AND p.snapshot_date = c.previous_date
-ORDER BY e.region, e.snapshot_date;
+UNION ALL
+SELECT NULL, t.snapshot_date, NULL, t.previous_date,
+       datediff('day', t.previous_date, t.snapshot_date), NULL, NULL, t.view_count,
+       t.view_count - t.previous_views,
+       (t.view_count - t.previous_views) / datediff('day', t.previous_date, t.snapshot_date),
+       t.like_count, t.comment_count,
+       CASE WHEN t.returned THEN 'tracked' ELSE 'vanished' END, false
+FROM tracked t
+WHERE t.source = 'tracking'
+ORDER BY region NULLS LAST, snapshot_date;

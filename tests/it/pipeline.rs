@@ -300,7 +300,7 @@ async fn query_formats_and_named_queries() {
     let out = trendlake(q(&["--list"])).await;
     assert_exit(&out, 0);
     // Every named query, each with its parameters and their types and defaults.
-    assert_eq!(trendlake::queries::NAMED_QUERIES.len(), 16);
+    assert_eq!(trendlake::queries::NAMED_QUERIES.len(), 20);
     for q in trendlake::queries::NAMED_QUERIES {
         assert!(stdout(&out).contains(q.name), "{}", q.name);
     }
@@ -578,7 +578,7 @@ fn assert_report_snapshot(name: &str, s: &Scratch, report: &serde_json::Value) {
         "[timestamp]",
     );
     settings.add_filter(
-        r#""(elapsed_ms|fetch_ms|write_ms|merge_ms)": \d+"#,
+        r#""(elapsed_ms|fetch_ms|write_ms|track_ms|merge_ms)": \d+"#,
         r#""$1": "[ms]""#,
     );
     settings.add_filter(r#""bytes": \d+"#, r#""bytes": "[bytes]""#);

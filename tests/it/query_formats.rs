@@ -145,7 +145,10 @@ async fn every_table_and_view_prints_in_every_format() {
         "csv",
     )
     .await;
-    assert_eq!(views, "table_name\nchart\n");
+    assert_eq!(
+        views,
+        "table_name\nchart\nchart_exits\nexit_gains\nvanished_videos\nvideo_days\n"
+    );
     // The columns that failed before: TIMESTAMPTZ and lists are among them.
     let all_kinds: BTreeSet<String> = tables
         .values()
@@ -158,7 +161,8 @@ async fn every_table_and_view_prints_in_every_format() {
         let sql = format!("SELECT * FROM {table}");
         let count = query(&wh, &format!("SELECT count(*) AS n FROM {table}"), "csv").await;
         let rows: usize = count.strip_prefix("n\n").unwrap().trim().parse().unwrap();
-        assert!(rows > 0, "{table} is empty");
+        // Two nights are too few for a tracked video to vanish.
+        assert!(rows > 0 || table == "vanished_videos", "{table} is empty");
         let column_names: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
 
         // CSV: every row, every column, each type printed as documented.

@@ -347,6 +347,7 @@ async fn json_logs_are_one_object_per_line_with_an_event_per_region() {
         "merge_status",
         "merge_snapshots",
         "merge_rows",
+        "merge_tracked_rows",
         "merge_ms",
         "outcome",
         "exit_code",

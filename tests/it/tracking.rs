@@ -407,8 +407,7 @@ async fn afterlife_and_video_days_follow_videos_past_the_chart() {
 
     // Expected, from the charts and the fake's oracle alone: every (region, video) on a chart of
     // night i and not on the region's chart of night i+1; its gain a day later.
-    let mut expected: BTreeMap<(String, String), (NaiveDate, i64, Option<i64>, &str)> =
-        BTreeMap::new();
+    let mut expected: BTreeMap<(String, String), Exit> = BTreeMap::new();
     for i in 0..2 {
         for (region, ids) in &charts[i] {
             for id in ids.difference(&charts[i + 1][region]) {
@@ -506,6 +505,85 @@ async fn afterlife_and_video_days_follow_videos_past_the_chart() {
         .map(|(d, source)| (d.to_string(), source.to_string(), views_on(id, *d).unwrap()))
         .collect();
     assert_eq!(got, want);
+
+    // video_history goes on past the chart: its tracked days, each with the gain since the
+    // day before.
+    let history = named(&s, "video_history", &[&format!("video={id}")]).await;
+    let tracked_days: Vec<(String, String, i64)> = history
+        .iter()
+        .filter(|r| r["region"].is_null())
+        .map(|r| {
+            (
+                r["snapshot_date"].as_str().unwrap().to_string(),
+                r["arrival"].as_str().unwrap().to_string(),
+                r["view_gain"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let gain = |a: usize, b: usize| views_on(id, days[b]).unwrap() - views_on(id, days[a]).unwrap();
+    assert_eq!(
+        tracked_days,
+        [
+            (days[1].to_string(), "tracked".to_string(), gain(0, 1)),
+            (days[2].to_string(), "tracked".to_string(), gain(1, 2)),
+        ]
+    );
+    assert!(
+        history.iter().any(|r| r["region"].is_string()),
+        "its chart rows come first"
+    );
+
+    // half_life: the exits of the middle night have a reference (the day before was observed)
+    // and one day after it; computed here from the oracle alone.
+    let on_any = |i: usize, id: &str| charts[i].values().any(|c| c.contains(id));
+    let mut want_half: BTreeMap<(String, String), (Option<i64>, i64, bool)> = BTreeMap::new();
+    for (region, ids) in &charts[1] {
+        for id in ids.difference(&charts[2][region]) {
+            if !on_any(0, id) {
+                continue; // no reference: the day before the exit was not observed
+            }
+            let reference = gain_of(id, days[0], days[1]);
+            let row = match views_on(id, days[2]) {
+                None => (None, 0, true),
+                Some(_) => {
+                    let after = gain_of(id, days[1], days[2]);
+                    if (after as f64) < reference as f64 / 2.0 {
+                        (Some(1), 1, false)
+                    } else {
+                        (None, 1, true)
+                    }
+                }
+            };
+            want_half.insert((region.clone(), id.clone()), row);
+        }
+    }
+    assert!(want_half.values().any(|r| r.0.is_some()) || want_half.values().any(|r| r.2));
+    let half = named(&s, "half_life", &[]).await;
+    let got_half: BTreeMap<(String, String), (Option<i64>, i64, bool)> = half
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["region"].as_str().unwrap().to_string(),
+                    r["video_id"].as_str().unwrap().to_string(),
+                ),
+                (
+                    r["half_life_days"].as_i64(),
+                    r["observed_days"].as_i64().unwrap(),
+                    r["censored"].as_bool().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got_half, want_half);
+}
+
+/// An exit as the oracle sees it: last day on the chart, views then, the gain a day later (none
+/// when the video vanished) and its status.
+type Exit = (NaiveDate, i64, Option<i64>, &'static str);
+
+fn gain_of(id: &str, from: NaiveDate, to: NaiveDate) -> i64 {
+    views_on(id, to).unwrap() - views_on(id, from).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -235,13 +235,23 @@ impl ManifestPage {
 
 /// Put `pages` into `dir` (`page-N.json.gz`), the manifest not yet.
 async fn put_pages(lake: &Lake, dir: &str, pages: &[RawPage]) -> Result<(), LakeError> {
-    for page in pages {
+    use futures::{StreamExt, TryStreamExt};
+    let Some((first, rest)) = pages.split_first() else {
+        return Ok(());
+    };
+    let put = |page: &RawPage| {
         let path = lake.path(&format!("{dir}/page-{}.json.gz", page.page));
-        lake.put(&path, page.gz.clone(), ContentType::Gzip).await?;
-        if page.page == 1 {
-            crate::pause::at("raw").await;
-        }
-    }
+        let gz = page.gz.clone();
+        async move { lake.put(&path, gz, ContentType::Gzip).await }
+    };
+    put(first).await?;
+    crate::pause::at("raw").await;
+    // The rest a few at a time: a night's hundred lookups are a hundred puts on S3.
+    futures::stream::iter(rest)
+        .map(put)
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok(())
 }
 
@@ -406,6 +416,18 @@ async fn verified_manifest<M: serde::de::DeserializeOwned>(
             problem: "the manifest the file names is missing".into(),
         });
     };
+    let unreadable = |source| RawError::Manifest {
+        path: shown.clone(),
+        source,
+    };
+    // A newer trendlake's manifest is named as such (exit 2), whatever its digest.
+    let found = crate::lake::codec::json_format(&bytes).map_err(unreadable)?;
+    if found > newest {
+        return Err(RawError::Newer {
+            path: shown.clone(),
+            found,
+        });
+    }
     let sha = sha256_hex(&bytes);
     if sha != source.manifest_sha256 {
         return Err(RawError::Damaged {
@@ -414,17 +436,6 @@ async fn verified_manifest<M: serde::de::DeserializeOwned>(
                 "its SHA-256 is {sha}, the file recorded {} (the manifest was replaced or damaged)",
                 source.manifest_sha256
             ),
-        });
-    }
-    let unreadable = |source| RawError::Manifest {
-        path: shown.clone(),
-        source,
-    };
-    let found = crate::lake::codec::json_format(&bytes).map_err(unreadable)?;
-    if found > newest {
-        return Err(RawError::Newer {
-            path: shown.clone(),
-            found,
         });
     }
     serde_json::from_slice(&bytes).map_err(unreadable)

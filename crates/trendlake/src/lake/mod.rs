@@ -609,6 +609,40 @@ impl Lake {
         }
     }
 
+    /// The `(region, video_id)` of every row of `date`'s snapshot, read alone (two columns of
+    /// the file; empty when there is no snapshot): what the tracking stage needs of a night.
+    /// Unlike [`Lake::read_snapshot`] it does not check the rows' digest: `check` does.
+    pub async fn snapshot_ids(&self, date: NaiveDate) -> Result<Vec<(String, String)>, LakeError> {
+        use arrow::array::AsArray;
+        use parquet::arrow::ProjectionMask;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let path = self.snapshot_path(date);
+        let Some(bytes) = self.get(&path).await? else {
+            return Ok(Vec::new());
+        };
+        let corrupt =
+            |e: parquet::errors::ParquetError| self.unreadable(&path, DecodeError::Parquet(e));
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(corrupt)?;
+        codec::footer(builder.metadata()).map_err(|source| self.unreadable(&path, source))?;
+        let mask = ProjectionMask::columns(builder.parquet_schema(), ["region", "video_id"]);
+        let reader = builder.with_projection(mask).build().map_err(corrupt)?;
+        let mut out = Vec::new();
+        for batch in reader {
+            let batch = batch.map_err(|e| corrupt(e.into()))?;
+            let (Some(region), Some(id)) = (
+                batch.column_by_name("region"),
+                batch.column_by_name("video_id"),
+            ) else {
+                return Err(self.unreadable(&path, DecodeError::Columns));
+            };
+            let (region, id) = (region.as_string::<i32>(), id.as_string::<i32>());
+            for i in 0..batch.num_rows() {
+                out.push((region.value(i).to_string(), id.value(i).to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     /// The regions `date`'s snapshot holds (empty when there is no snapshot).
     pub async fn snapshot_regions(&self, date: NaiveDate) -> Result<Vec<String>, LakeError> {
         Ok(self

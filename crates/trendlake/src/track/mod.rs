@@ -16,7 +16,7 @@ pub mod record;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -221,30 +221,40 @@ pub async fn candidates(
     date: NaiveDate,
     days: u32,
 ) -> Result<Vec<Candidate>, LakeError> {
+    use futures::{StreamExt, TryStreamExt};
     let wanted: HashSet<&str> = regions.iter().map(String::as_str).collect();
     let mut last: HashMap<String, NaiveDate> = HashMap::new();
-    let files = lake.list_snapshots().await?;
     let first = date - chrono::Duration::days(i64::from(days));
-    let mut today: HashSet<String> = HashSet::new();
-    for file in files.iter().filter(|f| f.date >= first && f.date <= date) {
-        let snapshot = match lake.read_snapshot(file.date).await {
-            Ok(Some(s)) => s,
-            Ok(None) => continue,
-            Err(e @ LakeError::Newer { .. }) => return Err(e),
-            Err(e) => {
-                warn!(date = %file.date, error = %e, "a snapshot cannot be read; its videos are not tracked");
-                continue;
-            }
-        };
-        for (region, batch) in &snapshot.regions {
-            let ids = batch.column(2).as_string::<i32>();
-            if file.date == date {
-                today.extend(ids.iter().flatten().map(str::to_string));
-            } else if wanted.contains(region.as_str()) {
-                for id in ids.iter().flatten() {
-                    let day = last.entry(id.to_string()).or_insert(file.date);
-                    *day = (*day).max(file.date);
+    let dates: Vec<NaiveDate> = lake
+        .list_snapshots()
+        .await?
+        .into_iter()
+        .map(|f| f.date)
+        .filter(|d| *d >= first && *d <= date)
+        .collect();
+    // Two columns of each night, a few nights at a time.
+    let nights: Vec<(NaiveDate, Vec<(String, String)>)> = futures::stream::iter(dates)
+        .map(|d| async move {
+            match lake.snapshot_ids(d).await {
+                Ok(ids) => Ok((d, ids)),
+                Err(e @ LakeError::Newer { .. }) => Err(e),
+                Err(e) => {
+                    warn!(date = %d, error = %e, "a snapshot cannot be read; its videos are not tracked");
+                    Ok((d, Vec::new()))
                 }
+            }
+        })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    let mut today: HashSet<String> = HashSet::new();
+    for (night, ids) in nights {
+        for (region, id) in ids {
+            if night == date {
+                today.insert(id);
+            } else if wanted.contains(region.as_str()) {
+                let day = last.entry(id).or_insert(night);
+                *day = (*day).max(night);
             }
         }
     }
