@@ -91,7 +91,7 @@ WITH last_day AS (
     SELECT greatest((SELECT max(snapshot_date) FROM merged_snapshots),
                     (SELECT max(snapshot_date) FROM merged_tracked)) AS day
 )
-SELECT x.region, x.video_id, x.last_on_chart, x.views_at_exit, k.days,
+SELECT x.region, x.video_id, x.last_on_chart, x.off_chart, x.views_at_exit, k.days,
        CASE WHEN x.last_on_chart + k.days > (SELECT day FROM last_day) THEN 'censored'
             WHEN d.video_id IS NULL THEN 'not_observed'
             WHEN NOT d.returned THEN 'vanished'

@@ -103,18 +103,33 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
         warehouse.display(),
         merged.up_to_date
     ));
-    let top = named_query("top_movers").expect("top_movers ships");
-    let params = top.bind(&[format!("date={last}")])?;
-    let read = warehouse.clone();
-    let batches = tokio::task::spawn_blocking(move || {
-        Warehouse::open_read_only(&read)?.query(top.sql, &params)
-    })
-    .await
-    .expect("query does not panic")?;
-    println!("top_movers for {last}:");
-    write_batches(&batches, Format::Table, None)?;
+    // The last night's movers, then what became of the videos after they left the charts
+    // (the tracking stage followed them every night).
+    for (name, params, title) in [
+        (
+            "top_movers",
+            vec![format!("date={last}")],
+            format!("top_movers for {last}:"),
+        ),
+        (
+            "afterlife",
+            Vec::new(),
+            "afterlife: median views gained 1, 7 and 30 days after leaving each chart:".into(),
+        ),
+    ] {
+        let query = named_query(name).expect("the named queries ship");
+        let params = query.bind(&params)?;
+        let read = warehouse.clone();
+        let batches = tokio::task::spawn_blocking(move || {
+            Warehouse::open_read_only(&read)?.query(query.sql, &params)
+        })
+        .await
+        .expect("query does not panic")?;
+        println!("{title}");
+        write_batches(&batches, Format::Table, None)?;
+    }
     logging::notice(&format!(
-        "demo: lake in {}, warehouse in {}; try `trendlake query --warehouse {} --name cross_region`",
+        "demo: lake in {}, warehouse in {}; try `trendlake query --warehouse {} --name cross_region` or `--name vanished`",
         lake.url(),
         warehouse.display(),
         warehouse.display()

@@ -11,16 +11,30 @@
 -- (`exits - observed - censored - vanished`: no snapshot, tracking off or cut by its budget).
 -- `afterlife_videos` gives the same per exit.
 --
+-- As of `date`: only exits seen by then (the region's next snapshot after the video's last day on
+-- its chart is on or before `date`), and a gain whose day is after `date` is censored, so the
+-- report of a past date shows what that night's report showed.
+--
 -- Columns: region, exits, then for 1, 7 and 30 days: observed_Nd, median_gain_Nd, p25_gain_Nd
 -- and p75_gain_Nd (the spread), censored_Nd, vanished_Nd.
 --
+-- @param date date (default: the latest snapshot date) as of this date
+-- @param since date (default: the first date) only exits whose last day on the chart is on or after it
 -- @param region region (default: every region) only this region
 WITH chosen AS (
-    SELECT CAST(getvariable('region') AS VARCHAR) AS only_region
+    SELECT CAST(getvariable('region') AS VARCHAR) AS only_region,
+           coalesce(CAST(getvariable('date') AS DATE),
+                    (SELECT max(snapshot_date) FROM merged_snapshots)) AS as_of,
+           coalesce(CAST(getvariable('since') AS DATE), DATE '1970-01-01') AS since
 ),
 gains AS (
-    SELECT g.* FROM exit_gains g, chosen
-    WHERE chosen.only_region IS NULL OR g.region = chosen.only_region
+    SELECT g.region, g.video_id, g.days, g.gain,
+           CASE WHEN g.last_on_chart + g.days > chosen.as_of THEN 'censored'
+                ELSE g.status END AS status
+    FROM exit_gains g, chosen
+    WHERE (chosen.only_region IS NULL OR g.region = chosen.only_region)
+      AND g.off_chart <= chosen.as_of
+      AND g.last_on_chart >= chosen.since
 )
 SELECT region,
        count(*) FILTER (WHERE days = 1) AS exits,

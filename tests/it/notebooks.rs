@@ -100,14 +100,22 @@ pub(crate) fn query(warehouse: &Path, sql: &str) -> Vec<Value> {
 /// Rows and NULL view, like and comment counts per snapshot date, as trendlake's warehouse has
 /// them, keyed and named as the Python scripts print them.
 fn nights(warehouse: &Path) -> BTreeMap<String, Value> {
-    let total = query(warehouse, "SELECT count(*) AS n FROM chart_entries");
+    nights_of(warehouse, "chart_entries")
+}
+
+/// [`nights`] of a warehouse table holding one lake table's rows (`chart_entries`: `videos`;
+/// `tracked_videos`: `tracked`).
+fn nights_of(warehouse: &Path, table: &str) -> BTreeMap<String, Value> {
+    let total = query(warehouse, &format!("SELECT count(*) AS n FROM {table}"));
     let rows = query(
         warehouse,
-        "SELECT snapshot_date, count(*) AS rows, \
-                count(*) - count(view_count) AS view_count_nulls, \
-                count(*) - count(like_count) AS like_count_nulls, \
-                count(*) - count(comment_count) AS comment_count_nulls \
-         FROM chart_entries GROUP BY snapshot_date ORDER BY snapshot_date",
+        &format!(
+            "SELECT snapshot_date, count(*) AS rows, \
+                    count(*) - count(view_count) AS view_count_nulls, \
+                    count(*) - count(like_count) AS like_count_nulls, \
+                    count(*) - count(comment_count) AS comment_count_nulls \
+             FROM {table} GROUP BY snapshot_date ORDER BY snapshot_date"
+        ),
     );
     let nights: BTreeMap<String, Value> = rows
         .into_iter()
@@ -415,6 +423,71 @@ fn pyarrow_and_pandas_read_the_lake_with_a_date_and_nullable_counts() {
     );
 }
 
+/// The lake's `tracked` table (the videos followed after they left the charts) reads like
+/// `videos` in pyarrow, pandas, DuckDB and Polars: a date partition, nullable int64 counts, every
+/// row the warehouse merged from it.
+#[test]
+fn the_tracked_table_reads_like_the_snapshots() {
+    let python = python(&["pyarrow", "pandas", "duckdb", "polars"]);
+    let demo = Demo::new();
+    let expected = nights_of(&demo.warehouse(), "tracked_videos");
+    assert_eq!(
+        expected.len(),
+        DEMO_DAYS.parse::<usize>().unwrap() - 1,
+        "tracked every night but the first"
+    );
+    let rows: i64 = expected.values().map(|n| n["rows"].as_i64().unwrap()).sum();
+    let hidden: i64 = expected
+        .values()
+        .map(|n| n["like_count_nulls"].as_i64().unwrap())
+        .sum();
+    assert!(
+        hidden > 0,
+        "some tracked videos hide their likes: NULL, never 0"
+    );
+    let tracked = demo.lake().join("tracked");
+    let expected = serde_json::to_value(&expected).unwrap();
+    let got = run_json(
+        &python,
+        &[
+            script("read_lake_pandas.py").as_os_str(),
+            tracked.as_os_str(),
+        ],
+        &[],
+    );
+    for reader in ["pyarrow_hive", "pyarrow", "pandas", "pandas_default"] {
+        assert_eq!(got[reader]["rows"], rows, "{reader}");
+        assert_eq!(got[reader]["per_date"], expected, "{reader}");
+    }
+    assert_eq!(
+        got["pyarrow"]["types"],
+        serde_json::json!({"snapshot_date": "date32[day]", "view_count": "int64",
+                           "like_count": "int64", "comment_count": "int64"})
+    );
+    let got = run_json(
+        &python,
+        &[
+            script("read_lake_duckdb_polars.py").as_os_str(),
+            tracked.as_os_str(),
+        ],
+        &[],
+    );
+    for reader in ["duckdb", "polars"] {
+        assert_eq!(got[reader]["rows"], rows, "{reader}");
+        assert_eq!(got[reader]["per_date"], expected, "{reader}");
+    }
+    assert_eq!(
+        got["duckdb"]["types"],
+        serde_json::json!({"snapshot_date": "DATE", "view_count": "BIGINT",
+                           "like_count": "BIGINT", "comment_count": "BIGINT"})
+    );
+    assert_eq!(
+        got["polars"]["types"],
+        serde_json::json!({"snapshot_date": "Date", "view_count": "Int64",
+                           "like_count": "Int64", "comment_count": "Int64"})
+    );
+}
+
 /// A Java runtime for Spark, or a panic saying how to get one.
 pub(crate) fn assert_java() {
     let java = match std::env::var_os("JAVA_HOME") {
@@ -461,6 +534,23 @@ fn spark_reads_the_lake_with_a_date_partition_and_long_counts() {
     assert_eq!(got["uninferred_type"], "StringType");
     assert_eq!(got["with_schema_type"], "DateType");
     assert_eq!(got["with_schema_rows"], rows);
+
+    // The tracked table, the same way.
+    let tracked = nights_of(&demo.warehouse(), "tracked_videos");
+    let got = run_json(
+        &python,
+        &[
+            script("read_lake_spark.py").as_os_str(),
+            demo.lake().join("tracked").as_os_str(),
+        ],
+        &[("SPARK_LOCAL_IP", Path::new("127.0.0.1"))],
+    );
+    let tracked_rows: i64 = tracked.values().map(|n| n["rows"].as_i64().unwrap()).sum();
+    assert!(tracked_rows > 0);
+    assert_eq!(got["rows"], tracked_rows);
+    assert_eq!(got["per_date"], serde_json::to_value(&tracked).unwrap());
+    assert_eq!(got["types"]["snapshot_date"], "DateType");
+    assert_eq!(got["types"]["view_count"], "LongType");
 }
 
 /// Under `TZ=America/New_York`, DuckDB's session opened as docs/notebooks.md and the notebook

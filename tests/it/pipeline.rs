@@ -457,7 +457,24 @@ async fn demo_builds_history_and_is_repeatable() {
     let out = stdout(&first);
     assert!(out.contains("top_movers for 2026-11-20"), "{out}");
     assert!(out.contains("view_gain"), "{out}");
+    // The demo tracks by default: the videos that left the charts were followed, and it says
+    // what they gained after.
+    assert!(out.contains("afterlife: median views gained"), "{out}");
+    assert!(out.contains("median_gain_1d"), "{out}");
     let wh = dir.join("warehouse.duckdb");
+    let tracked = warehouse_rows(
+        &wh,
+        "SELECT count(DISTINCT snapshot_date), count(*) > 100, bool_and(returned OR view_count IS NULL) \
+         FROM tracked_videos",
+    );
+    assert_eq!(
+        tracked,
+        vec![vec![
+            "BigInt(2)".to_string(),
+            "Boolean(true)".to_string(),
+            "Boolean(true)".to_string()
+        ]]
+    );
     let counts = warehouse_rows(
         &wh,
         "SELECT count(*), count(DISTINCT snapshot_date) FROM chart_entries",

@@ -221,6 +221,7 @@ const EXTRACT: &str = r#"(() => {
     climbers: data('tr[data-panel="rank_climbers"]'),
     entries: data('tr[data-panel="new_entries"]'),
     dropouts: data('tr[data-panel="dropouts"]'),
+    afterlife: data('tr[data-panel="afterlife"]'),
     points: data('svg.bump [data-point]'),
     survival: data('svg.survival circle'),
     survivalCharts: document.querySelectorAll('svg.survival').length,
@@ -370,6 +371,49 @@ async fn the_report_in_chromium_shows_every_region_the_query_numbers_and_loads_n
             &dropouts,
             &["region", "video_id", "last_rank", "run_snapshots"]
         )
+    );
+    // After the chart: per region, the gains 1, 7 and 30 days after the exits of the last 60
+    // days, as `afterlife` gives them as of the date.
+    let since = (crate::support::date(LAST) - chrono::Duration::days(60)).to_string();
+    let afterlife = query_json(wh, "afterlife", &[d.clone(), format!("since={since}")]).await;
+    let mut want: Vec<Vec<String>> = Vec::new();
+    for row in &afterlife {
+        for n in [1, 7, 30] {
+            let median = &row[format!("median_gain_{n}d")];
+            want.push(vec![
+                s(&row["region"]),
+                n.to_string(),
+                s(&row[format!("observed_{n}d")]),
+                median.as_f64().map_or(String::new(), |m| format!("{m:.1}")),
+                s(&row[format!("censored_{n}d")]),
+                s(&row[format!("vanished_{n}d")]),
+            ]);
+        }
+    }
+    let got: Vec<Vec<String>> = dom["afterlife"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let median = s(&r["median"]);
+            vec![
+                s(&r["region"]),
+                s(&r["days"]),
+                s(&r["observed"]),
+                median
+                    .parse::<f64>()
+                    .map_or(String::new(), |m| format!("{m:.1}")),
+                s(&r["censored"]),
+                s(&r["vanished"]),
+            ]
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        afterlife
+            .iter()
+            .any(|r| r["observed_1d"].as_i64().unwrap() > 0),
+        "the history tracked videos after their exits: {afterlife:?}"
     );
     let trajectory = query_json(
         wh,

@@ -714,6 +714,7 @@ mod tests {
         assert_eq!(
             taking,
             [
+                "afterlife",
                 "cross_region",
                 "dropouts",
                 "engagement",

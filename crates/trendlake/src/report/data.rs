@@ -26,6 +26,9 @@ pub const LISTED: u32 = 10;
 pub const SURVIVAL_DAYS: u32 = 14;
 /// Videos the spread panel shows (`cross_region`'s `limit`).
 pub const SPREAD_ROWS: u32 = 10;
+/// The "after the chart" panel's exits: those of the last this many days (a 30-day gain needs
+/// 30 days after its exit).
+pub const AFTERLIFE_DAYS: i64 = 60;
 
 /// One named query run of the report: its name and `--param` values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +87,14 @@ pub fn runs(date: NaiveDate) -> Vec<Run> {
         Run::new("top_movers", &[d.clone(), format!("limit={MOVERS}")]),
         Run::new("rank_climbers", &[d.clone(), format!("limit={MOVERS}")]),
         Run::new("new_entries", &[d.clone(), format!("limit={LISTED}")]),
-        Run::new("dropouts", &[d, format!("limit={LISTED}")]),
+        Run::new("dropouts", &[d.clone(), format!("limit={LISTED}")]),
+        Run::new(
+            "afterlife",
+            &[
+                d,
+                format!("since={}", date - chrono::Duration::days(AFTERLIFE_DAYS)),
+            ],
+        ),
     ]
 }
 
@@ -136,6 +146,30 @@ pub struct NewEntry {
     pub reentry: bool,
     pub last_seen_before: Option<NaiveDate>,
     pub region_new_entries: i64,
+}
+
+/// `afterlife`: what a region's chart exits gained N days later (1, 7, 30).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Afterlife {
+    pub region: String,
+    pub exits: i64,
+    /// One per N of [`AFTER_DAYS`].
+    pub after: Vec<AfterDays>,
+}
+
+/// The days after an exit the panel shows.
+pub const AFTER_DAYS: [i64; 3] = [1, 7, 30];
+
+/// The gains N days after the exits: observed ones' median and quartiles, censored, vanished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AfterDays {
+    pub days: i64,
+    pub observed: i64,
+    pub median: Option<f64>,
+    pub p25: Option<f64>,
+    pub p75: Option<f64>,
+    pub censored: i64,
+    pub vanished: i64,
 }
 
 /// `dropouts`: on the previous snapshot, off the chart now.
@@ -251,6 +285,7 @@ pub struct ReportData {
     pub climbers: Vec<Climber>,
     pub entries: Vec<NewEntry>,
     pub dropouts: Vec<Dropout>,
+    pub afterlife: Vec<Afterlife>,
 }
 
 /// Run the report's queries on the warehouse at `path` for `date` (default: its latest
@@ -275,7 +310,9 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
         // The heaviest query, the only one that reads the whole history up to the date, on the
         // second connection; the one-date and one-window queries take about as long together.
         let second = s.spawn(move || -> Result<_, ReportError> {
-            survival(&run(&second_wh, find("survival"))?)
+            let survival = survival(&run(&second_wh, find("survival"))?)?;
+            let afterlife = afterlife(&run(&second_wh, find("afterlife"))?)?;
+            Ok((survival, afterlife))
         });
         let spread = spreads(&run(&main, find("cross_region"))?)?;
         let coverage = coverage(&run(&main, find("coverage"))?)?;
@@ -284,7 +321,7 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
         let climbers = climbers(&run(&main, find("rank_climbers"))?)?;
         let entries = entries(&run(&main, find("new_entries"))?)?;
         let dropouts = dropouts(&run(&main, find("dropouts"))?)?;
-        let survival = second.join().expect("report queries do not panic")?;
+        let (survival, afterlife) = second.join().expect("report queries do not panic")?;
         Ok(ReportData {
             date,
             warehouse_last_date: latest,
@@ -296,6 +333,7 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
             climbers,
             entries,
             dropouts,
+            afterlife,
         })
     })
 }
@@ -538,6 +576,38 @@ fn entries(t: &Table) -> Result<Vec<NewEntry>, ReportError> {
         reentry: req(reentry[i], t, "reentry", i)?,
         last_seen_before: last_seen[i],
         region_new_entries: req(count[i], t, "region_new_entries", i)?,
+    }))
+}
+
+fn afterlife(t: &Table) -> Result<Vec<Afterlife>, ReportError> {
+    let (region, exits) = (t.texts("region")?, t.ints("exits")?);
+    let mut columns = Vec::new();
+    for n in AFTER_DAYS {
+        columns.push((
+            n,
+            t.ints(&format!("observed_{n}d"))?,
+            t.floats(&format!("median_gain_{n}d"))?,
+            t.floats(&format!("p25_gain_{n}d"))?,
+            t.floats(&format!("p75_gain_{n}d"))?,
+            t.ints(&format!("censored_{n}d"))?,
+            t.ints(&format!("vanished_{n}d"))?,
+        ));
+    }
+    Ok(rows!(t, i => Afterlife {
+        region: req(region[i].clone(), t, "region", i)?,
+        exits: req(exits[i], t, "exits", i)?,
+        after: columns
+            .iter()
+            .map(|(n, observed, median, p25, p75, censored, vanished)| AfterDays {
+                days: *n,
+                observed: observed[i].unwrap_or(0),
+                median: median[i],
+                p25: p25[i],
+                p75: p75[i],
+                censored: censored[i].unwrap_or(0),
+                vanished: vanished[i].unwrap_or(0),
+            })
+            .collect(),
     }))
 }
 

@@ -44,6 +44,7 @@ struct Page {
     spread_total: i64,
     survival: Vec<SurvivalChart>,
     survival_days: u32,
+    afterlife_days: i64,
     regions: Vec<RegionView>,
     commands: Vec<String>,
 }
@@ -158,6 +159,51 @@ struct DropoutView {
     run_text: String,
 }
 
+/// The "after the chart" panel of a region: per N days after an exit, the observed gains'
+/// median and quartiles, and what could not be observed.
+#[derive(Serialize)]
+struct AfterView {
+    exits: i64,
+    rows: Vec<AfterRow>,
+}
+
+#[derive(Serialize)]
+struct AfterRow {
+    days: i64,
+    observed: i64,
+    /// The median as stored (for the tests), and as shown.
+    median: Option<f64>,
+    median_text: String,
+    spread_text: String,
+    censored: i64,
+    vanished: i64,
+}
+
+impl AfterView {
+    fn of(a: &super::data::Afterlife) -> Self {
+        let views = |v: f64| format!("+{}", thousands(v.round() as i64));
+        Self {
+            exits: a.exits,
+            rows: a
+                .after
+                .iter()
+                .map(|d| AfterRow {
+                    days: d.days,
+                    observed: d.observed,
+                    median: d.median,
+                    median_text: d.median.map_or_else(|| "–".to_string(), views),
+                    spread_text: match (d.p25, d.p75) {
+                        (Some(lo), Some(hi)) => format!("{} to {}", views(lo), views(hi)),
+                        _ => String::new(),
+                    },
+                    censored: d.censored,
+                    vanished: d.vanished,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct RegionView {
     code: String,
@@ -174,6 +220,8 @@ struct RegionView {
     dropouts: Vec<DropoutView>,
     dropout_count: i64,
     first_snapshot: bool,
+    /// What the region's chart exits of the last days gained after (none without exits).
+    after: Option<AfterView>,
 }
 
 fn region_name(code: &str) -> String {
@@ -286,6 +334,11 @@ pub fn render(
                         .unwrap_or_default(),
                 })
                 .collect(),
+            after: data
+                .afterlife
+                .iter()
+                .find(|a| a.region == *code && a.exits > 0)
+                .map(AfterView::of),
             dropout_count: dropouts.first().map_or(0, |d| d.region_dropouts),
             dropouts: dropouts
                 .iter()
@@ -373,6 +426,7 @@ pub fn render(
         spread,
         survival,
         survival_days: SURVIVAL_DAYS,
+        afterlife_days: super::data::AFTERLIFE_DAYS,
         regions,
         commands: runs(date).iter().map(|r| r.command()).collect(),
     };
@@ -491,6 +545,7 @@ mod tests {
             climbers: Vec::new(),
             entries: Vec::new(),
             dropouts: Vec::new(),
+            afterlife: Vec::new(),
         };
         let html = render(&data, &[], Placement::Standalone).unwrap();
         assert!(!html.contains("<script"), "a title became markup");
