@@ -69,36 +69,69 @@ WHERE NOT returned
 GROUP BY video_id;
 
 -- Every exit from a region's chart: the last entry of a video's run on it, on a held snapshot of
--- the region (`last_on_chart`) that the video is not on the region's next held snapshot after.
--- A video still on the region's latest snapshot has not left. Named queries (afterlife,
--- half_life) follow the video from here through video_days.
-CREATE OR REPLACE VIEW chart_exits AS
+-- the region (`last_on_chart`) that the video is not on the region's next held snapshot after
+-- (`off_chart`). A video still on the region's latest snapshot has not left. A table macro, so
+-- the named queries read only the dates, region or video they ask about: exits whose
+-- `last_on_chart` is on or after `since` and whose `off_chart` is on or before `as_of`; NULL
+-- `only_region` / `only_video` take every one.
+CREATE OR REPLACE MACRO chart_exits_between(since, as_of, only_region, only_video) AS TABLE
 SELECT e.region, e.video_id, e.snapshot_date AS last_on_chart, n.snapshot_date AS off_chart,
        e.view_count AS views_at_exit
 FROM chart_entries e
 -- The region's next held snapshot: the one whose previous is this entry's date.
 JOIN region_snapshots n ON n.region = e.region AND n.previous_date = e.snapshot_date
-LEFT JOIN chart_entries a
-    ON a.region = e.region AND a.snapshot_date = n.snapshot_date AND a.video_id = e.video_id
-WHERE a.video_id IS NULL;
+WHERE e.snapshot_date >= since AND n.snapshot_date <= as_of
+  AND (only_region IS NULL OR e.region = only_region)
+  AND (only_video IS NULL OR e.video_id = only_video)
+  AND NOT EXISTS (
+      SELECT 1 FROM chart_entries a
+      WHERE a.snapshot_date > since AND a.snapshot_date <= as_of
+        AND a.region = e.region AND a.snapshot_date = n.snapshot_date AND a.video_id = e.video_id);
 
 -- Each exit's views 1, 7 and 30 days after `last_on_chart`, from whichever source saw the video
--- that day, with what is known: `observed`; `censored` (the day is after the last day the
--- warehouse holds: not happened yet); `vanished` (the tracking stage asked, the API no longer
--- returned it); `not_observed` (nothing saw it that day: no snapshot, tracking off, the budget).
-CREATE OR REPLACE VIEW exit_gains AS
-WITH last_day AS (
-    SELECT greatest((SELECT max(snapshot_date) FROM merged_snapshots),
-                    (SELECT max(snapshot_date) FROM merged_tracked)) AS day
+-- that day (another region's chart, or the tracking stage), with what is known as of `as_of`:
+-- `observed`; `censored` (the day is after `as_of`: not happened yet); `vanished` (the tracking
+-- stage asked, the API no longer returned it); `not_observed` (nothing saw it that day: no
+-- snapshot, tracking off, the budget). `gain` is NULL unless observed.
+CREATE OR REPLACE MACRO exit_gains_between(since, as_of, only_region, only_video) AS TABLE
+WITH exits AS (
+    SELECT * FROM chart_exits_between(since, as_of, only_region, only_video)
+),
+seen AS (
+    -- Every observation of those videos after `since`: counts are global, so a chart of any
+    -- region, or a lookup (never both on one day: tracking skips the videos on today's charts).
+    SELECT snapshot_date, video_id, max(view_count) AS view_count, bool_or(returned) AS returned
+    FROM (
+        SELECT snapshot_date, video_id, view_count, true AS returned
+        FROM chart_entries
+        WHERE snapshot_date > since AND snapshot_date <= as_of
+          AND video_id IN (SELECT video_id FROM exits)
+        UNION ALL
+        SELECT snapshot_date, video_id, view_count, returned
+        FROM tracked_videos
+        WHERE snapshot_date > since AND snapshot_date <= as_of
+          AND video_id IN (SELECT video_id FROM exits)
+    )
+    GROUP BY snapshot_date, video_id
 )
 SELECT x.region, x.video_id, x.last_on_chart, x.off_chart, x.views_at_exit, k.days,
-       CASE WHEN x.last_on_chart + k.days > (SELECT day FROM last_day) THEN 'censored'
-            WHEN d.video_id IS NULL THEN 'not_observed'
-            WHEN NOT d.returned THEN 'vanished'
-            WHEN d.view_count IS NULL OR x.views_at_exit IS NULL THEN 'not_observed'
+       CASE WHEN x.last_on_chart + k.days > as_of THEN 'censored'
+            WHEN s.video_id IS NULL THEN 'not_observed'
+            WHEN NOT s.returned THEN 'vanished'
+            WHEN s.view_count IS NULL OR x.views_at_exit IS NULL THEN 'not_observed'
             ELSE 'observed' END AS status,
-       CASE WHEN d.returned THEN d.view_count - x.views_at_exit END AS gain
-FROM chart_exits x
+       CASE WHEN s.returned THEN s.view_count - x.views_at_exit END AS gain
+FROM exits x
 CROSS JOIN (VALUES (1), (7), (30)) AS k(days)
-LEFT JOIN video_days d ON d.video_id = x.video_id AND d.snapshot_date = x.last_on_chart + k.days;
+LEFT JOIN seen s ON s.video_id = x.video_id AND s.snapshot_date = x.last_on_chart + k.days;
 
+-- The two over the whole history, as of the last day the warehouse holds.
+CREATE OR REPLACE VIEW chart_exits AS
+SELECT * FROM chart_exits_between(DATE '0001-01-01', DATE '9999-12-31', NULL, NULL);
+
+CREATE OR REPLACE VIEW exit_gains AS
+SELECT * FROM exit_gains_between(
+    DATE '0001-01-01',
+    greatest((SELECT max(snapshot_date) FROM merged_snapshots),
+             (SELECT max(snapshot_date) FROM merged_tracked)),
+    NULL, NULL);

@@ -1,7 +1,7 @@
 -- afterlife: per region, the median views videos gained 1, 7 and 30 days after leaving its chart
 --
--- Every exit from the region's chart (view chart_exits: the last entry of a video's run, not on
--- the region's next held snapshot), followed through video_days: another region's chart or the
+-- Every exit from the region's chart (chart_exits_between: the last entry of a video's run, not on
+-- the region's next held snapshot), followed through every observation: another region's chart or the
 -- tracking stage, which looks videos up by id after they leave, so the gain runs across the
 -- exit. A gain is the views `days` after `last_on_chart` minus the views on it.
 --
@@ -21,20 +21,13 @@
 -- @param date date (default: the latest snapshot date) as of this date
 -- @param since date (default: the first date) only exits whose last day on the chart is on or after it
 -- @param region region (default: every region) only this region
-WITH chosen AS (
-    SELECT CAST(getvariable('region') AS VARCHAR) AS only_region,
-           coalesce(CAST(getvariable('date') AS DATE),
-                    (SELECT max(snapshot_date) FROM merged_snapshots)) AS as_of,
-           coalesce(CAST(getvariable('since') AS DATE), DATE '1970-01-01') AS since
-),
-gains AS (
-    SELECT g.region, g.video_id, g.days, g.gain,
-           CASE WHEN g.last_on_chart + g.days > chosen.as_of THEN 'censored'
-                ELSE g.status END AS status
-    FROM exit_gains g, chosen
-    WHERE (chosen.only_region IS NULL OR g.region = chosen.only_region)
-      AND g.off_chart <= chosen.as_of
-      AND g.last_on_chart >= chosen.since
+WITH gains AS (
+    SELECT * FROM exit_gains_between(
+        coalesce(CAST(getvariable('since') AS DATE), DATE '0001-01-01'),
+        coalesce(CAST(getvariable('date') AS DATE),
+                 (SELECT max(snapshot_date) FROM merged_snapshots)),
+        CAST(getvariable('region') AS VARCHAR),
+        NULL)
 )
 SELECT region,
        count(*) FILTER (WHERE days = 1) AS exits,

@@ -1,8 +1,8 @@
 -- afterlife_videos: every exit from a region's chart, with the views gained 1, 7 and 30 days after
 --
--- One row per exit (view chart_exits): the region, the video, its last day on the region's chart
--- and its views then, and for 1, 7 and 30 days after it the gain and what is known of it
--- (view exit_gains): `observed`, `censored` (too recent: the warehouse's last day is earlier),
+-- One row per exit (chart_exits_between): the region, the video, its last day on the region's
+-- chart and its views then, and for 1, 7 and 30 days after it the gain and what is known of it
+-- (exit_gains_between): `observed`, `censored` (too recent: the warehouse's last day is earlier),
 -- `vanished` (deleted or made private by then) or `not_observed` (nothing saw it that day). A gain
 -- is NULL unless observed: a censored exit is never counted as a stall. `afterlife` gives the
 -- medians per region.
@@ -12,10 +12,6 @@
 --
 -- @param region region (default: every region) only this region
 -- @param video video (default: every video) only this video
-WITH chosen AS (
-    SELECT CAST(getvariable('region') AS VARCHAR) AS only_region,
-           CAST(getvariable('video') AS VARCHAR) AS only_video
-)
 SELECT g.region, g.video_id, v.title, g.last_on_chart, g.views_at_exit,
        max(g.gain) FILTER (WHERE g.days = 1) AS gain_1d,
        max(g.status) FILTER (WHERE g.days = 1) AS status_1d,
@@ -23,10 +19,12 @@ SELECT g.region, g.video_id, v.title, g.last_on_chart, g.views_at_exit,
        max(g.status) FILTER (WHERE g.days = 7) AS status_7d,
        max(g.gain) FILTER (WHERE g.days = 30) AS gain_30d,
        max(g.status) FILTER (WHERE g.days = 30) AS status_30d
-FROM exit_gains g
-CROSS JOIN chosen
+FROM exit_gains_between(
+    DATE '0001-01-01',
+    greatest((SELECT max(snapshot_date) FROM merged_snapshots),
+             (SELECT max(snapshot_date) FROM merged_tracked)),
+    CAST(getvariable('region') AS VARCHAR),
+    CAST(getvariable('video') AS VARCHAR)) g
 JOIN videos v USING (video_id)
-WHERE (chosen.only_region IS NULL OR g.region = chosen.only_region)
-  AND (chosen.only_video IS NULL OR g.video_id = chosen.only_video)
 GROUP BY ALL
 ORDER BY g.region, g.last_on_chart, g.video_id;

@@ -46,13 +46,24 @@ video_entries AS (
     WHERE e.video_id = chosen.video_id
       AND e.snapshot_date BETWEEN video_span.since AND video_span.until
 ),
+observed AS (
+    -- Every day the video was observed: on a chart (counts are global: any region's entry), or
+    -- looked up by the tracking stage (never on a day it was on a chart). Lookups come after its
+    -- first chart day, so the scan of tracked_videos starts there.
+    SELECT snapshot_date, 'chart' AS source, true AS returned, max(view_count) AS view_count,
+           max(like_count) AS like_count, max(comment_count) AS comment_count
+    FROM video_entries
+    GROUP BY snapshot_date
+    UNION ALL
+    SELECT t.snapshot_date, 'tracking', t.returned, t.view_count, t.like_count, t.comment_count
+    FROM tracked_videos t, chosen, video_span
+    WHERE t.video_id = chosen.video_id AND t.snapshot_date > video_span.since
+),
 tracked AS (
-    -- Every observed day of the video (charts and lookups), for the tracked days' gains.
-    SELECT d.snapshot_date, d.source, d.returned, d.view_count, d.like_count, d.comment_count,
-           lag(d.snapshot_date) OVER (ORDER BY d.snapshot_date) AS previous_date,
-           lag(d.view_count) OVER (ORDER BY d.snapshot_date) AS previous_views
-    FROM video_days d, chosen
-    WHERE d.video_id = chosen.video_id
+    SELECT *,
+           lag(snapshot_date) OVER (ORDER BY snapshot_date) AS previous_date,
+           lag(view_count) OVER (ORDER BY snapshot_date) AS previous_views
+    FROM observed
 )
 SELECT e.region, e.snapshot_date, e.rank, c.previous_date,
        datediff('day', c.previous_date, e.snapshot_date) AS days_between,

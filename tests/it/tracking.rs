@@ -615,3 +615,40 @@ async fn vanished_names_the_videos_gone_after_charting() {
         assert_eq!(row["returned_since"], false, "{row}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_missing_leaves_a_tracked_date_alone_and_forget_takes_it_out() {
+    let s = Scratch::new();
+    let api = fake(date("2026-11-20"), |_| {}).await;
+    assert_exit(&night(&s, &api, "2026-11-20", &[]).await, 0);
+    assert_exit(&night(&s, &api, "2026-11-21", &[]).await, 0);
+    let file = s
+        .lake()
+        .join("tracked/snapshot_date=2026-11-21/tracked.parquet");
+    let bytes = std::fs::read(&file).unwrap();
+    let asked = lookups(&api).len();
+    assert!(asked > 0);
+
+    // Nothing missing, and the date tracked already: not a lookup more, the file as it was.
+    let out = night(&s, &api, "2026-11-21", &["--only-missing"]).await;
+    assert_exit(&out, 0);
+    assert_eq!(lookups(&api).len(), asked, "no lookup sent again");
+    assert_eq!(std::fs::read(&file).unwrap(), bytes);
+
+    // `forget` takes the tracked file out with the date, and the merge its rows.
+    let in_warehouse = |s: &Scratch| {
+        warehouse_rows(
+            &s.warehouse(),
+            "SELECT count(*) FROM tracked_videos WHERE snapshot_date = DATE '2026-11-21'",
+        )
+    };
+    assert_ne!(in_warehouse(&s), vec![vec!["BigInt(0)".to_string()]]);
+    let out = s.cmd("forget", &["--date", "2026-11-21"]).await;
+    assert_exit(&out, 0);
+    assert!(!file.exists(), "the tracked file went to the trash");
+    assert_eq!(in_warehouse(&s), vec![vec!["BigInt(0)".to_string()]]);
+    assert_eq!(
+        warehouse_rows(&s.warehouse(), "SELECT count(*) FROM merged_tracked"),
+        vec![vec!["BigInt(0)".to_string()]]
+    );
+}
