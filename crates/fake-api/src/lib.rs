@@ -919,13 +919,15 @@ mod tests {
         }
     }
 
-    async fn start(config: FakeConfig) -> FakeApi {
+    /// The fake on a loopback port (the lookup tests use it too).
+    pub(crate) async fn start(config: FakeConfig) -> FakeApi {
         FakeApi::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap()
     }
 
-    async fn get(api: &FakeApi, query: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    /// `GET /videos?QUERY`: the status and the JSON body.
+    pub(crate) async fn get(api: &FakeApi, query: &[(&str, &str)]) -> (u16, serde_json::Value) {
         let response = reqwest::Client::new()
             .get(format!("{}/videos", api.base_url()))
             .query(query)

@@ -404,22 +404,7 @@ mod tests {
         }
     }
 
-    async fn start(config: FakeConfig) -> FakeApi {
-        FakeApi::start(config, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap()
-    }
-
-    async fn get(api: &FakeApi, query: &[(&str, &str)]) -> (u16, serde_json::Value) {
-        let response = reqwest::Client::new()
-            .get(format!("{}/videos", api.base_url()))
-            .query(query)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
+    use crate::tests::{get, start};
 
     /// A lookup of `ids` with `part`.
     async fn look_up(api: &FakeApi, part: &str, ids: &[&str]) -> (u16, serde_json::Value) {
