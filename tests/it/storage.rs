@@ -79,7 +79,72 @@ suite!(
     replacing_a_region_keeps_the_others_byte_for_byte,
     concurrent_writers_of_a_date_keep_every_region,
     two_snapshot_processes_of_a_date_keep_both_sets,
+    tracking_writes_its_file_and_lookups_and_rebuilds_them,
 );
+
+/// Two nights of `snapshot` with tracking on (the default): the second night's `tracked` file
+/// and the lookups it names are in the lake, local or S3, and rebuild derives the same file.
+async fn tracking_writes_its_file_and_lookups_and_rebuilds_them(
+    url: &str,
+    options: &[(String, String)],
+) {
+    for day in ["2026-11-20", "2026-11-21"] {
+        let api = fake(date(day), |_| {}).await;
+        let args = [
+            "snapshot",
+            "--api-base-url",
+            &api.base_url(),
+            "--date",
+            day,
+            "--lake",
+            url,
+            "--regions",
+            "JP,US",
+        ];
+        let args = args.iter().map(|s| s.to_string()).collect();
+        assert_exit(&trendlake_env(args, &env_refs(options)).await, 0);
+    }
+    let lake = open_lake(url, options);
+    let day = date("2026-11-21");
+    assert!(
+        trendlake::track::read(&lake, date("2026-11-20"))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing to track on the first night"
+    );
+    let tracked = trendlake::track::read(&lake, day)
+        .await
+        .unwrap()
+        .expect("the second night's tracked file");
+    let source = tracked.source.clone().expect("it names its lookups");
+    assert!(
+        tracked.batch.num_rows() > 50,
+        "{} rows",
+        tracked.batch.num_rows()
+    );
+    assert_eq!(source.rows, tracked.batch.num_rows());
+    let lookups = lake
+        .list_under(&format!("raw/snapshot_date={day}/tracked"))
+        .await
+        .unwrap();
+    let pages = lookups
+        .iter()
+        .filter(|l| l.parts.last().is_some_and(|f| f.starts_with("page-")))
+        .count();
+    assert_eq!(pages, tracked.batch.num_rows().div_ceil(50));
+    assert!(
+        lookups.iter().any(|l| l.parts.join("/") == source.manifest),
+        "{lookups:?}"
+    );
+    // Re-derived from exactly those lookups: the same rows, so the file is left as it was.
+    assert_eq!(
+        trendlake::track::rebuild(&lake, day).await.unwrap(),
+        Some(tracked.batch.num_rows())
+    );
+    let again = trendlake::track::read(&lake, day).await.unwrap().unwrap();
+    assert_eq!(again.content_sha256, tracked.content_sha256);
+}
 
 /// `n` videos of `region`: ids `<region>-<i>`, titles `<region> video <i>`, views
 /// `1000 × (version + 1) + i`, so each version of a region differs from the others.

@@ -209,6 +209,45 @@ pub struct Status {
     pub made_for_kids: Option<bool>,
 }
 
+/// `youtube#videoCategoryListResponse`: `videoCategories.list?regionCode=R&part=snippet`, the
+/// categories of a region (titles in the language `hl` asks for).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoCategoryListResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default)]
+    pub items: Vec<VideoCategory>,
+}
+
+/// `youtube#videoCategory`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoCategory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// A string on the wire (`"10"`).
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<VideoCategorySnippet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoCategorySnippet {
+    #[serde(default)]
+    pub title: String,
+    /// Whether videos can be given this category (a chart may exist only for those).
+    #[serde(default)]
+    pub assignable: bool,
+    #[serde(default)]
+    pub channel_id: String,
+}
+
 /// The error envelope: `{"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
