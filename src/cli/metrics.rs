@@ -90,16 +90,22 @@ pub struct Night {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figures {
     pub started_at: DateTime<Utc>,
-    /// Milliseconds spent fetching, writing (raw pages and the commit) and merging.
+    /// Milliseconds spent fetching, writing (raw pages and the commit), tracking and merging.
     pub fetch_ms: u128,
     pub write_ms: u128,
+    pub track_ms: u128,
     pub merge_ms: u128,
     /// Regions by status, in [`REGION_STATUSES`]' order.
     pub regions: [(RegionStatus, usize); 3],
     pub rows_committed: usize,
+    /// The tracking stage's videos by outcome, in [`TRACKED_OUTCOMES`]' order.
+    pub tracked: [(&'static str, usize); 4],
     pub quota_units: u32,
     pub merge: MergeStatus,
 }
+
+/// The outcomes of a tracked video, as `trendlake_last_run_tracked_videos` labels them.
+pub const TRACKED_OUTCOMES: [&str; 4] = ["returned", "vanished", "skipped", "failed"];
 
 impl Night {
     /// The metrics of a run that wrote its report: everything from the report.
@@ -113,9 +119,15 @@ impl Night {
                 started_at: report.started_at,
                 fetch_ms: report.fetch_ms,
                 write_ms: report.write_ms,
+                track_ms: report.track_ms,
                 merge_ms: report.merge_ms,
                 regions: REGION_STATUSES.map(|s| (s, count(s))),
                 rows_committed: report.rows_committed,
+                tracked: {
+                    let t = &report.tracking;
+                    let counts = [t.returned, t.vanished, t.skipped, t.failed];
+                    std::array::from_fn(|i| (TRACKED_OUTCOMES[i], counts[i]))
+                },
                 quota_units: report.quota_units,
                 merge: report.merge.status,
             }),
@@ -211,9 +223,11 @@ pub fn render(night: &Night, previous_success: Option<f64>) -> String {
         started_at: night.ended_at,
         fetch_ms: 0,
         write_ms: 0,
+        track_ms: 0,
         merge_ms: 0,
         regions: REGION_STATUSES.map(|s| (s, 0)),
         rows_committed: 0,
+        tracked: TRACKED_OUTCOMES.map(|o| (o, 0)),
         quota_units: 0,
         merge: MergeStatus::Skipped,
     };
@@ -226,10 +240,11 @@ pub fn render(night: &Night, previous_success: Option<f64>) -> String {
         );
         text.family(
             "trendlake_last_run_stage_duration_seconds",
-            "Time the last run spent in each stage: fetch (the API), write (raw pages and the commit), merge (the warehouse).",
+            "Time the last run spent in each stage: fetch (the API), write (raw pages and the commit), track (videos after the charts), merge (the warehouse).",
             &[
                 (Some(("stage", "fetch".into())), seconds(f.fetch_ms)),
                 (Some(("stage", "write".into())), seconds(f.write_ms)),
+                (Some(("stage", "track".into())), seconds(f.track_ms)),
                 (Some(("stage", "merge".into())), seconds(f.merge_ms)),
             ],
         );
@@ -250,6 +265,16 @@ pub fn render(night: &Night, previous_success: Option<f64>) -> String {
         "trendlake_last_run_rows_committed",
         "Chart entries the last run committed to the lake.",
         f.rows_committed as f64,
+    );
+    let tracked: Vec<_> = f
+        .tracked
+        .iter()
+        .map(|(outcome, n)| (Some(("outcome", outcome.to_string())), *n as f64))
+        .collect();
+    text.family(
+        "trendlake_last_run_tracked_videos",
+        "Videos the last run's tracking stage followed after they left the charts, by outcome: returned (looked up), vanished (asked for, no longer returned: deleted or private), skipped (left out by the budget), failed (their lookup failed).",
+        &tracked,
     );
     text.gauge(
         "trendlake_last_run_quota_units",
@@ -335,6 +360,7 @@ mod tests {
                 started_at: at("2026-11-20T08:30:00Z"),
                 fetch_ms: 110_500,
                 write_ms: 4_250,
+                track_ms: 2_750,
                 merge_ms: 10_000,
                 regions: [
                     (RegionStatus::Ok, 2),
@@ -342,7 +368,13 @@ mod tests {
                     (RegionStatus::NotCommitted, 0),
                 ],
                 rows_committed: 400,
-                quota_units: 9,
+                tracked: [
+                    ("returned", 480),
+                    ("vanished", 12),
+                    ("skipped", 0),
+                    ("failed", 0),
+                ],
+                quota_units: 19,
                 merge: MergeStatus::Merged,
             }),
         }
@@ -366,10 +398,11 @@ trendlake_last_run_exit_code 3
 # HELP trendlake_last_run_duration_seconds How long the last run took, from its start to its report.
 # TYPE trendlake_last_run_duration_seconds gauge
 trendlake_last_run_duration_seconds 125.25
-# HELP trendlake_last_run_stage_duration_seconds Time the last run spent in each stage: fetch (the API), write (raw pages and the commit), merge (the warehouse).
+# HELP trendlake_last_run_stage_duration_seconds Time the last run spent in each stage: fetch (the API), write (raw pages and the commit), track (videos after the charts), merge (the warehouse).
 # TYPE trendlake_last_run_stage_duration_seconds gauge
 trendlake_last_run_stage_duration_seconds{stage=\"fetch\"} 110.5
 trendlake_last_run_stage_duration_seconds{stage=\"write\"} 4.25
+trendlake_last_run_stage_duration_seconds{stage=\"track\"} 2.75
 trendlake_last_run_stage_duration_seconds{stage=\"merge\"} 10
 # HELP trendlake_last_run_regions Regions of the last run by status: ok (committed), failed (not fetched), not_committed (fetched, but the commit failed).
 # TYPE trendlake_last_run_regions gauge
@@ -379,9 +412,15 @@ trendlake_last_run_regions{status=\"not_committed\"} 0
 # HELP trendlake_last_run_rows_committed Chart entries the last run committed to the lake.
 # TYPE trendlake_last_run_rows_committed gauge
 trendlake_last_run_rows_committed 400
+# HELP trendlake_last_run_tracked_videos Videos the last run's tracking stage followed after they left the charts, by outcome: returned (looked up), vanished (asked for, no longer returned: deleted or private), skipped (left out by the budget), failed (their lookup failed).
+# TYPE trendlake_last_run_tracked_videos gauge
+trendlake_last_run_tracked_videos{outcome=\"returned\"} 480
+trendlake_last_run_tracked_videos{outcome=\"vanished\"} 12
+trendlake_last_run_tracked_videos{outcome=\"skipped\"} 0
+trendlake_last_run_tracked_videos{outcome=\"failed\"} 0
 # HELP trendlake_last_run_quota_units YouTube Data API quota units the last run spent, failed calls included.
 # TYPE trendlake_last_run_quota_units gauge
-trendlake_last_run_quota_units 9
+trendlake_last_run_quota_units 19
 # HELP trendlake_quota_budget_units Quota units a run may spend at most (--quota-budget).
 # TYPE trendlake_quota_budget_units gauge
 trendlake_quota_budget_units 200
@@ -428,6 +467,10 @@ trendlake_last_run_merge_status{status=\"pending\"} 0
                 "trendlake_last_run_regions{status=\"failed\"} 0",
                 "trendlake_last_run_regions{status=\"not_committed\"} 0",
                 "trendlake_last_run_rows_committed 0",
+                "trendlake_last_run_tracked_videos{outcome=\"returned\"} 0",
+                "trendlake_last_run_tracked_videos{outcome=\"vanished\"} 0",
+                "trendlake_last_run_tracked_videos{outcome=\"skipped\"} 0",
+                "trendlake_last_run_tracked_videos{outcome=\"failed\"} 0",
                 "trendlake_last_run_quota_units 0",
             ]
         );
@@ -448,7 +491,7 @@ trendlake_last_run_merge_status{status=\"pending\"} 0
                 assert!(name.starts_with("trendlake_") && !name.ends_with("_total"));
             }
         }
-        assert_eq!(declared.len(), 10);
+        assert_eq!(declared.len(), 11);
     }
 
     #[test]

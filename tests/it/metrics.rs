@@ -223,6 +223,7 @@ fn assert_agrees_with_report(m: &Metrics, report: &serde_json::Value) {
     for (stage, key) in [
         ("fetch", "fetch_ms"),
         ("write", "write_ms"),
+        ("track", "track_ms"),
         ("merge", "merge_ms"),
     ] {
         assert_eq!(
@@ -232,6 +233,13 @@ fn assert_agrees_with_report(m: &Metrics, report: &serde_json::Value) {
             ),
             report[key].as_f64().unwrap() / 1000.0,
             "{stage}"
+        );
+    }
+    for outcome in ["returned", "vanished", "skipped", "failed"] {
+        assert_eq!(
+            m.get("trendlake_last_run_tracked_videos", &[("outcome", outcome)]),
+            report["tracking"][outcome].as_f64().unwrap(),
+            "tracked {outcome}"
         );
     }
     let took = unix(&report["finished_at"]) - unix(&report["started_at"]);
@@ -247,6 +255,7 @@ fn assert_agrees_with_report(m: &Metrics, report: &serde_json::Value) {
         "trendlake_last_run_stage_duration_seconds",
         "trendlake_last_run_regions",
         "trendlake_last_run_rows_committed",
+        "trendlake_last_run_tracked_videos",
         "trendlake_last_run_quota_units",
         "trendlake_last_run_merge_status",
     ];
