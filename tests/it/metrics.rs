@@ -791,7 +791,7 @@ fn the_alert_rules_are_valid_and_fire_when_they_should() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus");
     let rules = dir.join("trendlake.rules.yml");
     let said = promtool(&["check", "rules", &rules.display().to_string()], None);
-    assert!(said.contains("SUCCESS: 5 rules found"), "{said}");
+    assert!(said.contains("SUCCESS: 6 rules found"), "{said}");
     let tests = dir.join("trendlake.rules.test.yml");
     let said = promtool(&["test", "rules", &tests.display().to_string()], None);
     assert!(said.contains("SUCCESS"), "{said}");
