@@ -515,6 +515,10 @@ pub struct FakeApiArgs {
     /// A JSON plan of injected faults (see docs/fake_api.md).
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
+    /// Answer a category chart that does not exist with 404 notFound (as seen live) instead of
+    /// the documented 400 videoChartNotFound.
+    #[arg(long)]
+    pub chart_not_found_404: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -281,6 +281,7 @@ pub fn fake_api_config(args: &super::FakeApiArgs) -> Result<trendlake_fake_api::
             Some(path) => trendlake_fake_api::load_faults(path)?,
             None => Vec::new(),
         },
+        chart_not_found_404: args.chart_not_found_404,
         ..Default::default()
     })
 }

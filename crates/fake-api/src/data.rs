@@ -63,14 +63,85 @@ struct Candidate {
 /// The full chart of `region` on `date`, in rank order, with every part filled in.
 pub fn chart(seed: u64, region: &str, date: NaiveDate) -> Vec<Video> {
     let today = day_number(date);
-    let mut candidates = candidates(seed, region, today);
-    // Ties are broken by identity so the order never depends on iteration order.
-    candidates.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+    let mut candidates = ranked(seed, region, today);
     candidates.truncate(CHART_LEN);
     candidates
         .iter()
         .map(|c| build_video(seed, c, today))
         .collect()
+}
+
+/// Every candidate of `region` on day `today`, best first: the order of the general chart.
+fn ranked(seed: u64, region: &str, today: i64) -> Vec<Candidate> {
+    let mut candidates = candidates(seed, region, today);
+    // Ties are broken by identity so the order never depends on iteration order.
+    candidates.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+    candidates
+}
+
+/// Share of the assignable (region, category) pairs that have no chart, whatever the day.
+const MISSING_CATEGORY_CHART_SHARE: f64 = 0.30;
+
+/// Whether `region` may have a chart of `category` (an assignable category of the region, not
+/// among the ~30 % of pairs that have none); it exists on a day only if some candidate of that
+/// day has the category ([`category_chart`]). `0` is the general chart: always.
+pub fn category_chart_exists(seed: u64, region: &str, category: u32) -> bool {
+    if trendlake::regions::region(region).is_none() {
+        return false;
+    }
+    if category == 0 {
+        return true;
+    }
+    assignable_in(region, category)
+        && unit(hash(&[
+            seed,
+            region_code(region),
+            u64::from(category),
+            0xCA7C,
+        ])) >= MISSING_CATEGORY_CHART_SHARE
+}
+
+/// The chart of `category` in `region` on `date` (`videoCategoryId=category`): the region's
+/// candidates of that category (`snippet.categoryId`), ranked as the general chart ranks them,
+/// with the same statistics, at most [`CHART_LEN`] of them. `None` when there is no such chart:
+/// an unsupported region, a category the region cannot assign, one of the ~30 % of assignable
+/// (region, category) pairs without a chart, or no candidate of that category that day.
+/// Category `0` is the general chart, [`chart`].
+pub fn category_chart(
+    seed: u64,
+    region: &str,
+    category: u32,
+    date: NaiveDate,
+) -> Option<Vec<Video>> {
+    if !category_chart_exists(seed, region, category) {
+        return None;
+    }
+    if category == 0 {
+        return Some(chart(seed, region, date));
+    }
+    let today = day_number(date);
+    let wanted = category.to_string();
+    let videos: Vec<Video> = ranked(seed, region, today)
+        .iter()
+        .filter(|c| category_of(c.key) == wanted)
+        .take(CHART_LEN)
+        .map(|c| build_video(seed, c, today))
+        .collect();
+    (!videos.is_empty()).then_some(videos)
+}
+
+/// The first draws of a video's stream, in [`build_video`]'s order: its language roll, its
+/// channel's index in the pool and its category id.
+fn first_draws(rng: &mut ChaCha8Rng) -> (f64, u64, &'static str) {
+    let lang_roll: f64 = rng.random();
+    let channel_index = rng.random_range(0..CHANNELS_PER_POOL);
+    let category = CATEGORIES.choose_weighted(rng, |c| c.1).expect("weights").0;
+    (lang_roll, channel_index, category)
+}
+
+/// The `snippet.categoryId` of the video `key`, without building the video.
+fn category_of(key: u64) -> &'static str {
+    first_draws(&mut ChaCha8Rng::seed_from_u64(key)).2
 }
 
 pub(crate) fn day_number(date: NaiveDate) -> i64 {
@@ -1043,7 +1114,7 @@ fn build_video(seed: u64, cand: &Candidate, today: i64) -> Video {
     // Every draw below comes from this stream in a fixed order that never depends on the date,
     // so a video's metadata is the same on every chart it appears in.
     let mut rng = ChaCha8Rng::seed_from_u64(cand.key);
-    let lang_roll: f64 = rng.random();
+    let (lang_roll, channel_index, category) = first_draws(&mut rng);
     let lang = if global {
         global_language(lang_roll)
     } else {
@@ -1053,17 +1124,8 @@ fn build_video(seed: u64, cand: &Candidate, today: i64) -> Video {
     };
     let lex = lexicon(lang);
     let id = video_id(cand.key);
-    let ch = channel(
-        seed,
-        cand.pool,
-        lang,
-        rng.random_range(0..CHANNELS_PER_POOL),
-    );
+    let ch = channel(seed, cand.pool, lang, channel_index);
 
-    let category = CATEGORIES
-        .choose_weighted(&mut rng, |c| c.1)
-        .expect("weights")
-        .0;
     let live = !global && rng.random_bool(0.025);
     let short = !live && rng.random_bool(0.08);
     let secs: u64 = if live {
@@ -1262,6 +1324,43 @@ fn build_video(seed: u64, cand: &Candidate, today: i64) -> Video {
         &serde_json::to_vec(&video).expect("a Video always serialises"),
     ));
     video
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which categories a region's videos can be given (videoCategories.list's `assignable`).
+
+/// Assignable categories that never lose their assignability in a region.
+pub(crate) const ALWAYS_ASSIGNABLE: &[i32] = &[10, 20, 22, 24];
+
+/// Share of the other assignable categories that a region cannot assign.
+const UNASSIGNABLE_SHARE: f64 = 0.12;
+
+/// Whether videos of `region` can be given `category`: the CSV's `assignable`, unless the
+/// region's fixed twist takes it away. `false` for unknown categories and regions.
+pub fn assignable_in(region: &str, category: u32) -> bool {
+    if trendlake::regions::region(region).is_none() {
+        return false;
+    }
+    let Some(row) = trendlake::regions::categories()
+        .iter()
+        .find(|c| i64::from(c.id) == i64::from(category))
+    else {
+        return false;
+    };
+    row.assignable && !twisted(region, row.id)
+}
+
+/// Whether `region` takes away the assignability of `category` (seed-independent: the real
+/// list does not change from night to night).
+pub(crate) fn twisted(region: &str, category: i32) -> bool {
+    if ALWAYS_ASSIGNABLE.contains(&category) {
+        return false;
+    }
+    let code = region
+        .bytes()
+        .fold(0u64, |acc, b| acc.wrapping_shl(8) | u64::from(b));
+    let h = hash(&[code, category as u64, 0x7A15]);
+    ((h >> 11) as f64 / (1u64 << 53) as f64) < UNASSIGNABLE_SHARE
 }
 
 #[cfg(test)]
@@ -1487,5 +1586,112 @@ mod tests {
         assert!(count(&|v| stats(v).comment_count.as_deref() == Some("0")) > 0);
         assert!(count(&|v| snip(v).thumbnails.maxres.is_none()) > 100);
         assert!(count(&|v| snip(v).thumbnails.maxres.is_some()) > 100);
+    }
+}
+
+#[cfg(test)]
+mod category_tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn category_of_is_the_built_videos_category() {
+        let date = d("2026-11-25");
+        for region in ["JP", "US", "SA"] {
+            let today = day_number(date);
+            for c in ranked(42, region, today) {
+                let video = build_video(42, &c, today);
+                let built = video.snippet.unwrap().category_id.unwrap();
+                assert_eq!(category_of(c.key), built, "{region} {}", video.id);
+            }
+        }
+    }
+
+    /// A category chart is the general ranking filtered: the general chart's videos of the
+    /// category come first, in the same order and with the same statistics, then the
+    /// candidates ranked below 200.
+    #[test]
+    fn a_category_chart_is_the_general_ranking_of_its_candidates() {
+        let date = d("2026-11-25");
+        let general = chart(42, "JP", date);
+        let music = category_chart(42, "JP", 10, date).unwrap();
+        assert_eq!(music.len(), 168);
+        let on_general: Vec<&Video> = general
+            .iter()
+            .filter(|v| v.snippet.as_ref().unwrap().category_id.as_deref() == Some("10"))
+            .collect();
+        assert_eq!(on_general.len(), 67);
+        for (a, b) in on_general.iter().zip(&music) {
+            assert_eq!(*a, b, "same video, statistics and etag");
+        }
+        assert!(
+            music
+                .iter()
+                .all(|v| v.snippet.as_ref().unwrap().category_id.as_deref() == Some("10"))
+        );
+        // The rest were candidates too: each ranks below the general chart's 200.
+        let ids: std::collections::HashSet<_> = general.iter().map(|v| &v.id).collect();
+        assert!(music[67..].iter().all(|v| !ids.contains(&v.id)));
+        // The whole candidate list of the category, nothing left out.
+        let today = day_number(date);
+        let all_music = ranked(42, "JP", today)
+            .iter()
+            .filter(|c| category_of(c.key) == "10")
+            .count();
+        assert_eq!(all_music, 168);
+        assert_eq!(category_chart(42, "JP", 10, date), Some(music));
+        assert_eq!(category_chart(42, "JP", 0, date), Some(general));
+    }
+
+    #[test]
+    fn missing_category_charts() {
+        let date = d("2026-11-25");
+        // Not assignable anywhere, unknown, and an assignable category JP has no chart of.
+        for category in [18, 30, 44, 99, 22] {
+            assert_eq!(category_chart(42, "JP", category, date), None, "{category}");
+        }
+        assert!(assignable_in("JP", 22));
+        assert!(!category_chart_exists(42, "JP", 22));
+        // No video is ever of category 29: no region has its chart, though some may.
+        let may: Vec<_> = trendlake::regions::DEFAULT_REGIONS
+            .iter()
+            .filter(|r| category_chart_exists(42, r, 29))
+            .collect();
+        assert!(!may.is_empty());
+        for region in may {
+            assert_eq!(category_chart(42, region, 29, date), None, "{region}");
+        }
+        assert_eq!(category_chart(42, "XX", 10, date), None);
+        assert_eq!(category_chart(42, "JP", 19, date).map(|c| c.len()), Some(5));
+    }
+
+    /// The facts docs/fake_api.md quotes: for seed 42 on 2026-11-25, the assignable (region,
+    /// category) pairs of the nine default regions, the charts that exist, and the quota of a
+    /// night that asks every one of them (a categories call per region, every page at 50, and
+    /// one refused call per missing chart).
+    #[test]
+    fn a_night_of_every_assignable_category() {
+        let date = d("2026-11-25");
+        let (mut assignable, mut exist, mut short, mut pages) = (0, 0, 0, 0);
+        for region in trendlake::regions::DEFAULT_REGIONS {
+            for c in trendlake::regions::categories() {
+                let id = c.id as u32;
+                if !assignable_in(region, id) {
+                    continue;
+                }
+                assignable += 1;
+                if let Some(videos) = category_chart(42, region, id, date) {
+                    exist += 1;
+                    short += usize::from(videos.len() < CHART_LEN);
+                    pages += videos.len().div_ceil(50);
+                }
+            }
+        }
+        assert_eq!((assignable, exist, short, pages), (119, 74, 74, 112));
+        let regions = trendlake::regions::DEFAULT_REGIONS.len();
+        assert_eq!(regions + pages + (assignable - exist), 166);
     }
 }

@@ -11,6 +11,12 @@
 //! their number among the distinct id lists looked up that day (a retry keeps its number). The
 //! kinds that only make sense for a chart ([`FaultKind::applies_to_lookups`]) are refused in a
 //! plan that aims them at `"ids"`, and a `"*"` entry of such a kind lets lookups through.
+//!
+//! An entry may also name a `category`: without one it matches every chart of its region (the
+//! general chart and the category charts) and lookups, as plans did before category charts;
+//! `"0"` matches the general chart only, `"25"` the region's chart of category 25 only, and
+//! [`CATEGORIES_TARGET`] (`"categories"`) the region's `videoCategories.list` calls (always
+//! page 1), which no entry without a category touches.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -22,7 +28,10 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, LOOKUP_REGION, ServerState, VideosRequest, json_response, lookup, respond};
+use super::{
+    ApiError, CATEGORIES_TARGET, LOOKUP_REGION, ServerState, VideosRequest, json_response, lookup,
+    respond,
+};
 
 /// One way for a `videos.list` call to go wrong. Plans name them by the explicit serde names
 /// below, which are a stable interface (docs/fake_api.md, plan files): renaming a variant keeps them.
@@ -146,6 +155,19 @@ impl FaultKind {
         )
     }
 
+    /// Whether the kind can answer a `videoCategories.list` call: not the ones about a chart or
+    /// a page token (`chart_not_found_400`, `chart_not_found_404`, `invalid_page_token`,
+    /// `shift`).
+    pub fn applies_to_categories(self) -> bool {
+        !matches!(
+            self,
+            FaultKind::ChartNotFound400
+                | FaultKind::ChartNotFound404
+                | FaultKind::InvalidPageToken
+                | FaultKind::Shift
+        )
+    }
+
     /// The status line the client receives (if it waits long enough, for `hang`).
     pub fn status(self) -> StatusCode {
         match self.api_error() {
@@ -242,6 +264,11 @@ pub struct Fault {
     /// How long a `hang` lasts, in milliseconds (default 120000).
     #[serde(default)]
     pub hang_ms: Option<u64>,
+    /// Which of the region's requests: `None` for every chart (general and category charts,
+    /// and lookups for `"ids"`/`"*"`); a category id (`"0"` the general chart only, `"25"` the
+    /// chart of category 25); or [`CATEGORIES_TARGET`] for `videoCategories.list` calls.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 fn any_region() -> String {
@@ -263,7 +290,15 @@ impl Fault {
             retry_after: None,
             retry_after_http_date_in: None,
             hang_ms: None,
+            category: None,
         }
+    }
+
+    /// Aims the fault at one chart (`"0"`, `"25"`) or at `videoCategories.list`
+    /// ([`CATEGORIES_TARGET`]).
+    pub fn category(mut self, category: &str) -> Self {
+        self.category = Some(category.to_owned());
+        self
     }
 
     pub fn region(mut self, region: &str) -> Self {
@@ -322,14 +357,37 @@ impl Fault {
         if self.hang_ms.is_some() && self.kind != FaultKind::Hang {
             return Err(FaultError::HangMsWithoutHang(self.kind));
         }
+        if let Some(category) = &self.category {
+            let is_id = !category.is_empty()
+                && category.len() <= 9
+                && category.bytes().all(|b| b.is_ascii_digit())
+                && (category == "0" || !category.starts_with('0'));
+            if !is_id && category != CATEGORIES_TARGET {
+                return Err(FaultError::Category(category.clone()));
+            }
+            if self.region == LOOKUP_REGION {
+                return Err(FaultError::CategoryForLookups);
+            }
+            if category == CATEGORIES_TARGET && !self.kind.applies_to_categories() {
+                return Err(FaultError::NotForCategories(self.kind));
+            }
+        }
         Ok(())
     }
 
-    fn matches(&self, region: &str, page: usize) -> bool {
+    /// Whether the fault answers a valid request of `region`, `page` and `target`: the chart's
+    /// category id (`"0"` for the general chart), [`CATEGORIES_TARGET`], or `None` for a lookup.
+    fn matches(&self, region: &str, page: usize, target: Option<&str>) -> bool {
         let lookup = region == LOOKUP_REGION;
+        let aimed = match (&self.category, target) {
+            (None, target) => target != Some(CATEGORIES_TARGET),
+            (Some(wanted), Some(target)) => wanted == target,
+            (Some(_), None) => false,
+        };
         (self.region == region
             || (self.region == "*" && (!lookup || self.kind.applies_to_lookups())))
             && self.page.is_none_or(|p| p == page)
+            && aimed
     }
 
     /// The `Retry-After` value, computed when the answer is sent.
@@ -378,6 +436,14 @@ pub enum FaultError {
     RetryAfterValue(String),
     #[error("hang_ms applies only to kind \"hang\", not \"{0}\"")]
     HangMsWithoutHang(FaultKind),
+    #[error("category {0:?} is neither a category id (\"0\", \"25\") nor \"categories\"")]
+    Category(String),
+    #[error("a lookup by id (region \"ids\") has no category")]
+    CategoryForLookups,
+    #[error(
+        "kind \"{0}\" cannot answer videoCategories.list (category \"categories\"): it is about a chart"
+    )]
+    NotForCategories(FaultKind),
 }
 
 /// Why a fault plan was rejected: names the file (when read from one), the fault (1-based, as
@@ -506,6 +572,8 @@ impl FaultError {
             FaultError::PageZero => Some("page"),
             FaultError::TwoRetryAfters | FaultError::RetryAfterValue(_) => Some("retry_after"),
             FaultError::HangMsWithoutHang(_) => Some("hang_ms"),
+            FaultError::Category(_) | FaultError::CategoryForLookups => Some("category"),
+            FaultError::NotForCategories(_) => Some("kind"),
         }
     }
 }
@@ -526,11 +594,11 @@ impl FaultPlan {
 
     /// Consumes one occurrence of the first fault that matches and has occurrences left; under
     /// one lock, so concurrent requests never share the last occurrence.
-    pub(crate) fn take(&self, region: &str, page: usize) -> Option<Fault> {
+    pub(crate) fn take(&self, region: &str, page: usize, target: Option<&str>) -> Option<Fault> {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let (fault, used) = slots
-            .iter_mut()
-            .find(|(f, used)| f.matches(region, page) && (f.times == 0 || *used < f.times))?;
+        let (fault, used) = slots.iter_mut().find(|(f, used)| {
+            f.matches(region, page, target) && (f.times == 0 || *used < f.times)
+        })?;
         *used = used.saturating_add(1);
         Some(fault.clone())
     }
@@ -542,6 +610,36 @@ pub(crate) async fn answer(
     request: &VideosRequest,
     fault: &Fault,
 ) -> Response {
+    answer_with(
+        fault,
+        || respond(state, request),
+        || {
+            if request.is_lookup() {
+                lookup::empty()
+            } else {
+                empty_page(request)
+            }
+        },
+        || {
+            // Never aimed at a lookup (refused in a plan, skipped by `"*"`); a lookup would be
+            // answered normally.
+            let mut shifted = request.clone();
+            if !request.is_lookup() {
+                shifted.start = request.start.saturating_sub(1);
+            }
+            respond(state, &shifted)
+        },
+    )
+    .await
+}
+
+/// `fault`'s answer, given the normal answer, an empty one and a shifted one.
+pub(crate) async fn answer_with(
+    fault: &Fault,
+    normal: impl Fn() -> Response,
+    empty: impl Fn() -> Response,
+    shifted: impl Fn() -> Response,
+) -> Response {
     let mut response = match fault.kind {
         FaultKind::Backend500NullMessage => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -550,21 +648,13 @@ pub(crate) async fn answer(
         FaultKind::Hang => {
             // Only this request's task sleeps; the server keeps answering the others.
             tokio::time::sleep(fault.hang_ms.map_or(DEFAULT_HANG, Duration::from_millis)).await;
-            respond(state, request)
+            normal()
         }
-        FaultKind::Reset => reset(respond(state, request)).await,
-        FaultKind::Truncated => truncated(respond(state, request)).await,
+        FaultKind::Reset => reset(normal()).await,
+        FaultKind::Truncated => truncated(normal()).await,
         FaultKind::Html => html(),
-        FaultKind::EmptyPage if request.is_lookup() => lookup::empty(),
-        FaultKind::EmptyPage => empty_page(request),
-        // Never aimed at a lookup (refused in a plan, skipped by `"*"`); a lookup would be
-        // answered normally.
-        FaultKind::Shift if request.is_lookup() => respond(state, request),
-        FaultKind::Shift => {
-            let mut shifted = request.clone();
-            shifted.start = request.start.saturating_sub(1);
-            respond(state, &shifted)
-        }
+        FaultKind::EmptyPage => empty(),
+        FaultKind::Shift => shifted(),
         kind => kind
             .api_error()
             .expect("every other kind is an API error")
@@ -1067,6 +1157,63 @@ mod tests {
         for kind in FaultKind::ALL {
             let plan = parse_faults(&format!(r#"{{"faults": [{{"kind": "{kind}"}}]}}"#)).unwrap();
             assert_eq!(plan[0].kind, kind);
+        }
+    }
+
+    #[test]
+    fn plans_may_aim_at_a_category_chart_or_at_video_categories() {
+        let plan = parse_faults(
+            r#"{"faults": [
+                {"region": "JP", "category": "25", "kind": "backend_503"},
+                {"region": "JP", "category": "0", "page": 2, "kind": "shift"},
+                {"region": "*", "category": "categories", "kind": "rate_limit_429"},
+                {"region": "KR", "kind": "backend_500"}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.iter()
+                .map(|f| f.category.as_deref())
+                .collect::<Vec<_>>(),
+            [Some("25"), Some("0"), Some(CATEGORIES_TARGET), None]
+        );
+        let [news, general, categories, any] = &plan[..] else {
+            panic!("four faults")
+        };
+        assert!(news.matches("JP", 1, Some("25")) && !news.matches("JP", 1, Some("0")));
+        assert!(!news.matches("JP", 1, Some(CATEGORIES_TARGET)));
+        assert!(general.matches("JP", 2, Some("0")) && !general.matches("JP", 2, Some("25")));
+        assert!(categories.matches("VN", 1, Some(CATEGORIES_TARGET)));
+        assert!(!categories.matches("VN", 1, Some("0")) && !categories.matches("ids", 1, None));
+        // As before category charts: every chart of the region, never videoCategories.list.
+        assert!(any.matches("KR", 1, Some("0")) && any.matches("KR", 3, Some("17")));
+        assert!(!any.matches("KR", 1, Some(CATEGORIES_TARGET)));
+
+        for (entry, field, message) in [
+            (
+                r#"{"category": "music", "kind": "backend_503"}"#,
+                "category",
+                "category \"music\" is neither",
+            ),
+            (
+                r#"{"category": "010", "kind": "backend_503"}"#,
+                "category",
+                "category \"010\" is neither",
+            ),
+            (
+                r#"{"region": "ids", "category": "10", "kind": "backend_503"}"#,
+                "category",
+                "has no category",
+            ),
+            (
+                r#"{"category": "categories", "kind": "chart_not_found_400"}"#,
+                "kind",
+                "cannot answer videoCategories.list",
+            ),
+        ] {
+            let error = parse_faults(&format!(r#"{{"faults": [{entry}]}}"#)).unwrap_err();
+            assert_eq!(error.field(), Some(field), "{entry}");
+            assert!(error.to_string().contains(message), "{error}");
         }
     }
 

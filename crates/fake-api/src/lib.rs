@@ -1,6 +1,8 @@
 //! The fake YouTube Data API: `GET /youtube/v3/videos?chart=mostPopular`, faithful to the real
 //! envelope, page tokens and error catalogue, serving the synthetic charts of [`data`]; and
-//! `GET /youtube/v3/videos?id=…`, lookups by id of the same videos ([`mod@lookup`]).
+//! `GET /youtube/v3/videos?id=…`, lookups by id of the same videos ([`mod@lookup`]); category
+//! charts (`videoCategoryId=C`, [`data::category_chart`]); and `GET /youtube/v3/videoCategories`
+//! ([`mod@categories`]).
 //!
 //! Request handling is split in two steps so that fault injection can slot in between: [`parse`]
 //! checks the key, charges quota and validates the parameters into a [`VideosRequest`] (which
@@ -8,6 +10,7 @@
 //! matching fault of the plan ([`faults`]) answers instead, or [`respond`] builds the normal
 //! answer.
 
+pub mod categories;
 pub mod data;
 pub mod faults;
 pub mod lookup;
@@ -31,8 +34,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use categories::{
+    CATEGORIES_TARGET, CATEGORY_CHANNEL_ID, CategoriesRequest, VIDEO_CATEGORIES_PATH, categories,
+    categories_by_id,
+};
 use data::{CHART_LEN, etag_of};
-pub use data::{Change, Fate, LOOKUP_HORIZON_DAYS, chart};
+pub use data::{Change, Fate, LOOKUP_HORIZON_DAYS, category_chart, category_chart_exists, chart};
 use faults::FaultPlan;
 pub use faults::{Fault, FaultError, FaultKind, FaultPlanError, load_faults, parse_faults};
 pub use lookup::{LOOKUP_REGION, MAX_IDS, fate, lookup};
@@ -96,6 +103,9 @@ pub struct FakeConfig {
     pub quota: Option<u64>,
     /// Faults injected after validation, in plan order (see [`faults`]).
     pub faults: Vec<Fault>,
+    /// Answer a missing category chart with the 404 `global`/`notFound` seen live instead of
+    /// the documented 400 `youtube.video`/`videoChartNotFound`.
+    pub chart_not_found_404: bool,
 }
 
 /// By hand, so the accepted key never reaches a log or a panic message through `{:?}`.
@@ -110,6 +120,7 @@ impl std::fmt::Debug for FakeConfig {
             api_key,
             quota,
             faults,
+            chart_not_found_404,
         } = self;
         f.debug_struct("FakeConfig")
             .field("seed", seed)
@@ -119,6 +130,7 @@ impl std::fmt::Debug for FakeConfig {
             .field("api_key", &api_key.as_ref().map(|_| "[REDACTED]"))
             .field("quota", quota)
             .field("faults", faults)
+            .field("chart_not_found_404", chart_not_found_404)
             .finish()
     }
 }
@@ -133,6 +145,7 @@ impl Default for FakeConfig {
             api_key: None,
             quota: None,
             faults: Vec::new(),
+            chart_not_found_404: false,
         }
     }
 }
@@ -141,18 +154,24 @@ impl Default for FakeConfig {
 /// it waited out a `Retry-After`), on the fake's own clock rather than the test's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
-    /// The URL path: `/youtube/v3/videos`, or another one the fake answered 404.
+    /// The URL path: `/youtube/v3/videos`, [`VIDEO_CATEGORIES_PATH`]
+    /// (`/youtube/v3/videoCategories`), or another one the fake answered 404.
     pub path: String,
     /// The `regionCode` as sent (`""` if absent); [`LOOKUP_REGION`] (`"ids"`) for a lookup by id
     /// (a request with `id` and without `chart`), valid or not.
     pub region: String,
-    /// 1-based page, or 0 when the request was rejected before its page was known. For a lookup
+    /// The `videoCategoryId` of a `videos.list` call, as sent (`None` if absent, so the general
+    /// chart is `None` or `Some("0")`), also when the call was refused (`videoChartNotFound`).
+    /// `None` for other paths.
+    pub category: Option<String>,
+    /// 1-based page, or 0 when the request was rejected before its page was known (a missing
+    /// category chart, say); always 1 for an accepted `videoCategories.list` call. For a lookup
     /// by id, its number among the distinct id lists looked up that day (what fault plans aim
     /// at, see [`faults`]).
     pub page: usize,
     /// The ids a lookup by id asked for, as sent: split at commas, blanks dropped, in order,
     /// repeats kept, and also when the request was refused (over [`MAX_IDS`] of them, say).
-    /// Empty for chart requests and for other paths.
+    /// Empty for chart requests and for other paths; for `videoCategories.list`, its `id`s.
     pub ids: Vec<String>,
     /// When the request arrived, before the configured latency.
     pub at: Instant,
@@ -165,8 +184,14 @@ pub struct LoggedRequest {
 /// Charts kept in memory; a day of the demo needs one per region.
 const CACHE_CHARTS: usize = 64;
 
+/// Category charts kept in memory: a night of every category of nine regions needs about 100.
+const CACHE_CATEGORY_CHARTS: usize = 512;
+
 /// Generated charts by (region, date).
 type ChartCache = HashMap<(String, NaiveDate), Arc<Vec<Video>>>;
+
+/// Category charts by (region, category, date); `None` when the chart does not exist.
+type CategoryCache = HashMap<(String, u32, NaiveDate), Option<Arc<Vec<Video>>>>;
 
 /// `Inner::date` when no date is fixed: the clock's current UTC date is served.
 const FOLLOW_CLOCK: i32 = i32::MIN;
@@ -191,6 +216,8 @@ struct Inner {
     requests: AtomicU64,
     units: AtomicU64,
     cache: Mutex<ChartCache>,
+    category_cache: Mutex<CategoryCache>,
+    chart_not_found_404: bool,
     /// Id → identity, for lookups by id (shared with the oracles of [`lookup`]).
     index: Arc<lookup::Index>,
     ordinals: lookup::Ordinals,
@@ -211,6 +238,8 @@ impl ServerState {
                 requests: AtomicU64::new(0),
                 units: AtomicU64::new(0),
                 cache: Mutex::new(HashMap::new()),
+                category_cache: Mutex::new(HashMap::new()),
+                chart_not_found_404: config.chart_not_found_404,
                 index: lookup::shared_index(config.seed),
                 ordinals: lookup::Ordinals::default(),
                 faults: FaultPlan::new(config.faults),
@@ -234,9 +263,33 @@ impl ServerState {
             .store(date.num_days_from_ce(), Ordering::Relaxed);
     }
 
-    /// `videos.list` requests received (chart pages and lookups by id), whatever their outcome.
+    /// API calls received (`videos.list`: chart pages and lookups by id; `videoCategories.list`),
+    /// whatever their outcome.
     pub fn requests(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    fn count_request(&self) {
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn latency(&self) -> Duration {
+        self.inner.latency
+    }
+
+    /// The fault that answers a valid request of `region`, page `page` and `target` (a chart's
+    /// category id, `"0"` for the general chart, [`CATEGORIES_TARGET`], or `None` for a lookup).
+    fn take_fault(&self, region: &str, page: usize, target: Option<&str>) -> Option<Fault> {
+        self.inner.faults.take(region, page, target)
+    }
+
+    /// How this fake says "no such chart": the documented 400 or, if configured, the live 404.
+    pub fn chart_not_found(&self) -> ApiError {
+        if self.inner.chart_not_found_404 {
+            ApiError::not_found()
+        } else {
+            ApiError::chart_not_found()
+        }
     }
 
     /// Every request so far, in arrival order: `videos.list` calls, and requests for any other
@@ -278,6 +331,37 @@ impl ServerState {
             }
         }
         Arc::clone(cache.entry(key).or_insert(fresh))
+    }
+
+    /// The chart of `category` (`0`: the general chart), `None` if the region has no such chart
+    /// that day; generated once per (region, category, date) while it stays in the cache.
+    fn category_chart(
+        &self,
+        region: &str,
+        category: u32,
+        date: NaiveDate,
+    ) -> Option<Arc<Vec<Video>>> {
+        if category == 0 {
+            return Some(self.chart(region, date));
+        }
+        let key = (region.to_owned(), category, date);
+        let lock = || {
+            self.inner
+                .category_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        };
+        if let Some(hit) = lock().get(&key) {
+            return hit.clone();
+        }
+        let fresh = data::category_chart(self.inner.seed, region, category, date).map(Arc::new);
+        let mut cache = lock();
+        if cache.len() >= CACHE_CATEGORY_CHARTS
+            && let Some(oldest) = cache.keys().map(|k| k.2).min()
+        {
+            cache.retain(|k, _| k.2 != oldest);
+        }
+        cache.entry(key).or_insert(fresh).clone()
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, ChartCache> {
@@ -361,11 +445,15 @@ impl Drop for FakeApi {
     }
 }
 
-/// The fake's routes: `/youtube/v3/videos`, and a 404 for everything else: the API's JSON error
+/// The fake's routes: `/youtube/v3/videos`, `/youtube/v3/videoCategories`, and a 404 for everything else: the API's JSON error
 /// under `/youtube/v3/`, a bare one (as Google's front end sends) outside it.
 pub fn router(state: ServerState) -> Router {
     Router::new()
         .route(VIDEOS_PATH, get(videos).fallback(method_not_allowed))
+        .route(
+            VIDEO_CATEGORIES_PATH,
+            get(categories::handler).fallback(method_not_allowed),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -376,13 +464,14 @@ async fn videos(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let at = Instant::now();
-    state.inner.requests.fetch_add(1, Ordering::Relaxed);
+    state.count_request();
     tokio::time::sleep(state.inner.latency).await;
     let rejected = |params: &[(String, String)], error: ApiError| {
         let (region, ids) = logged_as(params);
         state.record(LoggedRequest {
             path: VIDEOS_PATH.to_owned(),
             region,
+            category: category_sent(params),
             page: 0,
             at,
             status: error.status.as_u16(),
@@ -408,11 +497,13 @@ async fn videos(
         Err(e) => return rejected(&params, e),
     };
     let page = request.page as usize;
-    let fault = state.inner.faults.take(&request.region, page);
+    let target = (!request.is_lookup()).then(|| request.category.to_string());
+    let fault = state.take_fault(&request.region, page, target.as_deref());
     // Logged before answering, so a hanging request shows up while it hangs.
     state.record(LoggedRequest {
         path: VIDEOS_PATH.to_owned(),
         region: request.region.clone(),
+        category: category_sent(&params),
         page,
         at,
         status: fault.as_ref().map_or(200, |f| f.kind.status().as_u16()),
@@ -437,6 +528,14 @@ fn logged_as(params: &[(String, String)]) -> (String, Vec<String>) {
     }
 }
 
+/// The `videoCategoryId` as sent.
+fn category_sent(params: &[(String, String)]) -> Option<String> {
+    params
+        .iter()
+        .find(|(k, _)| k == "videoCategoryId")
+        .map(|(_, v)| v.clone())
+}
+
 /// Any other path. Under `/youtube/v3/` the API answers an unknown method with its JSON error;
 /// outside it (a client whose base URL lacks `/youtube/v3`) Google's front end answers a bare
 /// HTML 404 without the API's error envelope, and so does the fake.
@@ -454,6 +553,7 @@ async fn not_found(
     state.record(LoggedRequest {
         path: uri.path().to_owned(),
         region,
+        category: None,
         page: 0,
         at,
         status: StatusCode::NOT_FOUND.as_u16(),
@@ -523,6 +623,8 @@ pub struct VideosRequest {
     pub date: NaiveDate,
     /// A lookup's ids as sent (split at commas, blanks dropped, repeats kept); empty for a chart.
     pub ids: Vec<String>,
+    /// The chart's category (`videoCategoryId`), `0` for the general chart and for lookups.
+    pub category: u32,
 }
 
 impl VideosRequest {
@@ -545,7 +647,17 @@ pub fn parse(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    authorize(state, headers, &param)?;
+    parse_after_quota(state, &param)
+}
 
+/// The key check and the quota unit every call starts with (`videos.list` and
+/// `videoCategories.list` alike).
+fn authorize<'a>(
+    state: &ServerState,
+    headers: &'a HeaderMap,
+    param: &dyn Fn(&str) -> Option<&'a str>,
+) -> Result<(), ApiError> {
     if let Some(expected) = &state.inner.api_key {
         let given = headers
             .get("x-goog-api-key")
@@ -562,7 +674,13 @@ pub fn parse(
     if state.inner.quota.is_some_and(|quota| used >= quota) {
         return Err(ApiError::quota_exceeded());
     }
+    Ok(())
+}
 
+fn parse_after_quota<'a>(
+    state: &ServerState,
+    param: &dyn Fn(&str) -> Option<&'a str>,
+) -> Result<VideosRequest, ApiError> {
     let part = param("part").ok_or_else(|| ApiError::required("part"))?;
     let mut parts = Parts::default();
     for name in part.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -617,9 +735,20 @@ pub fn parse(
     if trendlake::regions::region(region).is_none() {
         return Err(ApiError::invalid_region());
     }
-    if param("videoCategoryId").is_some_and(|c| c != "0") {
-        return Err(ApiError::chart_not_found());
-    }
+    let date = state.date();
+    // An id that is not a number is no category the region has: no such chart either.
+    let category = match param("videoCategoryId") {
+        None | Some("") => 0,
+        Some(raw) => raw.parse::<u32>().unwrap_or(u32::MAX),
+    };
+    let chart_len = if category == 0 {
+        CHART_LEN
+    } else {
+        state
+            .category_chart(region, category, date)
+            .ok_or_else(|| state.chart_not_found())?
+            .len()
+    };
 
     let max_results = match param("maxResults") {
         None => 5,
@@ -640,7 +769,7 @@ pub fn parse(
         },
     };
 
-    let total = CHART_LEN as u32;
+    let total = chart_len as u32;
     let start = match param("pageToken").filter(|t| !t.is_empty()) {
         None => 0,
         Some(token) => match PageToken::decode(token) {
@@ -662,8 +791,9 @@ pub fn parse(
         max_results,
         start,
         page: start / max_results + 1,
-        date: state.date(),
+        date,
         ids: Vec::new(),
+        category,
     })
 }
 
@@ -672,7 +802,11 @@ pub fn respond(state: &ServerState, request: &VideosRequest) -> Response {
     if request.is_lookup() {
         return lookup::respond(state, request);
     }
-    let chart = state.chart(&request.region, request.date);
+    let Some(chart) = state.category_chart(&request.region, request.category, request.date) else {
+        // A chart that existed when the request was parsed is gone only if the day changed in
+        // between: no such chart that day.
+        return state.chart_not_found().into_response();
+    };
     let start = request.start as usize;
     let end = (start + request.max_results as usize).min(chart.len());
     let items: Vec<Video> = chart[start..end]
@@ -858,7 +992,7 @@ impl ApiError {
     }
 
     /// Parameters that cannot go together, named in the order given.
-    fn incompatible(names: &[&str]) -> Self {
+    pub(crate) fn incompatible(names: &[&str]) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             &format!(
@@ -871,7 +1005,7 @@ impl ApiError {
         .at("parameters.")
     }
 
-    fn required(parameter: &str) -> Self {
+    pub(crate) fn required(parameter: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             &format!("Required parameter: {parameter}"),
@@ -1390,6 +1524,281 @@ mod tests {
             ("/videos", "JP", 404)
         );
         assert_eq!(api.requests(), 0, "only videos.list calls count");
+    }
+
+    /// Every page of `query`'s chart at `max` a page: the ids, and the pages' `pageInfo` and
+    /// tokens as (totalResults, items, prev, next).
+    async fn every_page(
+        api: &FakeApi,
+        query: &[(&str, &str)],
+        max: &str,
+    ) -> (
+        Vec<String>,
+        Vec<(u64, usize, Option<String>, Option<String>)>,
+    ) {
+        let (mut ids, mut pages) = (Vec::new(), Vec::new());
+        let mut token: Option<String> = None;
+        loop {
+            let mut q = query.to_vec();
+            q.push(("maxResults", max));
+            if let Some(t) = &token {
+                q.push(("pageToken", t));
+            }
+            let (status, body) = get(api, &q).await;
+            assert_eq!(status, 200, "{body}");
+            let items = body["items"].as_array().unwrap();
+            ids.extend(items.iter().map(|v| v["id"].as_str().unwrap().to_owned()));
+            token = body["nextPageToken"].as_str().map(str::to_owned);
+            pages.push((
+                body["pageInfo"]["totalResults"].as_u64().unwrap(),
+                items.len(),
+                body["prevPageToken"].as_str().map(str::to_owned),
+                token.clone(),
+            ));
+            if token.is_none() {
+                return (ids, pages);
+            }
+        }
+    }
+
+    const JP_TRAVEL: [(&str, &str); 4] =
+        [FULL, CHART, ("regionCode", "JP"), ("videoCategoryId", "19")];
+
+    #[tokio::test]
+    async fn a_category_chart_is_served_and_paged_like_the_general_one() {
+        let api = start(config()).await;
+        let date = day("2026-11-25");
+        // Music in JP: 168 videos, 4 pages of 50, the last one short.
+        let music = [FULL, CHART, ("regionCode", "JP"), ("videoCategoryId", "10")];
+        let (ids, pages) = every_page(&api, &music, "50").await;
+        let expected = category_chart(42, "JP", 10, date).unwrap();
+        assert_eq!(
+            ids,
+            expected.iter().map(|v| v.id.clone()).collect::<Vec<_>>()
+        );
+        let tokens = |p: &[(u64, usize, Option<String>, Option<String>)]| -> Vec<_> {
+            p.iter()
+                .map(|(t, n, prev, next)| (*t, *n, prev.clone(), next.clone()))
+                .collect()
+        };
+        let s = |t: &str| Some(t.to_owned());
+        assert_eq!(
+            tokens(&pages),
+            [
+                (168, 50, None, s("CDIQAA")),
+                (168, 50, s("CDIQAQ"), s("CGQQAA")),
+                (168, 50, s("CGQQAQ"), s("CJYBEAA")),
+                (168, 18, s("CJYBEAE"), None),
+            ]
+        );
+        // The items as on the general chart: same statistics, same order among themselves.
+        let (_, first) = get(
+            &api,
+            &[FULL, CHART, ("regionCode", "JP"), ("maxResults", "50")],
+        )
+        .await;
+        let general: Vec<&serde_json::Value> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["snippet"]["categoryId"] == "10")
+            .collect();
+        let (_, page) = get(
+            &api,
+            &[
+                FULL,
+                CHART,
+                ("regionCode", "JP"),
+                ("videoCategoryId", "10"),
+                ("maxResults", "50"),
+            ],
+        )
+        .await;
+        assert!(general.len() >= 10, "{}", general.len());
+        for (a, b) in general.iter().zip(page["items"].as_array().unwrap()) {
+            assert_eq!(
+                (&a["id"], &a["statistics"], &a["etag"]),
+                (&b["id"], &b["statistics"], &b["etag"])
+            );
+        }
+
+        // Travel in JP: 5 videos, one page; a token past its end is refused.
+        let (ids, pages) = every_page(&api, &JP_TRAVEL, "2").await;
+        assert_eq!(ids.len(), 5);
+        assert_eq!(
+            pages.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+            [(5, 2), (5, 2), (5, 1)]
+        );
+        let mut past = JP_TRAVEL.to_vec();
+        past.push(("pageToken", "CAUQAA")); // offset 5
+        let (status, body) = get(&api, &past).await;
+        assert_eq!((status, reason(&body)), (400, "invalidPageToken"));
+        let (status, body) = get(&api, &JP_TRAVEL).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["pageInfo"],
+            serde_json::json!({"totalResults": 5, "resultsPerPage": 5})
+        );
+        assert!(body.get("nextPageToken").is_none());
+
+        // `videoCategoryId=0` is the general chart, byte for byte.
+        let bytes = |q: Vec<(&'static str, &'static str)>| {
+            let url = format!("{}/videos", api.base_url());
+            async move {
+                reqwest::Client::new()
+                    .get(url)
+                    .query(&q)
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap()
+            }
+        };
+        let plain = bytes(vec![FULL, CHART, ("regionCode", "US")]).await;
+        let zero = bytes(vec![
+            FULL,
+            CHART,
+            ("regionCode", "US"),
+            ("videoCategoryId", "0"),
+        ])
+        .await;
+        assert_eq!(plain, zero);
+        let log = api.log();
+        assert_eq!(log.last().unwrap().category.as_deref(), Some("0"));
+        assert_eq!(log[log.len() - 2].category, None);
+        assert_eq!(log[0].category.as_deref(), Some("10"));
+    }
+
+    #[tokio::test]
+    async fn a_missing_chart_is_video_chart_not_found_and_costs_a_unit() {
+        let api = start(FakeConfig {
+            quota: Some(6),
+            ..config()
+        })
+        .await;
+        // 22 is assignable in JP but has no chart, 18 is not assignable, 99 is no category.
+        for category in ["22", "18", "99", "abc"] {
+            let query = [
+                FULL,
+                CHART,
+                ("regionCode", "JP"),
+                ("videoCategoryId", category),
+            ];
+            let (status, body) = get(&api, &query).await;
+            assert_eq!(status, 400, "{category}");
+            assert_eq!(
+                body,
+                serde_json::json!({"error": {
+                    "code": 400,
+                    "message": "The requested video chart is not supported or is not available.",
+                    "errors": [{
+                        "message": "The requested video chart is not supported or is not available.",
+                        "domain": "youtube.video",
+                        "reason": "videoChartNotFound",
+                    }],
+                }})
+            );
+        }
+        assert_eq!(get(&api, &JP_TRAVEL).await.0, 200);
+        let log = api.log();
+        assert_eq!(
+            log.iter()
+                .map(|r| (r.path.as_str(), r.category.as_deref(), r.page, r.status))
+                .collect::<Vec<_>>(),
+            [
+                (VIDEOS_PATH, Some("22"), 0, 400),
+                (VIDEOS_PATH, Some("18"), 0, 400),
+                (VIDEOS_PATH, Some("99"), 0, 400),
+                (VIDEOS_PATH, Some("abc"), 0, 400),
+                (VIDEOS_PATH, Some("19"), 1, 200),
+            ]
+        );
+        // One more unit, then the quota of 6 is spent.
+        assert_eq!(
+            get(&api, &[("part", "id"), CHART, ("regionCode", "JP")])
+                .await
+                .0,
+            200
+        );
+        let (status, body) = get(&api, &JP_TRAVEL).await;
+        assert_eq!((status, reason(&body)), (403, "quotaExceeded"));
+    }
+
+    #[tokio::test]
+    async fn a_missing_chart_can_be_the_404_seen_live() {
+        let api = start(FakeConfig {
+            chart_not_found_404: true,
+            ..config()
+        })
+        .await;
+        let (status, body) = get(
+            &api,
+            &[FULL, CHART, ("regionCode", "JP"), ("videoCategoryId", "22")],
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {
+                "code": 404,
+                "message": "Requested entity was not found.",
+                "errors": [{
+                    "message": "Requested entity was not found.",
+                    "domain": "global",
+                    "reason": "notFound",
+                }],
+                "status": "NOT_FOUND",
+            }})
+        );
+        assert_eq!(get(&api, &JP_TRAVEL).await.0, 200);
+        assert_eq!(get(&api, &[FULL, CHART, ("regionCode", "JP")]).await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn a_fault_aimed_at_a_category_chart_fires_only_there() {
+        let api = start(FakeConfig {
+            faults: vec![
+                Fault::new(FaultKind::Backend503)
+                    .region("JP")
+                    .category("19")
+                    .times(0),
+                Fault::new(FaultKind::RateLimit429).category("0"),
+                Fault::new(FaultKind::Backend500).region("KR"),
+            ],
+            ..config()
+        })
+        .await;
+        let jp_music = [FULL, CHART, ("regionCode", "JP"), ("videoCategoryId", "10")];
+        let kr_sports = [FULL, CHART, ("regionCode", "KR"), ("videoCategoryId", "17")];
+        let us_general = [FULL, CHART, ("regionCode", "US")];
+        assert_eq!(get(&api, &jp_music).await.0, 200);
+        assert_eq!(get(&api, &JP_TRAVEL).await.0, 503);
+        assert_eq!(get(&api, &JP_TRAVEL).await.0, 503);
+        // Without a category, a fault hits any chart of its region, category charts included.
+        assert_eq!(get(&api, &kr_sports).await.0, 500);
+        assert_eq!(get(&api, &kr_sports).await.0, 200);
+        assert_eq!(get(&api, &us_general).await.0, 429);
+        assert_eq!(get(&api, &us_general).await.0, 200);
+        let fired: Vec<_> = api
+            .log()
+            .into_iter()
+            .map(|r| (r.region, r.category, r.fault))
+            .collect();
+        let s = |t: &str| Some(t.to_owned());
+        assert_eq!(
+            fired,
+            [
+                ("JP".to_owned(), s("10"), None),
+                ("JP".to_owned(), s("19"), s("backend_503")),
+                ("JP".to_owned(), s("19"), s("backend_503")),
+                ("KR".to_owned(), s("17"), s("backend_500")),
+                ("KR".to_owned(), s("17"), None),
+                ("US".to_owned(), None, s("rate_limit_429")),
+                ("US".to_owned(), None, None),
+            ]
+        );
     }
 
     #[tokio::test]

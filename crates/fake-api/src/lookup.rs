@@ -283,6 +283,7 @@ pub(crate) fn parse<'p>(
         page: state.inner.ordinals.number(date, &ids) as u32,
         date,
         ids,
+        category: 0,
     })
 }
 
