@@ -3,6 +3,7 @@
 
 mod api_key;
 mod archive;
+mod categories;
 mod cli;
 mod crash;
 mod ddl;

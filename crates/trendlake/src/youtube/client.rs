@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
-use super::model::{ErrorResponse, VideoListResponse};
+use super::model::{ErrorResponse, VideoCategoryListResponse, VideoListResponse};
 
 /// Items per page: the API's maximum, so a full chart costs 4 quota units.
 pub const MAX_RESULTS: u32 = 50;
@@ -334,6 +334,8 @@ pub struct ChartPage {
 pub struct Client {
     http: reqwest::Client,
     videos_url: reqwest::Url,
+    /// `{base}/videoCategories`.
+    categories_url: reqwest::Url,
     key: Option<ApiKey>,
 }
 
@@ -363,6 +365,11 @@ impl Client {
                 url: key.redact(base_url),
             });
         }
+        let mut categories_url = base.clone();
+        categories_url
+            .path_segments_mut()
+            .map_err(|_| bad_url("cannot be a base URL"))?
+            .push("videoCategories");
         base.path_segments_mut()
             .map_err(|_| bad_url("cannot be a base URL"))?
             .push("videos");
@@ -383,6 +390,7 @@ impl Client {
         Ok(Self {
             http,
             videos_url: base,
+            categories_url,
             key,
         })
     }
@@ -395,18 +403,54 @@ impl Client {
         max_results: u32,
         page_token: Option<&str>,
     ) -> Result<ChartPage, ApiError> {
+        self.category_chart_page(region, 0, max_results, page_token)
+            .await
+    }
+
+    /// One page of a region's chart of `category` (`videoCategoryId`; 0 is the general chart,
+    /// asked without the parameter). A category chart that does not exist is
+    /// [`ErrorKind::ChartNotFound`] (`videoChartNotFound`, 400; or a 404 `notFound`).
+    pub async fn category_chart_page(
+        &self,
+        region: &str,
+        category: u32,
+        max_results: u32,
+        page_token: Option<&str>,
+    ) -> Result<ChartPage, ApiError> {
         let mut url = self.videos_url.clone();
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("part", "snippet,contentDetails,statistics")
                 .append_pair("chart", "mostPopular")
-                .append_pair("regionCode", region)
-                .append_pair("maxResults", &max_results.to_string());
+                .append_pair("regionCode", region);
+            if category != 0 {
+                q.append_pair("videoCategoryId", &category.to_string());
+            }
+            q.append_pair("maxResults", &max_results.to_string());
             if let Some(token) = page_token {
                 q.append_pair("pageToken", token);
             }
         }
         self.list(url).await
+    }
+
+    /// The video categories of `region` (`videoCategories.list?part=snippet&regionCode=R`,
+    /// titles in the language `hl` names), with the body as received. One quota unit.
+    pub async fn video_categories(
+        &self,
+        region: &str,
+        hl: Option<&str>,
+    ) -> Result<(VideoCategoryListResponse, bytes::Bytes), ApiError> {
+        let mut url = self.categories_url.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("part", "snippet")
+                .append_pair("regionCode", region);
+            if let Some(hl) = hl {
+                q.append_pair("hl", hl);
+            }
+        }
+        self.get_json(url, "videoCategoryListResponse").await
     }
 
     /// Up to [`MAX_IDS`] videos by id (`videos.list?id=…`), with the parts tracking needs. The
@@ -431,6 +475,17 @@ impl Client {
 
     /// Send a `videos.list` request; the page parsed, with its body exactly as received.
     async fn list(&self, url: reqwest::Url) -> Result<ChartPage, ApiError> {
+        let (response, body) = self.get_json(url, "videoListResponse").await?;
+        Ok(ChartPage { response, body })
+    }
+
+    /// Send a request whose answer is JSON of type `T` (`kind` names it in errors); `T` parsed,
+    /// with the body exactly as received.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: reqwest::Url,
+        kind: &str,
+    ) -> Result<(T, bytes::Bytes), ApiError> {
         let response = self
             .http
             .get(url)
@@ -445,26 +500,25 @@ impl Client {
             .map_err(|e| self.transport_error(e))?;
         if status.is_success() {
             let first = body.iter().find(|b| !b.is_ascii_whitespace());
-            let response =
-                serde_json::from_slice::<VideoListResponse>(&body).map_err(|e| ApiError {
-                    // Cut-short JSON is a dropped connection (worth another try); an HTML page or
-                    // well-formed JSON of another shape will be the same next time.
-                    kind: if first == Some(&b'<') {
-                        ErrorKind::NotJson
-                    } else if e.is_data() {
-                        ErrorKind::UnexpectedShape
-                    } else {
-                        ErrorKind::Decode
-                    },
-                    status: Some(status.as_u16()),
-                    reason: None,
-                    message: format!(
-                        "the response is not a videoListResponse ({e}); it starts with {:?}",
-                        self.snippet(&body)
-                    ),
-                    retry_after,
-                })?;
-            Ok(ChartPage { response, body })
+            let response = serde_json::from_slice::<T>(&body).map_err(|e| ApiError {
+                // Cut-short JSON is a dropped connection (worth another try); an HTML page or
+                // well-formed JSON of another shape will be the same next time.
+                kind: if first == Some(&b'<') {
+                    ErrorKind::NotJson
+                } else if e.is_data() {
+                    ErrorKind::UnexpectedShape
+                } else {
+                    ErrorKind::Decode
+                },
+                status: Some(status.as_u16()),
+                reason: None,
+                message: format!(
+                    "the response is not a {kind} ({e}); it starts with {:?}",
+                    self.snippet(&body)
+                ),
+                retry_after,
+            })?;
+            Ok((response, body))
         } else {
             Err(self.status_error(status, &body, retry_after))
         }
