@@ -137,12 +137,7 @@ pub fn parse(
     headers: &HeaderMap,
     params: &[(String, String)],
 ) -> Result<CategoriesRequest, ApiError> {
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| crate::param(params, name);
     authorize(state, headers, &param)?;
     let part = param("part").ok_or_else(|| ApiError::required("part"))?;
     for name in part.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -217,13 +212,13 @@ pub(crate) async fn handler(
         Ok(Query(params)) => params,
         Err(e) => Vec::from([("\0".to_owned(), e.body_text())]),
     };
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let param = |name: &str| crate::param(&params, name);
     let logged = |page: usize, status: u16, fault: Option<String>| LoggedRequest {
         path: VIDEO_CATEGORIES_PATH.to_owned(),
-        region: param("regionCode").cloned().unwrap_or_default(),
+        region: param("regionCode").unwrap_or_default().to_owned(),
         page,
         ids: param("id")
-            .map(|ids| crate::lookup::split_ids(ids))
+            .map(crate::lookup::split_ids)
             .unwrap_or_default(),
         category: None,
         at,

@@ -521,11 +521,21 @@ const VIDEOS_PATH: &str = "/youtube/v3/videos";
 /// The region and ids a request is logged under: a lookup by id (`id` without `chart`) is
 /// [`LOOKUP_REGION`] with its ids, anything else its `regionCode` as sent.
 fn logged_as(params: &[(String, String)]) -> (String, Vec<String>) {
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-    match (param("id"), param("chart")) {
+    match (param(params, "id"), param(params, "chart")) {
         (Some(ids), None) => (LOOKUP_REGION.to_owned(), lookup::split_ids(ids)),
-        _ => (param("regionCode").cloned().unwrap_or_default(), Vec::new()),
+        _ => (
+            param(params, "regionCode").unwrap_or_default().to_owned(),
+            Vec::new(),
+        ),
     }
+}
+
+/// The first value of the query parameter `name`, as sent.
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The `videoCategoryId` as sent.
@@ -641,12 +651,7 @@ pub fn parse(
     headers: &HeaderMap,
     params: &[(String, String)],
 ) -> Result<VideosRequest, ApiError> {
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| crate::param(params, name);
     authorize(state, headers, &param)?;
     parse_after_quota(state, &param)
 }

@@ -557,8 +557,9 @@ impl Lake {
         codec::decode_snapshot(bytes).map_err(|source| self.unreadable(path, source))
     }
 
-    /// The error of a file at `path` that is not a snapshot this trendlake reads.
-    fn unreadable(&self, path: &Path, source: DecodeError) -> LakeError {
+    /// The error of a file at `path` that is not a snapshot (or `tracked` file) this trendlake
+    /// reads: a newer one is refused as such, any other is corrupt.
+    pub(crate) fn unreadable(&self, path: &Path, source: DecodeError) -> LakeError {
         let path = self.display(path);
         if source.is_newer() {
             LakeError::Newer { path, source }

@@ -17,7 +17,6 @@ pub mod record;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use arrow::array::RecordBatch;
-use bytes::Bytes;
 use chrono::NaiveDate;
 use serde::Serialize;
 use tracing::{info, warn};
@@ -462,13 +461,7 @@ pub async fn rebuild(lake: &Lake, date: NaiveDate) -> Result<Option<usize>, crat
     let batch = replay(lake, &source)
         .await
         .map_err(|e| crate::error::Error::Raw(Box::new(e)))?;
-    let path = lake.path(&tracked_file(date));
-    let lineage: Lineage = BTreeMap::from([(LINEAGE_KEY.to_string(), source)]);
-    let encoded =
-        codec::encode_table(&TRACKED, [&batch], &lineage).map_err(|e| LakeError::Encode {
-            path: lake.display(&path),
-            source: e,
-        })?;
+    let (path, encoded) = encode(lake, date, &batch, source)?;
     if encoded.content_sha256 != tracked.content_sha256 {
         let _lock = lake.lock(date).await?;
         lake.put(&path, encoded.bytes, ContentType::Parquet).await?;
@@ -487,13 +480,7 @@ async fn write(
 ) -> Result<TrackedFile, LakeError> {
     let source = crate::raw::write_lookups(lake, date, run_id, rows.len(), pages).await?;
     let batch = rows.finish();
-    let path = lake.path(&tracked_file(date));
-    let lineage: Lineage = BTreeMap::from([(LINEAGE_KEY.to_string(), source.clone())]);
-    let encoded =
-        codec::encode_table(&TRACKED, [&batch], &lineage).map_err(|e| LakeError::Encode {
-            path: lake.display(&path),
-            source: e,
-        })?;
+    let (path, encoded) = encode(lake, date, &batch, source.clone())?;
     // Under the date's lock, as the snapshot's commit: one writer of the date's files at a time.
     let _lock = lake.lock(date).await?;
     lake.put(&path, encoded.bytes.clone(), ContentType::Parquet)
@@ -506,6 +493,24 @@ async fn write(
     })
 }
 
+/// `date`'s `tracked` file of `batch`, naming `source`: where it goes, and its bytes and identity.
+fn encode(
+    lake: &Lake,
+    date: NaiveDate,
+    batch: &RecordBatch,
+    source: Source,
+) -> Result<(object_store::path::Path, codec::Encoded), LakeError> {
+    let path = lake.path(&tracked_file(date));
+    let lineage: Lineage = BTreeMap::from([(LINEAGE_KEY.to_string(), source)]);
+    match codec::encode_table(&TRACKED, [batch], &lineage) {
+        Ok(encoded) => Ok((path, encoded)),
+        Err(source) => Err(LakeError::Encode {
+            path: lake.display(&path),
+            source,
+        }),
+    }
+}
+
 /// The `tracked` file of `date`, if there is one: its rows and lineage, checked like a
 /// snapshot's (version, columns, digest).
 pub async fn read(lake: &Lake, date: NaiveDate) -> Result<Option<Tracked>, LakeError> {
@@ -513,15 +518,8 @@ pub async fn read(lake: &Lake, date: NaiveDate) -> Result<Option<Tracked>, LakeE
     let Some(bytes) = lake.get(&path).await? else {
         return Ok(None);
     };
-    let (batch, lineage, content_sha256, _) = codec::decode_table(&TRACKED, Bytes::clone(&bytes))
-        .map_err(|source| {
-        let path = lake.display(&path);
-        if source.is_newer() {
-            LakeError::Newer { path, source }
-        } else {
-            LakeError::Corrupt { path, source }
-        }
-    })?;
+    let (batch, lineage, content_sha256, _) =
+        codec::decode_table(&TRACKED, bytes).map_err(|source| lake.unreadable(&path, source))?;
     Ok(Some(Tracked {
         date,
         batch,
