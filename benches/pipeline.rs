@@ -73,6 +73,9 @@ async fn tracking_bench() {
             date,
             clock: Clock::Fixed(date.and_hms_opt(3, 0, 0).unwrap().and_utc()),
             track: TrackOptions::off(),
+            categories: trendlake::chart::Categories::None,
+            recheck_days: 7,
+            present: Vec::new(),
         };
         let report = run(&job, &lake, None, |_| ()).await.unwrap();
         assert_eq!(report.exit_code(), 0);
@@ -93,6 +96,9 @@ async fn tracking_bench() {
             budget: Some(LOOKUPS),
             ..TrackOptions::new(&regions)
         },
+        categories: trendlake::chart::Categories::None,
+        recheck_days: 7,
+        present: Vec::new(),
     };
     let started = Instant::now();
     let report = run(&job, &lake, Some(&warehouse), |_| ()).await.unwrap();

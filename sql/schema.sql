@@ -41,8 +41,9 @@ CREATE TABLE IF NOT EXISTS categories (
 -- checked unique before merging (merge/staging_duplicates.sql), chart_entries.sql upserts on the
 -- key, and videos.sql takes one row per video.
 
--- One row per video per region per day; key (snapshot_date, region, video_id).
-CREATE TABLE IF NOT EXISTS chart_entries (
+-- One row per video per chart per day; key (snapshot_date, region, chart_category, video_id).
+-- Every chart's entries: the view `chart_entries` (sql/views.sql) shows one chart per region.
+CREATE TABLE IF NOT EXISTS all_chart_entries (
     snapshot_date DATE NOT NULL,
     region VARCHAR NOT NULL,
     video_id VARCHAR NOT NULL,
@@ -50,7 +51,9 @@ CREATE TABLE IF NOT EXISTS chart_entries (
     view_count BIGINT,                   -- NULL when the API did not send it, never 0 for "unknown"
     like_count BIGINT,                   -- NULL: the owner hides likes
     comment_count BIGINT,                -- NULL: comments are disabled
-    fetched_at TIMESTAMPTZ NOT NULL
+    fetched_at TIMESTAMPTZ NOT NULL,
+    chart_category VARCHAR DEFAULT 'all' -- 'all': the region's general chart; else the category
+                                         -- id of a category chart (since version 7)
 );
 
 -- Latest metadata per video, with the span of days it was seen on any chart. The metadata is that
@@ -80,19 +83,21 @@ CREATE TABLE IF NOT EXISTS videos (
     metadata_date DATE NOT NULL          -- since schema version 2
 );
 
--- Each region's held snapshots in order: the calendar the named queries (sql/queries/) count in.
+-- Each chart's held snapshots in order: the calendar the named queries (sql/queries/) count in.
 -- Derived from merged_snapshots, and rewritten from it before every publish
 -- (sql/merge/region_snapshots.sql): a table rather than a view, because the queries of one date
 -- read one date of it, which a view would compute over the whole history each time (10-15 ms on a
 -- fresh connection, against 2). Since version 4.
-CREATE TABLE IF NOT EXISTS region_snapshots (
+CREATE TABLE IF NOT EXISTS chart_snapshots (
     region VARCHAR NOT NULL,
     snapshot_date DATE NOT NULL,
-    snapshot_no BIGINT NOT NULL,         -- 1 = the region's first held snapshot; consecutive held
+    snapshot_no BIGINT NOT NULL,         -- 1 = the chart's first held snapshot; consecutive held
                                          -- snapshots have consecutive numbers, gaps or not
-    previous_date DATE,                  -- the region's previous held snapshot; NULL on its first
-    first_date DATE NOT NULL,            -- the region's first held snapshot
-    last_date DATE NOT NULL              -- the region's latest held snapshot
+    previous_date DATE,                  -- the chart's previous held snapshot; NULL on its first
+    first_date DATE NOT NULL,            -- the chart's first held snapshot
+    last_date DATE NOT NULL,             -- the chart's latest held snapshot
+    chart_category VARCHAR DEFAULT 'all' -- as in all_chart_entries (since version 7; the table
+                                         -- was `region_snapshots`, now a view of one chart)
 );
 
 -- Which lake file was merged for each date, identified by its content: a file of other content is
@@ -106,7 +111,10 @@ CREATE TABLE IF NOT EXISTS merged_snapshots (
     row_count BIGINT NOT NULL,
     regions VARCHAR[] NOT NULL,
     merged_at TIMESTAMPTZ NOT NULL,
-    content_sha256 VARCHAR               -- SHA-256 of the file's rows; since version 5
+    content_sha256 VARCHAR,              -- SHA-256 of the file's rows; since version 5
+    charts VARCHAR[]                     -- every chart the file holds, by key: `JP` for a region's
+                                         -- general chart (as in `regions`), `JP/25` for its chart
+                                         -- of category 25; since version 7
 );
 
 -- One row per video per date the tracking stage looked it up by id after it left the charts: the
@@ -132,4 +140,35 @@ CREATE TABLE IF NOT EXISTS merged_tracked (
     snapshot_date DATE PRIMARY KEY,
     content_sha256 VARCHAR NOT NULL,
     row_count BIGINT NOT NULL
+);
+
+-- Each region's video categories as each night's videoCategories.list listed them (the lake's
+-- chart catalogues, `_charts/`: docs/lake.md), with their titles; the latest run of a night wins.
+-- The view `region_categories` (sql/views.sql) keeps each region's latest listing; the table
+-- `categories` stays the region-less list compiled in. Since version 7.
+CREATE TABLE IF NOT EXISTS category_listings (
+    snapshot_date DATE NOT NULL,
+    region VARCHAR NOT NULL,
+    category_id INTEGER NOT NULL,
+    title VARCHAR NOT NULL,
+    assignable BOOLEAN NOT NULL
+);
+
+-- What each night's catalogues say of each category chart the night considered: 'ok' (held),
+-- 'no_chart' (the API has none), 'known_no_chart' (not asked: none when last asked), 'failed';
+-- of a night's runs, the weightiest word stands, in that order (a chart one run held is in the
+-- snapshot whatever a later run met). Since version 7.
+CREATE TABLE IF NOT EXISTS chart_status (
+    snapshot_date DATE NOT NULL,
+    region VARCHAR NOT NULL,
+    chart_category VARCHAR NOT NULL,
+    status VARCHAR NOT NULL
+);
+
+-- Which chart catalogues the two tables above hold, by path (relative to the lake's root; a run
+-- writes its catalogue once, named by its run id) and content. Since version 7.
+CREATE TABLE IF NOT EXISTS merged_catalogues (
+    path VARCHAR PRIMARY KEY,
+    snapshot_date DATE NOT NULL,
+    content_sha256 VARCHAR NOT NULL
 );

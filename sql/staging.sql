@@ -25,7 +25,8 @@ CREATE OR REPLACE TABLE trendlake_staging (
     definition VARCHAR,
     caption BOOLEAN,
     licensed_content BOOLEAN,
-    fetched_at TIMESTAMPTZ NOT NULL
+    fetched_at TIMESTAMPTZ NOT NULL,
+    chart_category VARCHAR NOT NULL
 );
 
 -- The file each staged snapshot came from (sql/merge/merged_snapshots.sql records it).

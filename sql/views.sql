@@ -1,5 +1,27 @@
 -- Analyst views over the tables; replaced on every writable open so they follow the binary.
 
+-- One chart per region: the general chart, or the chart of the category the session names with
+-- `SET VARIABLE category = '25'` (a named query's `--param category=25` does the same). Every view
+-- and named query below reads entries through it, so each answers for the chart chosen and, by
+-- default, exactly as before category charts (since version 7; all_chart_entries has them all).
+CREATE OR REPLACE VIEW chart_entries AS
+SELECT snapshot_date, region, video_id, rank, view_count, like_count, comment_count, fetched_at
+FROM all_chart_entries
+WHERE chart_category = coalesce(CAST(getvariable('category') AS VARCHAR), 'all');
+
+-- Each region's categories as its latest listing names them (videoCategories.list, kept in the
+-- lake's chart catalogues), falling back to nothing: join `categories` for the region-less names.
+CREATE OR REPLACE VIEW region_categories AS
+SELECT region, category_id, title, assignable, snapshot_date AS listed_date
+FROM category_listings
+QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY region);
+
+-- The chosen chart's held snapshots per region, in order (see chart_entries).
+CREATE OR REPLACE VIEW region_snapshots AS
+SELECT region, snapshot_date, snapshot_no, previous_date, first_date, last_date
+FROM chart_snapshots
+WHERE chart_category = coalesce(CAST(getvariable('category') AS VARCHAR), 'all');
+
 -- Every chart entry with the video's metadata and readable region and category names.
 CREATE OR REPLACE VIEW chart AS
 SELECT

@@ -30,6 +30,8 @@ pub struct DemoSettings {
     pub regions: Vec<String>,
     pub seed: u64,
     pub concurrency: usize,
+    /// The category charts each night fetches besides the general charts (`--categories`).
+    pub categories: trendlake::chart::Categories,
 }
 
 /// The no-setup main job: the fake API in-process, `days` nightly runs through the real
@@ -44,6 +46,7 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
         regions,
         seed,
         concurrency,
+        categories,
     } = settings;
     let first = last - chrono::Duration::days(i64::from(days) - 1);
     let fake = FakeApi::start(
@@ -81,6 +84,9 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
             clock: Clock::Fixed(date.and_time(nightly).and_utc()),
             // Tracking by default, so the first demo shows curves past the chart's edge.
             track: trendlake::track::TrackOptions::new(&regions),
+            categories: categories.clone(),
+            recheck_days: 7,
+            present: Vec::new(),
         };
         let report = pipeline::snapshot(&job, &lake).await?;
         logging::notice_above(&bar, &report.summary());
@@ -116,7 +122,19 @@ pub async fn demo(settings: DemoSettings) -> Result<Outcome> {
             Vec::new(),
             "afterlife: median views gained 1, 7 and 30 days after leaving each chart:".into(),
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(
+        // The first region's category charts: which exist, since when, how much each shares
+        // with the general chart (`--name category_charts` without a region lists every one).
+        regions.first().filter(|_| categories.any()).map(|first| {
+            (
+                "category_charts",
+                vec![format!("date={last}"), format!("region={first}")],
+                format!("category_charts for {first} on {last}:"),
+            )
+        }),
+    ) {
         let query = named_query(name).expect("the named queries ship");
         let params = query.bind(&params)?;
         let read = warehouse.clone();

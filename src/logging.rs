@@ -292,6 +292,23 @@ pub fn check_result(
             )),
         }
     }
+    if !report.no_chart.is_empty() {
+        // Per chart, how many nights: a chart the API never had is one line, not one a night.
+        let mut charts: std::collections::BTreeMap<String, usize> = Default::default();
+        for n in &report.no_chart {
+            *charts
+                .entry(format!("{}/{}", n.region, n.category))
+                .or_default() += 1;
+        }
+        let listed: Vec<String> = charts
+            .iter()
+            .map(|(chart, nights)| format!("{chart} ({nights} night(s))"))
+            .collect();
+        notice(&format!(
+            "category charts the API did not have (not missing snapshots, not a problem): {}",
+            listed.join(", ")
+        ));
+    }
     if let Some(p) = pruned {
         notice(&format!(
             "pruned {} item(s), {} KiB; kept {} younger than {grace_hours} hours",

@@ -1,5 +1,5 @@
--- `trendlake check`: chart entries per snapshot date, to compare with the lake's row counts.
+-- `trendlake check`: chart entries (every chart's) per snapshot date, to compare with the lake's row counts.
 SELECT strftime(snapshot_date, '%Y-%m-%d') AS snapshot_date, count(*)::BIGINT AS entries
-FROM chart_entries
+FROM all_chart_entries
 GROUP BY snapshot_date
 ORDER BY snapshot_date;

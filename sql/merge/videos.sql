@@ -12,7 +12,10 @@ USING (
            default_audio_language, thumbnail_url, definition, caption, licensed_content
     FROM trendlake_staging
     -- A video on several regions' charts appears once per region with the same metadata.
-    QUALIFY row_number() OVER (PARTITION BY video_id ORDER BY snapshot_date DESC, region) = 1
+    -- The general chart's entry first, then category charts' in id order.
+    QUALIFY row_number() OVER (PARTITION BY video_id
+                               ORDER BY snapshot_date DESC, region, chart_category <> 'all',
+                                        chart_category) = 1
 ) AS s
 ON t.video_id = s.video_id
 -- Two clauses for one update, with and without `tags`: DuckDB updates a LIST column by deleting the

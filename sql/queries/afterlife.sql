@@ -21,6 +21,7 @@
 -- @param date date (default: the latest snapshot date) as of this date
 -- @param since date (default: the first date) only exits whose last day on the chart is on or after it
 -- @param region region (default: every region) only this region
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH gains AS (
     SELECT * FROM exit_gains_between(
         coalesce(CAST(getvariable('since') AS DATE), DATE '0001-01-01'),

@@ -12,6 +12,7 @@
 --
 -- @param region region (default: every region) only this region
 -- @param video video (default: every video) only this video
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 SELECT g.region, g.video_id, v.title, g.last_on_chart, g.views_at_exit,
        max(g.gain) FILTER (WHERE g.days = 1) AS gain_1d,
        max(g.status) FILTER (WHERE g.days = 1) AS status_1d,

@@ -19,6 +19,7 @@
 -- @param region region (default: every region) only this region
 -- @param from date (default: the first snapshot date) the period's first day
 -- @param to date (default: the latest snapshot date) the period's last day
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT CAST(getvariable('region') AS VARCHAR) AS only_region,
            coalesce(CAST(getvariable('from') AS DATE),
@@ -26,13 +27,13 @@ WITH chosen AS (
            coalesce(CAST(getvariable('to') AS DATE),
                     (SELECT max(snapshot_date) FROM merged_snapshots)) AS to_date
 ),
--- Held snapshots per region and week. merged_snapshots (one row a date, listing the regions its
--- snapshot holds) is tiny. date_trunc('week') is ISO: weeks start on Monday.
+-- Held snapshots of the chart per region and week (region_snapshots: a row a held snapshot).
+-- date_trunc('week') is ISO: weeks start on Monday.
 region_weeks AS (
-    SELECT r.region, CAST(date_trunc('week', m.snapshot_date) AS DATE) AS week_start,
+    SELECT r.region, CAST(date_trunc('week', r.snapshot_date) AS DATE) AS week_start,
            count(*) AS snapshots
-    FROM merged_snapshots m, unnest(m.regions) AS r(region), chosen
-    WHERE m.snapshot_date BETWEEN chosen.from_date AND chosen.to_date
+    FROM region_snapshots r, chosen
+    WHERE r.snapshot_date BETWEEN chosen.from_date AND chosen.to_date
       AND (chosen.only_region IS NULL OR r.region = chosen.only_region)
     GROUP BY ALL
 ),

@@ -21,6 +21,7 @@
 -- @param from date (default: the first snapshot date) the period's first day
 -- @param to date (default: the latest snapshot date) the period's last day
 -- @param limit integer (default: 10) channels per region
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT CAST(getvariable('region') AS VARCHAR) AS only_region,
            coalesce(CAST(getvariable('from') AS DATE),
@@ -29,12 +30,12 @@ WITH chosen AS (
                     (SELECT max(snapshot_date) FROM merged_snapshots)) AS to_date,
            coalesce(CAST(getvariable('limit') AS BIGINT), 10) AS per_region
 ),
--- The denominator of entries_per_snapshot. merged_snapshots (one row a date, listing the regions
--- its snapshot holds) is tiny.
+-- The denominator of entries_per_snapshot: the chart's held snapshots per region
+-- (region_snapshots: a row a held snapshot).
 period_snapshots AS (
     SELECT r.region, count(*) AS snapshots
-    FROM merged_snapshots m, unnest(m.regions) AS r(region), chosen
-    WHERE m.snapshot_date BETWEEN chosen.from_date AND chosen.to_date
+    FROM region_snapshots r, chosen
+    WHERE r.snapshot_date BETWEEN chosen.from_date AND chosen.to_date
       AND (chosen.only_region IS NULL OR r.region = chosen.only_region)
     GROUP BY r.region
 ),

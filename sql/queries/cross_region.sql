@@ -32,6 +32,7 @@
 -- @param min_regions integer (default: 2, or 1 with video) the fewest regions a video must reach
 -- @param video video (default: every video) only this video
 -- @param limit integer (default: 20) rows
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('min_regions') AS BIGINT),
                     CASE WHEN getvariable('video') IS NULL THEN 2 ELSE 1 END) AS min_regions,

@@ -17,6 +17,7 @@
 -- @param region region (default: every region) only this region
 -- @param video video (default: every video) only this video
 -- @param limit integer (default: 20) rows
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('limit') AS BIGINT), 20) AS row_limit
 ),

@@ -24,6 +24,7 @@
 -- @param from date (default: the same as date) the first chart date considered
 -- @param region region (default: every region) only this region
 -- @param limit integer (default: 10) videos per region
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('date') AS DATE),
                     (SELECT max(snapshot_date) FROM merged_snapshots)) AS as_of,

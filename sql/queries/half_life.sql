@@ -12,6 +12,7 @@
 -- half_life_days, observed_days (consecutive observed days after the exit), censored.
 --
 -- @param region region (default: every region) only this region
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT CAST(getvariable('region') AS VARCHAR) AS only_region
 ),

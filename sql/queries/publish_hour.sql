@@ -14,6 +14,7 @@
 -- @param region region (default: every region) only this region
 -- @param from date (default: the first snapshot date) the period's first day
 -- @param to date (default: the latest snapshot date) the period's last day
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT CAST(getvariable('region') AS VARCHAR) AS only_region,
            coalesce(CAST(getvariable('from') AS DATE),

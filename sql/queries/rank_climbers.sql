@@ -17,6 +17,7 @@
 -- @param date date (default: the latest snapshot date) the chart date
 -- @param region region (default: every region) only this region
 -- @param limit integer (default: 5) climbers per region
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('date') AS DATE),
                     (SELECT max(snapshot_date) FROM merged_snapshots)) AS chart_date,

@@ -24,6 +24,7 @@
 -- @param region region (default: every region) only this region
 -- @param top integer (default: 10) leaders per region: the videos ranked 1..top on the date
 -- @param days integer (default: 14) calendar days of history, the date included (0: no rows)
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('date') AS DATE),
                     (SELECT max(snapshot_date) FROM merged_snapshots)) AS chart_date,

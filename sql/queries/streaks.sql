@@ -22,6 +22,7 @@
 -- @param video video (default: every video) only this video
 -- @param min_days integer (default: 1) the fewest held snapshots a run must have
 -- @param limit integer (default: 20) rows
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('min_days') AS BIGINT), 1) AS min_days,
            coalesce(CAST(getvariable('limit') AS BIGINT), 20) AS row_limit

@@ -29,20 +29,20 @@
 --
 -- @param date date (default: the latest snapshot date) count the snapshots up to this date only
 -- @param region region (default: every region) only this region
--- @param category integer (default: every category) only videos of this category_id
+-- @param video_category integer (default: every category) only videos of this category_id
 -- @param max_days integer (default: 7) the largest N
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT CAST(getvariable('region') AS VARCHAR) AS only_region,
-           CAST(getvariable('category') AS BIGINT) AS only_category,
+           CAST(getvariable('video_category') AS BIGINT) AS only_category,
            coalesce(CAST(getvariable('max_days') AS BIGINT), 7) AS max_days
 ),
--- Every region's held snapshots. merged_snapshots (one row a date, listing the regions its
--- snapshot holds) is tiny.
+-- Every region's held snapshots of the chart (region_snapshots: a row a held snapshot).
 held AS (
-    SELECT r.region, m.snapshot_date
-    FROM merged_snapshots m, unnest(m.regions) AS r(region), chosen
+    SELECT r.region, r.snapshot_date
+    FROM region_snapshots r, chosen
     WHERE (chosen.only_region IS NULL OR r.region = chosen.only_region)
-      AND (getvariable('date') IS NULL OR m.snapshot_date <= CAST(getvariable('date') AS DATE))
+      AND (getvariable('date') IS NULL OR r.snapshot_date <= CAST(getvariable('date') AS DATE))
 ),
 region_spans AS (
     SELECT region, min(snapshot_date) AS first_date, max(snapshot_date) AS last_date

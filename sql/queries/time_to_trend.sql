@@ -22,6 +22,7 @@
 --
 -- @param region region (default: every region) only this region
 -- @param video video (default: every video) per-region rows of this one video
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH
 -- Each region's first held snapshot.
 region_starts AS (

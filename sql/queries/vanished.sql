@@ -12,6 +12,7 @@
 -- last_charted, vanished_date, days_after_exit, returned_since.
 --
 -- @param region region (default: every region) only videos that were on this region's chart
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT CAST(getvariable('region') AS VARCHAR) AS only_region
 ),

@@ -24,6 +24,7 @@
 -- comment_count, arrival, still_on_chart.
 --
 -- @param video video (default: required) the video's id
+-- @param category category (default: all, the general chart) the chart: a category id such as 25 for the region's chart of that category
 WITH chosen AS (
     SELECT coalesce(CAST(getvariable('video') AS VARCHAR),
                     error('video_history needs a video: --param video=ID (an 11-character id)'))

@@ -25,10 +25,12 @@ use trendlake::pipeline::{MergeStatus, RegionStatus, RunReport};
 pub const EXTENSION: &str = ".prom";
 
 /// Every region status, in the order written.
-const REGION_STATUSES: [RegionStatus; 3] = [
+const REGION_STATUSES: [RegionStatus; 5] = [
     RegionStatus::Ok,
     RegionStatus::Failed,
     RegionStatus::NotCommitted,
+    RegionStatus::NoChart,
+    RegionStatus::KnownNoChart,
 ];
 
 /// Every merge status, in the order written.
@@ -44,7 +46,11 @@ const MERGE_STATUSES: [MergeStatus; 5] = [
 /// to the lists above.
 const _: fn(RegionStatus, MergeStatus) = |region, merge| {
     match region {
-        RegionStatus::Ok | RegionStatus::Failed | RegionStatus::NotCommitted => {}
+        RegionStatus::Ok
+        | RegionStatus::Failed
+        | RegionStatus::NotCommitted
+        | RegionStatus::NoChart
+        | RegionStatus::KnownNoChart => {}
     }
     match merge {
         MergeStatus::Merged
@@ -96,7 +102,7 @@ pub struct Figures {
     pub track_ms: u128,
     pub merge_ms: u128,
     /// Regions by status, in [`REGION_STATUSES`]' order.
-    pub regions: [(RegionStatus, usize); 3],
+    pub regions: [(RegionStatus, usize); 5],
     pub rows_committed: usize,
     /// The tracking stage's videos by outcome, in [`TRACKED_OUTCOMES`]' order.
     pub tracked: [(&'static str, usize); 4],
@@ -258,7 +264,7 @@ pub fn render(night: &Night, previous_success: Option<f64>) -> String {
         .collect();
     text.family(
         "trendlake_last_run_regions",
-        "Regions of the last run by status: ok (committed), failed (not fetched), not_committed (fetched, but the commit failed).",
+        "Charts of the last run (each region's general chart, and its category charts with --categories) by status: ok (committed), failed (not fetched), not_committed (fetched, but the commit failed), no_chart (a category chart the API does not have), known_no_chart (not asked: the API had none when last asked).",
         &regions,
     );
     text.gauge(
@@ -366,6 +372,8 @@ mod tests {
                     (RegionStatus::Ok, 2),
                     (RegionStatus::Failed, 1),
                     (RegionStatus::NotCommitted, 0),
+                    (RegionStatus::NoChart, 0),
+                    (RegionStatus::KnownNoChart, 0),
                 ],
                 rows_committed: 400,
                 tracked: [
@@ -404,11 +412,13 @@ trendlake_last_run_stage_duration_seconds{stage=\"fetch\"} 110.5
 trendlake_last_run_stage_duration_seconds{stage=\"write\"} 4.25
 trendlake_last_run_stage_duration_seconds{stage=\"track\"} 2.75
 trendlake_last_run_stage_duration_seconds{stage=\"merge\"} 10
-# HELP trendlake_last_run_regions Regions of the last run by status: ok (committed), failed (not fetched), not_committed (fetched, but the commit failed).
+# HELP trendlake_last_run_regions Charts of the last run (each region's general chart, and its category charts with --categories) by status: ok (committed), failed (not fetched), not_committed (fetched, but the commit failed), no_chart (a category chart the API does not have), known_no_chart (not asked: the API had none when last asked).
 # TYPE trendlake_last_run_regions gauge
 trendlake_last_run_regions{status=\"ok\"} 2
 trendlake_last_run_regions{status=\"failed\"} 1
 trendlake_last_run_regions{status=\"not_committed\"} 0
+trendlake_last_run_regions{status=\"no_chart\"} 0
+trendlake_last_run_regions{status=\"known_no_chart\"} 0
 # HELP trendlake_last_run_rows_committed Chart entries the last run committed to the lake.
 # TYPE trendlake_last_run_rows_committed gauge
 trendlake_last_run_rows_committed 400
@@ -466,6 +476,8 @@ trendlake_last_run_merge_status{status=\"pending\"} 0
                 "trendlake_last_run_regions{status=\"ok\"} 0",
                 "trendlake_last_run_regions{status=\"failed\"} 0",
                 "trendlake_last_run_regions{status=\"not_committed\"} 0",
+                "trendlake_last_run_regions{status=\"no_chart\"} 0",
+                "trendlake_last_run_regions{status=\"known_no_chart\"} 0",
                 "trendlake_last_run_rows_committed 0",
                 "trendlake_last_run_tracked_videos{outcome=\"returned\"} 0",
                 "trendlake_last_run_tracked_videos{outcome=\"vanished\"} 0",

@@ -230,6 +230,25 @@ pub struct FetchArgs {
     /// Quota units tracking may spend at most (default: what the charts left of --quota-budget).
     #[arg(long, env = "TRENDLAKE_TRACK_BUDGET", value_name = "N")]
     pub track_budget: Option<u32>,
+    /// Category charts besides each region's general chart: none, assignable (every category
+    /// videoCategories.list marks assignable, 1 unit a region to list), or ids such as
+    /// 10,17,20,24,25.
+    #[arg(
+        long,
+        env = "TRENDLAKE_CATEGORIES",
+        default_value = "none",
+        value_name = "WHICH"
+    )]
+    pub categories: trendlake::chart::Categories,
+    /// A category chart the API did not have is asked for again after this many days (0: every
+    /// night).
+    #[arg(
+        long,
+        env = "TRENDLAKE_RECHECK_DAYS",
+        default_value_t = 7,
+        value_name = "DAYS"
+    )]
+    pub recheck_days: u32,
 }
 
 /// Where the lake is.
@@ -488,6 +507,10 @@ pub struct DemoArgs {
     /// Requests in flight at most.
     #[arg(long, default_value_t = 9, value_name = "N")]
     pub concurrency: usize,
+    /// Category charts besides each region's general chart, as `run --categories` takes them
+    /// (none, assignable, or ids).
+    #[arg(long, default_value = "10,17,20,24,25", value_name = "WHICH")]
+    pub categories: trendlake::chart::Categories,
 }
 
 #[cfg(feature = "fake-api")]
@@ -583,8 +606,20 @@ async fn night(
     if job.only_missing {
         let present = pipeline::present_regions(&lake, job.snapshot.date).await?;
         job.snapshot.track.only_if_missing = true;
-        job.snapshot.regions.retain(|r| !present.contains(r));
-        if job.snapshot.regions.is_empty() {
+        if job.snapshot.categories.any() {
+            // Category charts are known only once the regions' categories are listed: the run
+            // lists them and leaves out every chart the snapshot holds.
+            job.snapshot.present = present;
+        } else {
+            job.snapshot.regions.retain(|r| !present.contains(r));
+        }
+        if job.snapshot.categories.any() {
+            logging::notice(&format!(
+                "{}: fetching the charts the snapshot lacks ({} held already)",
+                job.snapshot.date,
+                job.snapshot.present.len()
+            ));
+        } else if job.snapshot.regions.is_empty() {
             logging::notice(&format!(
                 "{}: every requested region is already in the snapshot; nothing to fetch",
                 job.snapshot.date

@@ -217,6 +217,9 @@ fn job(
             client: client(fetch)?,
             clock: Clock::System,
             track,
+            categories: fetch.categories.clone(),
+            recheck_days: fetch.recheck_days,
+            present: Vec::new(),
         },
         lake: lake.to_string(),
         warehouse,
@@ -261,6 +264,7 @@ pub fn demo_settings(args: super::DemoArgs) -> Result<crate::demo::DemoSettings>
         regions: parse_regions(&args.regions)?,
         seed: args.seed,
         concurrency: args.concurrency.max(1),
+        categories: args.categories,
     })
 }
 

@@ -148,7 +148,8 @@ async fn a_copied_lake_merges_nothing_new_and_a_changed_snapshot_is_still_notice
     assert_eq!(entries(&s.warehouse()), "BigInt(1400)");
 }
 
-/// A snapshot's bytes rewritten as a trendlake of schema version `version` would write them.
+/// A snapshot's bytes rewritten as a trendlake of schema version `version` would write them
+/// (version 1: the columns before `chart_category`, which a general-chart-only file can drop).
 fn with_version(snapshot: &[u8], version: &str) -> Vec<u8> {
     use parquet::arrow::ArrowWriter;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -164,12 +165,16 @@ fn with_version(snapshot: &[u8], version: &str) -> Vec<u8> {
             version.to_string(),
         )]))
         .build();
+    let schema = match version {
+        "1" => trendlake::record::schema_v1(),
+        _ => trendlake::record::schema(),
+    };
     let mut out = Vec::new();
-    let mut writer =
-        ArrowWriter::try_new(&mut out, trendlake::record::schema(), Some(props)).unwrap();
+    let mut writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(props)).unwrap();
     for batch in reader {
         let batch = batch.unwrap();
-        let batch = batch.with_schema(trendlake::record::schema()).unwrap();
+        let columns = batch.columns()[..schema.fields().len()].to_vec();
+        let batch = arrow::array::RecordBatch::try_new(schema.clone(), columns).unwrap();
         writer.write(&batch).unwrap();
     }
     writer.close().unwrap();
@@ -262,7 +267,7 @@ async fn a_newer_snapshot_or_manifest_is_refused_and_left_alone(at: At<'_>) {
     assert_exit(&at.run(&api, D3, "JP,KR", &[]).await, 0);
     let key = format!("videos/snapshot_date={D3}/videos.parquet");
     let good = at.objects().await[&key].clone();
-    at.put(&key, with_version(&good, "2")).await;
+    at.put(&key, with_version(&good, "3")).await;
     let before = at.objects().await;
     let wh = std::fs::read(at.s.warehouse()).unwrap();
     let requests = api.requests();
@@ -286,8 +291,8 @@ async fn a_newer_snapshot_or_manifest_is_refused_and_left_alone(at: At<'_>) {
         let err = stderr(&out);
         for needle in [
             shown.as_str(),
-            "schema version 2",
-            "newer than 1",
+            "schema version 3",
+            "newer than 2",
             "upgrade trendlake",
         ] {
             assert!(err.contains(needle), "{command}: {needle:?} in {err}");
@@ -424,6 +429,11 @@ async fn two_replays_of_a_simulated_night_keep_both_run_reports() {
             .join(format!("lake/raw/snapshot_date={D3}/region=JP")),
     )
     .unwrap()
+    .filter(|e| {
+        // `demo` fetches category charts too: their directories sit beside the runs'.
+        let e = e.as_ref().unwrap();
+        e.file_name().to_string_lossy().starts_with("run=")
+    })
     .collect();
     assert_eq!(
         raw.len(),
@@ -750,7 +760,11 @@ async fn a_lake_written_before_lineage_stays_readable_checkable_and_rebuildable(
         "{}",
         stderr(&out)
     );
-    assert_eq!(read_parquet(&s.snapshot_file(D3)).1, rows);
+    // Rebuilt as a version-2 file: the same rows, each on its region's general chart.
+    assert_eq!(
+        read_parquet(&s.snapshot_file(D3)).1,
+        trendlake::record::upgrade_v1(rows).unwrap()
+    );
     let lineage =
         trendlake::lake::codec::decode_snapshot(std::fs::read(s.snapshot_file(D3)).unwrap().into())
             .unwrap()

@@ -1,15 +1,22 @@
 //! The lake as analysts read it: the example notebook (`examples/trends.ipynb`) executed top to
-//! bottom, pyarrow and pandas, and PySpark in local mode, each against a lake the real binary
-//! built, and each compared with what trendlake itself reports. The Python side runs in the
-//! project's virtualenv (`.ci/venv`, found by [`venv`]); a missing package, or a missing Java for
-//! Spark, fails the test with what to do, never skips it.
+//! bottom, pyarrow and pandas, DuckDB and Polars, and PySpark in local mode, each against a lake
+//! the real binary built, and each compared with what trendlake itself reports; also against a
+//! lake of both snapshot schema versions (version-1 files, without `chart_category`, beside
+//! version-2 ones). The Python side runs in the project's virtualenv (`.ci/venv`, found by
+//! [`venv`]); a missing package, or a missing Java for Spark, fails the test with what to do,
+//! never skips it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use arrow::array::RecordBatch;
 use serde_json::Value;
+use trendlake::commit::CommitRecord;
+use trendlake::lake::Lineage;
+use trendlake::lake::codec::{TableFormat, decode_snapshot, encode_table, footer};
+use trendlake::record::schema_v1;
 
 use crate::support::*;
 
@@ -592,4 +599,292 @@ fn a_warehouse_timestamp_and_a_lake_timestamp_join_and_concatenate_in_any_time_z
         got["hours"],
         serde_json::json!({"duckdb": 3, "lake": 3, "utc": 3})
     );
+}
+
+/// The nights the mixed lake has as schema version 1 ([`rewrite_as_version_1`]): the demo's first
+/// two.
+const V1_DATES: [&str; 2] = ["2026-11-11", "2026-11-12"];
+
+/// The snapshot format as trendlake wrote it before category charts: schema version 1, every
+/// column but `chart_category`.
+const VERSION_1: TableFormat = TableFormat {
+    schema: schema_v1,
+    version: 1,
+    small_columns: &[],
+    older: &[],
+};
+
+/// Rewrite `date`'s snapshot in `lake` as a trendlake before category charts wrote it: its general
+/// charts only (keys without `/`), without `chart_category`, in a version-1 file naming their
+/// sources; the date's commit record replaced by the new file's, and what such a night never had
+/// (its chart catalogue, the category charts' raw pages) removed. Returns the general charts as
+/// the version-2 file held them, by key.
+fn rewrite_as_version_1(lake: &Path, date: &str) -> BTreeMap<String, RecordBatch> {
+    let file = lake.join(format!("videos/snapshot_date={date}/videos.parquet"));
+    let decoded = decode_snapshot(std::fs::read(&file).unwrap().into()).unwrap();
+    assert!(
+        decoded.regions.keys().any(|k| k.contains('/')),
+        "{date} has category charts to drop: {:?}",
+        decoded.regions.keys()
+    );
+    let general: BTreeMap<String, RecordBatch> = decoded
+        .regions
+        .into_iter()
+        .filter(|(key, _)| !key.contains('/'))
+        .collect();
+    let v1: Vec<RecordBatch> = general
+        .values()
+        .map(|batch| {
+            let n = batch.num_columns();
+            assert_eq!(batch.schema().field(n - 1).name(), "chart_category");
+            RecordBatch::try_new(schema_v1(), batch.columns()[..n - 1].to_vec()).unwrap()
+        })
+        .collect();
+    let lineage: Lineage = decoded
+        .lineage
+        .into_iter()
+        .filter(|(key, _)| general.contains_key(key))
+        .collect();
+    assert_eq!(
+        lineage.len(),
+        general.len(),
+        "every general chart has its source"
+    );
+    let encoded = encode_table(&VERSION_1, &v1, &lineage).unwrap();
+    std::fs::write(&file, &encoded.bytes).unwrap();
+
+    let records = lake.join(format!("_commits/snapshot_date={date}"));
+    let old = records.join(format!("{}.json", decoded.content_sha256));
+    let mut record: CommitRecord = serde_json::from_slice(&std::fs::read(&old).unwrap()).unwrap();
+    std::fs::remove_dir_all(&records).unwrap();
+    std::fs::create_dir(&records).unwrap();
+    record.regions.retain(|key, _| general.contains_key(key));
+    record.rows = v1.iter().map(RecordBatch::num_rows).sum();
+    record.content_sha256 = encoded.content_sha256.clone();
+    std::fs::write(
+        records.join(format!("{}.json", encoded.content_sha256)),
+        serde_json::to_vec_pretty(&record).unwrap(),
+    )
+    .unwrap();
+
+    std::fs::remove_dir_all(lake.join(format!("_charts/snapshot_date={date}"))).unwrap();
+    let raw = lake.join(format!("raw/snapshot_date={date}"));
+    for region in std::fs::read_dir(&raw).unwrap() {
+        let region = region.unwrap().path();
+        for chart in std::fs::read_dir(&region).unwrap() {
+            let chart = chart.unwrap().path();
+            let name = chart.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("category=") {
+                std::fs::remove_dir_all(&chart).unwrap();
+            }
+        }
+    }
+    general
+}
+
+/// The schema version a snapshot's footer names, and the file decoded.
+fn snapshot_version(file: &Path) -> (u32, trendlake::lake::Decoded) {
+    let (meta, _) = read_parquet(file);
+    let version = footer(&meta).unwrap().schema_version;
+    let decoded = decode_snapshot(std::fs::read(file).unwrap().into()).unwrap();
+    (version, decoded)
+}
+
+/// Every chart's rows per snapshot date and `chart_category` in `warehouse`'s `all_chart_entries`.
+fn charts(warehouse: &Path) -> BTreeMap<String, BTreeMap<String, i64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for row in query(
+        warehouse,
+        "SELECT snapshot_date, chart_category, count(*) AS n FROM all_chart_entries GROUP BY ALL",
+    ) {
+        out.entry(row["snapshot_date"].as_str().unwrap().to_string())
+            .or_default()
+            .insert(
+                row["chart_category"].as_str().unwrap().to_string(),
+                row["n"].as_i64().unwrap(),
+            );
+    }
+    out
+}
+
+/// `trendlake COMMAND --lake LAKE --warehouse WAREHOUSE EXTRA…`; must exit 0. Returns stderr.
+fn lake_cmd(command: &str, lake: &Path, warehouse: &Path, extra: &[&str]) -> String {
+    let mut args: Vec<String> = vec![
+        command.into(),
+        "--lake".into(),
+        lake.display().to_string(),
+        "--warehouse".into(),
+        warehouse.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let out = trendlake_blocking(&args);
+    assert_exit(&out, 0);
+    stderr(&out)
+}
+
+/// A lake of both schema versions, as one written before category charts and run on since: the
+/// demo's first two nights rewritten as version-1 files (general charts, no `chart_category`), the
+/// eight after them version 2 with category charts. pyarrow, pandas, DuckDB, Polars, Spark and the
+/// notebook read it in one set of columns, `chart_category` null on exactly the version-1 nights'
+/// rows, and their general charts are what trendlake merged; `check` passes, and `rebuild`
+/// rewrites a version-1 night as version 2 with the same rows.
+#[test]
+fn version_1_and_version_2_snapshots_read_side_by_side_in_every_reader() {
+    let python = python(&["pyarrow", "pandas", "duckdb", "polars", "pyspark"]);
+    assert_java();
+    let demo = Demo::new();
+    let lake = demo.lake();
+    let mut general = BTreeMap::new();
+    for date in V1_DATES {
+        general.insert(date, rewrite_as_version_1(&lake, date));
+        let file = lake.join(format!("videos/snapshot_date={date}/videos.parquet"));
+        // trendlake reads the version-1 file as the general charts it held.
+        let (version, decoded) = snapshot_version(&file);
+        assert_eq!(version, 1);
+        assert_eq!(decoded.regions, general[date], "{date}");
+        assert_eq!(decoded.regions.len(), DEMO_REGIONS);
+    }
+
+    // A warehouse merged from the mixed lake, which check finds consistent with it.
+    let warehouse = demo.dir.path().join("mixed.duckdb");
+    let merged = lake_cmd("merge", &lake, &warehouse, &[]);
+    assert!(
+        merged.contains("merged 10 snapshot(s), 38754 chart entries"),
+        "{merged}"
+    );
+    let agree = "the lake and the warehouse agree; no problems";
+    let checked = lake_cmd("check", &lake, &warehouse, &[]);
+    assert!(checked.contains(agree), "{checked}");
+    let expected = nights(&warehouse);
+    assert_eq!(expected.len(), 10);
+    assert!(
+        expected.values().all(|n| n["rows"] == 1800),
+        "nine general charts of 200 a night: {expected:?}"
+    );
+    let mut expected_charts = charts(&warehouse);
+    assert_eq!(expected_charts.len(), 10);
+    for (date, by_category) in expected_charts.iter_mut() {
+        assert_eq!(by_category.get("all"), Some(&1800), "{date}");
+        if V1_DATES.contains(&date.as_str()) {
+            // A version-1 night is its general charts, which the lake leaves without a category.
+            assert_eq!(by_category.len(), 1, "{date}: {by_category:?}");
+            let rows = by_category.remove("all").unwrap();
+            by_category.insert("null".into(), rows);
+        } else {
+            // A version-2 night of the demo: the general charts and the five categories'.
+            let categories: Vec<&str> = by_category.keys().map(String::as_str).collect();
+            assert_eq!(categories, ["10", "17", "20", "24", "25", "all"], "{date}");
+        }
+    }
+    let (mut v1_rows, mut general_rows, mut category_rows) = (0, 0, 0);
+    for (category, n) in expected_charts.values().flatten() {
+        match category.as_str() {
+            "null" => v1_rows += n,
+            "all" => general_rows += n,
+            _ => category_rows += n,
+        }
+    }
+    assert_eq!(
+        (v1_rows, general_rows, category_rows),
+        (2 * 1800, 8 * 1800, 20754),
+        "rows of the version-1 nights, of the version-2 nights' general charts, of category charts"
+    );
+    let expected_charts = serde_json::to_value(&expected_charts).unwrap();
+    let expected_nights = serde_json::to_value(&expected).unwrap();
+    let mut columns: Vec<String> = trendlake::record::schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(columns.last().map(String::as_str), Some("chart_category"));
+    columns.push("snapshot_date".into());
+    let columns = serde_json::to_value(&columns).unwrap();
+
+    let videos = lake.join("videos");
+    let pandas = run_json(
+        &python,
+        &[
+            script("read_lake_pandas.py").as_os_str(),
+            videos.as_os_str(),
+        ],
+        &[],
+    );
+    let engines = run_json(
+        &python,
+        &[
+            script("read_lake_duckdb_polars.py").as_os_str(),
+            videos.as_os_str(),
+        ],
+        &[],
+    );
+    let spark = run_json(
+        &python,
+        &[script("read_lake_spark.py").as_os_str(), videos.as_os_str()],
+        &[("SPARK_LOCAL_IP", Path::new("127.0.0.1"))],
+    );
+    let readers = [
+        ("pyarrow_hive", &pandas["pyarrow_hive"]),
+        ("pyarrow", &pandas["pyarrow"]),
+        ("pandas", &pandas["pandas"]),
+        ("pandas_default", &pandas["pandas_default"]),
+        ("duckdb", &engines["duckdb"]),
+        ("polars", &engines["polars"]),
+        ("spark", &spark),
+    ];
+    for (reader, got) in readers {
+        assert_eq!(got["columns"], columns, "{reader}: the columns");
+        assert_eq!(got["rows"], 10 * 1800, "{reader}: the general charts' rows");
+        assert_eq!(got["per_date"], expected_nights, "{reader}: per date");
+        assert_eq!(got["charts"], expected_charts, "{reader}: every chart");
+    }
+    assert_eq!(spark["with_schema_rows"], 10 * 1800);
+    assert_eq!(spark["types"]["chart_category"], "StringType");
+
+    // The notebook, on the same lake and warehouse.
+    let check = execute_notebook(&lake, &warehouse);
+    assert_nights(&check, &expected);
+    assert_eq!(check["gaps"], serde_json::json!([]));
+    let days = assert_movers(&check, &warehouse);
+    assert_eq!(days.len(), DEMO_REGIONS);
+
+    // rebuild replays a version-1 night's general charts from the raw pages its file names and
+    // writes it as version 2: the same rows, on the general charts.
+    let date = V1_DATES[0];
+    let out = lake_cmd("rebuild", &lake, &warehouse, &["--date", date]);
+    assert!(
+        out.contains(&format!(
+            "{date}: rebuilt {DEMO_REGIONS} region(s), 1800 rows"
+        )),
+        "{out}"
+    );
+    let file = lake.join(format!("videos/snapshot_date={date}/videos.parquet"));
+    let (version, rebuilt) = snapshot_version(&file);
+    assert_eq!(version, 2);
+    assert_eq!(rebuilt.regions, general[date]);
+    assert_eq!(
+        rebuilt.lineage.keys().collect::<Vec<_>>(),
+        general[date].keys().collect::<Vec<_>>()
+    );
+    let checked = lake_cmd("check", &lake, &warehouse, &[]);
+    assert!(checked.contains(agree), "{checked}");
+    assert_eq!(nights(&warehouse), expected);
+    let after = run_json(
+        &python,
+        &[
+            script("read_lake_duckdb_polars.py").as_os_str(),
+            videos.as_os_str(),
+        ],
+        &[],
+    );
+    for reader in ["duckdb", "polars"] {
+        assert_eq!(
+            after[reader]["charts"][date],
+            serde_json::json!({"all": 1800})
+        );
+        assert_eq!(
+            after[reader]["charts"][V1_DATES[1]],
+            serde_json::json!({"null": 1800})
+        );
+        assert_eq!(after[reader]["per_date"], expected_nights, "{reader}");
+    }
 }

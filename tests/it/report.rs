@@ -35,7 +35,15 @@ pub fn report_history() -> &'static ReportHistory {
 }
 
 async fn build() -> ReportHistory {
-    let (scratch, _) = run_nights("report-history", date(FIRST), date(LAST), date(MISSING)).await;
+    // With two category charts a night, for the report's "category charts" panel.
+    let (scratch, _) = run_nights(
+        "report-history",
+        date(FIRST),
+        date(LAST),
+        date(MISSING),
+        &["--categories", "10,25"],
+    )
+    .await;
     // The scratch's TempDir would remove the files when dropped; the history outlives it.
     let kept = scratch.dir.keep();
     ReportHistory {

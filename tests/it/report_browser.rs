@@ -222,6 +222,7 @@ const EXTRACT: &str = r#"(() => {
     entries: data('tr[data-panel="new_entries"]'),
     dropouts: data('tr[data-panel="dropouts"]'),
     afterlife: data('tr[data-panel="afterlife"]'),
+    categories: data('tr[data-panel="category_leaders"]'),
     points: data('svg.bump [data-point]'),
     survival: data('svg.survival circle'),
     survivalCharts: document.querySelectorAll('svg.survival').length,
@@ -414,6 +415,34 @@ async fn the_report_in_chromium_shows_every_region_the_query_numbers_and_loads_n
             .iter()
             .any(|r| r["observed_1d"].as_i64().unwrap() > 0),
         "the history tracked videos after their exits: {afterlife:?}"
+    );
+    // Category charts: per region, each category chart held on the date with its first three
+    // videos, as `category_leaders` gives them.
+    let leaders = query_json(wh, "category_leaders", &[d.clone(), "top=3".into()]).await;
+    let cols = [
+        "region",
+        "category_id",
+        "rank",
+        "video_id",
+        "view_count",
+        "on_general_chart",
+    ];
+    let want: Vec<Vec<String>> = project(&leaders, &cols);
+    let got: Vec<Vec<String>> = project(
+        dom["categories"].as_array().unwrap(),
+        &[
+            "region",
+            "category",
+            "rank",
+            "videoId",
+            "views",
+            "onGeneral",
+        ],
+    );
+    assert_eq!(got, want);
+    assert!(
+        leaders.len() >= 2 * 3,
+        "the history holds category charts: {leaders:?}"
     );
     let trajectory = query_json(
         wh,

@@ -10,7 +10,8 @@ line) run one by one through spark.sql, exactly as printed. Then:
 - `before_sync`: the table's row count right after its CREATE, before the partitions are synced;
 - `partitions`: SHOW PARTITIONS after the whole script;
 - `groups`: rows, summed view_count, shown like counts and the latest fetched_at (in epoch
-  microseconds) per snapshot_date and region, from the table;
+  microseconds) per snapshot_date and region of the general charts (`chart_category` `all`, or
+  null in a file of schema version 1), from the table;
 - `declared` and `inferred`: the table's columns and types as the DDL declared them, and as Spark
   infers them from the Parquet files under VIDEOS_DIR (nullability aside);
 - then FORGET_DATE's directory is moved into TRASH_DIR (as `trendlake forget` moves it), the whole
@@ -55,6 +56,7 @@ GROUPS = f"""
            count(like_count) AS likes_shown,
            unix_micros(max(fetched_at)) AS last_fetched_us
     FROM {table}
+    WHERE coalesce(chart_category, 'all') = 'all'
     GROUP BY snapshot_date, region
     ORDER BY snapshot_date, region
 """

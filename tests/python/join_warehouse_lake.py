@@ -1,5 +1,6 @@
 """A warehouse timestamp and a lake timestamp, side by side in Polars and pandas, the way the
-docs/notebooks.md and the notebook open DuckDB (session time zone UTC); run under any TZ.
+docs/notebooks.md and the notebook open DuckDB (session time zone UTC) and read the lake (its
+general charts, as `chart_entries` holds them); run under any TZ.
 
     join_warehouse_lake.py LAKE/videos WAREHOUSE
 
@@ -10,6 +11,7 @@ of the first entry's `fetched_at` from DuckDB, from the lake and in UTC.
 
 import json
 import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -23,8 +25,16 @@ wh.execute("SET TimeZone = 'UTC'")
 entries = wh.sql(
     "SELECT snapshot_date, region, video_id, fetched_at, hour(fetched_at) AS h FROM chart_entries"
 ).pl()
+# As docs/notebooks.md reads the lake: files of schema version 1 and 2 in the newest file's columns
+# (a version-1 file's chart_category null), the general charts only, as chart_entries holds.
 lake = (
-    pl.scan_parquet(f"{videos}/**/*.parquet", hive_partitioning=True)
+    pl.scan_parquet(
+        f"{videos}/**/*.parquet",
+        hive_partitioning=True,
+        schema=pl.read_parquet_schema(max(Path(videos).glob("*/*.parquet"))),
+        missing_columns="insert",
+    )
+    .filter(pl.col("chart_category").fill_null("all") == "all")
     .select(*KEY, "fetched_at")
     .collect()
 )

@@ -61,6 +61,11 @@ pub enum ProblemKind {
     WarehouseRowCountMismatch,
     /// A warehouse date whose lake file is gone.
     OrphanDate,
+    /// A category chart the night's chart catalogue says was fetched and committed, which the
+    /// date's snapshot lacks (not a chart the API does not have: those are listed apart).
+    ChartMissing,
+    /// A chart catalogue (`_charts/`) that cannot be read.
+    UnreadableCatalogue,
 }
 
 impl ProblemKind {
@@ -80,6 +85,8 @@ impl ProblemKind {
             Self::NotMerged => "not_merged",
             Self::WarehouseRowCountMismatch => "warehouse_row_count_mismatch",
             Self::OrphanDate => "orphan_date",
+            Self::ChartMissing => "chart_missing",
+            Self::UnreadableCatalogue => "unreadable_catalogue",
         }
     }
 }
@@ -131,6 +138,19 @@ pub struct Orphan {
 pub struct Report {
     pub problems: Vec<Problem>,
     pub orphans: Vec<Orphan>,
+    /// Category charts the API did not have on a night (by the night's latest chart catalogue):
+    /// not missing snapshots, so not problems.
+    pub no_chart: Vec<NoChart>,
+}
+
+/// A category chart the API did not have on a night (stable serde names).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NoChart {
+    pub snapshot_date: NaiveDate,
+    pub region: String,
+    pub category: u32,
+    /// `no_chart` (asked that night) or `known_no_chart` (not asked: none when last asked).
+    pub status: crate::catalogue::ChartStatus,
 }
 
 /// What `check --prune` removed and kept.
@@ -146,6 +166,9 @@ pub struct Pruned {
 #[derive(Debug, serde::Deserialize)]
 struct ReportedRegion {
     region: String,
+    /// Absent in reports written before category charts: the general chart.
+    #[serde(default)]
+    category: Option<String>,
     status: String,
     rows: usize,
 }
@@ -184,6 +207,7 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
     // The tracking stage's files: each date's `tracked` file, and each run's lookups.
     let mut tracked_dates = Vec::new();
     let mut lookups: BTreeMap<(NaiveDate, String), Vec<ObjectMeta>> = BTreeMap::new();
+    let mut catalogue_dates = BTreeSet::new();
     for Listed { parts, meta } in &objects {
         let shown = lake.display(&meta.location);
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
@@ -216,6 +240,9 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
                     .entry(partition_date(d).expect("checked"))
                     .or_default()
                     .push(meta.clone());
+            }
+            ["_charts", d, file] if partition_date(d).is_some() && file.ends_with(".json") => {
+                catalogue_dates.insert(partition_date(d).expect("checked"));
             }
             ["_runs", d, file] if partition_date(d).is_some() && file.ends_with(".json") => {
                 reports
@@ -310,6 +337,16 @@ pub async fn check(lake: &Lake, warehouse: &Path) -> Result<Report> {
             Err(e) => return Err(e.into()),
         };
         let reported = reported_rows(lake, reports.get(&date)).await?;
+        if catalogue_dates.contains(&date) {
+            check_charts(
+                lake,
+                date,
+                &snapshot.regions,
+                &mut report.no_chart,
+                problems,
+            )
+            .await?;
+        }
         for (region, batch) in &snapshot.regions {
             let rows = batch.num_rows();
             let subject = format!("{date} {region}");
@@ -718,6 +755,51 @@ fn verify_legacy(
     });
 }
 
+/// The category charts of `date` against its chart catalogues: each the night's latest word says
+/// was held must be in the snapshot (`charts`, by key); those the API did not have are listed.
+async fn check_charts(
+    lake: &Lake,
+    date: NaiveDate,
+    charts: &BTreeMap<String, arrow::array::RecordBatch>,
+    no_chart: &mut Vec<NoChart>,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    use crate::catalogue::{CatalogueError, ChartStatus};
+    let stored = match crate::catalogue::read_date(lake, date).await {
+        Ok(stored) => stored,
+        Err(CatalogueError::Lake(e)) => return Err(e.into()),
+        Err(e) => {
+            problems.push(Problem {
+                kind: ProblemKind::UnreadableCatalogue,
+                subject: crate::catalogue::dir(date),
+                detail: e.to_string(),
+            });
+            return Ok(());
+        }
+    };
+    let word = crate::catalogue::night_word(stored.iter().map(|s| &s.catalogue));
+    for ((region, category), status) in word {
+        let key = crate::chart::key(&region, &category.to_string());
+        match status {
+            ChartStatus::Ok if !charts.contains_key(&key) => problems.push(Problem {
+                kind: ProblemKind::ChartMissing,
+                subject: format!("{date} {key}"),
+                detail: format!(
+                    "the chart catalogue says the chart was fetched, but the snapshot lacks it (its commit failed, or the file was replaced); `trendlake rebuild --date {date}` restores it if its raw pages were committed, else run the date again with --only-missing"
+                ),
+            }),
+            ChartStatus::NoChart | ChartStatus::KnownNoChart => no_chart.push(NoChart {
+                snapshot_date: date,
+                region,
+                category,
+                status,
+            }),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// For each region, the rows of the newest run report (by start) that committed it.
 async fn reported_rows(
     lake: &Lake,
@@ -736,9 +818,11 @@ async fn reported_rows(
             continue;
         }
         for r in report.regions.into_iter().filter(|r| r.status == "ok") {
-            let entry = newest
-                .entry(r.region)
-                .or_insert((report.started_at, r.rows));
+            let key = crate::chart::key(
+                &r.region,
+                r.category.as_deref().unwrap_or(crate::chart::GENERAL),
+            );
+            let entry = newest.entry(key).or_insert((report.started_at, r.rows));
             if report.started_at >= entry.0 {
                 *entry = (report.started_at, r.rows);
             }

@@ -47,6 +47,9 @@ pub enum Error {
     /// `trendlake report` (or `run --report`) could not make or write the page.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// A chart catalogue (`_charts/`) cannot be read.
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::CatalogueError),
     /// `ddl` cannot write what was asked (a bad table name or location: exit 2).
     #[error(transparent)]
     Ddl(Box<crate::ddl::DdlError>),

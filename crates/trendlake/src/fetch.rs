@@ -24,13 +24,14 @@ use backon::{ExponentialBuilder, Retryable};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::clock::Clock;
 use crate::raw::RawPage;
 use crate::record::ChartAssembler;
 use crate::youtube::client::MAX_RESULTS;
-use crate::youtube::{ApiError, ChartPage, Client, ErrorKind};
+use crate::youtube::model::VideoCategoryListResponse;
+use crate::youtube::{ApiError, Client, ErrorKind};
 
 /// How transient faults are retried.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +112,17 @@ pub struct RegionFetch {
     pub raw: Vec<RawPage>,
 }
 
+/// One region's categories (`videoCategories.list`), as answered.
+#[derive(Debug)]
+pub struct CategoriesFetch {
+    pub region: String,
+    /// The answer and its body as received (for the raw archive), or why there is none.
+    pub outcome: Result<(VideoCategoryListResponse, RawPage), ApiError>,
+    pub requests: u32,
+    pub quota_units: u32,
+    pub retries: u32,
+}
+
 /// Why a region failed, with the page it failed on (1-based; 0 when it never started).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("region {region}, page {page}: {error}")]
@@ -156,17 +168,17 @@ impl Shared {
     /// One call, retried while the fault is transient, within the policy's attempts and the
     /// `deadline`; `Retry-After` is honoured with a floor. `what` names it in logs (`JP` page 2,
     /// `lookup` batch 3).
-    async fn request_with_retries<F, Fut>(
+    async fn request_with_retries<T, F, Fut>(
         &self,
         counters: &Counters,
         what: &str,
         page_no: usize,
         deadline: Instant,
         call: F,
-    ) -> Result<ChartPage, ApiError>
+    ) -> Result<T, ApiError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<ChartPage, ApiError>>,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
     {
         let policy = self.options.retry;
         let backoff = ExponentialBuilder::default()
@@ -195,16 +207,16 @@ impl Shared {
             .await
     }
 
-    /// One `videos.list` call, within the run's quota, concurrency and pace.
-    async fn request<F, Fut>(
+    /// One call, within the run's quota, concurrency and pace.
+    async fn request<T, F, Fut>(
         &self,
         counters: &Counters,
         what: &str,
         call: &F,
-    ) -> Result<ChartPage, ApiError>
+    ) -> Result<T, ApiError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<ChartPage, ApiError>>,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
     {
         let _permit = self
             .permits
@@ -408,14 +420,58 @@ impl Fetcher {
         done
     }
 
-    /// Fetch all `regions`; the result is in the order of `regions`. With a quota budget,
-    /// regions whose complete fetch would not fit are left out before any request is sent.
+    /// The categories of each of `regions` (`videoCategories.list`, one unit a region), with
+    /// titles in `hl`, concurrently under the run's bound; in the order of `regions`. A region
+    /// whose call failed says why and never stops the others.
+    pub async fn categories(&self, regions: &[String], hl: Option<&str>) -> Vec<CategoriesFetch> {
+        use futures::StreamExt;
+        let shared = &self.shared;
+        futures::stream::iter(regions)
+            .map(|region| async move {
+                let counters = Counters::default();
+                let deadline = Instant::now() + shared.options.retry.region_budget;
+                let what = format!("{region} categories");
+                let call = || shared.client.video_categories(region, hl);
+                let answered = shared
+                    .request_with_retries(&counters, &what, 1, deadline, call)
+                    .await;
+                let outcome = answered.map(|(response, body)| {
+                    let raw = RawPage::new(1, shared.clock.now(), response.items.len(), &body);
+                    (response, raw)
+                });
+                if let Err(e) = &outcome {
+                    warn!(region = %region, error = %e, "the region's categories could not be fetched");
+                }
+                CategoriesFetch {
+                    region: region.clone(),
+                    outcome,
+                    requests: counters.sent.into_inner(),
+                    quota_units: counters.quota_units.into_inner(),
+                    retries: counters.retries.into_inner(),
+                }
+            })
+            .buffered(shared.options.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Fetch all `charts` (keys: a region code for its general chart, `JP/25` for a category
+    /// chart; see [`crate::chart`]); the result is in the order of `charts`. With a quota
+    /// budget, charts whose complete fetch would not fit in what the run has left are left out
+    /// before any of their requests is sent, the first ones given first.
     pub async fn charts(&self, regions: &[String]) -> Vec<RegionFetch> {
         let options = self.shared.options;
         let shared = self.shared.clone();
-        let admitted = match options.quota_budget {
-            Some(budget) => (budget / options.pages_per_region().max(1)) as usize,
+        let admitted = match self.units_left() {
+            Some(left) => (left / options.pages_per_region().max(1)) as usize,
             None => regions.len(),
+        };
+        let what = match regions
+            .iter()
+            .any(|k| crate::chart::api_category(k).is_some())
+        {
+            true => "charts",
+            false => "regions",
         };
         let mut results: Vec<Option<RegionFetch>> = regions.iter().map(|_| None).collect();
         // Regions in progress at most: as many as requests may be in flight, so a region's time
@@ -434,7 +490,7 @@ impl Fetcher {
                         error: ApiError::local(
                             ErrorKind::BudgetExhausted,
                             format!(
-                                "left out: --quota-budget {budget} covers {admitted} of {} regions at {} units each",
+                                "left out: --quota-budget {budget} covers {admitted} of {} {what} at {} units each",
                                 regions.len(),
                                 options.pages_per_region()
                             ),
@@ -506,6 +562,10 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
     let per_region = shared.options.per_region;
     let policy = shared.options.retry;
     let counters = Counters::default();
+    let (code, _) = crate::chart::split(&region);
+    // Keys are made from the API's numeric ids (chart::Categories), so this parses.
+    let category: u32 = crate::chart::api_category(&region)
+        .map_or(0, |c| c.parse().expect("a category key is numeric"));
     let mut progress = Progress::new(&region, per_region);
     let mut restarted = false;
     let page_reached = std::sync::atomic::AtomicUsize::new(0);
@@ -524,11 +584,19 @@ async fn fetch_region(shared: &Shared, region: String) -> RegionFetch {
             let token = progress.token.as_deref();
             let response = shared
                 .request_with_retries(&counters, &region, page_no, deadline, || {
-                    shared.client.chart_page(&region, wanted, token)
+                    shared
+                        .client
+                        .category_chart_page(code, category, wanted, token)
                 })
                 .await;
             let response = match response {
                 Ok(r) => r,
+                // A category chart the API does not have is an answer, not a failure: the
+                // caller records it as such.
+                Err(e) if e.kind == ErrorKind::ChartNotFound && category != 0 && page_no == 1 => {
+                    info!(chart = %region, "the API has no such chart");
+                    break Err(fail(page_no, e));
+                }
                 Err(e) if e.kind == ErrorKind::InvalidPageToken && !restarted => {
                     // The chart may have been rebuilt under us; start it over, once.
                     warn!(region = %region, page = page_no, "page token rejected; restarting the region from page 1");

@@ -9,6 +9,8 @@
 //! verifies the chain; `ddl` writes the DDL that registers the lake in other engines. `fsutil`
 //! holds the local file steps (locks, files replaced whole).
 
+pub mod catalogue;
+pub mod chart;
 pub mod check;
 pub mod clock;
 pub mod commit;

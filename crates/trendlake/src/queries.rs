@@ -44,6 +44,8 @@ macro_rules! library {
 pub const NAMED_QUERIES: &[NamedQuery] = library![
     "afterlife",
     "afterlife_videos",
+    "category_charts",
+    "category_leaders",
     "category_mix",
     "channel_leaderboard",
     "coverage",
@@ -62,6 +64,23 @@ pub const NAMED_QUERIES: &[NamedQuery] = library![
     "top_movers",
     "vanished",
     "video_history",
+];
+
+/// The parameter every named query takes: the chart, by category (`all`: the general chart).
+pub const CATEGORY_PARAM: &str = "category";
+
+/// The warehouse's views that read the chart the session's `category` variable names
+/// (sql/views.sql): a query reading entries through them answers for that chart.
+pub const CATEGORY_VIEWS: &[&str] = &[
+    "chart_entries",
+    "region_snapshots",
+    "chart",
+    "video_days",
+    "chart_exits",
+    "exit_gains",
+    "chart_exits_between",
+    "exit_gains_between",
+    "vanished_videos",
 ];
 
 /// The named query called `name`.
@@ -93,6 +112,9 @@ pub enum ParamKind {
     Video,
     /// Any text, trimmed, bound as a `VARCHAR`.
     Text,
+    /// A chart: `all` (the general chart) or a category id such as `25`, bound as a `VARCHAR`
+    /// (`chart_category` in the tables).
+    Category,
 }
 
 impl ParamKind {
@@ -103,6 +125,7 @@ impl ParamKind {
             "region" => Self::Region,
             "video" => Self::Video,
             "text" => Self::Text,
+            "category" => Self::Category,
             _ => return None,
         })
     }
@@ -115,6 +138,7 @@ impl ParamKind {
             Self::Region => "region",
             Self::Video => "video",
             Self::Text => "text",
+            Self::Category => "category",
         }
     }
 }
@@ -489,6 +513,15 @@ fn parse_value(kind: ParamKind, raw: &str) -> Result<Value, &'static str> {
             }
         }
         ParamKind::Text => Ok(Value::Text(v.to_string())),
+        ParamKind::Category => {
+            if v.eq_ignore_ascii_case(crate::chart::GENERAL) {
+                return Ok(Value::Text(crate::chart::GENERAL.to_string()));
+            }
+            match v.parse::<u32>() {
+                Ok(id) if id > 0 => Ok(Value::Text(id.to_string())),
+                _ => Err("`all` (the general chart) or a category id such as 25"),
+            }
+        }
     }
 }
 
@@ -513,13 +546,25 @@ mod tests {
             assert!(!q.description().is_empty(), "{}: no description", q.name);
             let params = q.params().unwrap_or_else(|e| panic!("{e}"));
             for p in &params {
+                // `category` may be read through the views that pick one chart a region.
+                let through_views = p.name == CATEGORY_PARAM
+                    && CATEGORY_VIEWS.iter().any(|v| {
+                        q.sql.contains(&format!(" {v} ")) || q.sql.contains(&format!(" {v}("))
+                    });
                 assert!(
-                    q.sql.contains(&format!("getvariable('{}')", p.name)),
+                    q.sql.contains(&format!("getvariable('{}')", p.name)) || through_views,
                     "{}: declares {} but never reads it",
                     q.name,
                     p.name
                 );
             }
+            assert!(
+                params
+                    .iter()
+                    .any(|p| p.name == CATEGORY_PARAM && p.kind == ParamKind::Category),
+                "{}: every named query takes `category`",
+                q.name
+            );
             // Every variable the SQL reads is declared, so no parameter goes unlisted.
             for (i, _) in q.sql.match_indices("getvariable('") {
                 let name = &q.sql[i + 13..];
@@ -715,6 +760,8 @@ mod tests {
             taking,
             [
                 "afterlife",
+                "category_charts",
+                "category_leaders",
                 "cross_region",
                 "dropouts",
                 "engagement",

@@ -2,7 +2,8 @@
 //! that history can be re-derived when a parser is fixed (`trendlake rebuild`), without the API.
 //!
 //! Layout: every run writes under a directory no other run writes,
-//! `raw/snapshot_date=D/region=R/run=<run id>/`: its `page-N.json.gz`, then `manifest.json` last
+//! `raw/snapshot_date=D/region=R/run=<run id>/` for a region's general chart and
+//! `raw/snapshot_date=D/region=R/category=C/run=<run id>/` for its chart of category `C`: its `page-N.json.gz`, then `manifest.json` last
 //! (which pages make the chart, when each was received, each page's size, CRC-32 and SHA-256).
 //! A directory without a manifest is a write a crash cut short. A committed snapshot names, per
 //! region, the run whose pages it came from and the SHA-256 of that run's manifest (`lake::Source`);
@@ -71,6 +72,10 @@ pub struct Manifest {
     pub format: u32,
     pub snapshot_date: NaiveDate,
     pub region: String,
+    /// The chart's category (absent: the region's general chart, as in every manifest written
+    /// before category charts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     /// The run that fetched the pages.
     pub run_id: String,
     /// The chart length asked for (`--per-region`): replay cuts the chart where the fetch did.
@@ -140,6 +145,7 @@ impl RawError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawKey {
     pub date: NaiveDate,
+    /// The chart's key (`JP`, `JP/25`: see [`crate::chart`]).
     pub region: String,
     /// The run's directory (`None`: the region's directory itself, format 1).
     pub run: Option<String>,
@@ -150,21 +156,34 @@ pub struct RawKey {
 impl RawKey {
     /// The raw object at `parts` (a path relative to the lake's root), if it is one of the layout.
     pub fn parse(parts: &[&str]) -> Option<Self> {
-        let (date, region, run, file) = match parts {
-            ["raw", d, r, file] => (d, r, None, file),
-            ["raw", d, r, run, file] => (d, r, Some(run.strip_prefix("run=")?), file),
+        let (date, region, category, run, file) = match parts {
+            ["raw", d, r, file] => (d, r, None, None, file),
+            ["raw", d, r, run, file] => (d, r, None, Some(run.strip_prefix("run=")?), file),
+            ["raw", d, r, c, run, file] => (
+                d,
+                r,
+                Some(c.strip_prefix("category=")?),
+                Some(run.strip_prefix("run=")?),
+                file,
+            ),
             _ => return None,
         };
         let date =
             NaiveDate::parse_from_str(date.strip_prefix("snapshot_date=")?, "%Y-%m-%d").ok()?;
         let region = region.strip_prefix("region=")?;
         let is_page = file.starts_with("page-") && file.ends_with(".json.gz");
-        if region.is_empty() || run == Some("") || !(*file == "manifest.json" || is_page) {
+        let bad_category =
+            category.is_some_and(|c| c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()));
+        if region.is_empty()
+            || bad_category
+            || run == Some("")
+            || !(*file == "manifest.json" || is_page)
+        {
             return None;
         }
         Some(Self {
             date,
-            region: region.to_string(),
+            region: crate::chart::key(region, category.unwrap_or(crate::chart::GENERAL)),
             run: run.map(str::to_string),
             file: file.to_string(),
         })
@@ -179,13 +198,19 @@ impl RawKey {
     }
 }
 
-fn region_dir(date: NaiveDate, region: &str) -> String {
-    format!("raw/snapshot_date={date}/region={region}")
+/// The directory of one chart's raw pages (`chart` a key: see [`crate::chart`]).
+fn region_dir(date: NaiveDate, chart: &str) -> String {
+    match crate::chart::split(chart) {
+        (region, crate::chart::GENERAL) => format!("raw/snapshot_date={date}/region={region}"),
+        (region, category) => {
+            format!("raw/snapshot_date={date}/region={region}/category={category}")
+        }
+    }
 }
 
-/// A run's directory of one region, relative to the lake's root.
-pub fn run_dir(date: NaiveDate, region: &str, run_id: &str) -> String {
-    format!("{}/run={run_id}", region_dir(date, region))
+/// A run's directory of one chart, relative to the lake's root.
+pub fn run_dir(date: NaiveDate, chart: &str, run_id: &str) -> String {
+    format!("{}/run={run_id}", region_dir(date, chart))
 }
 
 /// The manifest a lake written before runs had their own directories keeps for a region.
@@ -205,10 +230,12 @@ pub async fn write_region(
     pages: &[RawPage],
 ) -> Result<Source, LakeError> {
     let dir = run_dir(date, region, run_id);
+    let (code, category) = crate::chart::split(region);
     let manifest = Manifest {
         format: MANIFEST_FORMAT,
         snapshot_date: date,
-        region: region.to_string(),
+        region: code.to_string(),
+        category: crate::chart::api_category(region).map(|_| category.to_string()),
         run_id: run_id.to_string(),
         per_region,
         rows,
@@ -392,7 +419,14 @@ pub async fn legacy_source(
 /// recorded digest and every page its recorded size and digests.
 pub async fn replay(lake: &Lake, source: &Source) -> Result<RecordBatch, RawError> {
     let manifest: Manifest = verified_manifest(lake, source, MANIFEST_FORMAT).await?;
-    let mut chart = ChartAssembler::new(&manifest.region, manifest.per_region);
+    let key = crate::chart::key(
+        &manifest.region,
+        manifest
+            .category
+            .as_deref()
+            .unwrap_or(crate::chart::GENERAL),
+    );
+    let mut chart = ChartAssembler::new(&key, manifest.per_region);
     for entry in &manifest.pages {
         let response = verified_page(lake, source, entry).await?;
         chart.push(response.items, entry.fetched_at)?;
@@ -556,6 +590,7 @@ mod tests {
             format: 2,
             snapshot_date: "2026-11-25".parse().unwrap(),
             region: "JP".into(),
+            category: None,
             run_id: "r".into(),
             per_region: 200,
             rows: 1,

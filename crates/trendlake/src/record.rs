@@ -17,10 +17,13 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::youtube::model::Video;
 
-/// Bumped whenever a column changes; written into every file's key-value metadata.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a column changes; written into every file's key-value metadata. Version 2
+/// added `chart_category` (last, so a version-1 file's columns are a prefix of it); version-1
+/// files are read as ever, their rows taking `chart_category = 'all'` ([`upgrade_v1`]).
+pub const SCHEMA_VERSION: u32 = 2;
 
-static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+/// The columns of schema version 1: every column but `chart_category`.
+static SCHEMA_V1: LazyLock<SchemaRef> = LazyLock::new(|| {
     let ts = || DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     Arc::new(Schema::new(vec![
         Field::new("region", DataType::Utf8, false),
@@ -52,9 +55,36 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let mut fields: Vec<Field> = SCHEMA_V1
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    // The chart the row is on: `all` for the region's general chart, else the category id.
+    fields.push(Field::new("chart_category", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+});
+
 /// The Arrow schema of the lake's `videos` files, built once.
 pub fn schema() -> SchemaRef {
     SCHEMA.clone()
+}
+
+/// The columns of a version-1 file.
+pub fn schema_v1() -> SchemaRef {
+    SCHEMA_V1.clone()
+}
+
+/// A version-1 file's rows in the current schema: every row was on its region's general chart.
+pub fn upgrade_v1(batch: RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let general = arrow::array::StringArray::from_iter_values(std::iter::repeat_n(
+        crate::chart::GENERAL,
+        batch.num_rows(),
+    ));
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(general));
+    RecordBatch::try_new(schema(), columns)
 }
 
 /// One received page of a region's chart.
@@ -190,10 +220,12 @@ fn timestamp_micros(field: &'static str, s: &str) -> Result<i64, ItemError> {
         })
 }
 
-/// Builds one region's rows, in chart order, as a batch in [`schema`].
+/// Builds one chart's rows, in chart order, as a batch in [`schema`].
 pub struct RegionBatchBuilder {
+    /// The chart's key (`JP`, `JP/25`: see [`crate::chart`]), which errors name.
     region: String,
     rows: usize,
+    chart_category: StringBuilder,
     region_col: StringBuilder,
     rank: Int32Builder,
     video_id: StringBuilder,
@@ -219,10 +251,12 @@ pub struct RegionBatchBuilder {
 }
 
 impl RegionBatchBuilder {
-    pub fn new(region: &str) -> Self {
+    /// The rows of the chart keyed `chart` (a region code for its general chart).
+    pub fn new(chart: &str) -> Self {
         Self {
-            region: region.to_string(),
+            region: chart.to_string(),
             rows: 0,
+            chart_category: StringBuilder::new(),
             region_col: StringBuilder::new(),
             rank: Int32Builder::new(),
             video_id: StringBuilder::new(),
@@ -317,7 +351,9 @@ impl RegionBatchBuilder {
         };
         let rank = i32::try_from(rank).map_err(|_| ItemError::RankOutOfRange { rank })?;
 
-        self.region_col.append_value(&self.region);
+        let (region, category) = crate::chart::split(&self.region);
+        self.region_col.append_value(region);
+        self.chart_category.append_value(category);
         self.rank.append_value(rank);
         self.video_id.append_value(&v.id);
         self.title.append_value(normalize_title(&snippet.title));
@@ -384,6 +420,7 @@ impl RegionBatchBuilder {
             Arc::new(self.caption.finish()),
             Arc::new(self.licensed_content.finish()),
             Arc::new(self.fetched_at.finish()),
+            Arc::new(self.chart_category.finish()),
         ];
         RecordBatch::try_new(schema(), columns).expect("builders match the schema")
     }

@@ -131,6 +131,25 @@ pub struct TableFormat {
     pub schema: fn() -> arrow::datatypes::SchemaRef,
     pub version: u32,
     pub small_columns: &'static [&'static str],
+    /// Older versions still read, each turned into the current columns as it is decoded.
+    pub older: &'static [OlderFormat],
+}
+
+/// A version of a table's columns that files in the lake may still have.
+#[derive(Debug, Clone, Copy)]
+pub struct OlderFormat {
+    pub version: u32,
+    pub schema: fn() -> arrow::datatypes::SchemaRef,
+    /// Its rows in the current columns.
+    pub upgrade: fn(RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError>,
+}
+
+impl TableFormat {
+    /// The columns of files of `version`, and how their rows become current ones (`None` for the
+    /// current version).
+    fn columns_of(&self, version: u32) -> Option<&OlderFormat> {
+        self.older.iter().find(|o| o.version == version)
+    }
 }
 
 /// The chart snapshots: `videos/snapshot_date=D/videos.parquet`.
@@ -138,11 +157,17 @@ pub const VIDEOS: TableFormat = TableFormat {
     schema,
     version: SCHEMA_VERSION,
     small_columns: SMALL_COLUMNS,
+    older: &[OlderFormat {
+        version: 1,
+        schema: crate::record::schema_v1,
+        upgrade: crate::record::upgrade_v1,
+    }],
 };
 
 /// Columns written uncompressed (see [`encode_snapshot`]).
 const SMALL_COLUMNS: &[&str] = &[
     "region",
+    "chart_category",
     "rank",
     "category_id",
     "published_at",
@@ -247,31 +272,36 @@ pub fn encode_table<'a>(
 pub struct Footer {
     /// The recorded content digest (`None`: written before digests were recorded).
     pub content_sha256: Option<String>,
+    /// The version of the file's columns: the format's, or an older one it still reads.
+    pub schema_version: u32,
 }
 
-/// The trendlake key-value metadata of a file: checks its schema version.
+/// The trendlake key-value metadata of a file: checks its schema version (the format's, or an
+/// older one the format still reads).
 fn read_footer(
     meta: &ParquetMetaData,
-    expected: u32,
+    format: &TableFormat,
 ) -> Result<(Footer, Option<String>), DecodeError> {
+    let expected = format.version;
     let kv = meta.file_metadata().key_value_metadata();
     let get = |key: &str| {
         kv.and_then(|kv| kv.iter().find(|k| k.key == key))
             .and_then(|k| k.value.clone())
     };
     let version = get(KEY_VERSION);
-    match version.as_deref().map(str::parse::<u32>) {
-        Some(Ok(v)) if v == expected => {}
+    let schema_version = match version.as_deref().map(str::parse::<u32>) {
+        Some(Ok(v)) if v == expected || format.columns_of(v).is_some() => v,
         Some(Ok(v)) if v > expected => {
             return Err(DecodeError::Newer {
                 found: v.to_string(),
             });
         }
         _ => return Err(DecodeError::SchemaVersion { found: version }),
-    }
+    };
     Ok((
         Footer {
             content_sha256: get(KEY_CONTENT),
+            schema_version,
         },
         get(KEY_LINEAGE),
     ))
@@ -285,7 +315,7 @@ pub fn footer(meta: &ParquetMetaData) -> Result<Footer, DecodeError> {
 
 /// [`footer`] of a file of `format`.
 pub fn footer_as(format: &TableFormat, meta: &ParquetMetaData) -> Result<Footer, DecodeError> {
-    Ok(read_footer(meta, format.version)?.0)
+    Ok(read_footer(meta, format)?.0)
 }
 
 /// Decode a snapshot file into one batch per region, with its lineage and identity. Refuses
@@ -301,7 +331,7 @@ pub fn decode_snapshot(bytes: Bytes) -> Result<Decoded, DecodeError> {
         return Err(DecodeError::NullRegion(nulls));
     }
     Ok(Decoded {
-        regions: split_by_region(&all)?,
+        regions: split_by_chart(&all)?,
         lineage,
         content_sha256,
         recorded,
@@ -315,7 +345,8 @@ pub fn decode_table(
     bytes: Bytes,
 ) -> Result<(RecordBatch, Lineage, String, bool), DecodeError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())?;
-    let (footer, lineage) = read_footer(builder.metadata(), format.version)?;
+    let (footer, lineage) = read_footer(builder.metadata(), format)?;
+    let older = format.columns_of(footer.schema_version);
     let recorded = footer.content_sha256.is_some();
     let content_sha256 = match footer.content_sha256 {
         Some(recorded) => {
@@ -342,13 +373,17 @@ pub fn decode_table(
         }
         None => Lineage::new(),
     };
-    let schema = (format.schema)();
+    let schema = older.map_or(format.schema, |o| o.schema)();
     if builder.schema().fields() != schema.fields() {
         return Err(DecodeError::Columns);
     }
     let reader = builder.with_batch_size(64 * 1024).build()?;
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     let all = concat_batches(&schema, &batches)?;
+    let all = match older {
+        Some(o) => (o.upgrade)(all)?,
+        None => all,
+    };
     Ok((all, lineage, content_sha256, recorded))
 }
 
@@ -367,18 +402,33 @@ fn data_end(meta: &ParquetMetaData) -> usize {
         .unwrap_or(4)
 }
 
-/// Split a batch into one batch per distinct `region` value.
-pub fn split_by_region(
+/// Split a batch in the current columns into one batch per chart, keyed by the chart's key
+/// (`JP`, `JP/25`: see [`crate::chart`]).
+pub fn split_by_chart(
     batch: &RecordBatch,
 ) -> Result<BTreeMap<String, RecordBatch>, arrow::error::ArrowError> {
-    let region = batch.column(0).as_string::<i32>();
-    let mut names: Vec<&str> = region.iter().flatten().collect();
-    names.sort_unstable();
-    names.dedup();
+    use arrow::compute::kernels::boolean::and;
+    let column = |name: &str| {
+        batch
+            .column_by_name(name)
+            .map(|c| c.as_string::<i32>())
+            .ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("no column {name}")))
+    };
+    let (region, category) = (column("region")?, column("chart_category")?);
+    let mut charts: Vec<(&str, &str)> = region
+        .iter()
+        .flatten()
+        .zip(category.iter().flatten())
+        .collect();
+    charts.sort_unstable();
+    charts.dedup();
     let mut out = BTreeMap::new();
-    for name in names {
-        let mask = eq(region, &StringArray::new_scalar(name))?;
-        out.insert(name.to_string(), filter_record_batch(batch, &mask)?);
+    for (r, c) in charts {
+        let mask = and(
+            &eq(region, &StringArray::new_scalar(r))?,
+            &eq(category, &StringArray::new_scalar(c))?,
+        )?;
+        out.insert(crate::chart::key(r, c), filter_record_batch(batch, &mask)?);
     }
     Ok(out)
 }
@@ -481,6 +531,69 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_file_reads_as_general_charts_and_encodes_as_it_was() {
+        use crate::record::{schema_v1, upgrade_v1};
+        // A version-1 file as trendlake wrote it before category charts: the same columns but
+        // `chart_category`, and version 1 in its footer.
+        let v1 = TableFormat {
+            schema: schema_v1,
+            version: 1,
+            small_columns: SMALL_COLUMNS,
+            older: &[],
+        };
+        let strip = |b: &RecordBatch| {
+            RecordBatch::try_new(schema_v1(), b.columns()[..b.num_columns() - 1].to_vec()).unwrap()
+        };
+        let (jp, us) = (batch("JP", &["a", "b"]), batch("US", &["c"]));
+        let old = encode_table(&v1, [&strip(&jp), &strip(&us)], &Lineage::new()).unwrap();
+        let decoded = decode_snapshot(old.bytes.clone()).unwrap();
+        assert_eq!(decoded.content_sha256, old.content_sha256);
+        // Read in the current columns, every row on its region's general chart: equal to the
+        // rows a version-2 file of the same charts holds.
+        assert_eq!(decoded.regions.keys().collect::<Vec<_>>(), ["JP", "US"]);
+        assert_eq!(decoded.regions["JP"], jp);
+        assert_eq!(decoded.regions["US"], us);
+        assert_eq!(upgrade_v1(strip(&jp)).unwrap(), jp);
+        let meta = ParquetRecordBatchReaderBuilder::try_new(old.bytes)
+            .unwrap()
+            .metadata()
+            .clone();
+        assert_eq!(footer(&meta).unwrap().schema_version, 1);
+    }
+
+    #[test]
+    fn a_category_chart_is_its_own_row_group_and_key() {
+        let jp = batch("JP", &["a", "b"]);
+        // A chart key makes a category chart's rows (see crate::chart).
+        let music = batch("JP/10", &["b", "z"]);
+        let encoded = encode_snapshot([&jp, &music], &Lineage::new()).unwrap();
+        let meta = ParquetRecordBatchReaderBuilder::try_new(encoded.bytes.clone())
+            .unwrap()
+            .metadata()
+            .clone();
+        assert_eq!(meta.num_row_groups(), 2);
+        let decoded = decode_snapshot(encoded.bytes).unwrap();
+        assert_eq!(decoded.regions.keys().collect::<Vec<_>>(), ["JP", "JP/10"]);
+        let categories = |b: &RecordBatch| -> Vec<String> {
+            b.column_by_name("chart_category")
+                .unwrap()
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(categories(&decoded.regions["JP"]), ["all", "all"]);
+        assert_eq!(categories(&decoded.regions["JP/10"]), ["10", "10"]);
+        assert_eq!(
+            decoded.regions["JP/10"]
+                .column(0)
+                .as_string::<i32>()
+                .value(1),
+            "JP"
+        );
+    }
+
+    #[test]
     fn a_damaged_data_page_is_caught_by_the_digest() {
         let jp = batch("JP", &["a", "b"]);
         let encoded = encode_snapshot([&jp], &Lineage::new()).unwrap();
@@ -511,22 +624,22 @@ mod tests {
             decode_snapshot(foreign(vec![], &jp)),
             Err(DecodeError::SchemaVersion { found: None })
         ));
-        let newer = decode_snapshot(foreign(vec![version("2")], &jp)).unwrap_err();
+        let newer = decode_snapshot(foreign(vec![version("3")], &jp)).unwrap_err();
         assert!(newer.is_newer(), "{newer:?}");
-        assert!(newer.to_string().contains("schema version 2, newer than 1"));
+        assert!(newer.to_string().contains("schema version 3, newer than 2"));
         assert!(matches!(
             decode_snapshot(foreign(vec![version("0")], &jp)),
             Err(DecodeError::SchemaVersion { .. })
         ));
         // Written before digests and lineage were recorded: readable, identified by its bytes.
-        let old = foreign(vec![version("1")], &jp);
+        let old = foreign(vec![version("2")], &jp);
         let decoded = decode_snapshot(old.clone()).unwrap();
         assert_eq!(decoded.content_sha256, sha256_hex(&old));
         assert!(decoded.lineage.is_empty());
         assert!(!decoded.recorded);
         // No rows.
         assert!(matches!(
-            decode_snapshot(foreign(vec![version("1")], &batch("JP", &[]))),
+            decode_snapshot(foreign(vec![version("2")], &batch("JP", &[]))),
             Err(DecodeError::Empty)
         ));
         // A null region.
@@ -536,7 +649,7 @@ mod tests {
             RecordBatch::try_new(std::sync::Arc::new(nullable_region()), columns).unwrap();
         let bytes = {
             let props = WriterProperties::builder()
-                .set_key_value_metadata(Some(vec![version("1")]))
+                .set_key_value_metadata(Some(vec![version("2")]))
                 .build();
             let mut out = Vec::new();
             let mut writer =
@@ -557,7 +670,7 @@ mod tests {
             r#"{"format": 2, "regions": {}}"#.to_string(),
         );
         assert!(
-            decode_snapshot(foreign(vec![version("1"), lineage], &jp))
+            decode_snapshot(foreign(vec![version("2"), lineage], &jp))
                 .unwrap_err()
                 .is_newer()
         );

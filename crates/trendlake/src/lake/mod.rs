@@ -610,8 +610,9 @@ impl Lake {
         }
     }
 
-    /// The `(region, video_id)` of every row of `date`'s snapshot, read alone (two columns of
-    /// the file; empty when there is no snapshot): what the tracking stage needs of a night.
+    /// The `(region, video_id)` of every row of the general charts of `date`'s snapshot, read
+    /// alone (two or three columns of the file; empty when there is no snapshot): what the
+    /// tracking stage needs of a night.
     /// Unlike [`Lake::read_snapshot`] it does not check the rows' digest: `check` does.
     pub async fn snapshot_ids(&self, date: NaiveDate) -> Result<Vec<(String, String)>, LakeError> {
         use arrow::array::AsArray;
@@ -624,8 +625,14 @@ impl Lake {
         let corrupt =
             |e: parquet::errors::ParquetError| self.unreadable(&path, DecodeError::Parquet(e));
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(corrupt)?;
-        codec::footer(builder.metadata()).map_err(|source| self.unreadable(&path, source))?;
-        let mask = ProjectionMask::columns(builder.parquet_schema(), ["region", "video_id"]);
+        let footer =
+            codec::footer(builder.metadata()).map_err(|source| self.unreadable(&path, source))?;
+        // Version-1 files hold general charts alone; later ones say which chart a row is on.
+        let mut columns = vec!["region", "video_id"];
+        if footer.schema_version >= 2 {
+            columns.push("chart_category");
+        }
+        let mask = ProjectionMask::columns(builder.parquet_schema(), columns);
         let reader = builder.with_projection(mask).build().map_err(corrupt)?;
         let mut out = Vec::new();
         for batch in reader {
@@ -637,14 +644,21 @@ impl Lake {
                 return Err(self.unreadable(&path, DecodeError::Columns));
             };
             let (region, id) = (region.as_string::<i32>(), id.as_string::<i32>());
+            let category = batch
+                .column_by_name("chart_category")
+                .map(|c| c.as_string::<i32>());
             for i in 0..batch.num_rows() {
+                if category.is_some_and(|c| c.value(i) != crate::chart::GENERAL) {
+                    continue;
+                }
                 out.push((region.value(i).to_string(), id.value(i).to_string()));
             }
         }
         Ok(out)
     }
 
-    /// The regions `date`'s snapshot holds (empty when there is no snapshot).
+    /// The charts `date`'s snapshot holds, by key (a region code for its general chart; empty
+    /// when there is no snapshot).
     pub async fn snapshot_regions(&self, date: NaiveDate) -> Result<Vec<String>, LakeError> {
         Ok(self
             .read_snapshot(date)

@@ -83,17 +83,18 @@ pub async fn merge(
     // Which snapshots need merging is decided read-only, so an up-to-date warehouse is not
     // even copied (its file stays byte-identical). An older schema is migrated all the same.
     let path: PathBuf = warehouse.to_path_buf();
-    let (merged, merged_tracked, upgrade) =
+    let (merged, merged_tracked, merged_catalogues, upgrade) =
         tokio::task::spawn_blocking(move || match path.exists() {
             true => {
                 let wh = Warehouse::open_read_only(&path)?;
                 Ok::<_, WarehouseError>((
                     wh.merged_snapshots()?,
                     wh.merged_tracked()?,
+                    wh.merged_catalogues()?,
                     wh.needs_upgrade(),
                 ))
             }
-            false => Ok((Vec::new(), BTreeMap::new(), false)),
+            false => Ok((Vec::new(), BTreeMap::new(), BTreeMap::new(), false)),
         })
         .await
         .expect("reading merged snapshots does not panic")?;
@@ -101,7 +102,12 @@ pub async fn merge(
     let first = plan(lake, warehouse, &files, &merged, only, &mut identities).await?;
     let tracked = tracked_files(lake, only).await?;
     let tracked_first = plan_tracked(lake, &tracked, &merged_tracked, only).await?;
-    if first.pending.is_empty() && first.removed.is_empty() && tracked_first.is_empty() && !upgrade
+    let catalogues = catalogue_files(lake).await?;
+    if first.pending.is_empty()
+        && first.removed.is_empty()
+        && tracked_first.is_empty()
+        && catalogue_dates(&catalogues, &merged_catalogues).is_empty()
+        && !upgrade
     {
         // Files found under new names (a copied lake) are recorded so by the next merge that
         // publishes; until then their footers are read again, not their rows.
@@ -169,6 +175,7 @@ pub async fn merge(
     }
     refresh_stale_metadata(lake, &mut session, &mut report, clock).await?;
     merge_tracked(lake, &tracked, only, &mut session, &mut report).await?;
+    merge_catalogues(lake, &catalogues, &mut session).await?;
     // Merged into the copy, not published yet: the crash tests stop here.
     crate::pause::at("merge").await;
     let session = session.0.take().expect("session open");
@@ -176,6 +183,94 @@ pub async fn merge(
         .await
         .expect("publishing does not panic")?;
     Ok(report)
+}
+
+/// The lake's chart catalogues (`_charts/snapshot_date=D/<run id>.json`): path relative to the
+/// lake's root → its date.
+async fn catalogue_files(lake: &Lake) -> Result<BTreeMap<String, NaiveDate>> {
+    Ok(lake
+        .list_under("_charts")
+        .await?
+        .into_iter()
+        .filter_map(|listed| match listed.parts().as_slice() {
+            ["_charts", dir, file] if file.ends_with(".json") => {
+                Some((listed.parts.join("/"), crate::lake::partition_date(dir)?))
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+/// The dates whose catalogues differ between the lake (`files`) and the warehouse (`merged`):
+/// a catalogue added or removed. Catalogues are written once, under their run's id, so a path
+/// names one content.
+fn catalogue_dates(
+    files: &BTreeMap<String, NaiveDate>,
+    merged: &BTreeMap<String, String>,
+) -> std::collections::BTreeSet<NaiveDate> {
+    let added = files
+        .iter()
+        .filter(|(path, _)| !merged.contains_key(*path))
+        .map(|(_, date)| *date);
+    // A merged catalogue the lake no longer has: its date is read from its path.
+    let removed = merged
+        .keys()
+        .filter(|path| !files.contains_key(*path))
+        .filter_map(|path| path.split('/').nth(1).and_then(crate::lake::partition_date));
+    added.chain(removed).collect()
+}
+
+/// Bring the session's chart catalogue tables to the lake's catalogues, date by date: each date
+/// whose catalogues changed is read again whole: each chart's status is the night's weightiest
+/// word (`catalogue::night_word`), each region's listing the latest run's. Planned against the work file, as the tracked files.
+async fn merge_catalogues(
+    lake: &Lake,
+    files: &BTreeMap<String, NaiveDate>,
+    session: &mut Session,
+) -> Result<()> {
+    use crate::warehouse::NightCatalogue;
+    let merged = session.run(|s| s.merged_catalogues()).await?;
+    let dates: Vec<NaiveDate> = catalogue_dates(files, &merged).into_iter().collect();
+    if dates.is_empty() {
+        return Ok(());
+    }
+    let mut nights = Vec::new();
+    for date in &dates {
+        let mut night = NightCatalogue {
+            date: *date,
+            ..NightCatalogue::default()
+        };
+        let mut listed = BTreeMap::new();
+        // Oldest written first: a later run's listing replaces an earlier one's.
+        let stored = crate::catalogue::read_date(lake, *date).await?;
+        let charts = crate::catalogue::night_word(stored.iter().map(|s| &s.catalogue));
+        for s in stored {
+            for (region, categories) in s.catalogue.categories {
+                listed.insert(region, categories);
+            }
+            night.files.push((s.path, s.sha256));
+        }
+        night.charts = charts
+            .into_iter()
+            .map(|((region, category), status)| {
+                (region, category.to_string(), status.name().to_string())
+            })
+            .collect();
+        night.categories = listed
+            .into_iter()
+            .flat_map(|(region, categories)| {
+                categories
+                    .into_iter()
+                    .map(move |c| (region.clone(), c.id, c.title, c.assignable))
+            })
+            .collect();
+        nights.push(night);
+    }
+    info!(dates = dates.len(), "chart catalogues merged");
+    session
+        .run(move |s| s.merge_catalogues(&dates, &nights))
+        .await?;
+    Ok(())
 }
 
 /// The lake's `tracked` files (with `only`, that date's), oldest first.

@@ -9,6 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
+use crate::catalogue::{Catalogue, CategoryEntry, ChartEntry, ChartStatus};
+use crate::chart::Categories;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::fetch::{FetchOptions, Fetcher};
@@ -33,6 +35,14 @@ pub struct SnapshotJob {
     pub clock: Clock,
     /// The tracking stage after the charts (`--track-days`, `--track-budget`).
     pub track: TrackOptions,
+    /// The category charts asked for besides each region's general chart (`--categories`).
+    pub categories: Categories,
+    /// A category chart the API had none of is asked again after this many nights
+    /// (`--recheck-days`; 0: every night).
+    pub recheck_days: u32,
+    /// Charts the date's snapshot holds already, by key, which the run does not fetch
+    /// (`--only-missing` with category charts; without them the regions are left out instead).
+    pub present: Vec<String>,
 }
 
 /// A region's status in the run report.
@@ -45,6 +55,18 @@ pub enum RegionStatus {
     Failed,
     /// Fetched complete, but the commit failed, so nothing of it was written.
     NotCommitted,
+    /// A category chart the API does not have (`videoChartNotFound`): an answer, not a failure.
+    NoChart,
+    /// A category chart not asked for: the API had none when last asked (`last_asked`), less
+    /// than `--recheck-days` ago.
+    KnownNoChart,
+}
+
+impl RegionStatus {
+    /// Whether the entry is a chart the API does not have (asked tonight or not).
+    pub fn is_no_chart(self) -> bool {
+        matches!(self, RegionStatus::NoChart | RegionStatus::KnownNoChart)
+    }
 }
 
 impl std::fmt::Display for RegionStatus {
@@ -53,15 +75,22 @@ impl std::fmt::Display for RegionStatus {
             RegionStatus::Ok => "ok",
             RegionStatus::Failed => "failed",
             RegionStatus::NotCommitted => "not_committed",
+            RegionStatus::NoChart => "no_chart",
+            RegionStatus::KnownNoChart => "known_no_chart",
         })
     }
 }
 
-/// One region's line in the run report.
+/// One chart's line in the run report: a region's general chart, or one of its category charts.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionReport {
     pub region: String,
+    /// The chart's category: `all` for the region's general chart, else the category id.
+    pub category: String,
     pub status: RegionStatus,
+    /// `known_no_chart`: the night the API last answered that it has no such chart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_asked: Option<NaiveDate>,
     pub rows: usize,
     /// `videos.list` calls sent, retries included.
     pub requests: u32,
@@ -76,6 +105,29 @@ pub struct RegionReport {
     /// The raw pages this run archived for the region (what its commit names).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::lake::Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<RegionFailure>,
+}
+
+impl RegionReport {
+    /// The chart's key (see [`crate::chart`]).
+    pub fn chart(&self) -> String {
+        crate::chart::key(&self.region, &self.category)
+    }
+}
+
+/// A region's `videoCategories.list` call in the run report (`--categories` other than `none`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoriesReport {
+    pub region: String,
+    /// `ok` or `failed`.
+    pub status: RegionStatus,
+    /// Categories the API listed, and how many of them are assignable.
+    pub categories: usize,
+    pub assignable: usize,
+    pub requests: u32,
+    pub quota_units: u32,
+    pub retries: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RegionFailure>,
 }
@@ -98,6 +150,18 @@ pub struct RegionFailure {
 }
 
 impl RegionFailure {
+    /// The report of `error`, met on `page` (`None`: before any request).
+    pub fn of(error: &crate::youtube::ApiError, page: Option<usize>) -> Self {
+        Self {
+            page,
+            kind: error.kind,
+            http_status: error.status,
+            reason: error.reason.clone(),
+            message: error.message.clone(),
+            advice: error.kind.advice(),
+        }
+    }
+
     /// Where the region failed, for people: `page 2`; `not fetched: quota budget` for a region
     /// `--quota-budget` left out; `not fetched: KIND` for one that never sent a request.
     pub fn whereabouts(&self) -> String {
@@ -227,8 +291,15 @@ pub struct RunReport {
     /// Quota units spent: the regions' `quota_units`, and the tracking stage's.
     pub quota_units: u32,
     pub rows_committed: usize,
+    /// Every chart of the run: each region's general chart, then the category charts.
     pub regions: Vec<RegionReport>,
-    /// Regions of an earlier run of this date that this run left as they were.
+    /// `--categories`: each region's `videoCategories.list` call (absent with `none`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<CategoriesReport>,
+    /// The chart catalogue this run wrote (`_charts/…`; absent with `--categories none`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalogue: Option<String>,
+    /// Charts (by key) of an earlier run of this date that this run left as they were.
     pub regions_kept: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileReport>,
@@ -348,6 +419,19 @@ impl RunReport {
         self.regions.iter().filter(|r| r.error.is_some())
     }
 
+    /// The charts the run fetched or tried to (a chart the API does not have is not one).
+    pub fn charts_asked(&self) -> usize {
+        self.regions
+            .iter()
+            .filter(|r| !r.status.is_no_chart())
+            .count()
+    }
+
+    /// Category charts the API does not have (asked tonight or known from an earlier night).
+    pub fn no_charts(&self) -> usize {
+        self.regions.len() - self.charts_asked()
+    }
+
     /// How the run ended. The data's outcome (regions, commit, merge) comes first: a failed
     /// report turns only a complete run into [`Outcome::ReportFailed`], since a partial run or a
     /// failed merge already needs attention and says so with its own code.
@@ -359,7 +443,9 @@ impl RunReport {
             self.tracking.status,
             TrackStatus::Partial | TrackStatus::Failed
         );
-        let data = if data == Outcome::Complete && tracking_failed {
+        // Likewise a region whose categories could not be listed: its charts were not asked.
+        let categories_failed = self.categories.iter().any(|c| c.error.is_some());
+        let data = if data == Outcome::Complete && (tracking_failed || categories_failed) {
             Outcome::Partial
         } else {
             data
@@ -378,10 +464,11 @@ impl RunReport {
     /// How the run ended for the data: from the regions, the commit and the merge alone.
     fn data_outcome(&self) -> Outcome {
         let failed = self.failed_regions().count();
-        let committed = self.commit_error.is_none() && failed < self.regions.len();
-        // No region asked for (`--only-missing` with nothing missing): the lake already holds
+        let asked = self.charts_asked();
+        let committed = self.commit_error.is_none() && failed < asked;
+        // No chart asked for (`--only-missing` with nothing missing): the lake already holds
         // the date, so a failed merge leaves it as safe as after a commit.
-        let nothing_asked = self.regions.is_empty() && self.commit_error.is_none();
+        let nothing_asked = asked == 0 && self.commit_error.is_none();
         if self.merge.status == MergeStatus::Failed {
             if committed || nothing_asked {
                 Outcome::MergeFailed
@@ -392,7 +479,7 @@ impl RunReport {
             Outcome::Failed
         } else if failed == 0 {
             Outcome::Complete
-        } else if failed < self.regions.len() {
+        } else if failed < asked {
             Outcome::Partial
         } else {
             Outcome::Failed
@@ -406,9 +493,13 @@ impl RunReport {
 
     /// One line for stderr: `2026-11-25: 8/9 regions ok, 1600 rows; failed: JP (quotaExceeded: …)`.
     pub fn summary(&self) -> String {
-        if self.regions.is_empty() && self.commit_error.is_none() {
+        if self.charts_asked() == 0 && self.commit_error.is_none() {
+            let what = match self.regions_kept.iter().any(|k| k.contains('/')) {
+                true => "chart(s)",
+                false => "region(s)",
+            };
             return format!(
-                "{}: nothing fetched; the snapshot holds {} region(s){}",
+                "{}: nothing fetched; the snapshot holds {} {what}{}",
                 self.snapshot_date,
                 self.regions_kept.len(),
                 match self.regions_kept.is_empty() {
@@ -417,14 +508,38 @@ impl RunReport {
                 }
             );
         }
-        let ok = self.regions.len() - self.failed_regions().count();
-        let mut line = format!(
-            "{}: {ok}/{} regions ok, {} rows committed, {} quota units",
-            self.snapshot_date,
-            self.regions.len(),
-            self.rows_committed,
-            self.quota_units
-        );
+        let asked = self.charts_asked();
+        let ok = asked - self.failed_regions().count();
+        let categories = self
+            .regions
+            .iter()
+            .any(|r| r.category != crate::chart::GENERAL);
+        let mut line = if categories {
+            format!(
+                "{}: {ok}/{asked} charts ok ({} category charts the API does not have), {} rows committed, {} quota units",
+                self.snapshot_date,
+                self.no_charts(),
+                self.rows_committed,
+                self.quota_units
+            )
+        } else {
+            format!(
+                "{}: {ok}/{asked} regions ok, {} rows committed, {} quota units",
+                self.snapshot_date, self.rows_committed, self.quota_units
+            )
+        };
+        let categories_failed: Vec<&str> = self
+            .categories
+            .iter()
+            .filter(|c| c.error.is_some())
+            .map(|c| c.region.as_str())
+            .collect();
+        if !categories_failed.is_empty() {
+            line.push_str(&format!(
+                "; categories not listed for {} (their assignable charts were not asked)",
+                categories_failed.join(",")
+            ));
+        }
         let failures: Vec<String> = self
             .failed_regions()
             .map(|r| {
@@ -433,14 +548,14 @@ impl RunReport {
                     // Left out before any request: why, then what to do.
                     None => format!(
                         "{} {} ({}; {})",
-                        r.region,
+                        r.chart(),
                         e.whereabouts(),
                         e.message,
                         e.advice
                     ),
                     Some(_) => format!(
                         "{} {} ({}: {}; {})",
-                        r.region,
+                        r.chart(),
                         e.whereabouts(),
                         e.reason.as_deref().unwrap_or(e.kind.name()),
                         e.message,
@@ -657,16 +772,22 @@ pub async fn snapshot(job: &SnapshotJob, lake: &Lake) -> Result<RunReport> {
 async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> RunReport {
     let started_at = job.clock.now();
     let started = Instant::now();
-    let fetched = fetcher.charts(&job.regions).await;
+    let run_id = run_id(job.clock);
+    let plan = plan_charts(job, lake, fetcher).await;
+    let fetched = fetcher.charts(&plan.charts).await;
     let fetch_ms = started.elapsed().as_millis();
 
-    let mut regions = Vec::with_capacity(fetched.len());
+    let mut regions = Vec::with_capacity(fetched.len() + plan.known_missing.len());
     let mut batches = BTreeMap::new();
     let mut raw_pages = BTreeMap::new();
+    let mut catalogue_charts = Vec::new();
     for f in fetched {
+        let (region, category) = crate::chart::split(&f.region);
         let mut report = RegionReport {
-            region: f.region.clone(),
+            region: region.to_string(),
+            category: category.to_string(),
             status: RegionStatus::Ok,
+            last_asked: None,
             rows: 0,
             requests: f.requests,
             quota_units: f.quota_units,
@@ -680,27 +801,82 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
             Ok(batch) => {
                 report.rows = batch.num_rows();
                 raw_pages.insert(f.region.clone(), f.raw);
-                batches.insert(f.region, batch);
+                batches.insert(f.region.clone(), batch);
+            }
+            // A category chart the API does not have: recorded, never a failure.
+            Err(e)
+                if e.error.kind == ErrorKind::ChartNotFound
+                    && report.category != crate::chart::GENERAL =>
+            {
+                report.status = RegionStatus::NoChart;
             }
             Err(e) => {
                 report.status = RegionStatus::Failed;
-                report.error = Some(RegionFailure {
-                    page: (e.page > 0).then_some(e.page),
-                    kind: e.error.kind,
-                    http_status: e.error.status,
-                    reason: e.error.reason.clone(),
-                    message: e.error.message.clone(),
-                    advice: e.error.kind.advice(),
-                });
+                report.error = Some(RegionFailure::of(&e.error, (e.page > 0).then_some(e.page)));
             }
+        }
+        if let Some(category) = crate::chart::api_category(&f.region) {
+            catalogue_charts.push(ChartEntry {
+                region: region.to_string(),
+                category: category.parse().expect("a category key is numeric"),
+                status: match report.status {
+                    RegionStatus::Ok => ChartStatus::Ok,
+                    RegionStatus::NoChart => ChartStatus::NoChart,
+                    _ => ChartStatus::Failed,
+                },
+                last_asked: None,
+            });
         }
         regions.push(report);
     }
+    for (key, last_asked) in &plan.known_missing {
+        let (region, category) = crate::chart::split(key);
+        regions.push(RegionReport {
+            region: region.to_string(),
+            category: category.to_string(),
+            status: RegionStatus::KnownNoChart,
+            last_asked: Some(*last_asked),
+            rows: 0,
+            requests: 0,
+            quota_units: 0,
+            retries: 0,
+            duplicates_dropped: 0,
+            elapsed_ms: 0,
+            source: None,
+            error: None,
+        });
+        catalogue_charts.push(ChartEntry {
+            region: region.to_string(),
+            category: category.parse().expect("a category key is numeric"),
+            status: ChartStatus::KnownNoChart,
+            last_asked: Some(*last_asked),
+        });
+    }
+    // What the night learned of its charts, before the commit: a chart the API does not have is
+    // remembered even when the commit fails.
+    let catalogue = if job.categories.any() {
+        let catalogue = Catalogue {
+            format: crate::catalogue::FORMAT,
+            snapshot_date: job.date,
+            run_id: run_id.clone(),
+            written_at: job.clock.now(),
+            categories: plan.listed,
+            charts: catalogue_charts,
+        };
+        match crate::catalogue::write(lake, &catalogue).await {
+            Ok(path) => Some(path),
+            Err(e) => {
+                warn!(error = %e, "the chart catalogue could not be written; the next night asks again for the charts the API does not have");
+                None
+            }
+        }
+    } else {
+        None
+    };
 
     let write_started = Instant::now();
     let mut commit_error = None;
-    let run_id = run_id(job.clock);
-    let (file, rows_committed, regions_kept) = if job.regions.is_empty() {
+    let (file, rows_committed, regions_kept) = if plan.charts.is_empty() {
         // Nothing asked for (`--only-missing` found every region in the snapshot): the report
         // names what the snapshot already holds, which this run left as it was.
         (None, 0, regions_in_place(lake, job.date).await)
@@ -750,7 +926,10 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
     };
     // Regions fetched but not committed say so; the outcome is then a failure (exit 1).
     if commit_error.is_some() {
-        for region in regions.iter_mut().filter(|r| r.error.is_none()) {
+        for region in regions
+            .iter_mut()
+            .filter(|r| r.error.is_none() && !r.status.is_no_chart())
+        {
             region.status = RegionStatus::NotCommitted;
         }
     }
@@ -762,9 +941,12 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
         finished_at: started_at,
         outcome: Outcome::Failed,
         exit_code: Outcome::Failed.exit_code(),
-        quota_units: regions.iter().map(|r| r.quota_units).sum(),
+        quota_units: regions.iter().map(|r| r.quota_units).sum::<u32>()
+            + plan.reports.iter().map(|c| c.quota_units).sum::<u32>(),
         rows_committed,
         regions,
+        categories: plan.reports,
+        catalogue,
         regions_kept,
         file,
         tracking: TrackReport::off(job.track.days),
@@ -778,6 +960,104 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
         run_report_path: None,
         report_error: None,
     }
+}
+
+/// The charts a night fetches, and what it learned deciding them.
+struct ChartPlan {
+    /// Keys to fetch: every region's general chart, then the category charts, region by region.
+    charts: Vec<String>,
+    /// Category charts not asked: the API had none when last asked (key → that night).
+    known_missing: BTreeMap<String, NaiveDate>,
+    /// Each region's categories as listed this night.
+    listed: BTreeMap<String, Vec<CategoryEntry>>,
+    reports: Vec<CategoriesReport>,
+}
+
+/// Decide the night's charts: with `--categories`, list each region's categories (one unit a
+/// region), then take the category charts asked for, less those the API had none of when last
+/// asked within `--recheck-days` and those `--only-missing` found in the snapshot.
+async fn plan_charts(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> ChartPlan {
+    let mut plan = ChartPlan {
+        charts: job
+            .regions
+            .iter()
+            .filter(|r| !job.present.contains(r))
+            .cloned()
+            .collect(),
+        known_missing: BTreeMap::new(),
+        listed: BTreeMap::new(),
+        reports: Vec::new(),
+    };
+    if !job.categories.any() {
+        return plan;
+    }
+    let known = crate::catalogue::known_missing(lake, job.date, job.recheck_days)
+        .await
+        .unwrap_or_else(|e| {
+            warn!(error = %e, "the chart catalogues could not be read; asking again for every category chart");
+            BTreeMap::new()
+        });
+    for fetched in fetcher.categories(&job.regions, None).await {
+        let mut report = CategoriesReport {
+            region: fetched.region.clone(),
+            status: RegionStatus::Ok,
+            categories: 0,
+            assignable: 0,
+            requests: fetched.requests,
+            quota_units: fetched.quota_units,
+            retries: fetched.retries,
+            error: None,
+        };
+        let listed: Option<Vec<CategoryEntry>> = match fetched.outcome {
+            Ok((response, _)) => Some(
+                response
+                    .items
+                    .into_iter()
+                    .filter_map(|c| {
+                        let snippet = c.snippet?;
+                        Some(CategoryEntry {
+                            id: c.id.parse().ok()?,
+                            title: crate::record::nfc(&snippet.title).into_owned(),
+                            assignable: snippet.assignable,
+                        })
+                    })
+                    .collect(),
+            ),
+            Err(e) => {
+                report.status = RegionStatus::Failed;
+                report.error = Some(RegionFailure::of(&e, None));
+                None
+            }
+        };
+        let wanted: Vec<u32> = match (&job.categories, &listed) {
+            (Categories::List(ids), _) => ids.iter().copied().collect(),
+            (Categories::Assignable, Some(listed)) => listed
+                .iter()
+                .filter(|c| c.assignable)
+                .map(|c| c.id)
+                .collect(),
+            (Categories::Assignable, None) | (Categories::None, _) => Vec::new(),
+        };
+        if let Some(listed) = listed {
+            report.categories = listed.len();
+            report.assignable = listed.iter().filter(|c| c.assignable).count();
+            plan.listed.insert(fetched.region.clone(), listed);
+        }
+        for id in wanted {
+            let key = crate::chart::key(&fetched.region, &id.to_string());
+            if job.present.contains(&key) {
+                continue;
+            }
+            match known.get(&key) {
+                Some(night) => {
+                    plan.known_missing.insert(key, *night);
+                }
+                None => plan.charts.push(key),
+            }
+        }
+        plan.reports.push(report);
+    }
+    plan
 }
 
 /// The regions `date`'s snapshot holds, for the report of a run that fetched none; a snapshot
@@ -826,6 +1106,8 @@ mod tests {
     fn region(name: &str, failed: bool) -> RegionReport {
         RegionReport {
             region: name.to_string(),
+            category: crate::chart::GENERAL.into(),
+            last_asked: None,
             status: if failed {
                 RegionStatus::Failed
             } else {
@@ -863,6 +1145,8 @@ mod tests {
             quota_units: 0,
             rows_committed: 0,
             regions: regions.iter().map(|(r, f)| region(r, *f)).collect(),
+            categories: Vec::new(),
+            catalogue: None,
             regions_kept: Vec::new(),
             file: None,
             tracking: TrackReport::off(0),

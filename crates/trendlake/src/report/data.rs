@@ -26,6 +26,8 @@ pub const LISTED: u32 = 10;
 pub const SURVIVAL_DAYS: u32 = 14;
 /// Videos the spread panel shows (`cross_region`'s `limit`).
 pub const SPREAD_ROWS: u32 = 10;
+/// Videos per category chart in the "category charts" panel (`category_leaders`' `top`).
+pub const CATEGORY_TOP: u32 = 3;
 /// The "after the chart" panel's exits: those of the last this many days (a 30-day gain needs
 /// 30 days after its exit).
 pub const AFTERLIFE_DAYS: i64 = 60;
@@ -91,10 +93,11 @@ pub fn runs(date: NaiveDate) -> Vec<Run> {
         Run::new(
             "afterlife",
             &[
-                d,
+                d.clone(),
                 format!("since={}", date - chrono::Duration::days(AFTERLIFE_DAYS)),
             ],
         ),
+        Run::new("category_leaders", &[d, format!("top={CATEGORY_TOP}")]),
     ]
 }
 
@@ -170,6 +173,23 @@ pub struct AfterDays {
     pub p75: Option<f64>,
     pub censored: i64,
     pub vanished: i64,
+}
+
+/// `category_leaders`: one of a category chart's first videos on the date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryLeader {
+    pub region: String,
+    pub category_id: i64,
+    /// The category's title (the region's own, else the compiled-in name).
+    pub category: Option<String>,
+    /// The chart's length that night.
+    pub chart_entries: i64,
+    pub rank: i64,
+    pub video_id: String,
+    pub title: String,
+    pub channel_title: String,
+    pub view_count: Option<i64>,
+    pub on_general_chart: bool,
 }
 
 /// `dropouts`: on the previous snapshot, off the chart now.
@@ -286,6 +306,9 @@ pub struct ReportData {
     pub entries: Vec<NewEntry>,
     pub dropouts: Vec<Dropout>,
     pub afterlife: Vec<Afterlife>,
+    /// Each region's category charts of the date, their first videos (empty without
+    /// `--categories`).
+    pub category_leaders: Vec<CategoryLeader>,
 }
 
 /// Run the report's queries on the warehouse at `path` for `date` (default: its latest
@@ -321,6 +344,7 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
         let climbers = climbers(&run(&main, find("rank_climbers"))?)?;
         let entries = entries(&run(&main, find("new_entries"))?)?;
         let dropouts = dropouts(&run(&main, find("dropouts"))?)?;
+        let category_leaders = category_leaders(&run(&main, find("category_leaders"))?)?;
         let (survival, afterlife) = second.join().expect("report queries do not panic")?;
         Ok(ReportData {
             date,
@@ -334,6 +358,7 @@ pub fn load(path: &Path, date: Option<NaiveDate>) -> Result<ReportData, ReportEr
             entries,
             dropouts,
             afterlife,
+            category_leaders,
         })
     })
 }
@@ -608,6 +633,35 @@ fn afterlife(t: &Table) -> Result<Vec<Afterlife>, ReportError> {
                 vanished: vanished[i].unwrap_or(0),
             })
             .collect(),
+    }))
+}
+
+fn category_leaders(t: &Table) -> Result<Vec<CategoryLeader>, ReportError> {
+    let (region, category_id, category, entries) = (
+        t.texts("region")?,
+        t.ints("category_id")?,
+        t.texts("category")?,
+        t.ints("chart_entries")?,
+    );
+    let (rank, video, title, channel, views, on_general) = (
+        t.ints("rank")?,
+        t.texts("video_id")?,
+        t.texts("title")?,
+        t.texts("channel_title")?,
+        t.ints("view_count")?,
+        t.bools("on_general_chart")?,
+    );
+    Ok(rows!(t, i => CategoryLeader {
+        region: req(region[i].clone(), t, "region", i)?,
+        category_id: req(category_id[i], t, "category_id", i)?,
+        category: category[i].clone(),
+        chart_entries: req(entries[i], t, "chart_entries", i)?,
+        rank: req(rank[i], t, "rank", i)?,
+        video_id: req(video[i].clone(), t, "video_id", i)?,
+        title: req(title[i].clone(), t, "title", i)?,
+        channel_title: req(channel[i].clone(), t, "channel_title", i)?,
+        view_count: views[i],
+        on_general_chart: req(on_general[i], t, "on_general_chart", i)?,
     }))
 }
 

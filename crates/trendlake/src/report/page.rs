@@ -222,6 +222,56 @@ struct RegionView {
     first_snapshot: bool,
     /// What the region's chart exits of the last days gained after (none without exits).
     after: Option<AfterView>,
+    /// The region's category charts held on the date, each with its first videos (none
+    /// without `--categories`).
+    category_charts: Vec<CategoryChartView>,
+}
+
+/// One category chart of a region in the "category charts" panel: its title and length, and its
+/// first videos.
+#[derive(Serialize)]
+struct CategoryChartView {
+    category_id: i64,
+    name: String,
+    entries: i64,
+    leaders: Vec<LeaderView>,
+}
+
+#[derive(Serialize)]
+struct LeaderView {
+    #[serde(flatten)]
+    video: VideoLabel,
+    rank: i64,
+    view_count: Option<i64>,
+    views_text: String,
+    on_general_chart: bool,
+}
+
+/// `region`'s category charts from the `category_leaders` rows (in category order).
+fn category_charts(data: &ReportData, region: &str) -> Vec<CategoryChartView> {
+    let mut charts: Vec<CategoryChartView> = Vec::new();
+    for l in data.category_leaders.iter().filter(|l| l.region == region) {
+        if charts.last().is_none_or(|c| c.category_id != l.category_id) {
+            charts.push(CategoryChartView {
+                category_id: l.category_id,
+                name: l
+                    .category
+                    .clone()
+                    .unwrap_or_else(|| format!("category {}", l.category_id)),
+                entries: l.chart_entries,
+                leaders: Vec::new(),
+            });
+        }
+        let chart = charts.last_mut().expect("pushed above");
+        chart.leaders.push(LeaderView {
+            video: VideoLabel::new(&l.video_id, &l.title),
+            rank: l.rank,
+            view_count: l.view_count,
+            views_text: l.view_count.map(thousands).unwrap_or_default(),
+            on_general_chart: l.on_general_chart,
+        });
+    }
+    charts
 }
 
 fn region_name(code: &str) -> String {
@@ -339,6 +389,7 @@ pub fn render(
                 .iter()
                 .find(|a| a.region == *code && a.exits > 0)
                 .map(AfterView::of),
+            category_charts: category_charts(data, code),
             dropout_count: dropouts.first().map_or(0, |d| d.region_dropouts),
             dropouts: dropouts
                 .iter()
@@ -546,6 +597,7 @@ mod tests {
             entries: Vec::new(),
             dropouts: Vec::new(),
             afterlife: Vec::new(),
+            category_leaders: Vec::new(),
         };
         let html = render(&data, &[], Placement::Standalone).unwrap();
         assert!(!html.contains("<script"), "a title became markup");

@@ -56,6 +56,7 @@ pub const TRACKED: TableFormat = TableFormat {
         "upload_status",
         "fetched_at",
     ],
+    older: &[],
 };
 
 /// One tracked video as looked up.

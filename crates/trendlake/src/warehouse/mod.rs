@@ -33,7 +33,7 @@ use crate::regions::{categories, regions};
 
 /// The warehouse schema this trendlake writes (sql/schema.sql). A warehouse without the
 /// `trendlake_warehouse` table but with the tables is version 1.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Who wrote a warehouse, recorded in `trendlake_warehouse.written_by`.
 const WRITTEN_BY: &str = concat!("trendlake ", env!("CARGO_PKG_VERSION"));
@@ -49,7 +49,7 @@ const MERGE_RECORD: &str = include_str!("../../../../sql/merge/merged_snapshots.
 const STALE_VIDEOS: &str = include_str!("../../../../sql/merge/videos_stale.sql");
 const REFRESH_VIDEOS: &str = include_str!("../../../../sql/merge/videos_refresh.sql");
 const STAGING_DUPLICATES: &str = include_str!("../../../../sql/merge/staging_duplicates.sql");
-const REGION_SNAPSHOTS: &str = include_str!("../../../../sql/merge/region_snapshots.sql");
+const CHART_SNAPSHOTS: &str = include_str!("../../../../sql/merge/chart_snapshots.sql");
 const FORGET_ENTRIES: &str = include_str!("../../../../sql/merge/chart_entries_forget.sql");
 const FORGET_RECORD: &str = include_str!("../../../../sql/merge/merged_snapshots_forget.sql");
 const FORGET_TRACKED: &str = include_str!("../../../../sql/merge/tracked_videos_forget.sql");
@@ -76,7 +76,7 @@ use statement::{Position, Script, Statement};
 
 pub use connection::DEFAULT_TIME_ZONE;
 pub use read::Batches;
-pub use session::MergeSession;
+pub use session::{MergeSession, NightCatalogue};
 
 /// Errors of the warehouse, each naming the file, the step and what to do.
 #[derive(Debug, thiserror::Error)]

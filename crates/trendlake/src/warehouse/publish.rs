@@ -9,8 +9,8 @@ impl MergeSession {
     pub fn publish(mut self) -> Result<(), WarehouseError> {
         let path = self.path.clone();
         let conn = self.conn.take().expect("open until published");
-        conn.execute_batch(REGION_SNAPSHOTS)
-            .map_err(db_err(&path, "sql/merge/region_snapshots.sql"))?;
+        conn.execute_batch(CHART_SNAPSHOTS)
+            .map_err(db_err(&path, "sql/merge/chart_snapshots.sql"))?;
         conn.execute_batch("CHECKPOINT")
             .map_err(db_err(&path, "checkpoint the merged copy"))?;
         conn.close()

@@ -149,6 +149,15 @@ impl Warehouse {
         merged_tracked(&self.conn, &self.path)
     }
 
+    /// The chart catalogues already merged: path (relative to the lake's root) → content SHA-256
+    /// (none before version 7).
+    pub fn merged_catalogues(&self) -> Result<BTreeMap<String, String>, WarehouseError> {
+        if self.version.is_none_or(|v| v < 7) {
+            return Ok(BTreeMap::new());
+        }
+        merged_catalogues(&self.conn, &self.path)
+    }
+
     /// Run one statement that only reads and hand its result to `consume` as DuckDB streams it:
     /// the schema at once, then the batches as they are fetched (2,048 rows each), so a result
     /// larger than memory can be written out as it comes. `variables` are set first
@@ -380,6 +389,23 @@ pub(super) fn merged_tracked(
         .query_map([], |row| {
             let date: String = row.get(0)?;
             Ok((parse_date(&date), row.get::<_, String>(1)?))
+        })
+        .map_err(db_err(path, step))?;
+    rows.collect::<duckdb::Result<_>>()
+        .map_err(db_err(path, step))
+}
+
+pub(super) fn merged_catalogues(
+    conn: &Connection,
+    path: &Path,
+) -> Result<BTreeMap<String, String>, WarehouseError> {
+    let step = "read merged_catalogues";
+    let mut stmt = conn
+        .prepare("SELECT path, content_sha256 FROM merged_catalogues ORDER BY path")
+        .map_err(db_err(path, step))?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
         })
         .map_err(db_err(path, step))?;
     rows.collect::<duckdb::Result<_>>()

@@ -37,6 +37,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         file: "sql/migrations/006_tracked.sql",
         sql: include_str!("../../../../sql/migrations/006_tracked.sql"),
     },
+    Migration {
+        to: 7,
+        file: "sql/migrations/007_charts.sql",
+        sql: include_str!("../../../../sql/migrations/007_charts.sql"),
+    },
 ];
 
 /// The schema version recorded in the file (`None`: none of trendlake's tables; 1: the tables

@@ -227,6 +227,65 @@ impl MergeSession {
         merged_tracked(self.conn(), &self.path)
     }
 
+    /// The chart catalogues merged so far: path → content SHA-256.
+    pub fn merged_catalogues(&self) -> Result<BTreeMap<String, String>, WarehouseError> {
+        merged_catalogues(self.conn(), &self.path)
+    }
+
+    /// Replace what the warehouse holds of the chart catalogues of `dates` (`chart_status`,
+    /// `category_listings`, `merged_catalogues`) with `nights`, the catalogues now in the lake
+    /// for those dates (a date with none is only removed), in one transaction.
+    pub fn merge_catalogues(
+        &mut self,
+        dates: &[NaiveDate],
+        nights: &[NightCatalogue],
+    ) -> Result<(), WarehouseError> {
+        let path = self.path.clone();
+        let e = |step: &str| db_err(&path, &format!("merge the chart catalogues: {step}"));
+        let tx = self.conn_mut().transaction().map_err(e("begin"))?;
+        for date in dates {
+            let date_s = date.format("%Y-%m-%d").to_string();
+            for table in ["chart_status", "category_listings", "merged_catalogues"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE snapshot_date = CAST(? AS DATE)"),
+                    params![date_s],
+                )
+                .map_err(e(table))?;
+            }
+        }
+        {
+            let mut status = tx.appender("chart_status").map_err(e("chart_status"))?;
+            let mut listings = tx
+                .appender("category_listings")
+                .map_err(e("category_listings"))?;
+            let mut merged = tx
+                .appender("merged_catalogues")
+                .map_err(e("merged_catalogues"))?;
+            for night in nights {
+                let date_s = night.date.format("%Y-%m-%d").to_string();
+                for (region, category, state) in &night.charts {
+                    status
+                        .append_row(params![date_s, region, category, state])
+                        .map_err(e("chart_status"))?;
+                }
+                for (region, id, title, assignable) in &night.categories {
+                    listings
+                        .append_row(params![date_s, region, id, title, assignable])
+                        .map_err(e("category_listings"))?;
+                }
+                for (file, sha) in &night.files {
+                    merged
+                        .append_row(params![file, date_s, sha])
+                        .map_err(e("merged_catalogues"))?;
+                }
+            }
+            status.flush().map_err(e("chart_status"))?;
+            listings.flush().map_err(e("category_listings"))?;
+            merged.flush().map_err(e("merged_catalogues"))?;
+        }
+        tx.commit().map_err(e("commit"))
+    }
+
     /// Replace `date`'s tracked videos with `batch` (rows of the lake's `tracked` table) from the
     /// file of content `content_sha256`, in one transaction. Returns the rows merged.
     pub fn merge_tracked(
@@ -499,4 +558,17 @@ pub(super) fn stage(
     }
     sources.flush()?;
     Ok(rows)
+}
+
+/// What one night's chart catalogues say, as the warehouse keeps it: the latest run's word on each
+/// chart and each region's listing.
+#[derive(Debug, Clone, Default)]
+pub struct NightCatalogue {
+    pub date: NaiveDate,
+    /// (region, chart_category, status).
+    pub charts: Vec<(String, String, String)>,
+    /// (region, category_id, title, assignable).
+    pub categories: Vec<(String, u32, String, bool)>,
+    /// The catalogue files (path relative to the lake's root, content SHA-256).
+    pub files: Vec<(String, String)>,
 }

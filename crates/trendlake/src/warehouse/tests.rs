@@ -281,7 +281,7 @@ fn a_crashed_merges_copy_is_removed_and_an_abandoned_session_changes_nothing() {
     session
         .conn_mut()
         .execute_batch(
-            "INSERT INTO chart_entries VALUES ('2026-11-20', 'JP', 'v', 1, 1, 1, 1, now())",
+            "INSERT INTO all_chart_entries VALUES ('2026-11-20', 'JP', 'v', 1, 1, 1, 1, now(), 'all')",
         )
         .unwrap();
     assert!(sibling(&path, ".lock").exists());
