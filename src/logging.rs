@@ -124,6 +124,7 @@ pub fn run_report(report: &RunReport) {
             snapshot_date = %report.snapshot_date,
             run_id = %report.run_id,
             region = %r.region,
+            category = %r.category,
             status = %r.status,
             rows = r.rows as u64,
             requests = r.requests,
@@ -139,7 +140,7 @@ pub fn run_report(report: &RunReport) {
             error_advice = e.map(|e| e.advice.as_str()),
             raw_manifest = r.source.as_ref().map(|s| s.manifest.as_str()),
             "region {} {}{}",
-            r.region,
+            r.chart(),
             r.status,
             e.map(|e| format!(": {}", e.whereabouts()))
                 .unwrap_or_default()

@@ -887,8 +887,13 @@ async fn rebuild(args: RebuildArgs, settings: &[Setting]) -> Result<Outcome> {
     let lake = Lake::open_existing(&args.lake.lake).await?;
     let report = pipeline::rebuild(&lake, range).await?;
     for d in &report.dates {
+        // A date with category charts counts charts (`JP/10` is one), else regions as ever.
+        let what = match d.regions.iter().any(|k| k.contains('/')) {
+            true => "chart(s)",
+            false => "region(s)",
+        };
         logging::notice(&format!(
-            "{}: rebuilt {} region(s), {} rows from raw pages{}",
+            "{}: rebuilt {} {what}, {} rows from raw pages{}",
             d.date,
             d.regions.len(),
             d.rows,

@@ -4,7 +4,7 @@
 //! considered with what became of it: held, `no_chart` (the API answered `videoChartNotFound`),
 //! `known_no_chart` (not asked: the API had none when last asked, less than `--recheck-days` ago)
 //! or failed. The next nights read it to ask for a missing chart only once every
-//! `--recheck-days`; `check` reads it to tell "no such chart" from a missing snapshot; the merge
+//! `--recheck-days` (and fetch their longest charts first); `check` reads it to tell "no such chart" from a missing snapshot; the merge
 //! copies it into the warehouse (`region_categories`, `chart_status`).
 
 use std::collections::BTreeMap;
@@ -47,6 +47,9 @@ pub struct ChartEntry {
     /// `known_no_chart`: the night the API last answered that it has no such chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_asked: Option<NaiveDate>,
+    /// `ok`: the chart's length that night (the next night fetches its longest charts first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<usize>,
 }
 
 impl ChartEntry {
@@ -177,23 +180,48 @@ pub fn parse(shown: &str, bytes: &[u8]) -> Result<Catalogue, CatalogueError> {
     serde_json::from_slice(bytes).map_err(unreadable)
 }
 
-/// The category charts the API had none of when last asked within the `recheck_days` nights up
-/// to `date` (that night's earlier runs included), by key, with the night it was asked: the charts
-/// a run of `date` does not ask again. A chart answered since is not in it; 0 days: none.
-pub async fn known_missing(
+/// What the recent nights' catalogues tell a run of `date` about its category charts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recent {
+    /// The charts the API had none of when last asked within `--recheck-days` nights up to the
+    /// date (that night's earlier runs included), by key, with the night it was asked: the charts
+    /// the run does not ask again. A chart answered since is not in it; 0 days: none.
+    pub missing: BTreeMap<String, NaiveDate>,
+    /// Each chart's length the latest night that held it (of the nights read), by key: the run
+    /// fetches its longest charts first, so that no long chart starts last.
+    pub rows: BTreeMap<String, usize>,
+}
+
+/// [`Recent`] for a run of `date`: the catalogues of the `recheck_days` nights up to it, and at
+/// least of the date and the night before (for the charts' lengths).
+pub async fn recent(
     lake: &Lake,
     date: NaiveDate,
     recheck_days: u32,
-) -> Result<BTreeMap<String, NaiveDate>, CatalogueError> {
+) -> Result<Recent, CatalogueError> {
     let mut nights = Vec::new();
-    for back in 0..recheck_days {
+    for back in 0..recheck_days.max(2) {
         let Some(night) = date.checked_sub_days(chrono::Days::new(back.into())) else {
             break;
         };
         let stored = read_date(lake, night).await?;
-        nights.push((night, stored.into_iter().map(|s| s.catalogue).collect()));
+        nights.push((
+            night,
+            stored.into_iter().map(|s| s.catalogue).collect::<Vec<_>>(),
+        ));
     }
-    Ok(missing_from(nights))
+    let mut rows = BTreeMap::new();
+    // Newest night first: the first length met per chart is its latest.
+    for (_, catalogues) in &nights {
+        for entry in catalogues.iter().flat_map(|c| &c.charts) {
+            if let Some(n) = entry.rows {
+                rows.entry(entry.key()).or_insert(n);
+            }
+        }
+    }
+    let within = |night: &NaiveDate| (date - *night).num_days() < i64::from(recheck_days);
+    let missing = missing_from(nights.into_iter().filter(|(n, _)| within(n)).collect());
+    Ok(Recent { missing, rows })
 }
 
 /// What one night's catalogues (its runs') say of each category chart, by (region, category):
@@ -259,6 +287,7 @@ mod tests {
                     category: *category,
                     status: *status,
                     last_asked: None,
+                    rows: None,
                 })
                 .collect(),
         }
@@ -321,6 +350,57 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn recent_nights_give_the_missing_charts_within_the_window_and_the_latest_lengths() {
+        use ChartStatus::*;
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(&dir.path().display().to_string()).unwrap();
+        let with_rows = |night: &str, charts: &[(&str, u32, ChartStatus, Option<usize>)]| {
+            let mut c = catalogue(night, &format!("{night}T03:00:00Z"), &[]);
+            c.run_id = format!("run-{night}");
+            c.charts = charts
+                .iter()
+                .map(|(region, category, status, rows)| ChartEntry {
+                    region: region.to_string(),
+                    category: *category,
+                    status: *status,
+                    last_asked: None,
+                    rows: *rows,
+                })
+                .collect();
+            c
+        };
+        for c in [
+            // Four nights back: outside a 3-night window, inside none of the lengths' either.
+            with_rows(
+                "2026-11-21",
+                &[("JP", 17, NoChart, None), ("JP", 20, Ok, Some(9))],
+            ),
+            with_rows(
+                "2026-11-23",
+                &[("KR", 25, NoChart, None), ("JP", 10, Ok, Some(120))],
+            ),
+            with_rows(
+                "2026-11-24",
+                &[("JP", 10, Ok, Some(150)), ("KR", 25, KnownNoChart, None)],
+            ),
+        ] {
+            write(&lake, &c).await.unwrap();
+        }
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let recent = recent(&lake, d("2026-11-25"), 3).await.unwrap();
+        assert_eq!(
+            recent.missing,
+            BTreeMap::from([("KR/25".to_string(), d("2026-11-23"))])
+        );
+        // The latest length per chart; the nights read are the window's (3 back, the date included).
+        assert_eq!(recent.rows, BTreeMap::from([("JP/10".to_string(), 150)]));
+        // With no window, the date and the night before are read all the same, for the lengths.
+        let none = super::recent(&lake, d("2026-11-25"), 0).await.unwrap();
+        assert!(none.missing.is_empty());
+        assert_eq!(none.rows, BTreeMap::from([("JP/10".to_string(), 150)]));
+    }
+
     #[test]
     fn the_catalogue_keeps_its_field_names() {
         let mut c = catalogue("2026-11-25", "2026-11-25T03:00:00Z", &[]);
@@ -337,6 +417,7 @@ mod tests {
             category: 25,
             status: ChartStatus::KnownNoChart,
             last_asked: Some("2026-11-24".parse().unwrap()),
+            rows: None,
         });
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(

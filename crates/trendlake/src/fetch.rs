@@ -33,6 +33,10 @@ use crate::youtube::client::MAX_RESULTS;
 use crate::youtube::model::VideoCategoryListResponse;
 use crate::youtube::{ApiError, Client, ErrorKind};
 
+/// A whole chart's length: what the API serves at most, and what a chart of unknown length is
+/// taken to be.
+pub const FULL_CHART: usize = 200;
+
 /// How transient faults are retried.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {

@@ -1,6 +1,6 @@
 //! `forget`: a bad date taken out of the lake, recoverably. Everything the lake holds of the date
-//! (its snapshot, commit records, raw pages, run reports and report page) is moved under
-//! `_trash/<time>-<id>/`, keeping its path, and the reports index is rewritten without it; the
+//! (its snapshot, commit records, raw pages, chart catalogues, run reports and report page) is
+//! moved under `_trash/<time>-<id>/`, keeping its path, and the reports index is rewritten without it; the
 //! merge that follows removes the date from the warehouse. Moving it back restores it (and the
 //! next merge merges it again); `check --prune` empties the trash after its grace period.
 
@@ -26,7 +26,9 @@ pub struct Forgotten {
 
 /// The folders of the layout that hold a date's objects, the snapshot's first: once it is gone,
 /// no reader or merge sees the date, whatever happens to the rest.
-const PER_DATE: [&str; 6] = ["videos", "tracked", "_commits", "raw", "_runs", "_reports"];
+const PER_DATE: [&str; 7] = [
+    "videos", "tracked", "_commits", "raw", "_charts", "_runs", "_reports",
+];
 
 /// Move every object of the dates in `from..=to` into one trash folder.
 pub async fn forget(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Forgotten> {

@@ -773,8 +773,41 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
     let started_at = job.clock.now();
     let started = Instant::now();
     let run_id = run_id(job.clock);
-    let plan = plan_charts(job, lake, fetcher).await;
-    let fetched = fetcher.charts(&plan.charts).await;
+    // The general charts (less those `--only-missing` found in the snapshot).
+    let general: Vec<String> = job
+        .regions
+        .iter()
+        .filter(|r| !job.present.contains(r))
+        .cloned()
+        .collect();
+    let (plan, mut fetched) = if job.fetch.quota_budget.is_some() || !job.categories.any() {
+        // A budget admits charts in order, the general ones first: one list, after the plan.
+        let plan = plan_charts(job, lake, fetcher).await;
+        let charts: Vec<String> = general.iter().chain(&plan.charts).cloned().collect();
+        let fetched = fetcher.charts(&charts).await;
+        (plan, fetched)
+    } else {
+        // The general charts need no listing: they start with the regions' listings, under the
+        // same bound, and the category charts follow as soon as their listing is in.
+        let (general, (plan, categories)) = tokio::join!(fetcher.charts(&general), async {
+            let plan = plan_charts(job, lake, fetcher).await;
+            let fetched = fetcher.charts(&plan.charts).await;
+            (plan, fetched)
+        });
+        (plan, general.into_iter().chain(categories).collect())
+    };
+    // Reported in one order whatever the order they were fetched in: every general chart in
+    // the order of --regions, then the category charts, region by region, by id.
+    fetched.sort_by_cached_key(|f| {
+        let (region, category) = crate::chart::split(&f.region);
+        let order = job.regions.iter().position(|r| r == region);
+        match category.parse::<u32>() {
+            Ok(id) => (1, order, id),
+            // The general chart (`all`).
+            Err(_) => (0, order, 0),
+        }
+    });
+    let asked = fetched.len();
     let fetch_ms = started.elapsed().as_millis();
 
     let mut regions = Vec::with_capacity(fetched.len() + plan.known_missing.len());
@@ -825,6 +858,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
                     _ => ChartStatus::Failed,
                 },
                 last_asked: None,
+                rows: (report.status == RegionStatus::Ok).then_some(report.rows),
             });
         }
         regions.push(report);
@@ -850,6 +884,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
             category: category.parse().expect("a category key is numeric"),
             status: ChartStatus::KnownNoChart,
             last_asked: Some(*last_asked),
+            rows: None,
         });
     }
     // What the night learned of its charts, before the commit: a chart the API does not have is
@@ -876,7 +911,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
 
     let write_started = Instant::now();
     let mut commit_error = None;
-    let (file, rows_committed, regions_kept) = if plan.charts.is_empty() {
+    let (file, rows_committed, regions_kept) = if asked == 0 {
         // Nothing asked for (`--only-missing` found every region in the snapshot): the report
         // names what the snapshot already holds, which this run left as it was.
         (None, 0, regions_in_place(lake, job.date).await)
@@ -891,7 +926,7 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
             Ok(sources) => {
                 crate::pause::at("raw_written").await;
                 for report in regions.iter_mut() {
-                    report.source = sources.get(&report.region).cloned();
+                    report.source = sources.get(&report.chart()).cloned();
                 }
                 let fetched = batches
                     .into_iter()
@@ -962,9 +997,10 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
     }
 }
 
-/// The charts a night fetches, and what it learned deciding them.
+/// The category charts a night fetches, and what it learned deciding them.
 struct ChartPlan {
-    /// Keys to fetch: every region's general chart, then the category charts, region by region.
+    /// Keys to fetch, the longest charts (by their latest length) first, charts of unknown
+    /// length before all: a long chart started last would keep the night waiting on its pages.
     charts: Vec<String>,
     /// Category charts not asked: the API had none when last asked (key → that night).
     known_missing: BTreeMap<String, NaiveDate>,
@@ -973,17 +1009,12 @@ struct ChartPlan {
     reports: Vec<CategoriesReport>,
 }
 
-/// Decide the night's charts: with `--categories`, list each region's categories (one unit a
-/// region), then take the category charts asked for, less those the API had none of when last
-/// asked within `--recheck-days` and those `--only-missing` found in the snapshot.
+/// Decide the night's category charts: with `--categories`, list each region's categories (one
+/// unit a region), then take the category charts asked for, less those the API had none of when
+/// last asked within `--recheck-days` and those `--only-missing` found in the snapshot.
 async fn plan_charts(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> ChartPlan {
     let mut plan = ChartPlan {
-        charts: job
-            .regions
-            .iter()
-            .filter(|r| !job.present.contains(r))
-            .cloned()
-            .collect(),
+        charts: Vec::new(),
         known_missing: BTreeMap::new(),
         listed: BTreeMap::new(),
         reports: Vec::new(),
@@ -991,12 +1022,13 @@ async fn plan_charts(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> Chart
     if !job.categories.any() {
         return plan;
     }
-    let known = crate::catalogue::known_missing(lake, job.date, job.recheck_days)
+    let recent = crate::catalogue::recent(lake, job.date, job.recheck_days)
         .await
         .unwrap_or_else(|e| {
             warn!(error = %e, "the chart catalogues could not be read; asking again for every category chart");
-            BTreeMap::new()
+            crate::catalogue::Recent::default()
         });
+    let known = &recent.missing;
     for fetched in fetcher.categories(&job.regions, None).await {
         let mut report = CategoriesReport {
             region: fetched.region.clone(),
@@ -1057,6 +1089,16 @@ async fn plan_charts(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> Chart
         }
         plan.reports.push(report);
     }
+    // Stable: charts of one length keep their region-by-region order.
+    plan.charts.sort_by_key(|key| {
+        std::cmp::Reverse(
+            recent
+                .rows
+                .get(key)
+                .copied()
+                .unwrap_or(crate::fetch::FULL_CHART),
+        )
+    });
     plan
 }
 

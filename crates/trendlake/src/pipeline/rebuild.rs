@@ -18,7 +18,7 @@ use crate::lake::{Lake, partition_date};
 #[derive(Debug, Clone, Serialize)]
 pub struct RebuiltDate {
     pub date: NaiveDate,
-    /// Regions re-derived from raw pages.
+    /// Charts re-derived from raw pages, by key (a region code for its general chart).
     pub regions: Vec<String>,
     pub rows: usize,
     /// The rebuilt file equals the one in place, which was left as it was.

@@ -378,31 +378,30 @@ pub(super) fn merged_tracked(
     conn: &Connection,
     path: &Path,
 ) -> Result<BTreeMap<NaiveDate, String>, WarehouseError> {
-    let step = "read merged_tracked";
-    let mut stmt = conn
-        .prepare(
-            "SELECT strftime(snapshot_date, '%Y-%m-%d'), content_sha256 FROM merged_tracked \
-             ORDER BY snapshot_date",
-        )
-        .map_err(db_err(path, step))?;
-    let rows = stmt
-        .query_map([], |row| {
-            let date: String = row.get(0)?;
-            Ok((parse_date(&date), row.get::<_, String>(1)?))
-        })
-        .map_err(db_err(path, step))?;
-    rows.collect::<duckdb::Result<_>>()
-        .map_err(db_err(path, step))
+    let sql = "SELECT strftime(snapshot_date, '%Y-%m-%d'), content_sha256 FROM merged_tracked";
+    Ok(identities(conn, path, "read merged_tracked", sql)?
+        .into_iter()
+        .map(|(date, sha)| (parse_date(&date), sha))
+        .collect())
 }
 
+/// Each merged chart catalogue's path and content SHA-256 (since version 7).
 pub(super) fn merged_catalogues(
     conn: &Connection,
     path: &Path,
 ) -> Result<BTreeMap<String, String>, WarehouseError> {
-    let step = "read merged_catalogues";
-    let mut stmt = conn
-        .prepare("SELECT path, content_sha256 FROM merged_catalogues ORDER BY path")
-        .map_err(db_err(path, step))?;
+    let sql = "SELECT path, content_sha256 FROM merged_catalogues";
+    identities(conn, path, "read merged_catalogues", sql)
+}
+
+/// The (name, content SHA-256) pairs `sql` selects: what a record table says was merged.
+fn identities(
+    conn: &Connection,
+    path: &Path,
+    step: &str,
+    sql: &str,
+) -> Result<BTreeMap<String, String>, WarehouseError> {
+    let mut stmt = conn.prepare(sql).map_err(db_err(path, step))?;
     let rows = stmt
         .query_map([], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
