@@ -11,10 +11,10 @@ USING (
     LEFT JOIN (
         SELECT snapshot_date, count(*) AS row_count,
                list(DISTINCT region ORDER BY region) FILTER (WHERE chart_category = 'all') AS regions,
-               list(DISTINCT CASE chart_category WHEN 'all' THEN region
-                                                 ELSE region || '/' || chart_category END
-                    ORDER BY 1) AS charts
-        FROM trendlake_staging
+               list(DISTINCT chart ORDER BY chart) AS charts
+        FROM (SELECT *, CASE chart_category WHEN 'all' THEN region
+                                            ELSE region || '/' || chart_category END AS chart
+              FROM trendlake_staging)
         GROUP BY snapshot_date
     ) AS staged ON staged.snapshot_date = src.snapshot_date::DATE
 ) AS s
