@@ -604,22 +604,24 @@ async fn night(
 ) -> Result<Outcome> {
     let lake = Lake::open(&job.lake)?;
     if job.only_missing {
-        let present = pipeline::present_regions(&lake, job.snapshot.date).await?;
+        // The run leaves out every chart the snapshot holds (category charts are known only
+        // once the regions' categories are listed, so the pipeline does the leaving out).
+        job.snapshot.present = pipeline::present_regions(&lake, job.snapshot.date).await?;
         job.snapshot.track.only_if_missing = true;
-        if job.snapshot.categories.any() {
-            // Category charts are known only once the regions' categories are listed: the run
-            // lists them and leaves out every chart the snapshot holds.
-            job.snapshot.present = present;
-        } else {
-            job.snapshot.regions.retain(|r| !present.contains(r));
-        }
+        let missing: Vec<&str> = job
+            .snapshot
+            .regions
+            .iter()
+            .filter(|r| !job.snapshot.present.contains(r))
+            .map(String::as_str)
+            .collect();
         if job.snapshot.categories.any() {
             logging::notice(&format!(
                 "{}: fetching the charts the snapshot lacks ({} held already)",
                 job.snapshot.date,
                 job.snapshot.present.len()
             ));
-        } else if job.snapshot.regions.is_empty() {
+        } else if missing.is_empty() {
             logging::notice(&format!(
                 "{}: every requested region is already in the snapshot; nothing to fetch",
                 job.snapshot.date
@@ -628,7 +630,7 @@ async fn night(
             logging::notice(&format!(
                 "{}: fetching the missing regions {}",
                 job.snapshot.date,
-                job.snapshot.regions.join(",")
+                missing.join(",")
             ));
         }
     }
@@ -888,7 +890,11 @@ async fn rebuild(args: RebuildArgs, settings: &[Setting]) -> Result<Outcome> {
     let report = pipeline::rebuild(&lake, range).await?;
     for d in &report.dates {
         // A date with category charts counts charts (`JP/10` is one), else regions as ever.
-        let what = match d.regions.iter().any(|k| k.contains('/')) {
+        let what = match d
+            .regions
+            .iter()
+            .any(|k| trendlake::chart::api_category(k).is_some())
+        {
             true => "chart(s)",
             false => "region(s)",
         };

@@ -264,7 +264,7 @@ async fn answer_fault(request: &CategoriesRequest, fault: &crate::Fault) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::start;
+    use crate::tests::{reason, start};
     use crate::{FakeApi, FakeConfig, Fault, FaultKind};
 
     fn config() -> FakeConfig {
@@ -274,19 +274,9 @@ mod tests {
         }
     }
 
+    /// `GET /videoCategories?QUERY`: the status and the JSON body.
     async fn get(api: &FakeApi, query: &[(&str, &str)]) -> (u16, serde_json::Value) {
-        let response = reqwest::Client::new()
-            .get(format!("{}/videoCategories", api.base_url()))
-            .query(query)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
-
-    fn reason(body: &serde_json::Value) -> &str {
-        body["error"]["errors"][0]["reason"].as_str().unwrap_or("")
+        crate::tests::get_at(api, "videoCategories", query).await
     }
 
     #[test]

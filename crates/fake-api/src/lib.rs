@@ -1067,8 +1067,17 @@ mod tests {
 
     /// `GET /videos?QUERY`: the status and the JSON body.
     pub(crate) async fn get(api: &FakeApi, query: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        get_at(api, "videos", query).await
+    }
+
+    /// `GET /RESOURCE?QUERY` (`videos`, `videoCategories`): the status and the JSON body.
+    pub(crate) async fn get_at(
+        api: &FakeApi,
+        resource: &str,
+        query: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
         let response = reqwest::Client::new()
-            .get(format!("{}/videos", api.base_url()))
+            .get(format!("{}/{resource}", api.base_url()))
             .query(query)
             .send()
             .await
@@ -1077,7 +1086,8 @@ mod tests {
         (status, response.json().await.unwrap())
     }
 
-    fn reason(body: &serde_json::Value) -> &str {
+    /// The API's own reason of an error body (`quotaExceeded`, …).
+    pub(crate) fn reason(body: &serde_json::Value) -> &str {
         body["error"]["errors"][0]["reason"].as_str().unwrap_or("")
     }
 

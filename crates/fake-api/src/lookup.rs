@@ -405,7 +405,7 @@ mod tests {
         }
     }
 
-    use crate::tests::{get, start};
+    use crate::tests::{get, reason, start};
 
     /// A lookup of `ids` with `part`.
     async fn look_up(api: &FakeApi, part: &str, ids: &[&str]) -> (u16, serde_json::Value) {
@@ -418,10 +418,6 @@ mod tests {
 
     fn item_ids(body: &serde_json::Value) -> Vec<String> {
         items(body).into_iter().map(|v| v.id).collect()
-    }
-
-    fn reason(body: &serde_json::Value) -> &str {
-        body["error"]["errors"][0]["reason"].as_str().unwrap_or("")
     }
 
     fn views(v: &Video) -> u64 {

@@ -41,7 +41,7 @@ pub struct SnapshotJob {
     /// (`--recheck-days`; 0: every night).
     pub recheck_days: u32,
     /// Charts the date's snapshot holds already, by key, which the run does not fetch
-    /// (`--only-missing` with category charts; without them the regions are left out instead).
+    /// (`--only-missing`).
     pub present: Vec<String>,
 }
 
@@ -494,7 +494,11 @@ impl RunReport {
     /// One line for stderr: `2026-11-25: 8/9 regions ok, 1600 rows; failed: JP (quotaExceeded: …)`.
     pub fn summary(&self) -> String {
         if self.charts_asked() == 0 && self.commit_error.is_none() {
-            let what = match self.regions_kept.iter().any(|k| k.contains('/')) {
+            let what = match self
+                .regions_kept
+                .iter()
+                .any(|k| crate::chart::api_category(k).is_some())
+            {
                 true => "chart(s)",
                 false => "region(s)",
             };
