@@ -840,9 +840,11 @@ async fn fetch_and_commit(job: &SnapshotJob, lake: &Lake, fetcher: &Fetcher) -> 
                 raw_pages.insert(f.region.clone(), f.raw);
                 batches.insert(f.region.clone(), batch);
             }
-            // A category chart the API does not have: recorded, never a failure.
+            // A category chart the API does not have: recorded, never a failure. Only its first
+            // page says so; a chart refused after its first pages went away while it was paged.
             Err(e)
                 if e.error.kind == ErrorKind::ChartNotFound
+                    && e.page == 1
                     && report.category != crate::chart::GENERAL =>
             {
                 report.status = RegionStatus::NoChart;
