@@ -1482,3 +1482,41 @@ fn pick(row: &serde_json::Value, names: &[&str]) -> serde_json::Value {
             .collect(),
     )
 }
+
+/// Only a category chart's first page can say the API has no such chart: one that fetched its
+/// first page and is refused on its second went away while it was paged, a failure (exit 3, its
+/// error on page 2), never `no_chart`, and the catalogue says `failed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_category_chart_refused_after_its_first_page_is_a_failure() {
+    let plan = r#"{"faults": [{"region": "JP", "category": "10", "page": 2, "kind": "chart_not_found_400"}]}"#;
+    let faults = trendlake_fake_api::parse_faults(plan).unwrap();
+    let api = fake42(DAY, |c| c.faults = faults).await;
+    // JP's Music chart is longer than one page, so its second page is asked.
+    assert!(oracle_ids("JP", 10, DAY).unwrap().len() > 50);
+    let s = Scratch::new();
+    let out = s
+        .run(
+            &api.base_url(),
+            DAY,
+            &["--regions", "JP", "--categories", "10", "--track-days", "0"],
+        )
+        .await;
+    assert_exit(&out, 3);
+    let report = run_report(&s, DAY);
+    let entry = chart_entry(&report, "JP", 10);
+    assert_eq!(entry["status"], "failed");
+    assert_eq!(entry["error"]["page"], 2);
+    assert_eq!(entry["error"]["kind"], "chart_not_found");
+    let catalogue = std::fs::read_dir(s.lake().join(format!("_charts/snapshot_date={DAY}")))
+        .unwrap()
+        .map(|e| {
+            serde_json::from_slice::<serde_json::Value>(&std::fs::read(e.unwrap().path()).unwrap())
+                .unwrap()
+        })
+        .next()
+        .unwrap();
+    assert_eq!(
+        catalogue["charts"],
+        serde_json::json!([{"region": "JP", "category": 10, "status": "failed"}])
+    );
+}
